@@ -1,0 +1,151 @@
+//! Why a delivery was rejected, and why a secret was refused.
+
+/// Why a delivery failed verification.
+///
+/// Every variant names the header or check that failed, so that a receiver's operator can act on
+/// it; none carries a secret, an expected signature or the body. [`VerifyError::status`] gives the
+/// HTTP status a receiver should answer with: `400` for missing or malformed input, `401` for a
+/// signature or timestamp that fails.
+///
+/// ```
+/// use webhook_core::{Verifier, VerifyError};
+///
+/// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+/// let err = verifier.verify(&[("webhook-id", "msg_1")], b"{}").unwrap_err();
+/// assert!(matches!(err, VerifyError::MissingHeader { name: "webhook-timestamp" }));
+/// assert_eq!(err.status(), 400);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// A header the scheme requires is absent.
+    #[error("missing `{name}` header")]
+    MissingHeader {
+        /// The header's lowercase name.
+        name: &'static str,
+    },
+    /// A header is present but cannot be parsed.
+    #[error("malformed `{name}` header: {reason}")]
+    MalformedHeader {
+        /// The header's lowercase name.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The signed timestamp is older than the tolerance allows (a replay, or a very late retry).
+    #[error(
+        "timestamp {timestamp} is {age} s old, more than the {tolerance} s tolerance: replayed delivery or wrong clock"
+    )]
+    TimestampTooOld {
+        /// The timestamp the delivery carries (Unix seconds).
+        timestamp: i64,
+        /// How many seconds before the verifier's clock it lies.
+        age: u64,
+        /// The tolerance in seconds.
+        tolerance: u64,
+    },
+    /// The signed timestamp lies further in the future than the tolerance allows.
+    #[error(
+        "timestamp {timestamp} is {ahead} s in the future, more than the {tolerance} s tolerance: check the clocks"
+    )]
+    TimestampTooNew {
+        /// The timestamp the delivery carries (Unix seconds).
+        timestamp: i64,
+        /// How many seconds after the verifier's clock it lies.
+        ahead: u64,
+        /// The tolerance in seconds.
+        tolerance: u64,
+    },
+    /// The signature header holds no signature of a version this verifier accepts (e.g. only
+    /// `v1a` when the verifier holds HMAC secrets, or only `v2`).
+    #[error("`{name}` header has no signature of a supported version")]
+    NoSupportedSignature {
+        /// The header's lowercase name.
+        name: &'static str,
+    },
+    /// No signature in the header matches the body under any of the verifier's secrets.
+    #[error(
+        "no signature matched ({candidates} candidate(s), {secrets} secret(s)): wrong or rotated secret, or a modified body"
+    )]
+    SignatureMismatch {
+        /// How many signatures of a supported version the header carried.
+        candidates: usize,
+        /// How many secrets were tried.
+        secrets: usize,
+    },
+}
+
+impl VerifyError {
+    /// The HTTP status a receiver should answer: `400` for missing or malformed input, `401` for a
+    /// signature or timestamp that fails.
+    pub const fn status(&self) -> u16 {
+        match self {
+            VerifyError::MissingHeader { .. } | VerifyError::MalformedHeader { .. } => 400,
+            VerifyError::TimestampTooOld { .. }
+            | VerifyError::TimestampTooNew { .. }
+            | VerifyError::NoSupportedSignature { .. }
+            | VerifyError::SignatureMismatch { .. } => 401,
+        }
+    }
+
+    /// A short, stable, machine-readable code (`missing_header`, `malformed_header`,
+    /// `timestamp_too_old`, `timestamp_too_new`, `no_supported_signature`, `signature_mismatch`),
+    /// for response bodies and metrics labels.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            VerifyError::MissingHeader { .. } => "missing_header",
+            VerifyError::MalformedHeader { .. } => "malformed_header",
+            VerifyError::TimestampTooOld { .. } => "timestamp_too_old",
+            VerifyError::TimestampTooNew { .. } => "timestamp_too_new",
+            VerifyError::NoSupportedSignature { .. } => "no_supported_signature",
+            VerifyError::SignatureMismatch { .. } => "signature_mismatch",
+        }
+    }
+}
+
+/// Why a secret or key was refused when building a [`Verifier`](crate::Verifier) or
+/// [`Signer`](crate::Signer). The message never includes the secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The secret is empty (`""`, or only the `whsec_` prefix). An HMAC with an empty key can be
+    /// computed by anyone.
+    #[error("the webhook secret is empty")]
+    Empty,
+    /// A `whsec_` secret whose remainder is not base64.
+    #[error(
+        "the webhook secret is not valid base64 after its `whsec_` prefix; copy it whole from the sender's dashboard"
+    )]
+    InvalidBase64,
+    /// An ed25519 key that is not a `whpk_`/`whsk_` base64 key of the right length.
+    #[error("invalid ed25519 key: {0}")]
+    InvalidKey(&'static str),
+    /// A verifier was built with no secret at all.
+    #[error("a verifier needs at least one secret")]
+    NoSecrets,
+    /// The key type does not fit the scheme (e.g. an ed25519 public key for Stripe).
+    #[error("this key cannot be used with the {0} scheme")]
+    WrongScheme(crate::Scheme),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(VerifyError::MissingHeader { name: "x" }.status(), 400);
+        assert_eq!(
+            VerifyError::MalformedHeader { name: "x", reason: "y" }.status(),
+            400
+        );
+        assert_eq!(
+            VerifyError::SignatureMismatch { candidates: 1, secrets: 1 }.status(),
+            401
+        );
+        assert_eq!(
+            VerifyError::TimestampTooOld { timestamp: 0, age: 1, tolerance: 0 }.status(),
+            401
+        );
+    }
+}

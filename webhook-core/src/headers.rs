@@ -1,0 +1,143 @@
+//! Reading request headers without tying the crate to one HTTP library.
+
+/// `webhook-id`: the Standard Webhooks message id (stable across retries).
+pub const WEBHOOK_ID: &str = "webhook-id";
+/// `webhook-timestamp`: the Standard Webhooks delivery attempt time, in Unix seconds.
+pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+/// `webhook-signature`: the Standard Webhooks space-separated signature list.
+pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+/// `svix-id`: the Svix alias of [`WEBHOOK_ID`].
+pub const SVIX_ID: &str = "svix-id";
+/// `svix-timestamp`: the Svix alias of [`WEBHOOK_TIMESTAMP`].
+pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
+/// `svix-signature`: the Svix alias of [`WEBHOOK_SIGNATURE`].
+pub const SVIX_SIGNATURE: &str = "svix-signature";
+
+/// Read access to a request's headers.
+///
+/// `name` is always lowercase ASCII. Implemented for `http` 1.x [`HeaderMap`](http::HeaderMap)
+/// (feature `http`, on by default), for slices, arrays and vectors of `(name, value)` pairs
+/// (names matched case-insensitively), and for `HashMap`s keyed by lowercase names. Frameworks on
+/// another `http` version (actix-web) implement it in a few lines.
+///
+/// ```
+/// use webhook_core::Headers;
+///
+/// let headers = [("Webhook-Id", "msg_1"), ("webhook-timestamp", "1614265330")];
+/// assert_eq!(headers.get("webhook-id"), Some(&b"msg_1"[..]));
+/// assert_eq!(headers.get("webhook-signature"), None);
+/// ```
+pub trait Headers {
+    /// The value of the first header called `name`, as raw bytes.
+    fn get(&self, name: &str) -> Option<&[u8]>;
+
+    /// How many headers called `name` the request carries. A signed header that appears more
+    /// than once is rejected as ambiguous.
+    fn count(&self, name: &str) -> usize {
+        usize::from(self.get(name).is_some())
+    }
+}
+
+impl<H: Headers + ?Sized> Headers for &H {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        (**self).get(name)
+    }
+    fn count(&self, name: &str) -> usize {
+        (**self).count(name)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>> Headers for [(K, V)] {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+    fn count(&self, name: &str) -> usize {
+        self.iter()
+            .filter(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+            .count()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>, const N: usize> Headers for [(K, V); N] {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        Headers::get(self.as_slice(), name)
+    }
+    fn count(&self, name: &str) -> usize {
+        Headers::count(self.as_slice(), name)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<[u8]>> Headers for Vec<(K, V)> {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        Headers::get(self.as_slice(), name)
+    }
+    fn count(&self, name: &str) -> usize {
+        Headers::count(self.as_slice(), name)
+    }
+}
+
+/// Maps whose keys are lowercase header names, e.g. a `HashMap<String, String>` built by a
+/// custom server.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use webhook_core::Headers;
+///
+/// let map: HashMap<String, String> = [("webhook-id".into(), "msg_1".into())].into();
+/// assert_eq!(Headers::get(&map, "webhook-id"), Some(&b"msg_1"[..]));
+/// ```
+impl<K, V, S> Headers for std::collections::HashMap<K, V, S>
+where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq,
+    V: AsRef<[u8]>,
+    S: std::hash::BuildHasher,
+{
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        std::collections::HashMap::get(self, name).map(AsRef::as_ref)
+    }
+}
+
+#[cfg(feature = "http")]
+impl Headers for http::HeaderMap {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        http::HeaderMap::get(self, name).map(http::HeaderValue::as_bytes)
+    }
+    fn count(&self, name: &str) -> usize {
+        self.get_all(name).iter().count()
+    }
+}
+
+#[cfg(feature = "http")]
+impl<B> Headers for http::Request<B> {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        Headers::get(self.headers(), name)
+    }
+    fn count(&self, name: &str) -> usize {
+        Headers::count(self.headers(), name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_case_insensitive_and_counted() {
+        let h = vec![("X-A", "1"), ("x-a", "2"), ("b", "3")];
+        assert_eq!(h.get("x-a"), Some(&b"1"[..]));
+        assert_eq!(h.count("x-a"), 2);
+        assert_eq!(h.count("c"), 0);
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn header_map() {
+        let mut h = http::HeaderMap::new();
+        h.append("webhook-id", "a".parse().unwrap());
+        h.append("webhook-id", "b".parse().unwrap());
+        assert_eq!(Headers::get(&h, "webhook-id"), Some(&b"a"[..]));
+        assert_eq!(Headers::count(&h, "webhook-id"), 2);
+    }
+}

@@ -1,0 +1,140 @@
+use std::fmt;
+use std::str::FromStr;
+
+/// A signature scheme: how a sender signs a delivery and which headers carry it.
+///
+/// ```
+/// use webhook_core::Scheme;
+///
+/// let scheme: Scheme = "stripe".parse().unwrap();
+/// assert_eq!(scheme, Scheme::Stripe);
+/// assert_eq!(scheme.as_str(), "stripe");
+/// assert_eq!(Scheme::StandardWebhooks.signature_header(), "webhook-signature");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// [Standard Webhooks](https://www.standardwebhooks.com/) (Scalekit, Svix and every Svix-powered
+    /// sender): `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64>` (or the
+    /// `svix-*` aliases), HMAC-SHA256 over `{id}.{timestamp}.{body}`, and `v1a` ed25519 signatures
+    /// with the `ed25519` feature.
+    StandardWebhooks,
+    /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>`, HMAC-SHA256 over `{t}.{body}`.
+    Stripe,
+    /// GitHub: `X-Hub-Signature-256: sha256=<hex>`, HMAC-SHA256 over the body.
+    GitHub,
+    /// Slack: `X-Slack-Signature: v0=<hex>` over `v0:{X-Slack-Request-Timestamp}:{body}`.
+    Slack,
+    /// Shopify: `X-Shopify-Hmac-Sha256: <base64>`, HMAC-SHA256 over the body.
+    Shopify,
+    /// Paddle Billing: `Paddle-Signature: ts=<unix>;h1=<hex>` over `{ts}:{body}`.
+    Paddle,
+    /// The timestamped-hex scheme from Scalekit's best-practices page:
+    /// `webhook-signature: t=<unix>,v1=<hex>` over `{t}.{body}`, keyed with the secret's bytes.
+    Timestamped,
+}
+
+impl Scheme {
+    /// Every scheme, in a stable order.
+    pub const ALL: [Scheme; 7] = [
+        Scheme::StandardWebhooks,
+        Scheme::Stripe,
+        Scheme::GitHub,
+        Scheme::Slack,
+        Scheme::Shopify,
+        Scheme::Paddle,
+        Scheme::Timestamped,
+    ];
+
+    /// The short, stable name of the scheme (`standard`, `stripe`, `github`, `slack`, `shopify`,
+    /// `paddle`, `timestamped`), as used in metrics labels, storage and the CLI.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Scheme::StandardWebhooks => "standard",
+            Scheme::Stripe => "stripe",
+            Scheme::GitHub => "github",
+            Scheme::Slack => "slack",
+            Scheme::Shopify => "shopify",
+            Scheme::Paddle => "paddle",
+            Scheme::Timestamped => "timestamped",
+        }
+    }
+
+    /// The (lowercase) name of the header that carries the signature by default.
+    pub const fn signature_header(self) -> &'static str {
+        match self {
+            Scheme::StandardWebhooks => crate::headers::WEBHOOK_SIGNATURE,
+            Scheme::Stripe => "stripe-signature",
+            Scheme::GitHub => "x-hub-signature-256",
+            Scheme::Slack => "x-slack-signature",
+            Scheme::Shopify => "x-shopify-hmac-sha256",
+            Scheme::Paddle => "paddle-signature",
+            Scheme::Timestamped => crate::headers::WEBHOOK_SIGNATURE,
+        }
+    }
+
+    /// Whether the scheme signs a timestamp, so that a replay window can be enforced.
+    pub const fn has_timestamp(self) -> bool {
+        !matches!(self, Scheme::GitHub | Scheme::Shopify)
+    }
+
+    /// The (lowercase) header that carries the sender's unique delivery id, if the scheme has one.
+    pub const fn id_header(self) -> Option<&'static str> {
+        match self {
+            Scheme::StandardWebhooks | Scheme::Timestamped => Some(crate::headers::WEBHOOK_ID),
+            Scheme::GitHub => Some("x-github-delivery"),
+            Scheme::Shopify => Some("x-shopify-webhook-id"),
+            Scheme::Stripe | Scheme::Slack | Scheme::Paddle => None,
+        }
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error returned when parsing an unknown scheme name.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown signature scheme `{0}`: expected one of standard, svix, scalekit, stripe, github, slack, shopify, paddle, timestamped"
+)]
+pub struct UnknownScheme(pub String);
+
+impl FromStr for Scheme {
+    type Err = UnknownScheme;
+
+    /// Parses a scheme name, case-insensitively. `standard-webhooks`, `svix` and `scalekit` are
+    /// aliases of [`Scheme::StandardWebhooks`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        Ok(match lower.as_str() {
+            "standard" | "standard-webhooks" | "standardwebhooks" | "svix" | "scalekit" => {
+                Scheme::StandardWebhooks
+            }
+            "stripe" => Scheme::Stripe,
+            "github" => Scheme::GitHub,
+            "slack" => Scheme::Slack,
+            "shopify" => Scheme::Shopify,
+            "paddle" => Scheme::Paddle,
+            "timestamped" | "scalekit-timestamped" => Scheme::Timestamped,
+            _ => return Err(UnknownScheme(s.to_owned())),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for scheme in Scheme::ALL {
+            assert_eq!(scheme.as_str().parse::<Scheme>().unwrap(), scheme);
+            assert_eq!(scheme.to_string(), scheme.as_str());
+        }
+        assert_eq!("SVIX".parse::<Scheme>().unwrap(), Scheme::StandardWebhooks);
+        assert!("hmac".parse::<Scheme>().is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! Secrets and keys, parsed once and kept in the form the hot path needs.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use hmac::{Hmac, KeyInit as _};
+use sha2::Sha256;
+
+use crate::{Scheme, SecretError};
+
+pub(crate) type HmacSha256 = Hmac<Sha256>;
+
+/// Standard base64 that accepts secrets with or without `=` padding (senders' dashboards differ).
+pub(crate) const LENIENT_STANDARD: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The Standard Webhooks symmetric secret prefix.
+pub const WHSEC_PREFIX: &str = "whsec_";
+/// The Standard Webhooks ed25519 public key prefix.
+pub const WHPK_PREFIX: &str = "whpk_";
+/// The Standard Webhooks ed25519 secret (signing) key prefix.
+pub const WHSK_PREFIX: &str = "whsk_";
+
+/// A verification key: an HMAC key with its inner and outer pads already absorbed, or an ed25519
+/// public key.
+#[derive(Clone)]
+pub(crate) enum Key {
+    Hmac(HmacSha256),
+    #[cfg(feature = "ed25519")]
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Hmac(_) => f.write_str("HmacKey([REDACTED])"),
+            #[cfg(feature = "ed25519")]
+            Key::Ed25519(_) => f.write_str("Ed25519PublicKey"),
+        }
+    }
+}
+
+/// The bytes an HMAC secret stands for under `scheme`: base64 after an optional `whsec_` for
+/// Standard Webhooks, the string's own bytes for every other scheme.
+pub(crate) fn hmac_secret_bytes(scheme: Scheme, secret: &str) -> Result<Vec<u8>, SecretError> {
+    match scheme {
+        Scheme::StandardWebhooks => {
+            let encoded = secret.strip_prefix(WHSEC_PREFIX).unwrap_or(secret);
+            if encoded.trim().is_empty() {
+                return Err(SecretError::Empty);
+            }
+            let bytes = LENIENT_STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| SecretError::InvalidBase64)?;
+            if bytes.is_empty() {
+                return Err(SecretError::Empty);
+            }
+            Ok(bytes)
+        }
+        _ => {
+            if secret.is_empty() {
+                return Err(SecretError::Empty);
+            }
+            Ok(secret.as_bytes().to_vec())
+        }
+    }
+}
+
+pub(crate) fn hmac_key(bytes: &[u8]) -> Result<HmacSha256, SecretError> {
+    if bytes.is_empty() {
+        return Err(SecretError::Empty);
+    }
+    HmacSha256::new_from_slice(bytes).map_err(|_| SecretError::Empty)
+}
+
+/// Parses a secret for verification under `scheme`.
+pub(crate) fn parse_verify_key(scheme: Scheme, secret: &str) -> Result<Key, SecretError> {
+    if scheme == Scheme::StandardWebhooks {
+        if let Some(encoded) = secret.strip_prefix(WHPK_PREFIX) {
+            return parse_public_key(encoded);
+        }
+        if secret.starts_with(WHSK_PREFIX) {
+            return Err(SecretError::InvalidKey(
+                "a `whsk_` signing key belongs to the sender; verify with its `whpk_` public key",
+            ));
+        }
+    }
+    let mut bytes = hmac_secret_bytes(scheme, secret)?;
+    let key = hmac_key(&bytes);
+    zero(&mut bytes);
+    Ok(Key::Hmac(key?))
+}
+
+#[cfg(feature = "ed25519")]
+fn parse_public_key(encoded: &str) -> Result<Key, SecretError> {
+    let mut buf = [0u8; 48];
+    let n = LENIENT_STANDARD
+        .decode_slice(encoded.trim(), &mut buf)
+        .map_err(|_| SecretError::InvalidKey("`whpk_` key is not base64 of 32 bytes"))?;
+    let bytes: [u8; 32] = buf[..n]
+        .try_into()
+        .map_err(|_| SecretError::InvalidKey("`whpk_` key is not 32 bytes long"))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| SecretError::InvalidKey("`whpk_` key is not a valid ed25519 point"))?;
+    Ok(Key::Ed25519(key))
+}
+
+#[cfg(not(feature = "ed25519"))]
+fn parse_public_key(_encoded: &str) -> Result<Key, SecretError> {
+    Err(SecretError::InvalidKey(
+        "`whpk_` keys need webhook-core's `ed25519` feature",
+    ))
+}
+
+/// Overwrites secret material we no longer need.
+pub(crate) fn zero(bytes: &mut [u8]) {
+    for b in bytes.iter_mut() {
+        // A volatile-free best effort: the allocation is dropped right after.
+        *b = 0;
+    }
+    std::hint::black_box(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_secrets_are_refused() {
+        for s in ["", "whsec_", "whsec_   "] {
+            assert_eq!(
+                parse_verify_key(Scheme::StandardWebhooks, s).unwrap_err(),
+                SecretError::Empty,
+                "{s:?}"
+            );
+        }
+        assert_eq!(
+            parse_verify_key(Scheme::Stripe, "").unwrap_err(),
+            SecretError::Empty
+        );
+    }
+
+    #[test]
+    fn whsec_prefix_is_optional_and_padding_lenient() {
+        let a = hmac_secret_bytes(Scheme::StandardWebhooks, "whsec_dGVzdHNlY3JldA==").unwrap();
+        let b = hmac_secret_bytes(Scheme::StandardWebhooks, "dGVzdHNlY3JldA").unwrap();
+        assert_eq!(a, b"testsecret");
+        assert_eq!(b, b"testsecret");
+        assert_eq!(
+            hmac_secret_bytes(Scheme::StandardWebhooks, "whsec_not base64!").unwrap_err(),
+            SecretError::InvalidBase64
+        );
+    }
+
+    #[test]
+    fn other_schemes_use_the_string_bytes() {
+        assert_eq!(
+            hmac_secret_bytes(Scheme::Stripe, "whsec_abc").unwrap(),
+            b"whsec_abc"
+        );
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let k = parse_verify_key(Scheme::GitHub, "hunter2").unwrap();
+        assert!(!format!("{k:?}").contains("hunter2"));
+    }
+}

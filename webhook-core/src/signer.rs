@@ -1,0 +1,286 @@
+//! [`Signer`]: produces the headers a sender attaches to a delivery.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::Mac as _;
+
+use crate::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use crate::secret::{self, HmacSha256};
+use crate::verifier::signed_prefix;
+use crate::{Scheme, SecretError};
+
+/// Signs deliveries under any [`Scheme`]: for tests, the CLI and senders.
+///
+/// With several secrets, schemes that carry several signatures (Standard Webhooks, Stripe,
+/// Paddle) sign with each; the others sign with the first.
+///
+/// ```
+/// use webhook_core::{Scheme, Signer};
+///
+/// let signer = Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// let headers = signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, br#"{"test": 2432232314}"#);
+/// assert_eq!(
+///     headers.get("webhook-signature"),
+///     Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+/// );
+///
+/// let github = Signer::new(Scheme::GitHub, "It's a Secret to Everybody")?;
+/// let headers = github.sign("delivery-1", 0, b"Hello, World!");
+/// assert_eq!(
+///     headers.get("x-hub-signature-256"),
+///     Some("sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+/// );
+/// # Ok::<(), webhook_core::SecretError>(())
+/// ```
+#[derive(Clone)]
+pub struct Signer {
+    scheme: Scheme,
+    keys: Vec<SignKey>,
+    signature_header: String,
+}
+
+#[derive(Clone)]
+enum SignKey {
+    Hmac(HmacSha256),
+    #[cfg(feature = "ed25519")]
+    Ed25519(Box<ed25519_dalek::SigningKey>),
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("scheme", &self.scheme)
+            .field("secrets", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// A signer for `scheme`, with the secret given as the sender holds it (see
+    /// [`Verifier::new`](crate::Verifier::new)); a `whsk_` ed25519 signing key with the `ed25519`
+    /// feature signs Standard Webhooks `v1a`.
+    pub fn new(scheme: Scheme, secret: &str) -> Result<Self, SecretError> {
+        Ok(Signer {
+            scheme,
+            keys: vec![parse_sign_key(scheme, secret)?],
+            signature_header: scheme.signature_header().to_owned(),
+        })
+    }
+
+    /// A Standard Webhooks signer.
+    pub fn standard(secret: &str) -> Result<Self, SecretError> {
+        Signer::new(Scheme::StandardWebhooks, secret)
+    }
+
+    /// Also signs with `secret` (a sender in the middle of a rotation).
+    pub fn add_secret(mut self, secret: &str) -> Result<Self, SecretError> {
+        self.keys.push(parse_sign_key(self.scheme, secret)?);
+        Ok(self)
+    }
+
+    /// Writes the signature into another header (for the timestamped scheme).
+    pub fn signature_header(mut self, name: &str) -> Self {
+        self.signature_header = name.to_ascii_lowercase();
+        self
+    }
+
+    /// The scheme this signer signs with.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// Signs `body` and returns the headers to send. `id` goes into the scheme's delivery-id
+    /// header where it has one (`webhook-id`, `X-GitHub-Delivery`, `X-Shopify-Webhook-Id`);
+    /// `timestamp` (Unix seconds) is ignored by schemes without one.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
+        let ts = timestamp.to_string();
+        let prefix = signed_prefix(self.scheme, id.as_bytes(), ts.as_bytes());
+        let mut hex_sigs = Vec::new();
+        let mut b64_sigs = Vec::new();
+        let mut entries = Vec::new();
+        for key in &self.keys {
+            match key {
+                SignKey::Hmac(keyed) => {
+                    let mut mac = keyed.clone();
+                    for part in prefix.iter() {
+                        mac.update(part);
+                    }
+                    mac.update(body);
+                    let tag = mac.finalize().into_bytes();
+                    hex_sigs.push(hex::encode(tag));
+                    b64_sigs.push(STANDARD.encode(tag));
+                    entries.push(format!("v1,{}", STANDARD.encode(tag)));
+                }
+                #[cfg(feature = "ed25519")]
+                SignKey::Ed25519(signing) => {
+                    use ed25519_dalek::Signer as _;
+                    let mut message = Vec::with_capacity(prefix.len_bytes() + body.len());
+                    for part in prefix.iter() {
+                        message.extend_from_slice(part);
+                    }
+                    message.extend_from_slice(body);
+                    let sig = signing.sign(&message);
+                    entries.push(format!("v1a,{}", STANDARD.encode(sig.to_bytes())));
+                }
+            }
+        }
+        let first_hex = hex_sigs.first().cloned().unwrap_or_default();
+        let sig_header = self.signature_header.clone();
+        let pairs: Vec<(String, String)> = match self.scheme {
+            Scheme::StandardWebhooks => vec![
+                (WEBHOOK_ID.into(), id.into()),
+                (WEBHOOK_TIMESTAMP.into(), ts),
+                (WEBHOOK_SIGNATURE.into(), entries.join(" ")),
+            ],
+            Scheme::Stripe => {
+                let v1: Vec<String> = hex_sigs.iter().map(|s| format!("v1={s}")).collect();
+                vec![(sig_header, format!("t={ts},{}", v1.join(",")))]
+            }
+            Scheme::Timestamped => vec![
+                (WEBHOOK_ID.into(), id.into()),
+                (sig_header, format!("t={ts},v1={first_hex}")),
+            ],
+            Scheme::Paddle => {
+                let h1: Vec<String> = hex_sigs.iter().map(|s| format!("h1={s}")).collect();
+                vec![(sig_header, format!("ts={ts};{}", h1.join(";")))]
+            }
+            Scheme::GitHub => vec![
+                ("x-github-delivery".into(), id.into()),
+                (sig_header, format!("sha256={first_hex}")),
+            ],
+            Scheme::Slack => vec![
+                ("x-slack-request-timestamp".into(), ts),
+                (sig_header, format!("v0={first_hex}")),
+            ],
+            Scheme::Shopify => vec![
+                ("x-shopify-webhook-id".into(), id.into()),
+                (sig_header, b64_sigs.first().cloned().unwrap_or_default()),
+            ],
+        };
+        SignedHeaders(pairs)
+    }
+}
+
+fn parse_sign_key(scheme: Scheme, secret: &str) -> Result<SignKey, SecretError> {
+    if scheme == Scheme::StandardWebhooks {
+        if let Some(encoded) = secret.strip_prefix(secret::WHSK_PREFIX) {
+            return parse_signing_key(encoded);
+        }
+        if secret.starts_with(secret::WHPK_PREFIX) {
+            return Err(SecretError::InvalidKey("a `whpk_` public key cannot sign; use the `whsk_` key"));
+        }
+    }
+    let mut bytes = secret::hmac_secret_bytes(scheme, secret)?;
+    let key = secret::hmac_key(&bytes);
+    secret::zero(&mut bytes);
+    Ok(SignKey::Hmac(key?))
+}
+
+#[cfg(feature = "ed25519")]
+fn parse_signing_key(encoded: &str) -> Result<SignKey, SecretError> {
+    use base64::Engine as _;
+    let bytes = secret::LENIENT_STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| SecretError::InvalidKey("`whsk_` key is not base64"))?;
+    // Either the 32-byte seed or the 64-byte seed-and-public-key form.
+    let seed: [u8; 32] = bytes
+        .get(..32)
+        .filter(|_| bytes.len() == 32 || bytes.len() == 64)
+        .and_then(|s| s.try_into().ok())
+        .ok_or(SecretError::InvalidKey("`whsk_` key is not 32 or 64 bytes long"))?;
+    Ok(SignKey::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(&seed))))
+}
+
+#[cfg(not(feature = "ed25519"))]
+fn parse_signing_key(_encoded: &str) -> Result<SignKey, SecretError> {
+    Err(SecretError::InvalidKey("`whsk_` keys need webhook-core's `ed25519` feature"))
+}
+
+/// The public key (`whpk_…`) that verifies signatures made with a `whsk_…` signing key.
+///
+/// ```
+/// # #[cfg(feature = "ed25519")] {
+/// let public = webhook_core::ed25519_public_key("whsk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+/// assert!(public.starts_with("whpk_"));
+/// # }
+/// ```
+#[cfg(feature = "ed25519")]
+pub fn ed25519_public_key(signing_key: &str) -> Result<String, SecretError> {
+    let encoded = signing_key
+        .strip_prefix(secret::WHSK_PREFIX)
+        .ok_or(SecretError::InvalidKey("expected a `whsk_` key"))?;
+    match parse_signing_key(encoded)? {
+        SignKey::Ed25519(k) => Ok(format!(
+            "{}{}",
+            secret::WHPK_PREFIX,
+            STANDARD.encode(k.verifying_key().to_bytes())
+        )),
+        SignKey::Hmac(_) => Err(SecretError::InvalidKey("expected a `whsk_` key")),
+    }
+}
+
+/// Headers produced by [`Signer::sign`], lowercase names in the order a sender sends them.
+///
+/// It implements [`Headers`](crate::Headers), so it can be verified directly, and converts into
+/// an iterator of `(name, value)` pairs for any HTTP client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedHeaders(pub Vec<(String, String)>);
+
+impl SignedHeaders {
+    /// The value of header `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Replaces (or adds) header `name`, e.g. to tamper with a signature in a test.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name.to_ascii_lowercase(), value)),
+        }
+    }
+
+    /// The pairs, as `(name, value)` string slices.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl crate::Headers for SignedHeaders {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        crate::Headers::get(self.0.as_slice(), name)
+    }
+    fn count(&self, name: &str) -> usize {
+        crate::Headers::count(self.0.as_slice(), name)
+    }
+}
+
+impl IntoIterator for SignedHeaders {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+#[cfg(feature = "http")]
+impl From<SignedHeaders> for http::HeaderMap {
+    /// Converts into a `HeaderMap`. Values that are not valid header values are skipped (a
+    /// signer only produces ASCII, but ids come from the caller).
+    fn from(h: SignedHeaders) -> Self {
+        let mut map = http::HeaderMap::with_capacity(h.0.len());
+        for (k, v) in h.0 {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(&v),
+            ) {
+                map.append(name, value);
+            }
+        }
+        map
+    }
+}

@@ -1,0 +1,480 @@
+//! [`Verifier`]: checks a delivery's signature and timestamp.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::Mac as _;
+use subtle::ConstantTimeEq as _;
+
+use crate::candidates::{Alg, Candidates};
+use crate::headers::{SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use crate::parse::{self, MAX_SIGNATURES, trim};
+use crate::secret::{Key, parse_verify_key};
+use crate::{Clock, Headers, Scheme, SecretError, SystemClock, Verified, VerifyError};
+
+/// The default timestamp tolerance: 5 minutes, in both directions.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Verifies webhook deliveries under one [`Scheme`] with one or more secrets.
+///
+/// Build it once at start-up (parsing secrets and keying HMAC states happens here), share it
+/// (it is `Clone + Send + Sync`), and call [`verify`](Verifier::verify) with the request's headers
+/// and **exact raw body bytes**.
+///
+/// ```
+/// use webhook_core::{Signer, Verifier};
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let body = br#"{"type":"organization.created"}"#;
+/// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body);
+///
+/// let verifier = Verifier::standard(secret)?;
+/// let verified = verifier.verify_at(&headers, body, 1_700_000_010)?;
+/// assert_eq!(verified.id(), Some("msg_1"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Security
+/// - Signatures are decoded to bytes, length-checked and compared in constant time.
+/// - Timestamps outside the tolerance (default 300 s, both directions) are rejected; pair this
+///   with deduplication by [`Verified::id`] to stop replays inside the window.
+/// - `Debug` never prints secrets, and no error carries the expected signature.
+#[derive(Clone)]
+pub struct Verifier {
+    scheme: Scheme,
+    keys: Vec<Key>,
+    tolerance: Option<u64>,
+    clock: Arc<dyn Clock>,
+    signature_header: Cow<'static, str>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.scheme)
+            .field("secrets", &self.keys.len())
+            .field("tolerance", &self.tolerance)
+            .field("clock", &self.clock)
+            .field("signature_header", &self.signature_header)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for `scheme` with one secret, given as the sender shows it: `whsec_…` for
+    /// Standard Webhooks (base64 after the optional prefix; a `whpk_…` ed25519 public key with the
+    /// `ed25519` feature), the raw string for every other scheme (Stripe's `whsec_…` string is used
+    /// as is, as Stripe does).
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Verifier};
+    ///
+    /// let stripe = Verifier::new(Scheme::Stripe, "whsec_test_secret")?;
+    /// assert!(Verifier::new(Scheme::GitHub, "").is_err());
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn new(scheme: Scheme, secret: &str) -> Result<Self, SecretError> {
+        Ok(Verifier {
+            scheme,
+            keys: vec![parse_verify_key(scheme, secret)?],
+            tolerance: Some(DEFAULT_TOLERANCE.as_secs()),
+            clock: Arc::new(SystemClock),
+            signature_header: Cow::Borrowed(scheme.signature_header()),
+        })
+    }
+
+    /// A verifier for `scheme` accepting any of `secrets` (rotation). Fails on an empty list or
+    /// any invalid secret.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Verifier};
+    ///
+    /// let v = Verifier::with_secrets(Scheme::Shopify, ["new-secret", "old-secret"])?;
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn with_secrets<I, S>(scheme: Scheme, secrets: I) -> Result<Self, SecretError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut iter = secrets.into_iter();
+        let first = iter.next().ok_or(SecretError::NoSecrets)?;
+        let mut verifier = Verifier::new(scheme, first.as_ref())?;
+        for secret in iter {
+            verifier = verifier.add_secret(secret.as_ref())?;
+        }
+        Ok(verifier)
+    }
+
+    /// A Standard Webhooks verifier (Scalekit, Svix-powered senders).
+    ///
+    /// ```
+    /// let v = webhook_core::Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn standard(secret: &str) -> Result<Self, SecretError> {
+        Verifier::new(Scheme::StandardWebhooks, secret)
+    }
+
+    /// Adds a secret that is also accepted, e.g. the previous one during a rotation.
+    /// [`Verified::secret_index`] tells which one matched.
+    ///
+    /// ```
+    /// let v = webhook_core::Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .add_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?;
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn add_secret(mut self, secret: &str) -> Result<Self, SecretError> {
+        self.keys.push(parse_verify_key(self.scheme, secret)?);
+        Ok(self)
+    }
+
+    /// Sets the timestamp tolerance (both directions). Default: [`DEFAULT_TOLERANCE`], 300 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let v = webhook_core::Verifier::new(webhook_core::Scheme::Paddle, "pdl_ntfset_x")?
+    ///     .tolerance(Duration::from_secs(5));
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = Some(tolerance.as_secs());
+        self
+    }
+
+    /// Turns the timestamp check off: signatures are still verified, but any timestamp is
+    /// accepted. For replaying stored deliveries and for tests; a live endpoint should keep the
+    /// check (it is the replay protection).
+    pub fn without_timestamp_check(mut self) -> Self {
+        self.tolerance = None;
+        self
+    }
+
+    /// Uses `clock` for "now" instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Reads the signature from another header (the timestamped scheme's header name differs
+    /// between integrations). Case-insensitive.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Verifier};
+    /// let v = Verifier::new(Scheme::Timestamped, "secret")?.signature_header("X-Signature");
+    /// assert_eq!(v.signature_header_name(), "x-signature");
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn signature_header(mut self, name: &str) -> Self {
+        self.signature_header = Cow::Owned(name.to_ascii_lowercase());
+        self
+    }
+
+    /// The scheme this verifier checks.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// How many secrets it accepts.
+    pub fn secret_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The timestamp tolerance, or `None` when the check is off.
+    pub fn tolerance_secs(&self) -> Option<u64> {
+        self.tolerance
+    }
+
+    /// The (lowercase) name of the header the signature is read from.
+    pub fn signature_header_name(&self) -> &str {
+        &self.signature_header
+    }
+
+    /// Verifies a delivery against the verifier's clock.
+    pub fn verify<H: Headers + ?Sized>(&self, headers: &H, body: &[u8]) -> Result<Verified, VerifyError> {
+        self.verify_at(headers, body, self.clock.now_unix())
+    }
+
+    /// Verifies a delivery as if the time were `now` (Unix seconds).
+    pub fn verify_at<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        let parts = self.extract(headers)?;
+        if let (Some(ts), Some(tolerance)) = (parts.timestamp, self.tolerance) {
+            check_tolerance(ts, now, tolerance)?;
+        }
+        let secret_index = self.match_signature(&parts, body)?;
+        Ok(Verified {
+            scheme: self.scheme,
+            id: parts.id.and_then(|id| std::str::from_utf8(id).ok()).map(str::to_owned),
+            timestamp: parts.timestamp,
+            secret_index,
+        })
+    }
+
+    fn extract<'h, H: Headers + ?Sized>(&self, headers: &'h H) -> Result<Parts<'h>, VerifyError> {
+        let scheme = self.scheme;
+        let sig_name = self.signature_header_name_static();
+        let mut parts = match scheme {
+            Scheme::StandardWebhooks => {
+                let (id_name, id) = required_aliased(headers, WEBHOOK_ID, SVIX_ID)?;
+                let id = trim(id);
+                if id.is_empty() {
+                    return Err(VerifyError::MalformedHeader { name: id_name, reason: "empty message id" });
+                }
+                if std::str::from_utf8(id).is_err() {
+                    return Err(VerifyError::MalformedHeader { name: id_name, reason: "message id is not UTF-8" });
+                }
+                let (ts_name, ts) = required_aliased(headers, WEBHOOK_TIMESTAMP, SVIX_TIMESTAMP)?;
+                let ts = trim(ts);
+                let (sig_name, sig) = required_aliased(headers, WEBHOOK_SIGNATURE, SVIX_SIGNATURE)?;
+                Parts {
+                    id: Some(id),
+                    timestamp: Some(parse::timestamp(ts, ts_name)?),
+                    timestamp_raw: ts,
+                    signature: sig,
+                    signature_name: sig_name,
+                }
+            }
+            Scheme::Stripe | Scheme::Timestamped | Scheme::Paddle => {
+                let sig = required(headers, &self.signature_header, sig_name)?;
+                let (sep, ts_key): (u8, &[u8]) = if scheme == Scheme::Paddle { (b';', b"ts") } else { (b',', b"t") };
+                let mut ts_raw = None;
+                for element in parse::elements(sig, sep, b'=') {
+                    let (k, v) = element.map_err(|()| VerifyError::MalformedHeader {
+                        name: sig_name,
+                        reason: Candidates::malformed_reason(scheme),
+                    })?;
+                    if k == ts_key {
+                        if ts_raw.replace(v).is_some() {
+                            return Err(VerifyError::MalformedHeader { name: sig_name, reason: "more than one timestamp element" });
+                        }
+                    }
+                }
+                let ts_raw = ts_raw.ok_or(VerifyError::MalformedHeader {
+                    name: sig_name,
+                    reason: if scheme == Scheme::Paddle { "no `ts=` timestamp element" } else { "no `t=` timestamp element" },
+                })?;
+                let id = match scheme {
+                    Scheme::Timestamped => optional(headers, WEBHOOK_ID)?,
+                    _ => None,
+                };
+                Parts {
+                    id,
+                    timestamp: Some(parse::timestamp(ts_raw, sig_name)?),
+                    timestamp_raw: ts_raw,
+                    signature: sig,
+                    signature_name: sig_name,
+                }
+            }
+            Scheme::Slack => {
+                const TS: &str = "x-slack-request-timestamp";
+                let ts = trim(required(headers, TS, TS)?);
+                let sig = required(headers, &self.signature_header, sig_name)?;
+                Parts {
+                    id: None,
+                    timestamp: Some(parse::timestamp(ts, TS)?),
+                    timestamp_raw: ts,
+                    signature: sig,
+                    signature_name: sig_name,
+                }
+            }
+            Scheme::GitHub | Scheme::Shopify => {
+                let sig = required(headers, &self.signature_header, sig_name)?;
+                let id = match scheme.id_header() {
+                    Some(name) => optional(headers, name)?,
+                    None => None,
+                };
+                Parts { id, timestamp: None, timestamp_raw: b"", signature: sig, signature_name: sig_name }
+            }
+        };
+        parts.signature = trim(parts.signature);
+        if parts.signature.is_empty() {
+            return Err(VerifyError::MalformedHeader { name: parts.signature_name, reason: "empty signature" });
+        }
+        Ok(parts)
+    }
+
+    /// The signature header name as a `&'static str` for errors: the scheme's own, or a generic
+    /// label for a custom header name.
+    fn signature_header_name_static(&self) -> &'static str {
+        match &self.signature_header {
+            Cow::Borrowed(name) => name,
+            Cow::Owned(_) => "signature",
+        }
+    }
+
+    fn match_signature(&self, parts: &Parts<'_>, body: &[u8]) -> Result<usize, VerifyError> {
+        let scheme = self.scheme;
+        let malformed = || VerifyError::MalformedHeader {
+            name: parts.signature_name,
+            reason: Candidates::malformed_reason(scheme),
+        };
+        let has_hmac = self.keys.iter().any(|k| matches!(k, Key::Hmac(_)));
+        let has_ed25519 = self.keys.iter().any(|k| !matches!(k, Key::Hmac(_)));
+
+        // First pass: validate the header's shape and count usable candidates.
+        let mut total = 0usize;
+        let mut usable = 0usize;
+        for candidate in Candidates::new(scheme, parts.signature) {
+            let candidate = candidate.map_err(|()| malformed())?;
+            total += 1;
+            if total > MAX_SIGNATURES {
+                return Err(VerifyError::MalformedHeader {
+                    name: parts.signature_name,
+                    reason: "more than 16 signatures",
+                });
+            }
+            if (candidate.alg.is_hmac() && has_hmac) || (!candidate.alg.is_hmac() && has_ed25519) {
+                usable += 1;
+            }
+        }
+        if usable == 0 {
+            return Err(VerifyError::NoSupportedSignature { name: parts.signature_name });
+        }
+
+        let prefix = signed_prefix(scheme, parts.id.unwrap_or_default(), parts.timestamp_raw);
+        #[cfg(feature = "ed25519")]
+        let mut message: Option<Vec<u8>> = None;
+        for (index, key) in self.keys.iter().enumerate() {
+            match key {
+                Key::Hmac(keyed) => {
+                    let mut mac = keyed.clone();
+                    for part in prefix.iter() {
+                        mac.update(part);
+                    }
+                    mac.update(body);
+                    let tag = mac.finalize().into_bytes();
+                    for candidate in Candidates::new(scheme, parts.signature).flatten() {
+                        if let Some(decoded) = candidate.alg.decode_tag(candidate.encoded) {
+                            if bool::from(decoded.ct_eq(tag.as_slice())) {
+                                return Ok(index);
+                            }
+                        }
+                    }
+                }
+                #[cfg(feature = "ed25519")]
+                Key::Ed25519(public) => {
+                    let message = message.get_or_insert_with(|| {
+                        let mut m = Vec::with_capacity(prefix.len_bytes() + body.len());
+                        for part in prefix.iter() {
+                            m.extend_from_slice(part);
+                        }
+                        m.extend_from_slice(body);
+                        m
+                    });
+                    for candidate in Candidates::new(scheme, parts.signature).flatten() {
+                        if candidate.alg != Alg::Ed25519Base64 {
+                            continue;
+                        }
+                        if let Some(sig) = parse::base64_exact::<64>(candidate.encoded) {
+                            let sig = ed25519_dalek::Signature::from_bytes(&sig);
+                            if public.verify_strict(message, &sig).is_ok() {
+                                return Ok(index);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Err(VerifyError::SignatureMismatch { candidates: usable, secrets: self.keys.len() })
+    }
+}
+
+/// The header fields a scheme signs, borrowed from the request.
+struct Parts<'h> {
+    id: Option<&'h [u8]>,
+    timestamp: Option<i64>,
+    timestamp_raw: &'h [u8],
+    signature: &'h [u8],
+    signature_name: &'static str,
+}
+
+/// The bytes signed before the body, as up to four slices (no copy of anything).
+pub(crate) struct Prefix<'a> {
+    parts: [&'a [u8]; 4],
+    len: usize,
+}
+
+impl<'a> Prefix<'a> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        self.parts[..self.len].iter().copied()
+    }
+
+    #[cfg(feature = "ed25519")]
+    pub(crate) fn len_bytes(&self) -> usize {
+        self.iter().map(<[u8]>::len).sum()
+    }
+}
+
+/// What `scheme` signs in front of the body: `{id}.{ts}.` (Standard Webhooks), `{t}.` (Stripe,
+/// timestamped), `v0:{ts}:` (Slack), `{ts}:` (Paddle), nothing (GitHub, Shopify).
+pub(crate) fn signed_prefix<'a>(scheme: Scheme, id: &'a [u8], ts: &'a [u8]) -> Prefix<'a> {
+    let empty: &[u8] = b"";
+    match scheme {
+        Scheme::StandardWebhooks => Prefix { parts: [id, b".", ts, b"."], len: 4 },
+        Scheme::Stripe | Scheme::Timestamped => Prefix { parts: [ts, b".", empty, empty], len: 2 },
+        Scheme::Slack => Prefix { parts: [b"v0:", ts, b":", empty], len: 3 },
+        Scheme::Paddle => Prefix { parts: [ts, b":", empty, empty], len: 2 },
+        Scheme::GitHub | Scheme::Shopify => Prefix { parts: [empty; 4], len: 0 },
+    }
+}
+
+fn check_tolerance(ts: i64, now: i64, tolerance: u64) -> Result<(), VerifyError> {
+    let diff = i128::from(now) - i128::from(ts);
+    let tol = i128::from(tolerance);
+    if diff > tol {
+        return Err(VerifyError::TimestampTooOld {
+            timestamp: ts,
+            age: u64::try_from(diff).unwrap_or(u64::MAX),
+            tolerance,
+        });
+    }
+    if -diff > tol {
+        return Err(VerifyError::TimestampTooNew {
+            timestamp: ts,
+            ahead: u64::try_from(-diff).unwrap_or(u64::MAX),
+            tolerance,
+        });
+    }
+    Ok(())
+}
+
+fn required<'h, H: Headers + ?Sized>(
+    headers: &'h H,
+    lookup: &str,
+    name: &'static str,
+) -> Result<&'h [u8], VerifyError> {
+    match headers.count(lookup) {
+        0 => Err(VerifyError::MissingHeader { name }),
+        1 => headers.get(lookup).ok_or(VerifyError::MissingHeader { name }),
+        _ => Err(VerifyError::MalformedHeader { name, reason: "header appears more than once" }),
+    }
+}
+
+fn optional<'h, H: Headers + ?Sized>(headers: &'h H, name: &'static str) -> Result<Option<&'h [u8]>, VerifyError> {
+    match headers.count(name) {
+        0 => Ok(None),
+        1 => Ok(headers.get(name).map(trim).filter(|v| !v.is_empty())),
+        _ => Err(VerifyError::MalformedHeader { name, reason: "header appears more than once" }),
+    }
+}
+
+/// A Standard Webhooks header under its `webhook-` name or, failing that, its `svix-` alias.
+fn required_aliased<'h, H: Headers + ?Sized>(
+    headers: &'h H,
+    name: &'static str,
+    alias: &'static str,
+) -> Result<(&'static str, &'h [u8]), VerifyError> {
+    if headers.count(name) > 0 {
+        return required(headers, name, name).map(|v| (name, v));
+    }
+    if headers.count(alias) > 0 {
+        return required(headers, alias, alias).map(|v| (alias, v));
+    }
+    Err(VerifyError::MissingHeader { name })
+}
