@@ -42,9 +42,11 @@
 
 mod candidates;
 mod clock;
+mod delivery;
 mod error;
 pub mod headers;
 mod parse;
+mod rejection;
 mod scheme;
 mod secret;
 mod signer;
@@ -52,9 +54,11 @@ mod verified;
 mod verifier;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use delivery::Delivery;
 pub use error::{SecretError, VerifyError};
 pub use headers::Headers;
 pub use parse::MAX_SIGNATURES;
+pub use rejection::Rejection;
 pub use scheme::{Scheme, UnknownScheme};
 pub use secret::{WHPK_PREFIX, WHSEC_PREFIX, WHSK_PREFIX};
 #[cfg(feature = "ed25519")]

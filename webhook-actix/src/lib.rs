@@ -1,0 +1,3 @@
+//! actix-web extractors for verified webhooks
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

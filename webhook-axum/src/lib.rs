@@ -1,0 +1,3 @@
+//! axum extractors for verified webhooks
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

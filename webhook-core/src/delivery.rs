@@ -1,0 +1,232 @@
+//! [`Delivery`]: a verified delivery with its raw body, event type and deduplication key.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::headers::{SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use crate::{Headers, Scheme, Verified, Verifier, VerifyError};
+
+/// A verified delivery: what a receiver stores, routes and hands to its handlers.
+///
+/// It keeps the exact body bytes (shared, never copied), the [`Verified`] facts, the event type
+/// (read from the body or a header, depending on the sender) and the headers needed to verify it
+/// again later (replays, forensics).
+///
+/// ```
+/// use webhook_core::{Signer, Verifier};
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let body = br#"{"id":"evt_1","type":"organization.created","data":{}}"#;
+/// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body);
+///
+/// let verifier = Verifier::standard(secret)?.without_timestamp_check();
+/// let delivery = verifier.verify_delivery(&headers, body.to_vec().into())?;
+/// assert_eq!(delivery.event_type(), Some("organization.created"));
+/// assert_eq!(delivery.dedupe_key(), "standard:msg_1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    verified: Verified,
+    body: Bytes,
+    event_type: Option<String>,
+    body_id: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl Verifier {
+    /// Verifies a delivery and, on success, returns it as a [`Delivery`] that owns the body.
+    pub fn verify_delivery<H: Headers + ?Sized>(&self, headers: &H, body: Bytes) -> Result<Delivery, VerifyError> {
+        let verified = self.verify(headers, &body)?;
+        Ok(Delivery::new(verified, headers, body))
+    }
+
+    /// [`verify_delivery`](Verifier::verify_delivery) as if the time were `now` (Unix seconds).
+    pub fn verify_delivery_at<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        body: Bytes,
+        now: i64,
+    ) -> Result<Delivery, VerifyError> {
+        let verified = self.verify_at(headers, &body, now)?;
+        Ok(Delivery::new(verified, headers, body))
+    }
+}
+
+/// The fields of a body that name and identify an event, whatever the sender.
+#[derive(Deserialize, Default)]
+struct Envelope<'a> {
+    #[serde(borrow, rename = "type", default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    action: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<IdValue<'a>>,
+    #[serde(borrow, default)]
+    event_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdValue<'a> {
+    Str(#[serde(borrow)] Cow<'a, str>),
+    Num(i64),
+    #[allow(dead_code)]
+    Other(serde::de::IgnoredAny),
+}
+
+impl Delivery {
+    /// Wraps an already verified body. `headers` are the request's headers; the ones the scheme
+    /// signs, and the sender's event-type header, are kept.
+    pub fn new<H: Headers + ?Sized>(verified: Verified, headers: &H, body: Bytes) -> Self {
+        let scheme = verified.scheme();
+        let kept = kept_headers(scheme)
+            .iter()
+            .filter_map(|&name| {
+                let value = headers.get(name)?;
+                let value = std::str::from_utf8(value).ok()?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect();
+        let envelope: Envelope<'_> = serde_json::from_slice(&body).unwrap_or_default();
+        let header = |name: &str| headers.get(name).and_then(|v| std::str::from_utf8(v).ok());
+        let event_type = match scheme {
+            Scheme::GitHub => header("x-github-event").map(|event| match envelope.action.as_deref() {
+                Some(action) => format!("{event}.{action}"),
+                None => event.to_owned(),
+            }),
+            Scheme::Shopify => header("x-shopify-topic").map(str::to_owned),
+            Scheme::Paddle => envelope.event_type.as_deref().or(envelope.kind.as_deref()).map(str::to_owned),
+            Scheme::Slack => envelope.kind.as_deref().map(str::to_owned),
+            _ => envelope.kind.as_deref().map(str::to_owned),
+        };
+        let body_id = match scheme {
+            Scheme::Paddle | Scheme::Slack => envelope.event_id.map(Cow::into_owned),
+            _ => match envelope.id {
+                Some(IdValue::Str(s)) => Some(s.into_owned()),
+                Some(IdValue::Num(n)) => Some(n.to_string()),
+                _ => None,
+            },
+        };
+        Delivery { verified, body, event_type, body_id, headers: kept }
+    }
+
+    /// What verification established.
+    pub fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
+    /// The scheme the delivery was verified under.
+    pub fn scheme(&self) -> Scheme {
+        self.verified.scheme()
+    }
+
+    /// The sender's delivery id from the headers (see [`Verified::id`]).
+    pub fn id(&self) -> Option<&str> {
+        self.verified.id()
+    }
+
+    /// The event's own id from the body (`id`, or `event_id` for Paddle and Slack), if any:
+    /// Scalekit's `evt_…`, Stripe's `evt_…`.
+    pub fn event_id(&self) -> Option<&str> {
+        self.body_id.as_deref()
+    }
+
+    /// The exact body bytes that were verified.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The event type: the body's `type` (Scalekit, Standard Webhooks, Stripe), `event_type`
+    /// (Paddle), `X-GitHub-Event` joined with the body's `action` (`issues.opened`), or
+    /// `X-Shopify-Topic` (`orders/create`).
+    pub fn event_type(&self) -> Option<&str> {
+        self.event_type.as_deref()
+    }
+
+    /// The headers kept for re-verification and routing, lowercase names.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// A key that is the same for every retry of the same delivery and differs between
+    /// deliveries: `{scheme}:{id}` from the sender's delivery-id header; else
+    /// `{scheme}:{event id}` from the body (Stripe, Paddle, Slack); else `{scheme}:sha256:{hex}`
+    /// of the body.
+    pub fn dedupe_key(&self) -> String {
+        let scheme = self.scheme().as_str();
+        match self.id().or(self.event_id()) {
+            Some(id) => format!("{scheme}:{id}"),
+            None => format!("{scheme}:sha256:{}", hex::encode(Sha256::digest(&self.body))),
+        }
+    }
+
+    /// Gives the body back, dropping the rest.
+    pub fn into_body(self) -> Bytes {
+        self.body
+    }
+}
+
+/// Headers worth keeping with a stored delivery, per scheme.
+fn kept_headers(scheme: Scheme) -> &'static [&'static str] {
+    match scheme {
+        Scheme::StandardWebhooks => &[WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE, SVIX_ID, SVIX_TIMESTAMP, SVIX_SIGNATURE],
+        Scheme::Stripe => &["stripe-signature"],
+        Scheme::GitHub => &["x-hub-signature-256", "x-github-delivery", "x-github-event", "x-github-hook-id"],
+        Scheme::Slack => &["x-slack-signature", "x-slack-request-timestamp", "x-slack-retry-num"],
+        Scheme::Shopify => &["x-shopify-hmac-sha256", "x-shopify-webhook-id", "x-shopify-topic", "x-shopify-shop-domain", "x-shopify-event-id"],
+        Scheme::Paddle => &["paddle-signature"],
+        Scheme::Timestamped => &[WEBHOOK_ID, WEBHOOK_SIGNATURE],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Signer;
+
+    fn deliver(scheme: Scheme, secret: &str, extra: &[(&str, &str)], body: &str) -> Delivery {
+        let mut headers = Signer::new(scheme, secret).unwrap().sign("d1", 1_700_000_000, body.as_bytes());
+        for (k, v) in extra {
+            headers.set(k, *v);
+        }
+        Verifier::new(scheme, secret)
+            .unwrap()
+            .without_timestamp_check()
+            .verify_delivery(&headers, Bytes::copy_from_slice(body.as_bytes()))
+            .unwrap()
+    }
+
+    #[test]
+    fn event_types_per_sender() {
+        let d = deliver(Scheme::Stripe, "whsec_x", &[], r#"{"id":"evt_9","type":"charge.succeeded"}"#);
+        assert_eq!(d.event_type(), Some("charge.succeeded"));
+        assert_eq!(d.dedupe_key(), "stripe:evt_9");
+
+        let d = deliver(Scheme::GitHub, "s", &[("x-github-event", "issues")], r#"{"action":"opened"}"#);
+        assert_eq!(d.event_type(), Some("issues.opened"));
+        assert_eq!(d.dedupe_key(), "github:d1");
+        let d = deliver(Scheme::GitHub, "s", &[("x-github-event", "push")], r#"{"ref":"main"}"#);
+        assert_eq!(d.event_type(), Some("push"));
+
+        let d = deliver(Scheme::Shopify, "s", &[("x-shopify-topic", "orders/create")], "{}");
+        assert_eq!(d.event_type(), Some("orders/create"));
+
+        let d = deliver(Scheme::Paddle, "pdl", &[], r#"{"event_id":"evt_01","event_type":"transaction.paid"}"#);
+        assert_eq!(d.event_type(), Some("transaction.paid"));
+        assert_eq!(d.dedupe_key(), "paddle:evt_01");
+    }
+
+    #[test]
+    fn non_json_bodies_have_no_type_and_a_hash_key() {
+        let d = deliver(Scheme::Slack, "s", &[], "token=x&command=/deploy");
+        assert_eq!(d.event_type(), None);
+        assert!(d.dedupe_key().starts_with("slack:sha256:"));
+        assert_eq!(d.headers().len(), 2);
+    }
+}
