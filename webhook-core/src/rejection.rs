@@ -71,6 +71,13 @@ impl Rejection {
 
     /// The JSON response body: `{"error":"…","code":"…"}`.
     pub fn json_body(&self) -> String {
-        serde_json::json!({ "error": self.to_string(), "code": self.code() }).to_string()
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+            code: &'a str,
+        }
+        let error = self.to_string();
+        serde_json::to_string(&Body { error: &error, code: self.code() })
+            .unwrap_or_else(|_| String::from(r#"{"error":"rejected","code":"rejected"}"#))
     }
 }
