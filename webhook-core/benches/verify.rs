@@ -1,1 +1,93 @@
-fn main() {}
+//! Standard Webhooks verification: webhook-core vs the `svix` and `standardwebhooks` crates, with
+//! raw SHA-256 (`sha2`) as the ceiling and `ring::hmac::verify` as the small-body floor, all in
+//! one run. The signature header carries two `v1` entries (a rotated decoy, then the real one).
+
+use std::hint::black_box;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sha2::Digest as _;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+const SIZES: [usize; 4] = [256, 4 * 1024, 64 * 1024, 1024 * 1024];
+
+fn body(len: usize) -> Vec<u8> {
+    let pattern =
+        br#"{"type":"organization.directory.user_created","data":{"email":"user@example.com"}} "#;
+    pattern.iter().copied().cycle().take(len).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let ts = now.to_string();
+    let ours = webhook_core::Verifier::standard(SECRET).unwrap();
+    let signer = webhook_core::Signer::standard(SECRET).unwrap();
+    let svix = svix::webhooks::Webhook::new(SECRET).unwrap();
+    let sw = standardwebhooks::Webhook::new(SECRET).unwrap();
+    let key_bytes = base64::engine::general_purpose::STANDARD
+        .decode(&SECRET[6..])
+        .unwrap();
+    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key_bytes);
+
+    let mut group = c.benchmark_group("verify");
+    for size in SIZES {
+        let body = body(size);
+        let signed = signer.sign(ID, now, &body);
+        let real = signed.get("webhook-signature").unwrap().to_owned();
+        let header = format!("v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= {real}");
+        let pairs = [
+            ("webhook-id", ID),
+            ("webhook-timestamp", ts.as_str()),
+            ("webhook-signature", header.as_str()),
+        ];
+        let mut map = http::HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(k, v.parse().unwrap());
+        }
+        let content = [format!("{ID}.{ts}.").as_bytes(), &body].concat();
+        let tag = base64::engine::general_purpose::STANDARD
+            .decode(&real[3..])
+            .unwrap();
+
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(BenchmarkId::new("webhook-core", size), &body, |b, body| {
+            b.iter(|| ours.verify(black_box(&map), black_box(body)).unwrap())
+        });
+        group.bench_with_input(BenchmarkId::new("svix", size), &body, |b, body| {
+            b.iter(|| svix.verify(black_box(body), black_box(&map)).unwrap())
+        });
+        group.bench_with_input(
+            BenchmarkId::new("standardwebhooks", size),
+            &body,
+            |b, body| b.iter(|| sw.verify(black_box(body), black_box(&map)).unwrap()),
+        );
+        group.bench_with_input(BenchmarkId::new("sha256-raw", size), &body, |b, body| {
+            b.iter(|| sha2::Sha256::digest(black_box(body)))
+        });
+        group.bench_with_input(
+            BenchmarkId::new("ring-hmac-verify", size),
+            &content,
+            |b, content| {
+                b.iter(|| {
+                    ring::hmac::verify(&ring_key, black_box(content), black_box(&tag)).unwrap()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(700))
+        .measurement_time(std::time::Duration::from_secs(3))
+        .sample_size(50);
+    targets = bench
+}
+criterion_main!(benches);

@@ -6,7 +6,7 @@ use crate::parse::trim;
 /// How a candidate signature is encoded and what it signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Alg {
-    /// HMAC-SHA256, lowercase or uppercase hex.
+    /// HMAC-SHA256, lowercase hex.
     HmacHex,
     /// HMAC-SHA256, padded standard base64.
     HmacBase64,
@@ -41,9 +41,15 @@ enum Mode {
     /// Standard Webhooks: space-separated `version,signature` entries.
     Standard,
     /// `key=value` elements separated by `sep`, signatures under `key` (Stripe, Paddle, timestamped).
-    Elements { sep: u8, key: &'static [u8] },
+    Elements {
+        sep: u8,
+        key: &'static [u8],
+    },
     /// One signature after a fixed prefix (GitHub `sha256=`, Slack `v0=`, Shopify none).
-    Single { prefix: &'static [u8], alg: Alg },
+    Single {
+        prefix: &'static [u8],
+        alg: Alg,
+    },
     Done,
 }
 
@@ -59,13 +65,31 @@ impl<'h> Candidates<'h> {
     pub(crate) fn new(scheme: Scheme, value: &'h [u8]) -> Self {
         let mode = match scheme {
             Scheme::StandardWebhooks => Mode::Standard,
-            Scheme::Stripe | Scheme::Timestamped => Mode::Elements { sep: b',', key: b"v1" },
-            Scheme::Paddle => Mode::Elements { sep: b';', key: b"h1" },
-            Scheme::GitHub => Mode::Single { prefix: b"sha256=", alg: Alg::HmacHex },
-            Scheme::Slack => Mode::Single { prefix: b"v0=", alg: Alg::HmacHex },
-            Scheme::Shopify => Mode::Single { prefix: b"", alg: Alg::HmacBase64 },
+            Scheme::Stripe | Scheme::Timestamped => Mode::Elements {
+                sep: b',',
+                key: b"v1",
+            },
+            Scheme::Paddle => Mode::Elements {
+                sep: b';',
+                key: b"h1",
+            },
+            Scheme::GitHub => Mode::Single {
+                prefix: b"sha256=",
+                alg: Alg::HmacHex,
+            },
+            Scheme::Slack => Mode::Single {
+                prefix: b"v0=",
+                alg: Alg::HmacHex,
+            },
+            Scheme::Shopify => Mode::Single {
+                prefix: b"",
+                alg: Alg::HmacBase64,
+            },
         };
-        Candidates { rest: trim(value), mode }
+        Candidates {
+            rest: trim(value),
+            mode,
+        }
     }
 
     /// Why an element could not be parsed, for [`VerifyError::MalformedHeader`](crate::VerifyError).
@@ -164,10 +188,10 @@ mod tests {
                 Ok((Alg::HmacBase64, "".into())),
             ]
         );
-        assert_eq!(encoded(Scheme::StandardWebhooks, "v1,a junk"), vec![
-            Ok((Alg::HmacBase64, "a".into())),
-            Err(())
-        ]);
+        assert_eq!(
+            encoded(Scheme::StandardWebhooks, "v1,a junk"),
+            vec![Ok((Alg::HmacBase64, "a".into())), Err(())]
+        );
         assert!(encoded(Scheme::StandardWebhooks, "  ").is_empty());
     }
 
@@ -175,19 +199,34 @@ mod tests {
     fn stripe_elements() {
         assert_eq!(
             encoded(Scheme::Stripe, "t=1,v1=aa,v0=bb,v1=cc,x=y"),
-            vec![Ok((Alg::HmacHex, "aa".into())), Ok((Alg::HmacHex, "cc".into()))]
+            vec![
+                Ok((Alg::HmacHex, "aa".into())),
+                Ok((Alg::HmacHex, "cc".into()))
+            ]
         );
         assert_eq!(
             encoded(Scheme::Paddle, "ts=1;h1=aa;h1=bb"),
-            vec![Ok((Alg::HmacHex, "aa".into())), Ok((Alg::HmacHex, "bb".into()))]
+            vec![
+                Ok((Alg::HmacHex, "aa".into())),
+                Ok((Alg::HmacHex, "bb".into()))
+            ]
         );
     }
 
     #[test]
     fn single_prefix() {
-        assert_eq!(encoded(Scheme::GitHub, "sha256=ab"), vec![Ok((Alg::HmacHex, "ab".into()))]);
+        assert_eq!(
+            encoded(Scheme::GitHub, "sha256=ab"),
+            vec![Ok((Alg::HmacHex, "ab".into()))]
+        );
         assert_eq!(encoded(Scheme::GitHub, "sha1=ab"), vec![Err(())]);
-        assert_eq!(encoded(Scheme::Slack, "v0=ab"), vec![Ok((Alg::HmacHex, "ab".into()))]);
-        assert_eq!(encoded(Scheme::Shopify, "abc="), vec![Ok((Alg::HmacBase64, "abc=".into()))]);
+        assert_eq!(
+            encoded(Scheme::Slack, "v0=ab"),
+            vec![Ok((Alg::HmacHex, "ab".into()))]
+        );
+        assert_eq!(
+            encoded(Scheme::Shopify, "abc="),
+            vec![Ok((Alg::HmacBase64, "abc=".into()))]
+        );
     }
 }

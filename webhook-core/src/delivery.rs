@@ -6,7 +6,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::headers::{SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use crate::headers::{
+    SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+};
 use crate::{Headers, Scheme, Verified, Verifier, VerifyError};
 
 /// A verified delivery: what a receiver stores, routes and hands to its handlers.
@@ -39,7 +41,11 @@ pub struct Delivery {
 
 impl Verifier {
     /// Verifies a delivery and, on success, returns it as a [`Delivery`] that owns the body.
-    pub fn verify_delivery<H: Headers + ?Sized>(&self, headers: &H, body: Bytes) -> Result<Delivery, VerifyError> {
+    pub fn verify_delivery<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        body: Bytes,
+    ) -> Result<Delivery, VerifyError> {
         let verified = self.verify(headers, &body)?;
         Ok(Delivery::new(verified, headers, body))
     }
@@ -96,12 +102,18 @@ impl Delivery {
         let envelope: Envelope<'_> = serde_json::from_slice(&body).unwrap_or_default();
         let header = |name: &str| headers.get(name).and_then(|v| std::str::from_utf8(v).ok());
         let event_type = match scheme {
-            Scheme::GitHub => header("x-github-event").map(|event| match envelope.action.as_deref() {
-                Some(action) => format!("{event}.{action}"),
-                None => event.to_owned(),
-            }),
+            Scheme::GitHub => {
+                header("x-github-event").map(|event| match envelope.action.as_deref() {
+                    Some(action) => format!("{event}.{action}"),
+                    None => event.to_owned(),
+                })
+            }
             Scheme::Shopify => header("x-shopify-topic").map(str::to_owned),
-            Scheme::Paddle => envelope.event_type.as_deref().or(envelope.kind.as_deref()).map(str::to_owned),
+            Scheme::Paddle => envelope
+                .event_type
+                .as_deref()
+                .or(envelope.kind.as_deref())
+                .map(str::to_owned),
             Scheme::Slack => envelope.kind.as_deref().map(str::to_owned),
             _ => envelope.kind.as_deref().map(str::to_owned),
         };
@@ -113,7 +125,13 @@ impl Delivery {
                 _ => None,
             },
         };
-        Delivery { verified, body, event_type, body_id, headers: kept }
+        Delivery {
+            verified,
+            body,
+            event_type,
+            body_id,
+            headers: kept,
+        }
     }
 
     /// What verification established.
@@ -162,7 +180,10 @@ impl Delivery {
         let scheme = self.scheme().as_str();
         match self.id().or(self.event_id()) {
             Some(id) => format!("{scheme}:{id}"),
-            None => format!("{scheme}:sha256:{}", hex::encode(Sha256::digest(&self.body))),
+            None => format!(
+                "{scheme}:sha256:{}",
+                hex::encode(Sha256::digest(&self.body))
+            ),
         }
     }
 
@@ -175,13 +196,66 @@ impl Delivery {
 /// Headers worth keeping with a stored delivery, per scheme.
 fn kept_headers(scheme: Scheme) -> &'static [&'static str] {
     match scheme {
-        Scheme::StandardWebhooks => &[WEBHOOK_ID, WEBHOOK_TIMESTAMP, WEBHOOK_SIGNATURE, SVIX_ID, SVIX_TIMESTAMP, SVIX_SIGNATURE],
+        Scheme::StandardWebhooks => &[
+            WEBHOOK_ID,
+            WEBHOOK_TIMESTAMP,
+            WEBHOOK_SIGNATURE,
+            SVIX_ID,
+            SVIX_TIMESTAMP,
+            SVIX_SIGNATURE,
+        ],
         Scheme::Stripe => &["stripe-signature"],
-        Scheme::GitHub => &["x-hub-signature-256", "x-github-delivery", "x-github-event", "x-github-hook-id"],
-        Scheme::Slack => &["x-slack-signature", "x-slack-request-timestamp", "x-slack-retry-num"],
-        Scheme::Shopify => &["x-shopify-hmac-sha256", "x-shopify-webhook-id", "x-shopify-topic", "x-shopify-shop-domain", "x-shopify-event-id"],
+        Scheme::GitHub => &[
+            "x-hub-signature-256",
+            "x-github-delivery",
+            "x-github-event",
+            "x-github-hook-id",
+        ],
+        Scheme::Slack => &[
+            "x-slack-signature",
+            "x-slack-request-timestamp",
+            "x-slack-retry-num",
+        ],
+        Scheme::Shopify => &[
+            "x-shopify-hmac-sha256",
+            "x-shopify-webhook-id",
+            "x-shopify-topic",
+            "x-shopify-shop-domain",
+            "x-shopify-event-id",
+        ],
         Scheme::Paddle => &["paddle-signature"],
         Scheme::Timestamped => &[WEBHOOK_ID, WEBHOOK_SIGNATURE],
+    }
+}
+
+impl Delivery {
+    /// Parses the verified body as JSON into `T`; on failure, an [`EventError`](crate::EventError)
+    /// (422) that names the failing field. `T` may borrow from the body.
+    ///
+    /// ```
+    /// use webhook_core::{Event, Signer, Verifier};
+    /// use webhook_core::scalekit::{samples, DirectoryUser};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let body = samples::sample("organization.directory.user_created").unwrap();
+    /// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body.as_bytes());
+    /// let verifier = Verifier::standard(secret)?.without_timestamp_check();
+    /// let delivery = verifier.verify_delivery(&headers, body.into())?;
+    ///
+    /// let event: Event<DirectoryUser> = delivery.json()?;
+    /// assert_eq!(event.data.id, "diruser_53891546960887884");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn json<'a, T: Deserialize<'a>>(&'a self) -> Result<T, crate::EventError> {
+        crate::event::from_slice(&self.body)
+    }
+
+    /// Parses the verified body as a typed Scalekit event
+    /// ([`ScalekitEvent`](crate::scalekit::ScalekitEvent); unknown types land in `Unknown`).
+    pub fn scalekit_event(
+        &self,
+    ) -> Result<crate::Event<crate::scalekit::ScalekitEvent>, crate::EventError> {
+        crate::scalekit::parse(&self.body)
     }
 }
 
@@ -191,7 +265,10 @@ mod tests {
     use crate::Signer;
 
     fn deliver(scheme: Scheme, secret: &str, extra: &[(&str, &str)], body: &str) -> Delivery {
-        let mut headers = Signer::new(scheme, secret).unwrap().sign("d1", 1_700_000_000, body.as_bytes());
+        let mut headers =
+            Signer::new(scheme, secret)
+                .unwrap()
+                .sign("d1", 1_700_000_000, body.as_bytes());
         for (k, v) in extra {
             headers.set(k, *v);
         }
@@ -204,20 +281,45 @@ mod tests {
 
     #[test]
     fn event_types_per_sender() {
-        let d = deliver(Scheme::Stripe, "whsec_x", &[], r#"{"id":"evt_9","type":"charge.succeeded"}"#);
+        let d = deliver(
+            Scheme::Stripe,
+            "whsec_x",
+            &[],
+            r#"{"id":"evt_9","type":"charge.succeeded"}"#,
+        );
         assert_eq!(d.event_type(), Some("charge.succeeded"));
         assert_eq!(d.dedupe_key(), "stripe:evt_9");
 
-        let d = deliver(Scheme::GitHub, "s", &[("x-github-event", "issues")], r#"{"action":"opened"}"#);
+        let d = deliver(
+            Scheme::GitHub,
+            "s",
+            &[("x-github-event", "issues")],
+            r#"{"action":"opened"}"#,
+        );
         assert_eq!(d.event_type(), Some("issues.opened"));
         assert_eq!(d.dedupe_key(), "github:d1");
-        let d = deliver(Scheme::GitHub, "s", &[("x-github-event", "push")], r#"{"ref":"main"}"#);
+        let d = deliver(
+            Scheme::GitHub,
+            "s",
+            &[("x-github-event", "push")],
+            r#"{"ref":"main"}"#,
+        );
         assert_eq!(d.event_type(), Some("push"));
 
-        let d = deliver(Scheme::Shopify, "s", &[("x-shopify-topic", "orders/create")], "{}");
+        let d = deliver(
+            Scheme::Shopify,
+            "s",
+            &[("x-shopify-topic", "orders/create")],
+            "{}",
+        );
         assert_eq!(d.event_type(), Some("orders/create"));
 
-        let d = deliver(Scheme::Paddle, "pdl", &[], r#"{"event_id":"evt_01","event_type":"transaction.paid"}"#);
+        let d = deliver(
+            Scheme::Paddle,
+            "pdl",
+            &[],
+            r#"{"event_id":"evt_01","event_type":"transaction.paid"}"#,
+        );
         assert_eq!(d.event_type(), Some("transaction.paid"));
         assert_eq!(d.dedupe_key(), "paddle:evt_01");
     }

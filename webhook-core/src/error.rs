@@ -136,15 +136,28 @@ mod tests {
     fn statuses() {
         assert_eq!(VerifyError::MissingHeader { name: "x" }.status(), 400);
         assert_eq!(
-            VerifyError::MalformedHeader { name: "x", reason: "y" }.status(),
+            VerifyError::MalformedHeader {
+                name: "x",
+                reason: "y"
+            }
+            .status(),
             400
         );
         assert_eq!(
-            VerifyError::SignatureMismatch { candidates: 1, secrets: 1 }.status(),
+            VerifyError::SignatureMismatch {
+                candidates: 1,
+                secrets: 1
+            }
+            .status(),
             401
         );
         assert_eq!(
-            VerifyError::TimestampTooOld { timestamp: 0, age: 1, tolerance: 0 }.status(),
+            VerifyError::TimestampTooOld {
+                timestamp: 0,
+                age: 1,
+                tolerance: 0
+            }
+            .status(),
             401
         );
     }

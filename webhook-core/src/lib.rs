@@ -25,6 +25,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! [`Delivery`] adds the event type, the body's event id and a deduplication key;
+//! [`scalekit`] and [`event`] type the body; [`EventFilter`] selects the events a receiver wants.
+//!
 //! Use [`Verifier::verify`] in production (it reads the system clock, or the [`Clock`] you give
 //! it). On failure, [`VerifyError::status`] is the HTTP status to answer (400 or 401).
 //!
@@ -42,11 +45,16 @@
 
 mod candidates;
 mod clock;
+pub mod dedupe;
 mod delivery;
 mod error;
+pub mod event;
+mod event_error;
+pub mod filter;
 pub mod headers;
 mod parse;
 mod rejection;
+pub mod scalekit;
 mod scheme;
 mod secret;
 mod signer;
@@ -56,6 +64,9 @@ mod verifier;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use delivery::Delivery;
 pub use error::{SecretError, VerifyError};
+pub use event::Event;
+pub use event_error::EventError;
+pub use filter::{EventFilter, EventPattern, FilterError};
 pub use headers::Headers;
 pub use parse::MAX_SIGNATURES;
 pub use rejection::Rejection;

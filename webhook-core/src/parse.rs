@@ -24,7 +24,10 @@ pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
 /// Parses a Unix timestamp in seconds: ASCII digits only (no sign, no fraction, no spaces inside).
 pub(crate) fn timestamp(raw: &[u8], name: &'static str) -> Result<i64, VerifyError> {
     if raw.is_empty() {
-        return Err(VerifyError::MalformedHeader { name, reason: "empty timestamp" });
+        return Err(VerifyError::MalformedHeader {
+            name,
+            reason: "empty timestamp",
+        });
     }
     let mut value: i64 = 0;
     for &b in raw {
@@ -37,15 +40,23 @@ pub(crate) fn timestamp(raw: &[u8], name: &'static str) -> Result<i64, VerifyErr
         value = value
             .checked_mul(10)
             .and_then(|v| v.checked_add(i64::from(b - b'0')))
-            .ok_or(VerifyError::MalformedHeader { name, reason: "timestamp is out of range" })?;
+            .ok_or(VerifyError::MalformedHeader {
+                name,
+                reason: "timestamp is out of range",
+            })?;
     }
     Ok(value)
 }
 
-/// Decodes a lowercase or uppercase hex HMAC-SHA256 tag. `None` for anything else.
+/// Decodes a lowercase hex HMAC-SHA256 tag, the only form senders emit. Uppercase is refused so
+/// that every signature has exactly one accepted spelling. `None` for anything else.
 pub(crate) fn hex32(encoded: &[u8]) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    if encoded.len() != 64 {
+    if encoded.len() != 64
+        || !encoded
+            .iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return None;
     }
     hex::decode_to_slice(encoded, &mut out).ok()?;
@@ -93,7 +104,15 @@ mod tests {
     fn timestamps() {
         assert_eq!(timestamp(b"1614265330", "t").unwrap(), 1614265330);
         assert_eq!(timestamp(b"0", "t").unwrap(), 0);
-        for bad in [&b""[..], b"-5", b"+5", b"1.5", b"12a", b"1 2", b"99999999999999999999"] {
+        for bad in [
+            &b""[..],
+            b"-5",
+            b"+5",
+            b"1.5",
+            b"12a",
+            b"1 2",
+            b"99999999999999999999",
+        ] {
             let err = timestamp(bad, "t").unwrap_err();
             assert_eq!(err.status(), 400, "{bad:?}");
         }
@@ -105,10 +124,9 @@ mod tests {
     fn hex_tags() {
         let h = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         assert!(hex32(h.as_bytes()).is_some());
-        assert_eq!(
-            hex32(h.to_uppercase().as_bytes()),
-            hex32(h.as_bytes()),
-            "uppercase hex decodes to the same bytes"
+        assert!(
+            hex32(h.to_uppercase().as_bytes()).is_none(),
+            "uppercase is not canonical"
         );
         assert!(hex32(&h.as_bytes()[1..]).is_none(), "odd length");
         assert!(hex32(b"").is_none());

@@ -77,7 +77,10 @@ impl Rejection {
             code: &'a str,
         }
         let error = self.to_string();
-        serde_json::to_string(&Body { error: &error, code: self.code() })
-            .unwrap_or_else(|_| String::from(r#"{"error":"rejected","code":"rejected"}"#))
+        serde_json::to_string(&Body {
+            error: &error,
+            code: self.code(),
+        })
+        .unwrap_or_else(|_| String::from(r#"{"error":"rejected","code":"rejected"}"#))
     }
 }

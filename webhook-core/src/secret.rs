@@ -1,8 +1,8 @@
 //! Secrets and keys, parsed once and kept in the form the hot path needs.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use hmac::{Hmac, KeyInit as _};
 use sha2::Sha256;
 

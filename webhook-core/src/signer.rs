@@ -167,7 +167,9 @@ fn parse_sign_key(scheme: Scheme, secret: &str) -> Result<SignKey, SecretError> 
             return parse_signing_key(encoded);
         }
         if secret.starts_with(secret::WHPK_PREFIX) {
-            return Err(SecretError::InvalidKey("a `whpk_` public key cannot sign; use the `whsk_` key"));
+            return Err(SecretError::InvalidKey(
+                "a `whpk_` public key cannot sign; use the `whsk_` key",
+            ));
         }
     }
     let mut bytes = secret::hmac_secret_bytes(scheme, secret)?;
@@ -187,13 +189,19 @@ fn parse_signing_key(encoded: &str) -> Result<SignKey, SecretError> {
         .get(..32)
         .filter(|_| bytes.len() == 32 || bytes.len() == 64)
         .and_then(|s| s.try_into().ok())
-        .ok_or(SecretError::InvalidKey("`whsk_` key is not 32 or 64 bytes long"))?;
-    Ok(SignKey::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(&seed))))
+        .ok_or(SecretError::InvalidKey(
+            "`whsk_` key is not 32 or 64 bytes long",
+        ))?;
+    Ok(SignKey::Ed25519(Box::new(
+        ed25519_dalek::SigningKey::from_bytes(&seed),
+    )))
 }
 
 #[cfg(not(feature = "ed25519"))]
 fn parse_signing_key(_encoded: &str) -> Result<SignKey, SecretError> {
-    Err(SecretError::InvalidKey("`whsk_` keys need webhook-core's `ed25519` feature"))
+    Err(SecretError::InvalidKey(
+        "`whsk_` keys need webhook-core's `ed25519` feature",
+    ))
 }
 
 /// The public key (`whpk_…`) that verifies signatures made with a `whsk_…` signing key.
@@ -238,7 +246,11 @@ impl SignedHeaders {
     /// Replaces (or adds) header `name`, e.g. to tamper with a signature in a test.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        {
             Some(slot) => slot.1 = value,
             None => self.0.push((name.to_ascii_lowercase(), value)),
         }

@@ -50,7 +50,17 @@ impl Verified {
     }
 
     /// Builds a result by hand, for tests of code that consumes verified deliveries.
-    pub fn new(scheme: Scheme, id: Option<String>, timestamp: Option<i64>, secret_index: usize) -> Self {
-        Verified { scheme, id, timestamp, secret_index }
+    pub fn new(
+        scheme: Scheme,
+        id: Option<String>,
+        timestamp: Option<i64>,
+        secret_index: usize,
+    ) -> Self {
+        Verified {
+            scheme,
+            id,
+            timestamp,
+            secret_index,
+        }
     }
 }

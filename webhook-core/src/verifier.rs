@@ -7,8 +7,12 @@ use std::time::Duration;
 use hmac::Mac as _;
 use subtle::ConstantTimeEq as _;
 
-use crate::candidates::{Alg, Candidates};
-use crate::headers::{SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+#[cfg(feature = "ed25519")]
+use crate::candidates::Alg;
+use crate::candidates::Candidates;
+use crate::headers::{
+    SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+};
 use crate::parse::{self, MAX_SIGNATURES, trim};
 use crate::secret::{Key, parse_verify_key};
 use crate::{Clock, Headers, Scheme, SecretError, SystemClock, Verified, VerifyError};
@@ -192,7 +196,11 @@ impl Verifier {
     }
 
     /// Verifies a delivery against the verifier's clock.
-    pub fn verify<H: Headers + ?Sized>(&self, headers: &H, body: &[u8]) -> Result<Verified, VerifyError> {
+    pub fn verify<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<Verified, VerifyError> {
         self.verify_at(headers, body, self.clock.now_unix())
     }
 
@@ -210,7 +218,10 @@ impl Verifier {
         let secret_index = self.match_signature(&parts, body)?;
         Ok(Verified {
             scheme: self.scheme,
-            id: parts.id.and_then(|id| std::str::from_utf8(id).ok()).map(str::to_owned),
+            id: parts
+                .id
+                .and_then(|id| std::str::from_utf8(id).ok())
+                .map(str::to_owned),
             timestamp: parts.timestamp,
             secret_index,
         })
@@ -224,10 +235,16 @@ impl Verifier {
                 let (id_name, id) = required_aliased(headers, WEBHOOK_ID, SVIX_ID)?;
                 let id = trim(id);
                 if id.is_empty() {
-                    return Err(VerifyError::MalformedHeader { name: id_name, reason: "empty message id" });
+                    return Err(VerifyError::MalformedHeader {
+                        name: id_name,
+                        reason: "empty message id",
+                    });
                 }
                 if std::str::from_utf8(id).is_err() {
-                    return Err(VerifyError::MalformedHeader { name: id_name, reason: "message id is not UTF-8" });
+                    return Err(VerifyError::MalformedHeader {
+                        name: id_name,
+                        reason: "message id is not UTF-8",
+                    });
                 }
                 let (ts_name, ts) = required_aliased(headers, WEBHOOK_TIMESTAMP, SVIX_TIMESTAMP)?;
                 let ts = trim(ts);
@@ -242,22 +259,31 @@ impl Verifier {
             }
             Scheme::Stripe | Scheme::Timestamped | Scheme::Paddle => {
                 let sig = required(headers, &self.signature_header, sig_name)?;
-                let (sep, ts_key): (u8, &[u8]) = if scheme == Scheme::Paddle { (b';', b"ts") } else { (b',', b"t") };
+                let (sep, ts_key): (u8, &[u8]) = if scheme == Scheme::Paddle {
+                    (b';', b"ts")
+                } else {
+                    (b',', b"t")
+                };
                 let mut ts_raw = None;
                 for element in parse::elements(sig, sep, b'=') {
                     let (k, v) = element.map_err(|()| VerifyError::MalformedHeader {
                         name: sig_name,
                         reason: Candidates::malformed_reason(scheme),
                     })?;
-                    if k == ts_key {
-                        if ts_raw.replace(v).is_some() {
-                            return Err(VerifyError::MalformedHeader { name: sig_name, reason: "more than one timestamp element" });
-                        }
+                    if k == ts_key && ts_raw.replace(v).is_some() {
+                        return Err(VerifyError::MalformedHeader {
+                            name: sig_name,
+                            reason: "more than one timestamp element",
+                        });
                     }
                 }
                 let ts_raw = ts_raw.ok_or(VerifyError::MalformedHeader {
                     name: sig_name,
-                    reason: if scheme == Scheme::Paddle { "no `ts=` timestamp element" } else { "no `t=` timestamp element" },
+                    reason: if scheme == Scheme::Paddle {
+                        "no `ts=` timestamp element"
+                    } else {
+                        "no `t=` timestamp element"
+                    },
                 })?;
                 let id = match scheme {
                     Scheme::Timestamped => optional(headers, WEBHOOK_ID)?,
@@ -289,12 +315,21 @@ impl Verifier {
                     Some(name) => optional(headers, name)?,
                     None => None,
                 };
-                Parts { id, timestamp: None, timestamp_raw: b"", signature: sig, signature_name: sig_name }
+                Parts {
+                    id,
+                    timestamp: None,
+                    timestamp_raw: b"",
+                    signature: sig,
+                    signature_name: sig_name,
+                }
             }
         };
         parts.signature = trim(parts.signature);
         if parts.signature.is_empty() {
-            return Err(VerifyError::MalformedHeader { name: parts.signature_name, reason: "empty signature" });
+            return Err(VerifyError::MalformedHeader {
+                name: parts.signature_name,
+                reason: "empty signature",
+            });
         }
         Ok(parts)
     }
@@ -334,7 +369,9 @@ impl Verifier {
             }
         }
         if usable == 0 {
-            return Err(VerifyError::NoSupportedSignature { name: parts.signature_name });
+            return Err(VerifyError::NoSupportedSignature {
+                name: parts.signature_name,
+            });
         }
 
         let prefix = signed_prefix(scheme, parts.id.unwrap_or_default(), parts.timestamp_raw);
@@ -350,10 +387,10 @@ impl Verifier {
                     mac.update(body);
                     let tag = mac.finalize().into_bytes();
                     for candidate in Candidates::new(scheme, parts.signature).flatten() {
-                        if let Some(decoded) = candidate.alg.decode_tag(candidate.encoded) {
-                            if bool::from(decoded.ct_eq(tag.as_slice())) {
-                                return Ok(index);
-                            }
+                        if let Some(decoded) = candidate.alg.decode_tag(candidate.encoded)
+                            && bool::from(decoded.ct_eq(tag.as_slice()))
+                        {
+                            return Ok(index);
                         }
                     }
                 }
@@ -381,7 +418,10 @@ impl Verifier {
                 }
             }
         }
-        Err(VerifyError::SignatureMismatch { candidates: usable, secrets: self.keys.len() })
+        Err(VerifyError::SignatureMismatch {
+            candidates: usable,
+            secrets: self.keys.len(),
+        })
     }
 }
 
@@ -416,11 +456,26 @@ impl<'a> Prefix<'a> {
 pub(crate) fn signed_prefix<'a>(scheme: Scheme, id: &'a [u8], ts: &'a [u8]) -> Prefix<'a> {
     let empty: &[u8] = b"";
     match scheme {
-        Scheme::StandardWebhooks => Prefix { parts: [id, b".", ts, b"."], len: 4 },
-        Scheme::Stripe | Scheme::Timestamped => Prefix { parts: [ts, b".", empty, empty], len: 2 },
-        Scheme::Slack => Prefix { parts: [b"v0:", ts, b":", empty], len: 3 },
-        Scheme::Paddle => Prefix { parts: [ts, b":", empty, empty], len: 2 },
-        Scheme::GitHub | Scheme::Shopify => Prefix { parts: [empty; 4], len: 0 },
+        Scheme::StandardWebhooks => Prefix {
+            parts: [id, b".", ts, b"."],
+            len: 4,
+        },
+        Scheme::Stripe | Scheme::Timestamped => Prefix {
+            parts: [ts, b".", empty, empty],
+            len: 2,
+        },
+        Scheme::Slack => Prefix {
+            parts: [b"v0:", ts, b":", empty],
+            len: 3,
+        },
+        Scheme::Paddle => Prefix {
+            parts: [ts, b":", empty, empty],
+            len: 2,
+        },
+        Scheme::GitHub | Scheme::Shopify => Prefix {
+            parts: [empty; 4],
+            len: 0,
+        },
     }
 }
 
@@ -451,16 +506,27 @@ fn required<'h, H: Headers + ?Sized>(
 ) -> Result<&'h [u8], VerifyError> {
     match headers.count(lookup) {
         0 => Err(VerifyError::MissingHeader { name }),
-        1 => headers.get(lookup).ok_or(VerifyError::MissingHeader { name }),
-        _ => Err(VerifyError::MalformedHeader { name, reason: "header appears more than once" }),
+        1 => headers
+            .get(lookup)
+            .ok_or(VerifyError::MissingHeader { name }),
+        _ => Err(VerifyError::MalformedHeader {
+            name,
+            reason: "header appears more than once",
+        }),
     }
 }
 
-fn optional<'h, H: Headers + ?Sized>(headers: &'h H, name: &'static str) -> Result<Option<&'h [u8]>, VerifyError> {
+fn optional<'h, H: Headers + ?Sized>(
+    headers: &'h H,
+    name: &'static str,
+) -> Result<Option<&'h [u8]>, VerifyError> {
     match headers.count(name) {
         0 => Ok(None),
         1 => Ok(headers.get(name).map(trim).filter(|v| !v.is_empty())),
-        _ => Err(VerifyError::MalformedHeader { name, reason: "header appears more than once" }),
+        _ => Err(VerifyError::MalformedHeader {
+            name,
+            reason: "header appears more than once",
+        }),
     }
 }
 

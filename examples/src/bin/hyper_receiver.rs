@@ -1,0 +1,142 @@
+//! A plain hyper 1 server that calls `webhook-core` directly: the "custom server" path.
+//!
+//! `POST /webhooks` reads the body with a size limit, verifies it as a Standard Webhooks
+//! (Scalekit, Svix) delivery, drops duplicates by `webhook-id`, prints one JSON line per accepted
+//! event on stdout, and answers 204. Rejections use the same statuses and JSON bodies as the tower
+//! layer. Logs go to stderr.
+//!
+//! ```text
+//! WEBHOOK_SECRET=whsec_... cargo run -p webhook-examples --bin hyper-receiver -- --addr 127.0.0.1:3000
+//! ```
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use clap::Parser;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
+use webhook_core::{Clock, Rejection, SystemClock, Verifier};
+
+/// Body limit: Standard Webhooks payloads are usually under 20 KB.
+const LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(Parser)]
+#[command(about = "Receive Standard Webhooks deliveries with plain hyper and webhook-core")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// Signing secret (`whsec_…`); several may be given, comma-separated, during a rotation.
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+    secret: String,
+}
+
+struct App {
+    verifier: Verifier,
+    seen: MemoryDedupe,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let verifier = Verifier::with_secrets(
+        webhook_core::Scheme::StandardWebhooks,
+        args.secret.split(','),
+    )?;
+    let app = Arc::new(App {
+        verifier,
+        seen: MemoryDedupe::default(),
+    });
+    let listener = TcpListener::bind(args.addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "hyper-receiver listening");
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(app.clone(), req));
+            if let Err(err) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%err, "connection closed");
+            }
+        });
+    }
+}
+
+async fn handle(
+    app: Arc<App>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.method() != Method::POST || req.uri().path() != "/webhooks" {
+        return Ok(response(
+            StatusCode::NOT_FOUND,
+            Bytes::from_static(b"not found"),
+        ));
+    }
+    Ok(match receive(&app, req).await {
+        Ok(status) => response(status, Bytes::new()),
+        Err(rejection) => {
+            tracing::warn!(code = rejection.code(), "rejected: {rejection}");
+            let status =
+                StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut res = response(status, Bytes::from(rejection.json_body()));
+            res.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            res
+        }
+    })
+}
+
+async fn receive(app: &App, req: Request<Incoming>) -> Result<StatusCode, Rejection> {
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > LIMIT as u64) {
+        return Err(Rejection::PayloadTooLarge { limit: LIMIT });
+    }
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            return Err(Rejection::PayloadTooLarge { limit: LIMIT });
+        }
+        Err(_) => return Err(Rejection::BodyRead),
+    };
+    let delivery = app.verifier.verify_delivery(&parts.headers, body)?;
+    let key = delivery.dedupe_key();
+    let now = SystemClock.now_unix();
+    match app.seen.claim(&key, now) {
+        Claim::Duplicate => return Ok(StatusCode::OK),
+        Claim::InFlight => return Err(Rejection::InFlight),
+        Claim::New => {}
+    }
+    let line = serde_json::json!({
+        "id": delivery.id(),
+        "event_id": delivery.event_id(),
+        "type": delivery.event_type(),
+        "attempt": 1,
+    });
+    println!("{line}");
+    app.seen.complete(&key, true, now);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn response(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(body));
+    *res.status_mut() = status;
+    res
+}

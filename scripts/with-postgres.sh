@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs a command with a throwaway PostgreSQL cluster on 127.0.0.1 and DATABASE_URL pointing at it.
+#   scripts/with-postgres.sh cargo test --workspace --all-features
+# Installs PostgreSQL from Debian's packages if it is missing. The cluster lives in a temporary
+# directory, listens only on loopback (port $PGPORT, default 54329) and is removed at exit.
+set -euo pipefail
+
+PGPORT="${PGPORT:-54329}"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "installing PostgreSQL from Debian's packages" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+fi
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+PGDATA="$(mktemp -d /tmp/webhook-pg.XXXXXX)"
+chmod 755 "$PGDATA"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDATA"
+cleanup() {
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PGDATA"
+}
+trap cleanup EXIT
+
+as_pg "$PGBIN/initdb" -D "$PGDATA/data" -U postgres --auth=trust -E UTF8 >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$PGDATA/data" -l "$PGDATA/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDATA -c max_connections=300 -c fsync=on" start >/dev/null
+as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qc "CREATE DATABASE webhooks" >/dev/null
+
+export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/webhooks"
+echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT, DATABASE_URL=$DATABASE_URL" >&2
+"$@"

@@ -1,0 +1,192 @@
+//! [`EventError`]: a verified body that cannot be typed (HTTP 422).
+
+use crate::Rejection;
+
+/// Why a **verified** body could not be turned into the event type the receiver asked for.
+///
+/// It is distinct from verification failures ([`VerifyError`](crate::VerifyError), 400/401):
+/// the signature was fine, the content is not what the receiver expects, so the answer is
+/// `422 Unprocessable Content` ([`status`](EventError::status)). Messages name the field that
+/// failed (`data.organization_id`) and never quote a string value from the body.
+///
+/// ```
+/// use webhook_core::event::{from_slice, Event};
+/// use webhook_core::scalekit::ScalekitEvent;
+///
+/// let body = br#"{"spec_version":"1","id":"evt_1","type":"organization.directory.user_created",
+///   "occurred_at":"2025-01-06T18:44:25.153954Z","environment_id":"env_1","object":"DirectoryUser",
+///   "data":{"id":"diruser_1","organization_id":"org_1","active":"yes"}}"#;
+/// let err = from_slice::<Event<ScalekitEvent>>(body).unwrap_err();
+/// assert_eq!(err.status(), 422);
+/// assert_eq!(err.path(), Some("data.active"));
+/// assert!(!err.to_string().contains("yes"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// The body is not valid JSON (or is truncated).
+    #[error("the verified body is not valid JSON: {reason} at line {line} column {column}")]
+    InvalidJson {
+        /// What the JSON parser found.
+        reason: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+    },
+    /// The body is JSON, but a field does not fit the expected type (a missing required field,
+    /// a wrong type, an unparsable timestamp).
+    #[error("{}field `{path}` does not fit: {reason}", match event_type { Some(t) => format!("event `{t}`: "), None => String::new() })]
+    InvalidData {
+        /// The event type, when known.
+        event_type: Option<String>,
+        /// Where it failed: `data.email`, `occurred_at`, `data.groups[0].id`; `.` for the root.
+        path: String,
+        /// What is wrong, with string values from the body left out.
+        reason: String,
+    },
+}
+
+impl EventError {
+    /// The HTTP status a receiver should answer: `422`.
+    pub const fn status(&self) -> u16 {
+        422
+    }
+
+    /// A short, stable, machine-readable code: `invalid_json` or `invalid_event_data`.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            EventError::InvalidJson { .. } => "invalid_json",
+            EventError::InvalidData { .. } => "invalid_event_data",
+        }
+    }
+
+    /// The path of the field that failed, for [`EventError::InvalidData`].
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            EventError::InvalidData { path, .. } => Some(path),
+            EventError::InvalidJson { .. } => None,
+        }
+    }
+
+    /// Builds the error from a `serde_path_to_error` failure on a JSON body.
+    pub(crate) fn from_path_error(
+        err: serde_path_to_error::Error<serde_json::Error>,
+        event_type: Option<&str>,
+    ) -> Self {
+        let path = err.path().to_string();
+        Self::from_json_error(err.into_inner(), path, event_type)
+    }
+
+    pub(crate) fn from_json_error(
+        err: serde_json::Error,
+        path: String,
+        event_type: Option<&str>,
+    ) -> Self {
+        let (line, column) = (err.line(), err.column());
+        let message = err.to_string();
+        let reason = strip_position(&message);
+        match err.classify() {
+            serde_json::error::Category::Data => EventError::InvalidData {
+                event_type: event_type.map(str::to_owned),
+                path,
+                reason: redact_strings(reason),
+            },
+            _ => EventError::InvalidJson {
+                reason: reason.to_owned(),
+                line,
+                column,
+            },
+        }
+    }
+}
+
+impl From<EventError> for Rejection {
+    fn from(err: EventError) -> Self {
+        Rejection::UnprocessableEvent(err.to_string())
+    }
+}
+
+/// serde_json appends ` at line L column C`; the variants carry that apart or do not need it.
+fn strip_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    }
+}
+
+/// Drops string values that serde quotes in its messages (`invalid type: string "a@b.c",
+/// expected a boolean` becomes `invalid type: string, expected a boolean`): a 422 body or a log
+/// line must not echo the sender's data.
+fn redact_strings(reason: &str) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut rest = reason;
+    while let Some(start) = rest.find("string \"") {
+        out.push_str(&rest[..start + "string".len()]);
+        let quoted = &rest[start + "string \"".len()..];
+        let mut escaped = false;
+        let mut end = None;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = Some(i + 1);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        match end {
+            Some(end) => rest = &quoted[end..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_quoted_strings() {
+        assert_eq!(
+            redact_strings(r#"invalid type: string "a@b.c", expected a boolean"#),
+            "invalid type: string, expected a boolean"
+        );
+        assert_eq!(
+            redact_strings(r#"invalid value: string "x\"y, expected z", expected RFC 3339"#),
+            "invalid value: string, expected RFC 3339"
+        );
+        assert_eq!(redact_strings("missing field `id`"), "missing field `id`");
+        assert_eq!(redact_strings(r#"string "unterminated"#), "string");
+    }
+
+    #[test]
+    fn strips_position() {
+        assert_eq!(
+            strip_position("missing field `id` at line 1 column 5"),
+            "missing field `id`"
+        );
+        assert_eq!(strip_position("no position"), "no position");
+    }
+
+    #[test]
+    fn maps_to_422_rejection() {
+        let err = EventError::InvalidData {
+            event_type: Some("user.login".into()),
+            path: "data.user".into(),
+            reason: "missing field `id`".into(),
+        };
+        assert_eq!(err.status(), 422);
+        assert_eq!(
+            err.to_string(),
+            "event `user.login`: field `data.user` does not fit: missing field `id`"
+        );
+        let rejection = Rejection::from(err);
+        assert_eq!(rejection.status(), 422);
+        assert_eq!(rejection.code(), "unprocessable_event");
+    }
+}

@@ -1,0 +1,337 @@
+//! Published test vectors from the specs' and senders' own docs and SDK test suites, and
+//! cross-checks against an independent HMAC implementation (`ring`) where a sender publishes none.
+
+use base64::Engine as _;
+use webhook_core::{Scheme, Signer, Verifier, VerifyError};
+
+fn verify(
+    scheme: Scheme,
+    secret: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    now: i64,
+) -> Result<webhook_core::Verified, VerifyError> {
+    Verifier::new(scheme, secret)
+        .unwrap()
+        .verify_at(headers, body, now)
+}
+
+/// standard-webhooks/standard-webhooks: the libraries' shared vector (e.g. libraries/javascript/src/index.test.ts,
+/// libraries/python/standardwebhooks/tests/test_webhooks.py).
+#[test]
+fn standard_webhooks_spec_vector() {
+    let headers = [
+        ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        ("webhook-timestamp", "1614265330"),
+        (
+            "webhook-signature",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        ),
+    ];
+    let body = br#"{"test": 2432232314}"#;
+    let v = verify(
+        Scheme::StandardWebhooks,
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        &headers,
+        body,
+        1614265330,
+    )
+    .unwrap();
+    assert_eq!(v.id(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+    // The same secret without its prefix.
+    verify(
+        Scheme::StandardWebhooks,
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        &headers,
+        body,
+        1614265330,
+    )
+    .unwrap();
+    // svix-* aliases (svix/svix-webhooks rust/src/webhooks.rs reads them first).
+    let svix = [
+        ("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        ("svix-timestamp", "1614265330"),
+        (
+            "svix-signature",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        ),
+    ];
+    verify(
+        Scheme::StandardWebhooks,
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        &svix,
+        body,
+        1614265330,
+    )
+    .unwrap();
+}
+
+/// standard-webhooks/standard-webhooks libraries/rust/src/lib.rs `test_sign` (also svix rust/src/webhooks.rs).
+#[test]
+fn standard_webhooks_rust_test_sign_vector() {
+    let secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let body = br#"{"email":"test@example.com","username":"test_user"}"#;
+    let signed =
+        Signer::standard(secret)
+            .unwrap()
+            .sign("msg_27UH4WbU6Z5A5EzD8u03UvzRbpk", 1649367553, body);
+    assert_eq!(
+        signed.get("webhook-signature"),
+        Some("v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=")
+    );
+    verify(
+        Scheme::StandardWebhooks,
+        secret,
+        &[
+            ("webhook-id", "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"),
+            ("webhook-timestamp", "1649367553"),
+            (
+                "webhook-signature",
+                "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=",
+            ),
+        ],
+        body,
+        1649367553,
+    )
+    .unwrap();
+}
+
+/// The spec's multi-signature example: decoys and unknown versions around the matching entry
+/// (standard-webhooks libraries' `test_multi_sig_payload_is_valid`).
+#[test]
+fn standard_webhooks_multi_signature_with_decoys() {
+    let good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    let header = format!(
+        "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= {good} v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="
+    );
+    let headers = [
+        ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        ("webhook-timestamp", "1614265330"),
+        ("webhook-signature", header.as_str()),
+    ];
+    verify(
+        Scheme::StandardWebhooks,
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        &headers,
+        br#"{"test": 2432232314}"#,
+        1614265330,
+    )
+    .unwrap();
+}
+
+/// GitHub docs, "Validating webhook deliveries" (docs.github.com), also used by octocrab's tests.
+#[test]
+fn github_docs_vector() {
+    let sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    let v = verify(
+        Scheme::GitHub,
+        "It's a Secret to Everybody",
+        &[
+            ("x-hub-signature-256", sig),
+            ("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"),
+        ],
+        b"Hello, World!",
+        0,
+    )
+    .unwrap();
+    assert_eq!(v.id(), Some("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+    assert_eq!(v.timestamp(), None);
+    let err = verify(
+        Scheme::GitHub,
+        "It's a Secret to Everybody",
+        &[("x-hub-signature-256", sig)],
+        b"Hello, World",
+        0,
+    )
+    .unwrap_err();
+    assert!(matches!(err, VerifyError::SignatureMismatch { .. }));
+}
+
+const SLACK_BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+
+/// Slack, "Verifying requests from Slack" (api.slack.com/authentication/verifying-requests-from-slack);
+/// the same vector is in the Slack SDKs' signature-verifier tests (e.g. slackapi/java-slack-sdk,
+/// slack-go `TestSecretsVerifier`).
+#[test]
+fn slack_docs_vector() {
+    let headers = [
+        ("x-slack-request-timestamp", "1531420618"),
+        (
+            "x-slack-signature",
+            "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+        ),
+    ];
+    let v = verify(
+        Scheme::Slack,
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        &headers,
+        SLACK_BODY.as_bytes(),
+        1531420618 + 60,
+    )
+    .unwrap();
+    assert_eq!(v.timestamp(), Some(1531420618));
+    let err = verify(
+        Scheme::Slack,
+        "8f742231b10e8888abcd99yyyzzz85a5",
+        &headers,
+        SLACK_BODY.as_bytes(),
+        1531420618 + 301,
+    )
+    .unwrap_err();
+    assert!(matches!(err, VerifyError::TimestampTooOld { age: 301, .. }));
+}
+
+/// PaddleHQ/paddle-python-sdk tests/Unit/Notification/test_Verifier.py: three secrets, of which
+/// only the last signed, and a header with a dummy `h1` before the real one.
+#[test]
+fn paddle_python_sdk_vector() {
+    let headers = [(
+        "paddle-signature",
+        "ts=1696195954;h1=dummy;h1=d96299976a6eb066f484d7fde011ac56fc32b38fc9940bc419d6e537fdc6ef02",
+    )];
+    let verifier = Verifier::with_secrets(
+        Scheme::Paddle,
+        [
+            "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_TjIG2BXbm83HPXqNfziwe506sBEdqL/4",
+            "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_vB/yIOnTOCWIvpBadM5jzBZPHc7OmdSo",
+            "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_WvRO0eL4Bj9rgYYIBZY6wZhG4EHy9jzh",
+        ],
+    )
+    .unwrap();
+    let v = verifier
+        .verify_at(&headers, b"hello-world", 1696195954)
+        .unwrap();
+    assert_eq!(v.secret_index(), 2);
+    let only_wrong = Verifier::new(
+        Scheme::Paddle,
+        "pdl_ntf_01hbpjmytsa32fhr36nqgc3kgb_TjIG2BXbm83HPXqNfziwe506sBEdqL/4",
+    )
+    .unwrap();
+    assert!(matches!(
+        only_wrong.verify_at(&headers, b"hello-world", 1696195954),
+        Err(VerifyError::SignatureMismatch {
+            candidates: 2,
+            secrets: 1
+        })
+    ));
+}
+
+fn ring_hmac(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key), msg)
+        .as_ref()
+        .to_vec()
+}
+
+/// stripe/stripe-go webhook/client_test.go `TestTokenNew`: its cases, with signatures computed by
+/// `ring` (Stripe's suites sign with the current time, so no fixed vector is published).
+#[test]
+fn stripe_go_cases() {
+    let secret = "whsec_test_secret";
+    let payload = b"{\n  \"id\": \"evt_test_webhook\",\n  \"object\": \"event\"\n}";
+    let t = 1_700_000_000i64;
+    let sig = |secret: &str| {
+        hex::encode(ring_hmac(
+            secret.as_bytes(),
+            format!("{t}.{}", std::str::from_utf8(payload).unwrap()).as_bytes(),
+        ))
+    };
+    let header = format!("t={t},v1={}", sig(secret));
+    let check =
+        |h: &str, s: &str| verify(Scheme::Stripe, s, &[("stripe-signature", h)], payload, t);
+
+    check(&header, secret).unwrap();
+    // An unreadable extra v1 is ignored.
+    check(&format!("{header},v1=bad_signature"), secret).unwrap();
+    // Bad header formats.
+    assert_eq!(check("v1,t=1", secret).unwrap_err().status(), 400);
+    assert_eq!(check("t=", secret).unwrap_err().status(), 400);
+    // A v0 signature alone is not accepted.
+    assert!(matches!(
+        check(&format!("t={t},v0={}", sig(secret)), secret),
+        Err(VerifyError::NoSupportedSignature { .. })
+    ));
+    // A fake signature.
+    assert!(matches!(
+        check(&format!("t={t},v1=deadbeef"), secret),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    // Rolled keys: both v1 signatures are tried.
+    let rolled = format!("{header},v1={}", sig("whsec_test_secret_rolled_key"));
+    check(&rolled, secret).unwrap();
+    check(&rolled, "whsec_test_secret_rolled_key").unwrap();
+    // Tolerance.
+    let v = Verifier::new(Scheme::Stripe, secret)
+        .unwrap()
+        .tolerance(std::time::Duration::from_secs(10));
+    assert!(matches!(
+        v.verify_at(&[("stripe-signature", header.as_str())], payload, t + 15),
+        Err(VerifyError::TimestampTooOld { .. })
+    ));
+    // Our signer agrees with the independent implementation.
+    let signed = Signer::new(Scheme::Stripe, secret)
+        .unwrap()
+        .sign("", t, payload);
+    assert_eq!(signed.get("stripe-signature"), Some(header.as_str()));
+}
+
+/// Shopify publishes no fixed vector: HMAC-SHA256 of the body with the app secret, standard
+/// base64, checked against `ring`.
+#[test]
+fn shopify_cross_checked_with_ring() {
+    let secret = "hush";
+    let body = br#"{"id":820982911946154508,"email":"jon@example.com","closed_at":null}"#;
+    let expected =
+        base64::engine::general_purpose::STANDARD.encode(ring_hmac(secret.as_bytes(), body));
+    let signed = Signer::new(Scheme::Shopify, secret).unwrap().sign(
+        "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+        0,
+        body,
+    );
+    assert_eq!(signed.get("x-shopify-hmac-sha256"), Some(expected.as_str()));
+    let v = verify(
+        Scheme::Shopify,
+        secret,
+        &[
+            ("x-shopify-hmac-sha256", expected.as_str()),
+            (
+                "x-shopify-webhook-id",
+                "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+            ),
+        ],
+        body,
+        0,
+    )
+    .unwrap();
+    assert_eq!(v.id(), Some("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"));
+}
+
+/// Scalekit's best-practices page, manual scheme: `t=<ts>,v1=<hex>` over `{ts}.{body}`, raw secret.
+#[test]
+fn timestamped_cross_checked_with_ring() {
+    let secret = "scalekit-webhook-secret";
+    let body = br#"{"spec_version":"1","id":"evt_test_123","type":"organization.created"}"#;
+    let ts = 1_731_000_000i64;
+    let expected = hex::encode(ring_hmac(
+        secret.as_bytes(),
+        &[format!("{ts}.").as_bytes(), body].concat(),
+    ));
+    let header = format!("t={ts},v1={expected}");
+    verify(
+        Scheme::Timestamped,
+        secret,
+        &[("webhook-signature", header.as_str())],
+        body,
+        ts,
+    )
+    .unwrap();
+    // A custom header name.
+    let v = Verifier::new(Scheme::Timestamped, secret)
+        .unwrap()
+        .signature_header("X-Scalekit-Signature");
+    v.verify_at(&[("x-scalekit-signature", header.as_str())], body, ts)
+        .unwrap();
+    assert!(matches!(
+        v.verify_at(&[("webhook-signature", header.as_str())], body, ts),
+        Err(VerifyError::MissingHeader { .. })
+    ));
+}
