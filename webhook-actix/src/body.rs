@@ -1,0 +1,132 @@
+//! Reading the raw request body with a limit.
+
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{HttpRequest, dev};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt as _;
+use webhook_core::Rejection;
+
+/// Reads the payload as sent (no decompression: the signature covers the bytes on the wire), up
+/// to `limit` bytes. A `Content-Length` above the limit is refused before anything is read; a
+/// body without one (chunked) is refused as soon as it passes the limit, so at most `limit` bytes
+/// are ever buffered.
+pub(crate) async fn read_limited(
+    req: &HttpRequest,
+    mut payload: dev::Payload,
+    limit: usize,
+) -> Result<Bytes, Rejection> {
+    let too_large = Rejection::PayloadTooLarge { limit };
+    let declared = content_length(req);
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large);
+    }
+    // Most bodies arrive in one chunk: keep it as is (no copy) and only start a buffer when a
+    // second chunk comes.
+    let mut first: Option<Bytes> = None;
+    let mut buf: Option<BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| Rejection::BodyRead)?;
+        total = total.saturating_add(chunk.len());
+        if total > limit {
+            return Err(too_large);
+        }
+        match (&mut buf, first.take()) {
+            (Some(buf), _) => buf.extend_from_slice(&chunk),
+            (None, None) => first = Some(chunk),
+            (None, Some(head)) => {
+                let capacity = declared
+                    .map_or(total, |len| usize::try_from(len).unwrap_or(limit))
+                    .clamp(total, limit);
+                let mut b = BytesMut::with_capacity(capacity);
+                b.extend_from_slice(&head);
+                b.extend_from_slice(&chunk);
+                buf = Some(b);
+            }
+        }
+    }
+    Ok(match (buf, first) {
+        (Some(buf), _) => buf.freeze(),
+        (None, Some(first)) => first,
+        (None, None) => Bytes::new(),
+    })
+}
+
+fn content_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+    use futures_util::stream;
+
+    use super::*;
+
+    fn streamed(chunks: &[&'static [u8]]) -> dev::Payload {
+        let items: Vec<Result<Bytes, actix_web::error::PayloadError>> =
+            chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
+        dev::Payload::Stream {
+            payload: Box::pin(stream::iter(items)),
+        }
+    }
+
+    #[actix_web::test]
+    async fn joins_chunks_up_to_the_limit() {
+        let req = TestRequest::default().to_http_request();
+        let body = read_limited(&req, streamed(&[b"ab", b"cd", b"e"]), 5)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"abcde");
+        let body = read_limited(&req, streamed(&[b"only"]), 5).await.unwrap();
+        assert_eq!(&body[..], b"only");
+        let body = read_limited(&req, streamed(&[]), 5).await.unwrap();
+        assert!(body.is_empty());
+    }
+
+    #[actix_web::test]
+    async fn stops_past_the_limit_without_content_length() {
+        let req = TestRequest::default().to_http_request();
+        let err = read_limited(&req, streamed(&[b"abc", b"def"]), 5)
+            .await
+            .unwrap_err();
+        assert_eq!(err, Rejection::PayloadTooLarge { limit: 5 });
+    }
+
+    #[actix_web::test]
+    async fn refuses_a_large_content_length_before_reading() {
+        let req = TestRequest::default()
+            .insert_header(("content-length", "6"))
+            .to_http_request();
+        // The stream would fail if polled: the declared length alone decides.
+        let failing: Vec<Result<Bytes, actix_web::error::PayloadError>> =
+            vec![Err(actix_web::error::PayloadError::Incomplete(None))];
+        let payload: dev::Payload = dev::Payload::Stream {
+            payload: Box::pin(stream::iter(failing)),
+        };
+        let err = read_limited(&req, payload, 5).await.unwrap_err();
+        assert_eq!(err, Rejection::PayloadTooLarge { limit: 5 });
+    }
+
+    #[actix_web::test]
+    async fn a_broken_stream_is_a_read_error() {
+        let req = TestRequest::default().to_http_request();
+        let failing: Vec<Result<Bytes, actix_web::error::PayloadError>> = vec![
+            Ok(Bytes::from_static(b"a")),
+            Err(actix_web::error::PayloadError::Incomplete(None)),
+        ];
+        let payload: dev::Payload = dev::Payload::Stream {
+            payload: Box::pin(stream::iter(failing)),
+        };
+        assert_eq!(
+            read_limited(&req, payload, 5).await.unwrap_err(),
+            Rejection::BodyRead
+        );
+    }
+}

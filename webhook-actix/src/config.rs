@@ -1,0 +1,185 @@
+//! [`WebhookConfig`]: how the extractors verify, registered with `app_data`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, web};
+use webhook_core::{Clock, EventFilter, Rejection, Scheme, SecretError, Verifier};
+
+/// The default body limit: 2 MiB, as the tower layer.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+type ErrorHandler = dyn Fn(Rejection, &HttpRequest) -> actix_web::Error + Send + Sync;
+
+/// Configuration of the [`VerifiedEvent`](crate::VerifiedEvent) and
+/// [`VerifiedDelivery`](crate::VerifiedDelivery) extractors.
+///
+/// Register it the actix way, like `JsonConfig`: `App::app_data`, `Scope::app_data` or
+/// `Resource::app_data` (the innermost wins), either as is or wrapped in `web::Data`. There is no
+/// default: an extractor that finds none answers `500` with a body naming `WebhookConfig`.
+///
+/// ```
+/// use std::time::Duration;
+/// use actix_web::{App, web};
+/// use webhook_actix::WebhookConfig;
+/// use webhook_core::EventFilter;
+///
+/// let config = WebhookConfig::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+///     .add_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")? // the previous secret, while rotating
+///     .body_limit(512 * 1024)
+///     .tolerance(Duration::from_secs(300))
+///     .events(EventFilter::new(["organization.*", "user.login"])?);
+/// let app = App::new().app_data(config);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// The configuration is cloned into every worker; it holds no per-request state.
+#[derive(Clone)]
+pub struct WebhookConfig {
+    verifier: Verifier,
+    limit: usize,
+    filter: EventFilter,
+    error_handler: Option<Arc<ErrorHandler>>,
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("verifier", &self.verifier)
+            .field("limit", &self.limit)
+            .field("filter", &self.filter)
+            .field("error_handler", &self.error_handler.is_some())
+            .finish()
+    }
+}
+
+impl WebhookConfig {
+    /// Verifies with `verifier` (any scheme, secrets, tolerance and clock), a 2 MiB body limit
+    /// and every event type subscribed.
+    pub fn new(verifier: Verifier) -> Self {
+        WebhookConfig {
+            verifier,
+            limit: DEFAULT_BODY_LIMIT,
+            filter: EventFilter::all(),
+            error_handler: None,
+        }
+    }
+
+    /// A Standard Webhooks configuration (Scalekit, Svix-powered senders) with one `whsec_…`
+    /// secret.
+    pub fn secret(secret: &str) -> Result<Self, SecretError> {
+        Verifier::standard(secret).map(WebhookConfig::new)
+    }
+
+    /// A configuration for `scheme` accepting any of `secrets`.
+    ///
+    /// ```
+    /// use webhook_core::Scheme;
+    /// let config = webhook_actix::WebhookConfig::secrets(Scheme::Stripe, ["whsec_new", "whsec_old"])?;
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn secrets<I, S>(scheme: Scheme, secrets: I) -> Result<Self, SecretError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Verifier::with_secrets(scheme, secrets).map(WebhookConfig::new)
+    }
+
+    /// Also accepts `secret` (e.g. the previous one during a rotation).
+    pub fn add_secret(mut self, secret: &str) -> Result<Self, SecretError> {
+        self.verifier = self.verifier.add_secret(secret)?;
+        Ok(self)
+    }
+
+    /// Sets the timestamp tolerance, both directions (default 300 s).
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.verifier = self.verifier.tolerance(tolerance);
+        self
+    }
+
+    /// Reads "now" from `clock` when checking timestamps (tests, replays).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.verifier = self.verifier.with_clock(clock);
+        self
+    }
+
+    /// Sets the largest body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`], 2 MiB). A larger
+    /// `Content-Length` is refused before reading; a body without one is read up to the limit.
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Subscribes to the event types `filter` matches (default: all). Authentic deliveries of
+    /// other types are acknowledged with `200` without running the handler. Deliveries whose
+    /// event type cannot be read are passed on, as the tower layer does.
+    pub fn events(mut self, filter: EventFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Turns rejections into custom responses. Acknowledgements (`200` for an unsubscribed or
+    /// duplicate delivery) are not passed to it.
+    ///
+    /// ```
+    /// use actix_web::http::StatusCode;
+    /// use actix_web::{HttpResponse, error::InternalError};
+    /// use webhook_actix::WebhookConfig;
+    ///
+    /// // Plain-text bodies instead of JSON.
+    /// let config = WebhookConfig::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .error_handler(|rejection, _req| {
+    ///         let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    ///         let res = HttpResponse::build(status).body(rejection.code());
+    ///         InternalError::from_response(rejection, res).into()
+    ///     });
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn error_handler<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(Rejection, &HttpRequest) -> actix_web::Error + Send + Sync + 'static,
+    {
+        self.error_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The body limit in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The subscribed event types.
+    pub fn event_filter(&self) -> &EventFilter {
+        &self.filter
+    }
+
+    /// The configuration registered for `req`: a `WebhookConfig` or a `web::Data<WebhookConfig>`
+    /// in `app_data`, innermost first.
+    pub fn from_req(req: &HttpRequest) -> Option<&WebhookConfig> {
+        req.app_data::<WebhookConfig>().or_else(|| {
+            req.app_data::<web::Data<WebhookConfig>>()
+                .map(|data| data.get_ref())
+        })
+    }
+
+    /// Whether `event_type` is subscribed.
+    pub(crate) fn subscribed(&self, event_type: Option<&str>) -> bool {
+        event_type.is_none_or(|t| self.filter.matches(t))
+    }
+
+    /// Converts a rejection into the error the extractor returns, through the custom handler if
+    /// one is set.
+    pub(crate) fn reject(&self, rejection: Rejection, req: &HttpRequest) -> actix_web::Error {
+        match &self.error_handler {
+            Some(handler) => handler(rejection, req),
+            None => crate::WebhookError::Rejected(rejection).into(),
+        }
+    }
+}

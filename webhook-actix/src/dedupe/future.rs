@@ -1,0 +1,56 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use actix_web::Error;
+use actix_web::dev::ServiceResponse;
+use pin_project_lite::pin_project;
+
+use super::DedupeScope;
+
+pin_project! {
+    /// The response future of [`WebhookDedupeMiddleware`](crate::WebhookDedupeMiddleware):
+    /// completes the delivery's claim once the response status is known.
+    pub struct DedupeFuture<F> {
+        #[pin]
+        inner: F,
+        guard: CompletionGuard,
+    }
+}
+
+impl<F> DedupeFuture<F> {
+    pub(crate) fn new(inner: F, scope: DedupeScope) -> Self {
+        DedupeFuture {
+            inner,
+            guard: CompletionGuard(scope),
+        }
+    }
+}
+
+impl<F, B> Future for DedupeFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        let success = match &result {
+            Ok(res) => res.status().is_success(),
+            Err(err) => err.as_response_error().status_code().is_success(),
+        };
+        this.guard.0.complete(success);
+        Poll::Ready(result)
+    }
+}
+
+/// Completes a claim still open when the future is dropped (the request was cancelled or the
+/// handler panicked) as a failure, so that the sender's retry is processed.
+struct CompletionGuard(DedupeScope);
+
+impl Drop for CompletionGuard {
+    fn drop(&mut self) {
+        self.0.complete(false);
+    }
+}

@@ -1,0 +1,51 @@
+use std::fmt;
+use std::sync::Arc;
+
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
+use actix_web::{Error, HttpMessage as _};
+use webhook_core::Clock;
+use webhook_core::dedupe::DedupeStore;
+
+use super::{DedupeFuture, DedupeScope};
+
+/// The service built by [`WebhookDedupe`](crate::WebhookDedupe).
+pub struct WebhookDedupeMiddleware<S> {
+    service: S,
+    store: Arc<dyn DedupeStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> WebhookDedupeMiddleware<S> {
+    pub(crate) fn new(service: S, store: Arc<dyn DedupeStore>, clock: Arc<dyn Clock>) -> Self {
+        WebhookDedupeMiddleware {
+            service,
+            store,
+            clock,
+        }
+    }
+}
+
+impl<S> fmt::Debug for WebhookDedupeMiddleware<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookDedupeMiddleware")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for WebhookDedupeMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = DedupeFuture<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let scope = DedupeScope::new(self.store.clone(), self.clock.clone());
+        req.extensions_mut().insert(scope.clone());
+        DedupeFuture::new(self.service.call(req), scope)
+    }
+}

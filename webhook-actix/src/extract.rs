@@ -1,0 +1,217 @@
+//! The extractors: [`VerifiedEvent`] (typed) and [`VerifiedDelivery`] (raw).
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, dev};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use webhook_core::dedupe::Claim;
+use webhook_core::{Delivery, Rejection};
+
+use crate::body::read_limited;
+use crate::dedupe::DedupeScope;
+use crate::{ActixHeaders, WebhookConfig, WebhookError};
+
+const MISSING_CONFIG: &str = "no `WebhookConfig` registered for this route: add `.app_data(WebhookConfig::secret(..)?)` \
+     (or `web::Data<WebhookConfig>`) to the App, scope or resource";
+
+/// A verified delivery whose JSON body was deserialized into `T`.
+///
+/// Extraction reads the raw body (up to the configured limit), verifies it with the
+/// [`WebhookConfig`] found in `app_data`, acknowledges unsubscribed event types with `200`,
+/// deserializes `T` with [`Delivery::json`] (`422` naming the field on mismatch, without echoing
+/// string values from the body), and, under
+/// [`WebhookDedupe`](crate::WebhookDedupe), answers duplicates `200` and in-flight repeats `409`.
+/// The handler only runs for a new, authentic, subscribed delivery. It consumes the body, so it
+/// must be the only body extractor of the handler.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use serde::Deserialize;
+/// use webhook_actix::VerifiedEvent;
+///
+/// #[derive(Deserialize)]
+/// struct OrgCreated {
+///     #[serde(rename = "type")]
+///     kind: String,
+///     data: serde_json::Value,
+/// }
+///
+/// async fn handle(event: VerifiedEvent<OrgCreated>) -> HttpResponse {
+///     println!("{} {:?}", event.kind, event.delivery().id());
+///     HttpResponse::NoContent().finish()
+/// }
+/// ```
+pub struct VerifiedEvent<T> {
+    event: T,
+    delivery: Delivery,
+}
+
+impl<T> VerifiedEvent<T> {
+    /// The deserialized body.
+    pub fn into_inner(self) -> T {
+        self.event
+    }
+
+    /// The verified delivery: raw body, id, timestamp, scheme, event type.
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    /// The deserialized body and the delivery.
+    pub fn into_parts(self) -> (T, Delivery) {
+        (self.event, self.delivery)
+    }
+}
+
+impl<T> Deref for VerifiedEvent<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.event
+    }
+}
+
+impl<T> DerefMut for VerifiedEvent<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.event
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for VerifiedEvent<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedEvent")
+            .field("event", &self.event)
+            .field("delivery", &self.delivery)
+            .finish()
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for VerifiedEvent<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let config = config(&req)?;
+            let delivery = verified(&req, config, payload).await?;
+            let event = delivery
+                .json::<T>()
+                .map_err(|e| reject(config, e.into(), &req))?;
+            claim(&req, config, &delivery)?;
+            Ok(VerifiedEvent { event, delivery })
+        })
+    }
+}
+
+/// A verified delivery, body left raw: the [`Delivery`] with the exact bytes, id, timestamp,
+/// scheme and event type.
+///
+/// Behaves as [`VerifiedEvent`] without the deserialization step.
+///
+/// ```
+/// use actix_web::HttpResponse;
+/// use webhook_actix::VerifiedDelivery;
+///
+/// async fn handle(delivery: VerifiedDelivery) -> HttpResponse {
+///     let _raw: &[u8] = delivery.body();
+///     println!("{:?} {:?} {}", delivery.id(), delivery.event_type(), delivery.scheme());
+///     HttpResponse::NoContent().finish()
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedDelivery(pub Delivery);
+
+impl VerifiedDelivery {
+    /// The delivery.
+    pub fn into_inner(self) -> Delivery {
+        self.0
+    }
+}
+
+impl Deref for VerifiedDelivery {
+    type Target = Delivery;
+    fn deref(&self) -> &Delivery {
+        &self.0
+    }
+}
+
+impl FromRequest for VerifiedDelivery {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let config = config(&req)?;
+            let delivery = verified(&req, config, payload).await?;
+            claim(&req, config, &delivery)?;
+            Ok(VerifiedDelivery(delivery))
+        })
+    }
+}
+
+fn config(req: &HttpRequest) -> Result<&WebhookConfig, actix_web::Error> {
+    WebhookConfig::from_req(req).ok_or_else(|| {
+        tracing::error!(path = req.path(), "{MISSING_CONFIG}");
+        WebhookError::Rejected(Rejection::Misconfigured(MISSING_CONFIG)).into()
+    })
+}
+
+fn reject(config: &WebhookConfig, rejection: Rejection, req: &HttpRequest) -> actix_web::Error {
+    tracing::debug!(
+        code = rejection.code(),
+        status = rejection.status(),
+        "webhook rejected: {rejection}"
+    );
+    config.reject(rejection, req)
+}
+
+/// Reads, verifies and filters.
+async fn verified(
+    req: &HttpRequest,
+    config: &WebhookConfig,
+    payload: dev::Payload,
+) -> Result<Delivery, actix_web::Error> {
+    let body = read_limited(req, payload, config.limit())
+        .await
+        .map_err(|r| reject(config, r, req))?;
+    let delivery = config
+        .verifier()
+        .verify_delivery(&ActixHeaders(req.headers()), body)
+        .map_err(|e| reject(config, e.into(), req))?;
+    if !config.subscribed(delivery.event_type()) {
+        tracing::debug!(
+            event_type = delivery.event_type(),
+            "webhook event type not subscribed; acknowledged"
+        );
+        return Err(WebhookError::Unsubscribed {
+            event_type: delivery.event_type().map(str::to_owned),
+        }
+        .into());
+    }
+    Ok(delivery)
+}
+
+/// Claims the delivery when [`WebhookDedupe`](crate::WebhookDedupe) wraps the route.
+fn claim(
+    req: &HttpRequest,
+    config: &WebhookConfig,
+    delivery: &Delivery,
+) -> Result<(), actix_web::Error> {
+    let Some(scope) = req.extensions().get::<DedupeScope>().cloned() else {
+        return Ok(());
+    };
+    let key = delivery.dedupe_key();
+    match scope.claim(key.clone()) {
+        Claim::New => Ok(()),
+        Claim::Duplicate => {
+            tracing::debug!(key, "webhook delivery already processed; acknowledged");
+            Err(WebhookError::Duplicate { key }.into())
+        }
+        Claim::InFlight => Err(reject(config, Rejection::InFlight, req)),
+    }
+}

@@ -1,0 +1,240 @@
+//! Subscriptions and duplicate handling, as in the tower layer.
+
+mod common;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpResponse, test, web};
+use common::*;
+use tokio::sync::Notify;
+use webhook_actix::{VerifiedDelivery, VerifiedEvent, WebhookConfig, WebhookDedupe};
+use webhook_core::EventFilter;
+use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
+
+fn config() -> WebhookConfig {
+    WebhookConfig::secret(SECRET).unwrap()
+}
+
+async fn counted(calls: web::Data<Calls>, event: VerifiedEvent<OrgEvent>) -> HttpResponse {
+    calls.hit();
+    HttpResponse::Ok().body(event.data.id.clone())
+}
+
+macro_rules! app {
+    ($config:expr, $calls:expr, $dedupe:expr) => {
+        test::init_service(
+            App::new()
+                .app_data($config)
+                .app_data(web::Data::new($calls.clone()))
+                .service(
+                    web::resource("/webhooks")
+                        .wrap($dedupe)
+                        .route(web::post().to(counted)),
+                ),
+        )
+        .await
+    };
+}
+
+fn ignored(status: &str) -> (StatusCode, serde_json::Value) {
+    (StatusCode::OK, serde_json::json!({ "status": status }))
+}
+
+#[actix_web::test]
+async fn unsubscribed_event_is_200_without_the_handler() {
+    let calls = Calls::default();
+    let filter = EventFilter::new(["user.*", "organization.deleted"]).unwrap();
+    let app = app!(config().events(filter), calls, WebhookDedupe::memory());
+    assert_eq!(
+        send(&app, signed(ORG_CREATED).to_request()).await,
+        ignored("unsubscribed")
+    );
+    assert_eq!(calls.count(), 0);
+
+    let subscribed = ORG_CREATED.replace("organization.created", "organization.deleted");
+    assert_eq!(send(&app, signed(&subscribed).to_request()).await.0, 200);
+    assert_eq!(calls.count(), 1);
+    // No event type at all: passed on, as the tower layer does.
+    let untyped = r#"{"data":{"id":"org_2","display_name":"B"}}"#;
+    assert_eq!(
+        send(&app, signed(untyped).to_request()).await,
+        (StatusCode::OK, "org_2".into())
+    );
+    assert_eq!(calls.count(), 2);
+}
+
+#[actix_web::test]
+async fn unsubscribed_but_unauthentic_is_still_rejected() {
+    let calls = Calls::default();
+    let app = app!(
+        config().events(EventFilter::new(["user.*"]).unwrap()),
+        calls,
+        WebhookDedupe::memory()
+    );
+    let got = send(
+        &app,
+        signed(ORG_CREATED)
+            .tamper(webhook_actix::testing::Tamper::Body)
+            .to_request(),
+    )
+    .await;
+    assert_rejected(&got, 401, "signature_mismatch", "");
+}
+
+#[actix_web::test]
+async fn duplicate_is_200_without_the_handler() {
+    let calls = Calls::default();
+    let app = app!(config(), calls, WebhookDedupe::memory());
+    let req = signed(ORG_CREATED).id("msg_dup");
+    assert_eq!(
+        send(&app, req.to_request()).await,
+        (StatusCode::OK, "org_1".into())
+    );
+    // The sender's retry: same id, a later timestamp and so a new signature.
+    let retry = req.clone().timestamp(req_ts(&req) + 30);
+    assert_eq!(send(&app, retry.to_request()).await, ignored("duplicate"));
+    assert_eq!(send(&app, req.to_request()).await, ignored("duplicate"));
+    assert_eq!(calls.count(), 1);
+    // Another id is new.
+    assert_eq!(
+        send(&app, signed(ORG_CREATED).id("msg_other").to_request())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(calls.count(), 2);
+}
+
+fn req_ts(req: &webhook_actix::testing::SignedRequest) -> i64 {
+    req.headers()
+        .get("webhook-timestamp")
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn in_flight_duplicate_is_409_and_the_first_attempt_still_counts() {
+    let calls = Calls::default();
+    let started = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let (s, r, c) = (started.clone(), release.clone(), calls.clone());
+    let app = test::init_service(
+        App::new().app_data(config()).service(
+            web::resource("/webhooks")
+                .wrap(WebhookDedupe::memory())
+                .route(web::post().to(move |_d: VerifiedDelivery| {
+                    let (s, r, c) = (s.clone(), r.clone(), c.clone());
+                    async move {
+                        c.hit();
+                        s.notify_one();
+                        r.notified().await;
+                        HttpResponse::Accepted().finish()
+                    }
+                })),
+        ),
+    )
+    .await;
+    let req = signed(ORG_CREATED).id("msg_slow");
+    let first = send(&app, req.to_request());
+    let second = async {
+        started.notified().await;
+        let got = send(&app, req.to_request()).await;
+        release.notify_one();
+        got
+    };
+    let (first, second) = futures_util::future::join(first, second).await;
+    assert_eq!(first.0, StatusCode::ACCEPTED);
+    assert_rejected(&second, 409, "in_flight", "retry later");
+    assert_eq!(calls.count(), 1);
+    // 202 is a success: the next retry is a duplicate.
+    assert_eq!(send(&app, req.to_request()).await, ignored("duplicate"));
+    assert_eq!(calls.count(), 1);
+}
+
+#[actix_web::test]
+async fn retry_after_a_failure_runs_the_handler_again() {
+    let calls = Calls::default();
+    let c = calls.clone();
+    let app = test::init_service(
+        App::new().app_data(config()).service(
+            web::resource("/webhooks")
+                .wrap(WebhookDedupe::memory())
+                .route(web::post().to(move |_d: VerifiedDelivery| {
+                    let c = c.clone();
+                    async move {
+                        match c.hit() {
+                            1 => Ok(HttpResponse::ServiceUnavailable().finish()),
+                            2 => Err(actix_web::error::ErrorInternalServerError("database down")),
+                            _ => Ok(HttpResponse::Ok().finish()),
+                        }
+                    }
+                })),
+        ),
+    )
+    .await;
+    let req = signed(ORG_CREATED).id("msg_flaky");
+    assert_eq!(send(&app, req.to_request()).await.0, 503);
+    assert_eq!(send(&app, req.to_request()).await.0, 500);
+    assert_eq!(send(&app, req.to_request()).await.0, 200);
+    assert_eq!(send(&app, req.to_request()).await, ignored("duplicate"));
+    assert_eq!(calls.count(), 3);
+}
+
+#[actix_web::test]
+async fn a_422_does_not_mark_the_delivery_done() {
+    let calls = Calls::default();
+    let store = Arc::new(MemoryDedupe::new());
+    let app = app!(config(), calls, WebhookDedupe::from_arc(store.clone()));
+    let got = send(&app, signed("{}").id("msg_bad").to_request()).await;
+    assert_eq!(got.0, 422);
+    assert_eq!(
+        store.claim("standard:msg_bad", 0),
+        Claim::New,
+        "nothing was remembered for it"
+    );
+}
+
+#[actix_web::test]
+async fn without_the_middleware_there_is_no_deduplication() {
+    let calls = Calls::default();
+    let app = test::init_service(
+        App::new()
+            .app_data(config())
+            .app_data(web::Data::new(calls.clone()))
+            .route("/webhooks", web::post().to(counted)),
+    )
+    .await;
+    let req = signed(ORG_CREATED).id("msg_twice");
+    assert_eq!(send(&app, req.to_request()).await.0, 200);
+    assert_eq!(send(&app, req.to_request()).await.0, 200);
+    assert_eq!(calls.count(), 2);
+}
+
+#[actix_web::test]
+async fn clones_share_one_store_across_apps() {
+    // Two apps stand for two workers built by the same `HttpServer::new` factory.
+    let dedupe = WebhookDedupe::memory();
+    let calls = Calls::default();
+    let worker_a = app!(config(), calls, dedupe.clone());
+    let worker_b = app!(config(), calls, dedupe.clone());
+    let req = signed(ORG_CREATED).id("msg_shared");
+    assert_eq!(send(&worker_a, req.to_request()).await.0, 200);
+    assert_eq!(
+        send(&worker_b, req.to_request()).await,
+        ignored("duplicate")
+    );
+    assert_eq!(calls.count(), 1);
+}
+
+#[actix_web::test]
+async fn routes_without_the_extractor_pass_through() {
+    let app = test::init_service(App::new().wrap(WebhookDedupe::memory()).route(
+        "/health",
+        web::get().to(|| async { HttpResponse::Ok().body("up") }),
+    ))
+    .await;
+    let got = send(&app, test::TestRequest::get().uri("/health").to_request()).await;
+    assert_eq!(got, (StatusCode::OK, "up".into()));
+}
