@@ -36,7 +36,22 @@ pub trait Headers {
     fn count(&self, name: &str) -> usize {
         usize::from(self.get(name).is_some())
     }
+
+    /// The value of header `name` if it appears exactly once: `Ok(None)` when absent,
+    /// `Err(Duplicated)` when it appears more than once. Implementations can answer this with
+    /// one lookup; the default uses [`count`](Headers::count) and [`get`](Headers::get).
+    fn get_unique(&self, name: &str) -> Result<Option<&[u8]>, Duplicated> {
+        match self.count(name) {
+            0 => Ok(None),
+            1 => Ok(self.get(name)),
+            _ => Err(Duplicated),
+        }
+    }
 }
+
+/// A header that must appear once appears several times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Duplicated;
 
 impl<H: Headers + ?Sized> Headers for &H {
     fn get(&self, name: &str) -> Option<&[u8]> {
@@ -44,6 +59,9 @@ impl<H: Headers + ?Sized> Headers for &H {
     }
     fn count(&self, name: &str) -> usize {
         (**self).count(name)
+    }
+    fn get_unique(&self, name: &str) -> Result<Option<&[u8]>, Duplicated> {
+        (**self).get_unique(name)
     }
 }
 
@@ -106,6 +124,14 @@ impl Headers for http::HeaderMap {
     }
     fn count(&self, name: &str) -> usize {
         self.get_all(name).iter().count()
+    }
+    fn get_unique(&self, name: &str) -> Result<Option<&[u8]>, Duplicated> {
+        let mut values = self.get_all(name).iter();
+        let first = values.next().map(http::HeaderValue::as_bytes);
+        if values.next().is_some() {
+            return Err(Duplicated);
+        }
+        Ok(first)
     }
 }
 

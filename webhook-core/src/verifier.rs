@@ -9,7 +9,8 @@ use subtle::ConstantTimeEq as _;
 
 #[cfg(feature = "ed25519")]
 use crate::candidates::Alg;
-use crate::candidates::Candidates;
+use crate::candidates::{Candidate, Candidates};
+use crate::headers::Duplicated;
 use crate::headers::{
     SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
@@ -352,27 +353,39 @@ impl Verifier {
         let has_hmac = self.keys.iter().any(|k| matches!(k, Key::Hmac(_)));
         let has_ed25519 = self.keys.iter().any(|k| !matches!(k, Key::Hmac(_)));
 
-        // First pass: validate the header's shape and count usable candidates.
+        // One pass over the header: validate its shape, decode the HMAC tags once, and keep the
+        // other candidates (ed25519) encoded. No allocation.
+        let mut tags = [None::<[u8; 32]>; MAX_SIGNATURES];
+        let mut others = [None::<Candidate<'_>>; MAX_SIGNATURES];
         let mut total = 0usize;
         let mut usable = 0usize;
         for candidate in Candidates::new(scheme, parts.signature) {
             let candidate = candidate.map_err(|()| malformed())?;
-            total += 1;
-            if total > MAX_SIGNATURES {
+            if total == MAX_SIGNATURES {
                 return Err(VerifyError::MalformedHeader {
                     name: parts.signature_name,
                     reason: "more than 16 signatures",
                 });
             }
-            if (candidate.alg.is_hmac() && has_hmac) || (!candidate.alg.is_hmac() && has_ed25519) {
+            if candidate.alg.is_hmac() {
+                if has_hmac {
+                    usable += 1;
+                    tags[total] = candidate.alg.decode_tag(candidate.encoded);
+                }
+            } else if has_ed25519 {
                 usable += 1;
+                others[total] = Some(candidate);
             }
+            total += 1;
         }
         if usable == 0 {
             return Err(VerifyError::NoSupportedSignature {
                 name: parts.signature_name,
             });
         }
+        let tags = &tags[..total];
+        #[cfg(not(feature = "ed25519"))]
+        let _ = others;
 
         let prefix = signed_prefix(scheme, parts.id.unwrap_or_default(), parts.timestamp_raw);
         #[cfg(feature = "ed25519")]
@@ -386,12 +399,12 @@ impl Verifier {
                     }
                     mac.update(body);
                     let tag = mac.finalize().into_bytes();
-                    for candidate in Candidates::new(scheme, parts.signature).flatten() {
-                        if let Some(decoded) = candidate.alg.decode_tag(candidate.encoded)
-                            && bool::from(decoded.ct_eq(tag.as_slice()))
-                        {
-                            return Ok(index);
-                        }
+                    if tags
+                        .iter()
+                        .flatten()
+                        .any(|candidate| tags_equal(candidate, tag.as_slice()))
+                    {
+                        return Ok(index);
                     }
                 }
                 #[cfg(feature = "ed25519")]
@@ -404,7 +417,7 @@ impl Verifier {
                         m.extend_from_slice(body);
                         m
                     });
-                    for candidate in Candidates::new(scheme, parts.signature).flatten() {
+                    for candidate in others[..total].iter().flatten() {
                         if candidate.alg != Alg::Ed25519Base64 {
                             continue;
                         }
@@ -504,30 +517,29 @@ fn required<'h, H: Headers + ?Sized>(
     lookup: &str,
     name: &'static str,
 ) -> Result<&'h [u8], VerifyError> {
-    match headers.count(lookup) {
-        0 => Err(VerifyError::MissingHeader { name }),
-        1 => headers
-            .get(lookup)
-            .ok_or(VerifyError::MissingHeader { name }),
-        _ => Err(VerifyError::MalformedHeader {
+    optional_raw(headers, lookup, name)?.ok_or(VerifyError::MissingHeader { name })
+}
+
+fn optional_raw<'h, H: Headers + ?Sized>(
+    headers: &'h H,
+    lookup: &str,
+    name: &'static str,
+) -> Result<Option<&'h [u8]>, VerifyError> {
+    headers
+        .get_unique(lookup)
+        .map_err(|Duplicated| VerifyError::MalformedHeader {
             name,
             reason: "header appears more than once",
-        }),
-    }
+        })
 }
 
 fn optional<'h, H: Headers + ?Sized>(
     headers: &'h H,
     name: &'static str,
 ) -> Result<Option<&'h [u8]>, VerifyError> {
-    match headers.count(name) {
-        0 => Ok(None),
-        1 => Ok(headers.get(name).map(trim).filter(|v| !v.is_empty())),
-        _ => Err(VerifyError::MalformedHeader {
-            name,
-            reason: "header appears more than once",
-        }),
-    }
+    Ok(optional_raw(headers, name, name)?
+        .map(trim)
+        .filter(|v| !v.is_empty()))
 }
 
 /// A Standard Webhooks header under its `webhook-` name or, failing that, its `svix-` alias.
@@ -536,11 +548,46 @@ fn required_aliased<'h, H: Headers + ?Sized>(
     name: &'static str,
     alias: &'static str,
 ) -> Result<(&'static str, &'h [u8]), VerifyError> {
-    if headers.count(name) > 0 {
-        return required(headers, name, name).map(|v| (name, v));
+    if let Some(value) = optional_raw(headers, name, name)? {
+        return Ok((name, value));
     }
-    if headers.count(alias) > 0 {
-        return required(headers, alias, alias).map(|v| (alias, v));
+    if let Some(value) = optional_raw(headers, alias, alias)? {
+        return Ok((alias, value));
     }
     Err(VerifyError::MissingHeader { name })
+}
+
+/// Constant-time equality of two 32-byte tags: the length is checked, the bytes are XOR-folded
+/// into one word without branching, and `subtle` decides on the word.
+fn tags_equal(a: &[u8; 32], b: &[u8]) -> bool {
+    let Ok(b) = <&[u8; 32]>::try_from(b) else {
+        return false;
+    };
+    let mut diff = 0u64;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let x = u64::from_ne_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
+        let y = u64::from_ne_bytes([y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]]);
+        diff |= x ^ y;
+    }
+    bool::from(diff.ct_eq(&0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tags_equal;
+
+    #[test]
+    fn tag_compare() {
+        let a = [7u8; 32];
+        assert!(tags_equal(&a, &a));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut b = a;
+                b[i] ^= 1 << bit;
+                assert!(!tags_equal(&a, &b));
+            }
+        }
+        assert!(!tags_equal(&a, &a[..31]));
+        assert!(!tags_equal(&a, &[]));
+    }
 }

@@ -1,0 +1,189 @@
+//! `webhook inbox`: stats, list, show, replay and redrive on a webhook-inbox database.
+
+mod render;
+
+use std::path::Path;
+
+use webhook_inbox::{DeliveryId, DeliveryStatus, Inbox, InboxError, ListFilter, StoredDelivery};
+
+use crate::cli::{InboxArgs, InboxCommand, StatusArg};
+use crate::error::CliError;
+
+/// How many rows one page of the id search reads.
+const SEARCH_PAGE: u32 = 1000;
+
+/// Runs `webhook inbox …`, writing tables or JSON to `out`.
+pub(crate) fn run(args: &InboxArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    let url = args.database.as_deref().ok_or_else(|| {
+        CliError::Usage("no inbox database: pass --database URL or set WEBHOOK_INBOX_URL".into())
+    })?;
+    check_sqlite_file(url)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let bytes = runtime.block_on(async {
+        let inbox = Inbox::connect(url).await.map_err(inbox_error)?;
+        let result = execute(&inbox, &args.command, args.json).await;
+        inbox.close().await;
+        result
+    })?;
+    out.write_all(&bytes)
+        .map_err(|e| CliError::Runtime(format!("cannot write: {e}")))
+}
+
+async fn execute(inbox: &Inbox, command: &InboxCommand, json: bool) -> Result<Vec<u8>, CliError> {
+    if let InboxCommand::Show { id, body: true } = command {
+        let delivery = resolve(inbox, id).await?;
+        return Ok(render::body(&delivery));
+    }
+    let text = match command {
+        InboxCommand::Stats { window } => {
+            let counts = inbox.counts().await.map_err(inbox_error)?;
+            let stats = inbox.stats(*window).await.map_err(inbox_error)?;
+            render::stats(&counts, &stats, *window, json)
+        }
+        InboxCommand::List {
+            status,
+            event_type,
+            limit,
+            before,
+        } => {
+            let mut filter = ListFilter::new().limit(*limit);
+            if let Some(status) = status {
+                filter = filter.status(delivery_status(*status));
+            }
+            if let Some(event_type) = event_type {
+                filter = filter.event_type(event_type.clone());
+            }
+            if let Some(before) = before {
+                filter = filter.before(DeliveryId(*before));
+            }
+            let rows = inbox.list(&filter).await.map_err(inbox_error)?;
+            render::list(&rows, *limit, json)
+        }
+        InboxCommand::Show { id, .. } => {
+            let delivery = resolve(inbox, id).await?;
+            render::show(&delivery, json)
+        }
+        InboxCommand::Replay { id } => {
+            let delivery = resolve(inbox, id).await?;
+            inbox.replay(delivery.id).await.map_err(inbox_error)?;
+            render::requeued("replayed", &[delivery], json)
+        }
+        InboxCommand::Redrive { id: Some(id), .. } => {
+            let delivery = resolve(inbox, id).await?;
+            inbox.redrive(delivery.id).await.map_err(inbox_error)?;
+            render::requeued("re-drove", &[delivery], json)
+        }
+        InboxCommand::Redrive { id: None, .. } => {
+            let n = inbox.redrive_all_dead().await.map_err(inbox_error)?;
+            render::redrove_all(n, json)
+        }
+    };
+    Ok(text.into_bytes())
+}
+
+/// Finds a delivery by numeric id, or by event id, message id or dedupe key (newest first).
+async fn resolve(inbox: &Inbox, id: &str) -> Result<StoredDelivery, CliError> {
+    if let Ok(n) = id.parse::<i64>() {
+        return inbox
+            .get(DeliveryId(n))
+            .await
+            .map_err(inbox_error)?
+            .ok_or_else(|| CliError::NotFound(format!("no delivery with id {n}")));
+    }
+    // The inbox has no index on event or message ids: page through, newest first.
+    let mut matches: Vec<StoredDelivery> = Vec::new();
+    let mut filter = ListFilter::new().limit(SEARCH_PAGE);
+    loop {
+        let page = inbox.list(&filter).await.map_err(inbox_error)?;
+        let Some(last) = page.last().map(|d| d.id) else {
+            break;
+        };
+        let full = page.len() >= SEARCH_PAGE as usize;
+        matches.extend(page.into_iter().filter(|d| {
+            d.event_id.as_deref() == Some(id)
+                || d.message_id.as_deref() == Some(id)
+                || d.dedupe_key == id
+        }));
+        if !full {
+            break;
+        }
+        filter = filter.before(last);
+    }
+    match matches.len() {
+        0 => Err(CliError::NotFound(format!(
+            "no delivery with event id, message id or dedupe key `{id}`"
+        ))),
+        1 => Ok(matches.remove(0)),
+        _ => Err(CliError::Usage(format!(
+            "`{id}` names {} deliveries (ids {}); pass the numeric id",
+            matches.len(),
+            matches
+                .iter()
+                .map(|d| d.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn delivery_status(status: StatusArg) -> DeliveryStatus {
+    match status {
+        StatusArg::Pending => DeliveryStatus::Pending,
+        StatusArg::Processing => DeliveryStatus::Processing,
+        StatusArg::Done => DeliveryStatus::Done,
+        StatusArg::Retrying => DeliveryStatus::Retrying,
+        StatusArg::Dead => DeliveryStatus::Dead,
+    }
+}
+
+fn inbox_error(e: InboxError) -> CliError {
+    match e {
+        InboxError::NotFound(id) => CliError::NotFound(format!("no delivery with id {id}")),
+        InboxError::InvalidState { .. } => CliError::Failed(e.to_string()),
+        InboxError::UnsupportedUrl(_) => CliError::Usage(e.to_string()),
+        other => CliError::Runtime(other.to_string()),
+    }
+}
+
+/// Refuses a `sqlite:` URL whose file does not exist: opening it would create an empty inbox
+/// and hide a typo.
+fn check_sqlite_file(url: &str) -> Result<(), CliError> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(());
+    };
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(());
+    }
+    if Path::new(path).exists() {
+        return Ok(());
+    }
+    Err(CliError::Io {
+        what: format!("the inbox database {path}"),
+        source: std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file (the receiver creates it on start)",
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_sqlite_files_are_refused_but_memory_and_other_urls_pass() {
+        assert!(check_sqlite_file("sqlite:///nonexistent/inbox.db").is_err());
+        assert!(check_sqlite_file("sqlite:/nonexistent/inbox.db?mode=rwc").is_err());
+        assert!(check_sqlite_file("sqlite::memory:").is_ok());
+        assert!(check_sqlite_file("postgres://localhost/inbox").is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("inbox.db");
+        std::fs::write(&file, b"").unwrap();
+        assert!(check_sqlite_file(&format!("sqlite://{}", file.display())).is_ok());
+    }
+}

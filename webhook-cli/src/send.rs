@@ -1,0 +1,285 @@
+//! `webhook send`: sign and POST deliveries, then summarize the receiver's answers.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use webhook_core::Signer;
+
+use crate::cli::{SendArgs, Tamper};
+use crate::error::CliError;
+use crate::payload::Payload;
+use crate::report::{Expect, Outcome, Report};
+use crate::{ids, keys};
+
+/// How much of the response body `send --count 1` shows.
+const SHOWN_RESPONSE_BYTES: usize = 2048;
+/// How much of a response body is read before the connection is given up.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// How old a `--tamper timestamp` delivery's timestamp is.
+const STALE_BY_SECS: i64 = 3600;
+
+/// Everything one delivery needs, shared by all of them.
+struct Plan {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    signer: Signer,
+    payload: Payload,
+    tamper: Option<Tamper>,
+    /// `--header`s: they override the content type and even the signed headers; a name given
+    /// twice is sent twice (to test a receiver's duplicate-header rejection).
+    extra: http::HeaderMap,
+    keep_response: bool,
+}
+
+/// What one delivery produced: its outcome and, for a single delivery, what was sent and answered.
+struct Delivered {
+    outcome: Outcome,
+    id: String,
+    response: Option<String>,
+}
+
+/// Runs `webhook send`, writing the summary to `out`.
+pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    if !matches!(args.url.scheme(), "http" | "https") {
+        return Err(CliError::Usage(format!(
+            "--url must be an http:// or https:// URL, not {}:",
+            args.url.scheme()
+        )));
+    }
+    let signer = keys::signer(&args.key)?;
+    if args.tamper == Some(Tamper::Timestamp) && !args.key.scheme.has_timestamp() {
+        return Err(CliError::Usage(format!(
+            "--tamper timestamp needs a scheme that signs a timestamp; {} does not",
+            args.key.scheme
+        )));
+    }
+    let payload = Payload::from_args(args.body_file.as_deref(), args.event_type.as_deref())?;
+    let mut extra = http::HeaderMap::new();
+    for h in &args.headers {
+        let name = http::HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|e| CliError::Usage(format!("--header {}: {e}", h.name)))?;
+        let value = http::HeaderValue::from_str(&h.value)
+            .map_err(|e| CliError::Usage(format!("--header {}: {e}", h.name)))?;
+        extra.append(name, value);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(args.timeout.max(1)))
+        .user_agent(concat!("webhook-cli/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot build the HTTP client: {}", chain(&e))))?;
+    let plan = Plan {
+        client,
+        url: args.url.clone(),
+        signer,
+        payload,
+        tamper: args.tamper,
+        extra,
+        keep_response: args.count == 1,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+
+    let progress = if args.count > 1 && !args.quiet {
+        let bar = ProgressBar::with_draw_target(Some(args.count), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{elapsed_precise} {wide_bar} {pos}/{len} {per_sec} eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let expect = if args.tamper.is_some() {
+        Expect::Rejection
+    } else {
+        Expect::Success
+    };
+    let capacity = usize::try_from(args.count).unwrap_or(usize::MAX);
+    let mut report = Report::new(expect, capacity);
+    let mut single: Option<Delivered> = None;
+    let started = Instant::now();
+    runtime.block_on(async {
+        let mut deliveries = futures_util::stream::iter(0..args.count)
+            .map(|_| deliver(&plan))
+            .buffer_unordered(usize::try_from(args.concurrency).unwrap_or(1));
+        while let Some(delivered) = deliveries.next().await {
+            let delivered = delivered?;
+            progress.inc(1);
+            if plan.keep_response {
+                single = Some(delivered);
+            } else {
+                report.record(delivered.outcome);
+            }
+        }
+        Ok::<(), CliError>(())
+    })?;
+    progress.finish_and_clear();
+
+    let mut text = String::new();
+    if let Some(delivered) = single {
+        text.push_str(&describe_single(&delivered, args.json));
+        report.record(delivered.outcome);
+    }
+    report.finish(started.elapsed());
+    if args.json {
+        text.push_str(&report.json(plan.url.as_str(), args.concurrency).to_string());
+        text.push('\n');
+    } else {
+        text.push_str(&report.human(plan.url.as_str(), args.concurrency));
+    }
+    out.write_all(text.as_bytes())
+        .map_err(|e| CliError::Runtime(format!("cannot write the summary: {e}")))?;
+
+    if report.failed() > 0 {
+        return Err(CliError::Runtime(format!(
+            "{} of {} deliveries got no answer from {}: {}",
+            report.failed(),
+            report.sent(),
+            plan.url,
+            report.first_failure().unwrap_or("unknown error")
+        )));
+    }
+    if report.unexpected() > 0 {
+        return Err(CliError::Failed(format!(
+            "{} of {} deliveries were not answered {}",
+            report.unexpected(),
+            report.sent(),
+            match expect {
+                Expect::Success => "with a 2xx",
+                Expect::Rejection => "with a 4xx although their signatures were bad",
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// Signs and sends one delivery with a fresh id (and, for samples, a fresh event).
+async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
+    let now = keys::now_unix();
+    let id = ids::fresh("msg_", now)?;
+    let body: Bytes = plan.payload.body(now)?;
+    let headers = match plan.tamper {
+        None => plan.signer.sign(&id, now, &body),
+        Some(Tamper::Timestamp) => plan.signer.sign(&id, now - STALE_BY_SECS, &body),
+        Some(Tamper::Signature) => {
+            let mut other = body.to_vec();
+            other.push(b'\n');
+            plan.signer.sign(&id, now, &other)
+        }
+    };
+    let mut map = http::HeaderMap::new();
+    map.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(plan.payload.content_type()),
+    );
+    map.extend(http::HeaderMap::from(headers));
+    map.extend(plan.extra.clone());
+
+    let started = Instant::now();
+    let result = plan
+        .client
+        .post(plan.url.clone())
+        .headers(map)
+        .body(body)
+        .send()
+        .await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(e) => {
+            return Ok(Delivered {
+                outcome: failure(&e),
+                id,
+                response: None,
+            });
+        }
+    };
+    let status = response.status().as_u16();
+    let mut kept = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if plan.keep_response && kept.len() < SHOWN_RESPONSE_BYTES {
+                    kept.extend_from_slice(&chunk);
+                }
+                if kept.len() >= MAX_RESPONSE_BYTES {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Ok(Delivered {
+                    outcome: failure(&e),
+                    id,
+                    response: None,
+                });
+            }
+        }
+    }
+    let latency = started.elapsed();
+    kept.truncate(SHOWN_RESPONSE_BYTES);
+    Ok(Delivered {
+        outcome: Outcome::Answered { status, latency },
+        id,
+        response: plan
+            .keep_response
+            .then(|| String::from_utf8_lossy(&kept).into_owned()),
+    })
+}
+
+fn describe_single(delivered: &Delivered, json: bool) -> String {
+    if json {
+        return String::new();
+    }
+    match (&delivered.outcome, &delivered.response) {
+        (Outcome::Answered { status, latency }, response) => {
+            let mut s = format!(
+                "{} answered HTTP {status} in {:.2} ms\n",
+                delivered.id,
+                latency.as_secs_f64() * 1000.0
+            );
+            if let Some(body) = response.as_deref().filter(|b| !b.is_empty()) {
+                s.push_str(body.trim_end());
+                s.push('\n');
+            }
+            s
+        }
+        (Outcome::Failed { .. }, _) => String::new(),
+    }
+}
+
+fn failure(e: &reqwest::Error) -> Outcome {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "request"
+    };
+    Outcome::Failed {
+        kind,
+        message: chain(e),
+    }
+}
+
+/// An error and its causes, `: `-separated (reqwest's own message hides the root cause).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

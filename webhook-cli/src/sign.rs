@@ -1,0 +1,36 @@
+//! `webhook sign`: print the headers a sender would send.
+
+use crate::cli::{SignArgs, SignFormat};
+use crate::error::CliError;
+use crate::{body, ids, keys};
+
+/// Runs `webhook sign`, writing the headers to `out`.
+pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    let signer = keys::signer(&args.key)?;
+    let now = keys::now_unix();
+    let timestamp = args.timestamp.unwrap_or(now);
+    let id = match &args.id {
+        Some(id) => id.clone(),
+        None => ids::fresh("msg_", now)?,
+    };
+    if id.chars().any(char::is_control) {
+        return Err(CliError::Usage("--id has a control character".into()));
+    }
+    let body = body::read(args.body_file.as_deref())?;
+    let headers = signer.sign(&id, timestamp, &body);
+    let text = match args.format {
+        SignFormat::Headers => headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\n"))
+            .collect::<String>(),
+        SignFormat::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = headers
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.into()))
+                .collect();
+            format!("{}\n", serde_json::Value::Object(map))
+        }
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| CliError::Runtime(format!("cannot write the headers: {e}")))
+}

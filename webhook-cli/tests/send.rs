@@ -1,0 +1,381 @@
+//! `webhook send` against a real receiver on an ephemeral port, verifying with webhook-core.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::Command;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use predicates::prelude::*;
+use webhook_core::{Scheme, Verifier};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(Default)]
+struct Seen {
+    valid: u64,
+    invalid: Vec<&'static str>,
+    ids: HashSet<String>,
+    event_ids: HashSet<String>,
+    event_types: Vec<String>,
+}
+
+#[derive(Clone)]
+struct Receiver {
+    verifier: Option<Verifier>,
+    seen: Arc<Mutex<Seen>>,
+}
+
+/// A receiver listening on 127.0.0.1:0 until the test process ends. With `verifier: None` it
+/// accepts everything (a broken receiver).
+struct Running {
+    url: String,
+    seen: Arc<Mutex<Seen>>,
+}
+
+fn start(verifier: Option<Verifier>) -> Running {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let state = Receiver {
+        verifier,
+        seen: seen.clone(),
+    };
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new()
+                .route("/webhooks", post(receive))
+                .with_state(state);
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    Running { url, seen }
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> (StatusCode, String) {
+    let mut seen = receiver.seen.lock().unwrap();
+    let Some(verifier) = &receiver.verifier else {
+        seen.valid += 1;
+        return (StatusCode::OK, String::new());
+    };
+    match verifier.verify_delivery(&headers, body) {
+        Ok(delivery) => {
+            seen.valid += 1;
+            seen.ids
+                .insert(delivery.id().unwrap_or_default().to_owned());
+            if let Some(event_id) = delivery.event_id() {
+                seen.event_ids.insert(event_id.to_owned());
+            }
+            if let Some(t) = delivery.event_type() {
+                seen.event_types.push(t.to_owned());
+            }
+            (
+                StatusCode::CREATED,
+                format!(r#"{{"received":"{}"}}"#, delivery.dedupe_key()),
+            )
+        }
+        Err(e) => {
+            seen.invalid.push(e.code());
+            (
+                StatusCode::from_u16(e.status()).unwrap(),
+                e.code().to_owned(),
+            )
+        }
+    }
+}
+
+fn webhook() -> Command {
+    let mut cmd = Command::cargo_bin("webhook").unwrap();
+    cmd.env_remove("WEBHOOK_SECRET");
+    cmd
+}
+
+fn summary(out: &std::process::Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {text} / {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn count_20_concurrency_4_all_verify_with_distinct_ids() {
+    let receiver = start(Some(Verifier::standard(SECRET).unwrap()));
+    let out = webhook()
+        .args(["send", "--url", &receiver.url, "--secret", SECRET])
+        .args(["--count", "20", "--concurrency", "4", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = summary(&out);
+    assert_eq!(json["sent"], 20);
+    assert_eq!(json["statuses"]["201"], 20);
+    assert_eq!(json["unexpected"], 0);
+    assert!(json["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
+    assert!(
+        json["latency_ms"]["p99"].as_f64().unwrap() >= json["latency_ms"]["p50"].as_f64().unwrap()
+    );
+    assert!(json["per_second"].as_f64().unwrap() > 0.0);
+
+    let seen = receiver.seen.lock().unwrap();
+    assert_eq!(seen.valid, 20);
+    assert!(seen.invalid.is_empty(), "{:?}", seen.invalid);
+    assert_eq!(seen.ids.len(), 20, "every delivery has its own webhook-id");
+    assert_eq!(seen.event_ids.len(), 20, "every sample has its own evt_ id");
+    assert!(seen.event_types.iter().all(|t| t == "organization.created"));
+}
+
+#[test]
+fn the_human_summary_names_statuses_latency_and_throughput() {
+    let receiver = start(Some(Verifier::standard(SECRET).unwrap()));
+    webhook()
+        .env("WEBHOOK_SECRET", SECRET)
+        .args(["send", "--url", &receiver.url, "-n", "5", "-c", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sent 5 deliveries"))
+        .stdout(predicate::str::contains("201 Created"))
+        .stdout(predicate::str::contains("p50"))
+        .stdout(predicate::str::contains("p99"))
+        .stdout(predicate::str::contains("deliveries/s"));
+}
+
+#[test]
+fn tamper_sends_bad_signatures_that_get_401() {
+    let receiver = start(Some(Verifier::standard(SECRET).unwrap()));
+    let out = webhook()
+        .args(["send", "--url", &receiver.url, "--secret", SECRET])
+        .args(["--tamper", "--count", "6", "--concurrency", "3", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(summary(&out)["statuses"]["401"], 6);
+    let seen = receiver.seen.lock().unwrap();
+    assert_eq!(seen.valid, 0);
+    assert_eq!(seen.invalid, vec!["signature_mismatch"; 6]);
+}
+
+#[test]
+fn tamper_timestamp_sends_stale_deliveries_that_get_401() {
+    let receiver = start(Some(Verifier::standard(SECRET).unwrap()));
+    webhook()
+        .args(["send", "--url", &receiver.url, "--secret", SECRET])
+        .args(["--tamper", "timestamp", "--count", "3"])
+        .assert()
+        .success();
+    let seen = receiver.seen.lock().unwrap();
+    assert_eq!(seen.invalid, vec!["timestamp_too_old"; 3]);
+}
+
+#[test]
+fn a_receiver_that_accepts_tampered_deliveries_fails_the_run_with_exit_1() {
+    let receiver = start(None);
+    webhook()
+        .args(["send", "--url", &receiver.url, "--secret", SECRET])
+        .args(["--tamper", "--count", "2"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("(unexpected)"))
+        .stderr(predicate::str::contains(
+            "although their signatures were bad",
+        ));
+}
+
+#[test]
+fn a_wrong_secret_gets_401s_and_exit_1() {
+    let receiver = start(Some(Verifier::standard(SECRET).unwrap()));
+    webhook()
+        .args(["send", "--url", &receiver.url])
+        .args([
+            "--secret",
+            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+            "--count",
+            "2",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("401 Unauthorized"));
+    assert_eq!(receiver.seen.lock().unwrap().invalid.len(), 2);
+}
+
+#[test]
+fn a_single_typed_event_shows_the_response() {
+    let receiver = start(Some(Verifier::standard(SECRET).unwrap()));
+    webhook()
+        .args(["send", "--url", &receiver.url, "--secret", SECRET])
+        .args(["--type", "organization.directory.user_created"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("answered HTTP 201"))
+        .stdout(predicate::str::contains(r#"{"received":"standard:msg_"#));
+    let seen = receiver.seen.lock().unwrap();
+    assert_eq!(
+        seen.event_types,
+        vec!["organization.directory.user_created"]
+    );
+}
+
+#[test]
+fn a_body_file_is_sent_under_another_scheme() {
+    let receiver = start(Some(Verifier::new(Scheme::GitHub, "gh-secret").unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("push.json");
+    std::fs::write(&body, b"{\"ref\":\"refs/heads/main\"}\n").unwrap();
+    webhook()
+        .args([
+            "send",
+            "--url",
+            &receiver.url,
+            "--scheme",
+            "github",
+            "--secret",
+            "gh-secret",
+        ])
+        .arg("--body-file")
+        .arg(&body)
+        .args(["--count", "3", "-H", "X-GitHub-Event: push"])
+        .assert()
+        .success();
+    let seen = receiver.seen.lock().unwrap();
+    assert_eq!(seen.valid, 3);
+    assert_eq!(seen.ids.len(), 3);
+    assert_eq!(seen.event_types, vec!["push"; 3]);
+}
+
+#[test]
+fn every_scheme_is_accepted_by_its_verifier() {
+    for scheme in Scheme::ALL {
+        let secret = match scheme {
+            Scheme::StandardWebhooks => SECRET,
+            _ => "a-raw-secret",
+        };
+        let receiver = start(Some(Verifier::new(scheme, secret).unwrap()));
+        webhook()
+            .args([
+                "send",
+                "--url",
+                &receiver.url,
+                "--scheme",
+                scheme.as_str(),
+                "--secret",
+                secret,
+            ])
+            .args(["--type", "user.login", "--count", "2"])
+            .assert()
+            .success();
+        assert_eq!(receiver.seen.lock().unwrap().valid, 2, "{scheme}");
+    }
+}
+
+#[test]
+fn an_unreachable_receiver_exits_3() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    webhook()
+        .args([
+            "send",
+            "--url",
+            &format!("http://127.0.0.1:{port}/"),
+            "--secret",
+            SECRET,
+        ])
+        .args(["--count", "2", "--timeout", "2"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("connect error"))
+        .stderr(predicate::str::contains("got no answer"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    webhook()
+        .args([
+            "send",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--secret",
+            SECRET,
+            "--type",
+            "nope.nope",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("webhook samples"));
+    webhook()
+        .args([
+            "send",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--scheme",
+            "github",
+            "--secret",
+            "x",
+        ])
+        .args(["--tamper", "timestamp"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("timestamp"));
+    webhook()
+        .args(["send", "--url", "not a url", "--secret", SECRET])
+        .assert()
+        .code(2);
+    webhook()
+        .args(["send", "--url", "ftp://127.0.0.1/", "--secret", SECRET])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("http://"));
+    webhook()
+        .args([
+            "send",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--secret",
+            SECRET,
+            "--count",
+            "0",
+        ])
+        .assert()
+        .code(2);
+    webhook()
+        .args(["send", "--url", "http://127.0.0.1:9/", "--secret", SECRET])
+        .args(["--type", "user.login", "--body-file", "x.json"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn samples_lists_the_catalog_and_prints_bodies_that_sign_and_verify() {
+    webhook()
+        .arg("samples")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "organization.directory.user_created",
+        ))
+        .stdout(predicate::str::contains("DirectoryUser"));
+    let out = webhook().args(["samples", "user.login"]).output().unwrap();
+    assert!(out.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["type"], "user.login");
+}

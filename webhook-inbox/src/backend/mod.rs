@@ -1,0 +1,130 @@
+//! The storage interface: [`Backend`], implemented by [`SqliteBackend`](sqlite::SqliteBackend)
+//! (and by the PostgreSQL backend behind the `postgres` feature).
+//!
+//! Every method is one short transaction. Times are milliseconds since the Unix epoch and are
+//! passed in by the caller, so the inbox's [`Clock`](crate::Clock) drives everything and the
+//! backends stay free of wall-clock reads. The shared test suite in
+//! `tests/backend_suite.rs` runs against every backend.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::{
+    Accepted, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery, Outcome,
+    PruneReport, StatusCounts, StoredDelivery,
+};
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+/// A boxed, sendable future (backends are used as `Arc<dyn Backend>`).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A result from a backend.
+pub type BackendResult<T> = Result<T, InboxError>;
+
+/// How much a commit must survive before the inbox answers 2xx.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every commit is flushed to stable storage before it is acknowledged: survives process
+    /// crashes, OS crashes and power loss. SQLite: WAL with `synchronous=FULL`. The default.
+    #[default]
+    Full,
+    /// Commits survive a crash of the process (SIGKILL, panic, OOM kill) but the last ones may
+    /// be lost if the OS crashes or power fails before the next checkpoint. SQLite: WAL with
+    /// `synchronous=NORMAL`.
+    Process,
+}
+
+/// A place to keep deliveries: SQLite, PostgreSQL, or your own.
+///
+/// Implementations must make each method atomic, and `accept_batch` durable (per
+/// [`Durability`]) before it returns.
+pub trait Backend: Debug + Send + Sync + 'static {
+    /// A short name for logs (`sqlite`, `postgres`).
+    fn name(&self) -> &'static str;
+
+    /// Stores a batch in one transaction. For each input, in order: `New(id)` if its dedupe key
+    /// was not seen before (including earlier in the same batch), else `Duplicate(first id)`.
+    fn accept_batch<'a>(
+        &'a self,
+        batch: &'a [NewDelivery],
+    ) -> BoxFuture<'a, BackendResult<Vec<Accepted>>>;
+
+    /// Claims up to `limit` due deliveries (pending or retrying with `next_attempt_at <= now`,
+    /// or processing with an expired lease) for `owner` until `lease_until_ms`, oldest due
+    /// first, and counts an attempt on each.
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>>;
+
+    /// Records finished runs in one transaction. An outcome applies only if `owner` still holds
+    /// the lease; returns how many applied.
+    fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>>;
+
+    /// Gives claimed deliveries back without counting the attempt (shutdown, open circuit):
+    /// they become due again at `due_at_ms`.
+    fn release<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        due_at_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>>;
+
+    /// Re-queues a done, dead or retrying delivery with its original bytes, attempts reset.
+    fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// Re-queues a dead delivery.
+    fn redrive(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>>;
+
+    /// Re-queues every dead delivery; returns how many.
+    fn redrive_all_dead(&self, now_ms: i64) -> BoxFuture<'_, BackendResult<u64>>;
+
+    /// One delivery.
+    fn get(&self, id: DeliveryId) -> BoxFuture<'_, BackendResult<Option<StoredDelivery>>>;
+
+    /// Deliveries matching `filter`, newest first.
+    fn list<'a>(
+        &'a self,
+        filter: &'a ListFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>>;
+
+    /// Per event type figures for deliveries received, and runs finished, since `since_ms`.
+    fn stats(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<Vec<EventTypeStats>>>;
+
+    /// Failed runs (retrying or dead outcomes) finished since `since_ms`.
+    fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>>;
+
+    /// Deliveries per status.
+    fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>>;
+
+    /// Removes done deliveries finished before `done_before_ms`, dedupe keys first seen before
+    /// `keys_before_ms` whose delivery is gone, and attempt rows finished before
+    /// `done_before_ms`.
+    fn prune(
+        &self,
+        done_before_ms: i64,
+        keys_before_ms: i64,
+    ) -> BoxFuture<'_, BackendResult<PruneReport>>;
+
+    /// Wakes this process's idle workers through `wake` whenever another process sharing the
+    /// store commits new work (PostgreSQL: `LISTEN`/`NOTIFY`). [`InboxBuilder::build`](crate::InboxBuilder::build)
+    /// calls it once. The default does nothing: such work is found at the next poll.
+    fn wake_on_new_work(&self, wake: Arc<Notify>) {
+        let _ = wake;
+    }
+
+    /// Closes connections after pending work.
+    fn close(&self) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,778 @@
+//! The PostgreSQL backend, for several receiver instances sharing one database.
+//!
+//! Same tables and meaning as the SQLite backend (BIGINT millisecond times, BYTEA bodies,
+//! JSONB headers), applied by embedded migrations recorded in `_webhook_inbox_migrations` (so
+//! they never mix with the application's own sqlx migrations). What changes with several
+//! instances:
+//!
+//! - **Dedupe across instances**: the `UNIQUE` dedupe key decides. Two instances accepting the
+//!   same delivery at the same moment block on the same index entry; one commits "new", the
+//!   other sees the committed key and answers "duplicate". Keys are inserted in sorted order so
+//!   concurrent group commits cannot deadlock.
+//! - **Claims** use `FOR UPDATE SKIP LOCKED` with a lease: instances never wait on each other's
+//!   claims, and a crashed instance's deliveries are claimed again once its lease expires.
+//! - **Wake-ups**: every commit of new deliveries sends a `NOTIFY` (a statement trigger) on a
+//!   channel named after the schema; each process `LISTEN`s and wakes its idle workers at once,
+//!   with polling kept as the fallback.
+//! - **Outages**: statements fail fast (the pool gives up acquiring after
+//!   [`PostgresBackend::DEFAULT_ACQUIRE_TIMEOUT`]), so accepts answer 503 with `Retry-After`;
+//!   the pool and the listener reconnect by themselves when the server is back.
+//!
+//! Use a dedicated schema by naming it first in the search path, e.g.
+//! `postgres://user@db/app?options[search_path]=webhooks`; a missing schema is created.
+
+mod listen;
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::{Backend, BackendResult, BoxFuture, Durability};
+use crate::{
+    Accepted, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter, NewDelivery,
+    Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
+};
+
+/// The columns of a stored delivery, qualified with `d.`.
+const COLUMNS: &str = "d.id, d.dedupe_key, d.scheme, d.message_id, d.event_id, d.event_type, d.body, \
+                       d.headers::text AS headers, d.client_addr, d.user_agent, d.received_at_ms, d.status, \
+                       d.attempts, d.next_attempt_at_ms, d.last_error, d.processing_ms, d.finished_at_ms";
+
+/// The table that records applied migrations (not sqlx's default, which the application may use).
+const MIGRATIONS_TABLE: &str = "_webhook_inbox_migrations";
+
+/// The PostgreSQL backend. Build it with [`PostgresBackend::connect`], or let
+/// [`Inbox::connect`](crate::Inbox::connect) pick it for `postgres://` and `postgresql://` URLs.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), webhook_inbox::InboxError> {
+/// use webhook_inbox::Inbox;
+///
+/// // Every instance behind the load balancer opens the same database.
+/// let inbox = Inbox::connect("postgres://app@db.internal/app?options[search_path]=webhooks").await?;
+/// # let _ = inbox; Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresBackend {
+    pool: PgPool,
+    options: PgConnectOptions,
+    channel: String,
+    listeners: Arc<Listeners>,
+}
+
+/// The `LISTEN` tasks; aborted on close or when the last clone is dropped.
+#[derive(Debug, Default)]
+struct Listeners(Mutex<Vec<JoinHandle<()>>>);
+
+impl Listeners {
+    fn abort_all(&self) {
+        if let Ok(mut tasks) = self.0.lock() {
+            for task in tasks.drain(..) {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        self.abort_all();
+    }
+}
+
+impl PostgresBackend {
+    /// How long a statement waits for a pooled connection (or for the server to accept a new
+    /// one) before failing, so accepts answer 503 quickly while the server is down.
+    pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+    /// The default pool size per process.
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+    /// Connects to `url` (`postgres://user:pass@host:5432/db`, any libpq-style parameter sqlx
+    /// accepts), creates the first schema of the search path if it is missing, and applies the
+    /// embedded migrations.
+    ///
+    /// With [`Durability::Full`] a 2xx waits for the server's commit as configured
+    /// (`synchronous_commit`, `on` by default: flushed to the WAL on disk). With
+    /// [`Durability::Process`] sessions use `synchronous_commit=off`: an acknowledged delivery
+    /// survives a crash of the receiver, but a crash of the database server may lose the last
+    /// few hundred milliseconds of commits.
+    pub async fn connect(url: &str, durability: Durability) -> BackendResult<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(Self::DEFAULT_MAX_CONNECTIONS)
+            .acquire_timeout(Self::DEFAULT_ACQUIRE_TIMEOUT);
+        Self::connect_with(options, pool, durability).await
+    }
+
+    /// [`connect`](Self::connect) with your own connection and pool settings (TLS, pool size,
+    /// timeouts). Keep the acquire timeout short: it bounds how long a sender waits for its 503
+    /// while the database is unreachable.
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        pool: PgPoolOptions,
+        durability: Durability,
+    ) -> BackendResult<Self> {
+        let options = match durability {
+            Durability::Full => options,
+            Durability::Process => options.options([("synchronous_commit", "off")]),
+        };
+        let pool = pool.connect_with(options.clone()).await?;
+        ensure_schema(&pool).await?;
+        let mut migrator = sqlx::migrate!("./migrations/postgres");
+        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+        migrator.run(&pool).await?;
+        let channel: String =
+            sqlx::query_scalar("SELECT 'webhook_inbox_' || md5(current_schema())")
+                .fetch_one(&pool)
+                .await?;
+        Ok(PostgresBackend {
+            pool,
+            options,
+            channel,
+            listeners: Arc::default(),
+        })
+    }
+
+    /// The pool, e.g. to run the application's own queries next to the inbox.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The `NOTIFY` channel that announces new work in this schema.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    async fn notify(&self, tx: &mut sqlx::Transaction<'static, Postgres>) -> BackendResult<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(&self.channel)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn accept(&self, batch: &[NewDelivery]) -> BackendResult<Vec<Accepted>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The first occurrence of each key is the one stored. Keys go in sorted, so concurrent
+        // batches from several instances take their index locks in the same order.
+        let mut first: HashMap<&str, &NewDelivery> = HashMap::with_capacity(batch.len());
+        for d in batch {
+            first.entry(d.dedupe_key.as_str()).or_insert(d);
+        }
+        let mut keys: Vec<&str> = first.keys().copied().collect();
+        keys.sort_unstable();
+        let seen: Vec<i64> = keys.iter().map(|k| first[k].received_at_ms).collect();
+
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "INSERT INTO inbox_dedupe (dedupe_key, first_seen_ms) \
+             SELECT k, s FROM UNNEST($1::text[], $2::bigint[]) WITH ORDINALITY AS t(k, s, n) ORDER BY n \
+             ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+        )
+        .bind(&keys)
+        .bind(&seen)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut new_ids: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            new_ids.insert(row.try_get(1)?, row.try_get(0)?);
+        }
+
+        if !new_ids.is_empty() {
+            let fresh: Vec<(i64, &NewDelivery)> = keys
+                .iter()
+                .filter_map(|k| new_ids.get(*k).map(|&id| (id, first[k])))
+                .collect();
+            sqlx::query(
+                "INSERT INTO inbox_deliveries (id, dedupe_key, scheme, message_id, event_id, event_type, body, \
+                 headers, client_addr, user_agent, received_at_ms, status, attempts, next_attempt_at_ms) \
+                 SELECT id, k, sc, mi, ei, et, b, h::jsonb, ca, ua, r, 'pending', 0, r \
+                 FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                             $7::bytea[], $8::text[], $9::text[], $10::text[], $11::bigint[]) \
+                      AS t(id, k, sc, mi, ei, et, b, h, ca, ua, r)",
+            )
+            .bind(fresh.iter().map(|(id, _)| *id).collect::<Vec<i64>>())
+            .bind(fresh.iter().map(|(_, d)| d.dedupe_key.as_str()).collect::<Vec<&str>>())
+            .bind(fresh.iter().map(|(_, d)| d.scheme).collect::<Vec<&str>>())
+            .bind(fresh.iter().map(|(_, d)| d.message_id.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(fresh.iter().map(|(_, d)| d.event_id.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(fresh.iter().map(|(_, d)| d.event_type.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(fresh.iter().map(|(_, d)| &d.body[..]).collect::<Vec<&[u8]>>())
+            .bind(fresh.iter().map(|(_, d)| d.headers_json.as_str()).collect::<Vec<&str>>())
+            .bind(fresh.iter().map(|(_, d)| d.meta.client_addr.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(fresh.iter().map(|(_, d)| d.meta.user_agent.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(fresh.iter().map(|(_, d)| d.received_at_ms).collect::<Vec<i64>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        // Keys already stored, by this or another instance (committed before our insert
+        // returned: a concurrent insert of the same key waits for the other transaction).
+        let missing: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| !new_ids.contains_key(*k))
+            .collect();
+        let mut existing: HashMap<String, i64> = HashMap::with_capacity(missing.len());
+        if !missing.is_empty() {
+            let rows = sqlx::query(
+                "SELECT id, dedupe_key FROM inbox_dedupe WHERE dedupe_key = ANY($1::text[])",
+            )
+            .bind(&missing)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in rows {
+                existing.insert(row.try_get(1)?, row.try_get(0)?);
+            }
+        }
+        tx.commit().await?;
+
+        let mut stored: HashSet<&str> = HashSet::with_capacity(batch.len());
+        batch
+            .iter()
+            .map(|d| {
+                let key = d.dedupe_key.as_str();
+                if let Some(&id) = new_ids.get(key) {
+                    Ok(if stored.insert(key) {
+                        Accepted::New(DeliveryId(id))
+                    } else {
+                        Accepted::Duplicate(DeliveryId(id))
+                    })
+                } else {
+                    existing
+                        .get(key)
+                        .map(|&id| Accepted::Duplicate(DeliveryId(id)))
+                        .ok_or_else(|| {
+                            InboxError::Corrupt(format!("dedupe key vanished during accept: {key}"))
+                        })
+                }
+            })
+            .collect()
+    }
+
+    async fn claim_due(
+        &self,
+        owner: &str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> BackendResult<Vec<StoredDelivery>> {
+        let sql = format!(
+            "WITH due AS (SELECT id FROM inbox_deliveries \
+                          WHERE status IN ('pending', 'retrying', 'processing') AND next_attempt_at_ms <= $3 \
+                          ORDER BY next_attempt_at_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             UPDATE inbox_deliveries d SET status = 'processing', lease_owner = $1, next_attempt_at_ms = $2, \
+                    attempts = d.attempts + 1 \
+             FROM due WHERE d.id = due.id \
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(lease_until_ms)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(row_to_delivery)
+            .collect::<BackendResult<Vec<_>>>()?;
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    async fn record_outcomes(&self, outcomes: &[Outcome]) -> BackendResult<u64> {
+        // One statement: apply each outcome whose lease is still held, and log an attempt for
+        // each one applied. A repeated id applies once (the first), as it would one by one.
+        let mut seen = HashSet::with_capacity(outcomes.len());
+        let mut sorted: Vec<&Outcome> = outcomes.iter().filter(|o| seen.insert(o.id)).collect();
+        if sorted.is_empty() {
+            return Ok(0);
+        }
+        sorted.sort_by_key(|o| o.id);
+        let mut ids = Vec::with_capacity(sorted.len());
+        let mut owners = Vec::with_capacity(sorted.len());
+        let mut statuses = Vec::with_capacity(sorted.len());
+        let mut next_at = Vec::with_capacity(sorted.len());
+        let mut errors = Vec::with_capacity(sorted.len());
+        let mut processing = Vec::with_capacity(sorted.len());
+        let mut finished = Vec::with_capacity(sorted.len());
+        let mut labels = Vec::with_capacity(sorted.len());
+        let mut durations = Vec::with_capacity(sorted.len());
+        let mut event_types = Vec::with_capacity(sorted.len());
+        let mut run_finished = Vec::with_capacity(sorted.len());
+        for o in &sorted {
+            let (status, next, error, label) = match &o.result {
+                OutcomeResult::Done => ("done", None, None, "ok"),
+                OutcomeResult::Retry { error, at_ms } => {
+                    ("retrying", Some(*at_ms), Some(error.as_str()), "failed")
+                }
+                OutcomeResult::Dead { error } => ("dead", None, Some(error.as_str()), "dead"),
+            };
+            ids.push(o.id.0);
+            owners.push(o.owner.as_str());
+            statuses.push(status);
+            next_at.push(next);
+            errors.push(error);
+            processing.push(matches!(o.result, OutcomeResult::Done).then_some(o.duration_ms));
+            finished.push(
+                matches!(o.result, OutcomeResult::Done | OutcomeResult::Dead { .. })
+                    .then_some(o.finished_at_ms),
+            );
+            labels.push(label);
+            durations.push(o.duration_ms);
+            event_types.push(o.event_type.as_deref());
+            run_finished.push(o.finished_at_ms);
+        }
+        let applied = sqlx::query(
+            "WITH o AS (SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], \
+                                              $6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::text[], \
+                                              $11::bigint[]) \
+                        AS o(id, owner, status, next_at, error, processing_ms, finished, outcome, duration_ms, \
+                             event_type, run_finished)), \
+                  applied AS (UPDATE inbox_deliveries d SET status = o.status, lease_owner = NULL, \
+                                     next_attempt_at_ms = COALESCE(o.next_at, d.next_attempt_at_ms), \
+                                     last_error = o.error, \
+                                     processing_ms = COALESCE(o.processing_ms, d.processing_ms), \
+                                     finished_at_ms = o.finished \
+                              FROM o WHERE d.id = o.id AND d.status = 'processing' AND d.lease_owner = o.owner \
+                              RETURNING d.id) \
+             INSERT INTO inbox_attempts (delivery_id, event_type, finished_at_ms, outcome, duration_ms, error) \
+             SELECT o.id, o.event_type, o.run_finished, o.outcome, o.duration_ms, o.error \
+             FROM o JOIN applied ON applied.id = o.id",
+        )
+        .bind(&ids)
+        .bind(&owners)
+        .bind(&statuses)
+        .bind(&next_at)
+        .bind(&errors)
+        .bind(&processing)
+        .bind(&finished)
+        .bind(&labels)
+        .bind(&durations)
+        .bind(&event_types)
+        .bind(&run_finished)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(applied)
+    }
+
+    async fn release_ids(
+        &self,
+        owner: &str,
+        ids: &[DeliveryId],
+        due_at_ms: i64,
+    ) -> BackendResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        let mut tx = self.pool.begin().await?;
+        let released = sqlx::query(
+            "UPDATE inbox_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
+             attempts = GREATEST(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = $1 \
+             WHERE status = 'processing' AND lease_owner = $2 AND id = ANY($3::bigint[])",
+        )
+        .bind(due_at_ms)
+        .bind(owner)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if released > 0 {
+            self.notify(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(released)
+    }
+
+    async fn requeue(
+        &self,
+        id: DeliveryId,
+        now_ms: i64,
+        operation: &'static str,
+    ) -> BackendResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM inbox_deliveries WHERE id = $1 FOR UPDATE")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let status: DeliveryStatus = status.ok_or(InboxError::NotFound(id))?.parse()?;
+        let allowed = match operation {
+            "redrive" => (status == DeliveryStatus::Dead, "dead"),
+            _ => (
+                status != DeliveryStatus::Processing,
+                "done, dead, retrying or pending",
+            ),
+        };
+        if !allowed.0 {
+            return Err(InboxError::InvalidState {
+                id,
+                status,
+                operation,
+                expected: allowed.1,
+            });
+        }
+        sqlx::query(
+            "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = $1, \
+             lease_owner = NULL, last_error = NULL, finished_at_ms = NULL WHERE id = $2",
+        )
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        self.notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn redrive_dead(&self, now_ms: i64) -> BackendResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = $1, \
+             lease_owner = NULL, last_error = NULL, finished_at_ms = NULL WHERE status = 'dead'",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            self.notify(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    async fn list_filtered(&self, filter: &ListFilter) -> BackendResult<Vec<StoredDelivery>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM inbox_deliveries d \
+             WHERE ($1::text IS NULL OR d.status = $1) AND ($2::text IS NULL OR d.event_type = $2) \
+               AND ($3::bigint IS NULL OR d.id < $3) \
+             ORDER BY d.id DESC LIMIT $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.status.map(DeliveryStatus::as_str))
+            .bind(filter.event_type.as_deref())
+            .bind(filter.before.map(|id| id.0))
+            .bind(i64::from(filter.limit.min(1000)))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_delivery).collect()
+    }
+
+    async fn stats_since(&self, since_ms: i64) -> BackendResult<Vec<EventTypeStats>> {
+        let mut by_type: HashMap<String, EventTypeStats> = HashMap::new();
+        let rows = sqlx::query(
+            "SELECT COALESCE(event_type, ''), COUNT(*), COUNT(*) FILTER (WHERE status = 'done'), \
+                    COUNT(*) FILTER (WHERE status = 'dead'), \
+                    COUNT(*) FILTER (WHERE status IN ('pending', 'processing', 'retrying')) \
+             FROM inbox_deliveries WHERE received_at_ms >= $1 GROUP BY 1",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let event_type: String = row.try_get(0)?;
+            let s = by_type
+                .entry(event_type.clone())
+                .or_insert_with(|| EventTypeStats {
+                    event_type,
+                    ..Default::default()
+                });
+            s.total = count(&row, 1)?;
+            s.succeeded = count(&row, 2)?;
+            s.dead = count(&row, 3)?;
+            s.in_queue = count(&row, 4)?;
+        }
+        let rows = sqlx::query(
+            "SELECT COALESCE(event_type, ''), COUNT(*) FILTER (WHERE outcome <> 'ok'), AVG(duration_ms)::float8, \
+                    MIN(duration_ms), MAX(duration_ms) \
+             FROM inbox_attempts WHERE finished_at_ms >= $1 GROUP BY 1",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            let event_type: String = row.try_get(0)?;
+            let s = by_type
+                .entry(event_type.clone())
+                .or_insert_with(|| EventTypeStats {
+                    event_type,
+                    ..Default::default()
+                });
+            s.failed = count(&row, 1)?;
+            s.avg_ms = row.try_get(2)?;
+            s.min_ms = row.try_get(3)?;
+            s.max_ms = row.try_get(4)?;
+        }
+        let mut out: Vec<EventTypeStats> = by_type.into_values().collect();
+        out.sort_by(|a, b| a.event_type.cmp(&b.event_type));
+        Ok(out)
+    }
+
+    async fn prune_old(
+        &self,
+        done_before_ms: i64,
+        keys_before_ms: i64,
+    ) -> BackendResult<PruneReport> {
+        let mut tx = self.pool.begin().await?;
+        let deliveries = sqlx::query(
+            "DELETE FROM inbox_deliveries WHERE status = 'done' AND finished_at_ms < $1",
+        )
+        .bind(done_before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let dedupe_keys = sqlx::query(
+            "DELETE FROM inbox_dedupe k WHERE k.first_seen_ms < $1 \
+             AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = k.id)",
+        )
+        .bind(keys_before_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let attempts = sqlx::query("DELETE FROM inbox_attempts WHERE finished_at_ms < $1")
+            .bind(done_before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(PruneReport {
+            deliveries,
+            dedupe_keys,
+            attempts,
+        })
+    }
+}
+
+/// Creates the schema the search path names first when it does not exist yet (a fresh
+/// `options[search_path]=webhooks`), under an advisory lock so instances starting together do
+/// not race.
+async fn ensure_schema(pool: &PgPool) -> BackendResult<()> {
+    let current: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(pool)
+        .await?;
+    if current.is_some() {
+        return Ok(());
+    }
+    let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
+        .fetch_one(pool)
+        .await?;
+    let first = first_schema(&path).ok_or_else(|| {
+        InboxError::Config(format!(
+            "the search_path `{path}` names no schema to create the inbox in"
+        ))
+    })?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('webhook_inbox.create_schema'))")
+        .execute(&mut *tx)
+        .await?;
+    let sql = format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+        first.replace('"', "\"\"")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The first schema of a `search_path` setting, unquoted (`"$user"` does not count).
+fn first_schema(path: &str) -> Option<String> {
+    let first = path.split(',').map(str::trim).find(|s| !s.is_empty())?;
+    let name = match first.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => first.to_lowercase(),
+    };
+    (name != "$user" && !name.is_empty()).then_some(name)
+}
+
+fn count(row: &PgRow, index: usize) -> BackendResult<u64> {
+    let n: Option<i64> = row.try_get(index)?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+fn row_to_delivery(row: &PgRow) -> BackendResult<StoredDelivery> {
+    let headers: String = row.try_get("headers")?;
+    let headers: Vec<(String, String)> = serde_json::from_str(&headers)
+        .map_err(|e| InboxError::Corrupt(format!("stored headers: {e}")))?;
+    let status: String = row.try_get("status")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let body: Vec<u8> = row.try_get("body")?;
+    Ok(StoredDelivery {
+        id: DeliveryId(row.try_get("id")?),
+        dedupe_key: row.try_get("dedupe_key")?,
+        scheme: row.try_get("scheme")?,
+        message_id: row.try_get("message_id")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        body: Bytes::from(body),
+        headers,
+        client_addr: row.try_get("client_addr")?,
+        user_agent: row.try_get("user_agent")?,
+        received_at_ms: row.try_get("received_at_ms")?,
+        status: status.parse()?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
+        last_error: row.try_get("last_error")?,
+        processing_ms: row.try_get("processing_ms")?,
+        finished_at_ms: row.try_get("finished_at_ms")?,
+    })
+}
+
+impl Backend for PostgresBackend {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn accept_batch<'a>(
+        &'a self,
+        batch: &'a [NewDelivery],
+    ) -> BoxFuture<'a, BackendResult<Vec<Accepted>>> {
+        Box::pin(self.accept(batch))
+    }
+
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms))
+    }
+
+    fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
+        Box::pin(self.record_outcomes(outcomes))
+    }
+
+    fn release<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        due_at_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>> {
+        Box::pin(self.release_ids(owner, ids, due_at_ms))
+    }
+
+    fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.requeue(id, now_ms, "replay"))
+    }
+
+    fn redrive(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.requeue(id, now_ms, "redrive"))
+    }
+
+    fn redrive_all_dead(&self, now_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
+        Box::pin(self.redrive_dead(now_ms))
+    }
+
+    fn get(&self, id: DeliveryId) -> BoxFuture<'_, BackendResult<Option<StoredDelivery>>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {COLUMNS} FROM inbox_deliveries d WHERE d.id = $1");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(row_to_delivery).transpose()
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        filter: &'a ListFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(self.list_filtered(filter))
+    }
+
+    fn stats(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<Vec<EventTypeStats>>> {
+        Box::pin(self.stats_since(since_ms))
+    }
+
+    fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
+        Box::pin(async move {
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM inbox_attempts WHERE outcome <> 'ok' AND finished_at_ms >= $1")
+                    .bind(since_ms)
+                    .fetch_one(&self.pool)
+                    .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT status, COUNT(*) FROM inbox_deliveries GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
+            let mut counts = StatusCounts::default();
+            for row in rows {
+                let status: String = row.try_get(0)?;
+                let n = count(&row, 1)?;
+                match status.parse()? {
+                    DeliveryStatus::Pending => counts.pending = n,
+                    DeliveryStatus::Processing => counts.processing = n,
+                    DeliveryStatus::Done => counts.done = n,
+                    DeliveryStatus::Retrying => counts.retrying = n,
+                    DeliveryStatus::Dead => counts.dead = n,
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    fn prune(
+        &self,
+        done_before_ms: i64,
+        keys_before_ms: i64,
+    ) -> BoxFuture<'_, BackendResult<PruneReport>> {
+        Box::pin(self.prune_old(done_before_ms, keys_before_ms))
+    }
+
+    fn wake_on_new_work(&self, wake: Arc<Notify>) {
+        let task = listen::spawn(self.options.clone(), self.channel.clone(), wake);
+        if let Ok(mut tasks) = self.listeners.0.lock() {
+            tasks.push(task);
+        }
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.listeners.abort_all();
+            self.pool.close().await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_schema;
+
+    #[test]
+    fn first_schema_of_a_search_path() {
+        assert_eq!(
+            first_schema("webhooks, public").as_deref(),
+            Some("webhooks")
+        );
+        assert_eq!(first_schema("  Hooks ").as_deref(), Some("hooks"));
+        assert_eq!(
+            first_schema(r#""My ""Hooks""", public"#).as_deref(),
+            Some(r#"My "Hooks""#)
+        );
+        assert_eq!(first_schema(r#""$user", public"#), None);
+        assert_eq!(first_schema(""), None);
+    }
+}

@@ -1,0 +1,575 @@
+//! The SQLite backend: one file in WAL mode, schema from embedded migrations.
+//!
+//! All writes go through a single connection, so they queue in order instead of spinning on
+//! SQLite's busy handler; reads use a small pool of read-only connections (WAL readers never
+//! block the writer). Accepts arrive in batches from the inbox's group-commit writer, so one
+//! transaction and one fsync cover many deliveries.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{Backend, BackendResult, BoxFuture, Durability};
+use crate::{
+    Accepted, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter, NewDelivery,
+    Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
+};
+
+const COLUMNS: &str = "id, dedupe_key, scheme, message_id, event_id, event_type, body, headers, client_addr, \
+                       user_agent, received_at_ms, status, attempts, next_attempt_at_ms, last_error, processing_ms, \
+                       finished_at_ms";
+
+/// Deliveries per multi-row INSERT, well under SQLite's 32766 bound parameters.
+const INSERT_CHUNK: usize = 500;
+
+/// The SQLite backend. Build it with [`SqliteBackend::connect`], or let
+/// [`Inbox::connect`](crate::Inbox::connect) pick it for `sqlite://` URLs.
+#[derive(Debug, Clone)]
+pub struct SqliteBackend {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+impl SqliteBackend {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path.db`,
+    /// `sqlite:path.db` or `sqlite::memory:`), switches it to WAL, sets `synchronous` from
+    /// `durability` and applies the embedded migrations.
+    pub async fn connect(url: &str, durability: Durability) -> BackendResult<Self> {
+        let synchronous = match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Process => SqliteSynchronous::Normal,
+        };
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let read = if in_memory {
+            write.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(SqliteBackend { write, read })
+    }
+
+    async fn accept(&self, batch: &[NewDelivery]) -> BackendResult<Vec<Accepted>> {
+        let mut tx = self.write.begin().await?;
+        let mut new_ids: HashMap<String, i64> = HashMap::with_capacity(batch.len());
+        for chunk in batch.chunks(INSERT_CHUNK) {
+            let mut keys = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO inbox_dedupe (dedupe_key, first_seen_ms) ",
+            );
+            keys.push_values(chunk, |mut row, d| {
+                row.push_bind(d.dedupe_key.clone())
+                    .push_bind(d.received_at_ms);
+            });
+            keys.push(" ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key");
+            for row in keys.build().fetch_all(&mut *tx).await? {
+                let id: i64 = row.try_get(0)?;
+                new_ids.insert(row.try_get(1)?, id);
+            }
+        }
+
+        // The first occurrence of each new key is stored; everything else is a duplicate.
+        let mut stored: HashSet<&str> = HashSet::with_capacity(new_ids.len());
+        let mut fresh: Vec<(i64, &NewDelivery)> = Vec::with_capacity(new_ids.len());
+        for d in batch {
+            if let Some(&id) = new_ids.get(d.dedupe_key.as_str())
+                && stored.insert(d.dedupe_key.as_str())
+            {
+                fresh.push((id, d));
+            }
+        }
+        for chunk in fresh.chunks(INSERT_CHUNK) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO inbox_deliveries (id, dedupe_key, scheme, message_id, event_id, event_type, body, headers, \
+                 client_addr, user_agent, received_at_ms, status, attempts, next_attempt_at_ms) ",
+            );
+            insert.push_values(chunk, |mut row, (id, d)| {
+                row.push_bind(*id)
+                    .push_bind(d.dedupe_key.clone())
+                    .push_bind(d.scheme)
+                    .push_bind(d.message_id.clone())
+                    .push_bind(d.event_id.clone())
+                    .push_bind(d.event_type.clone())
+                    .push_bind(d.body.to_vec())
+                    .push_bind(d.headers_json.clone())
+                    .push_bind(d.meta.client_addr.clone())
+                    .push_bind(d.meta.user_agent.clone())
+                    .push_bind(d.received_at_ms)
+                    .push_bind("pending")
+                    .push_bind(0_i64)
+                    .push_bind(d.received_at_ms);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+
+        let missing: Vec<&str> = {
+            let mut seen = HashSet::new();
+            batch
+                .iter()
+                .map(|d| d.dedupe_key.as_str())
+                .filter(|k| !new_ids.contains_key(*k) && seen.insert(*k))
+                .collect()
+        };
+        let mut existing: HashMap<String, i64> = HashMap::with_capacity(missing.len());
+        for chunk in missing.chunks(INSERT_CHUNK) {
+            let mut select = QueryBuilder::<Sqlite>::new(
+                "SELECT id, dedupe_key FROM inbox_dedupe WHERE dedupe_key IN (",
+            );
+            let mut list = select.separated(", ");
+            for key in chunk {
+                list.push_bind(key.to_string());
+            }
+            select.push(")");
+            for row in select.build().fetch_all(&mut *tx).await? {
+                existing.insert(row.try_get(1)?, row.try_get(0)?);
+            }
+        }
+        tx.commit().await?;
+
+        let mut first: HashSet<&str> = HashSet::with_capacity(batch.len());
+        batch
+            .iter()
+            .map(|d| {
+                let key = d.dedupe_key.as_str();
+                if let Some(&id) = new_ids.get(key) {
+                    Ok(if first.insert(key) {
+                        Accepted::New(DeliveryId(id))
+                    } else {
+                        Accepted::Duplicate(DeliveryId(id))
+                    })
+                } else {
+                    existing
+                        .get(key)
+                        .map(|&id| Accepted::Duplicate(DeliveryId(id)))
+                        .ok_or_else(|| {
+                            InboxError::Corrupt(format!("dedupe key vanished during accept: {key}"))
+                        })
+                }
+            })
+            .collect()
+    }
+
+    async fn claim_due(
+        &self,
+        owner: &str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> BackendResult<Vec<StoredDelivery>> {
+        let sql = format!(
+            "UPDATE inbox_deliveries SET status = 'processing', lease_owner = ?1, next_attempt_at_ms = ?2, \
+             attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM inbox_deliveries \
+                          WHERE status IN ('pending', 'retrying', 'processing') AND next_attempt_at_ms <= ?3 \
+                          ORDER BY next_attempt_at_ms, id LIMIT ?4) \
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner.to_owned())
+            .bind(lease_until_ms)
+            .bind(now_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(row_to_delivery)
+            .collect::<BackendResult<Vec<_>>>()?;
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    async fn record_outcomes(&self, outcomes: &[Outcome]) -> BackendResult<u64> {
+        let mut tx = self.write.begin().await?;
+        let mut applied = 0;
+        for o in outcomes {
+            let (status, next_at, error, outcome) = match &o.result {
+                OutcomeResult::Done => ("done", None, None, "ok"),
+                OutcomeResult::Retry { error, at_ms } => {
+                    ("retrying", Some(*at_ms), Some(error.as_str()), "failed")
+                }
+                OutcomeResult::Dead { error } => ("dead", None, Some(error.as_str()), "dead"),
+            };
+            let finished = matches!(o.result, OutcomeResult::Done | OutcomeResult::Dead { .. })
+                .then_some(o.finished_at_ms);
+            let processing_ms = matches!(o.result, OutcomeResult::Done).then_some(o.duration_ms);
+            let done = sqlx::query(
+                "UPDATE inbox_deliveries SET status = ?1, lease_owner = NULL, \
+                 next_attempt_at_ms = COALESCE(?2, next_attempt_at_ms), last_error = ?3, \
+                 processing_ms = COALESCE(?4, processing_ms), finished_at_ms = ?5 \
+                 WHERE id = ?6 AND status = 'processing' AND lease_owner = ?7",
+            )
+            .bind(status)
+            .bind(next_at)
+            .bind(error.map(str::to_owned))
+            .bind(processing_ms)
+            .bind(finished)
+            .bind(o.id.0)
+            .bind(o.owner.clone())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                continue;
+            }
+            applied += done;
+            sqlx::query(
+                "INSERT INTO inbox_attempts (delivery_id, event_type, finished_at_ms, outcome, duration_ms, error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(o.id.0)
+            .bind(o.event_type.clone())
+            .bind(o.finished_at_ms)
+            .bind(outcome)
+            .bind(o.duration_ms)
+            .bind(error.map(str::to_owned))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn release_ids(
+        &self,
+        owner: &str,
+        ids: &[DeliveryId],
+        due_at_ms: i64,
+    ) -> BackendResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "UPDATE inbox_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
+             attempts = MAX(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = ",
+        );
+        q.push_bind(due_at_ms);
+        q.push(" WHERE status = 'processing' AND lease_owner = ");
+        q.push_bind(owner.to_owned());
+        q.push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.0);
+        }
+        q.push(")");
+        Ok(q.build().execute(&self.write).await?.rows_affected())
+    }
+
+    async fn requeue(
+        &self,
+        id: DeliveryId,
+        now_ms: i64,
+        operation: &'static str,
+    ) -> BackendResult<()> {
+        let mut tx = self.write.begin().await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM inbox_deliveries WHERE id = ?1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let status: DeliveryStatus = status.ok_or(InboxError::NotFound(id))?.parse()?;
+        let allowed = match operation {
+            "redrive" => (status == DeliveryStatus::Dead, "dead"),
+            _ => (
+                status != DeliveryStatus::Processing,
+                "done, dead, retrying or pending",
+            ),
+        };
+        if !allowed.0 {
+            return Err(InboxError::InvalidState {
+                id,
+                status,
+                operation,
+                expected: allowed.1,
+            });
+        }
+        sqlx::query(
+            "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = ?1, \
+             lease_owner = NULL, last_error = NULL, finished_at_ms = NULL WHERE id = ?2",
+        )
+        .bind(now_ms)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_filtered(&self, filter: &ListFilter) -> BackendResult<Vec<StoredDelivery>> {
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {COLUMNS} FROM inbox_deliveries WHERE 1 = 1"
+        ));
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(event_type) = &filter.event_type {
+            q.push(" AND event_type = ").push_bind(event_type.clone());
+        }
+        if let Some(before) = filter.before {
+            q.push(" AND id < ").push_bind(before.0);
+        }
+        q.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit.min(1000)));
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(row_to_delivery).collect()
+    }
+
+    async fn stats_since(&self, since_ms: i64) -> BackendResult<Vec<EventTypeStats>> {
+        let mut by_type: HashMap<String, EventTypeStats> = HashMap::new();
+        let rows = sqlx::query(
+            "SELECT COALESCE(event_type, ''), COUNT(*), \
+                    SUM(status = 'done'), SUM(status = 'dead'), SUM(status IN ('pending', 'processing', 'retrying')) \
+             FROM inbox_deliveries WHERE received_at_ms >= ?1 GROUP BY 1",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.read)
+        .await?;
+        for row in rows {
+            let event_type: String = row.try_get(0)?;
+            let s = by_type
+                .entry(event_type.clone())
+                .or_insert_with(|| EventTypeStats {
+                    event_type,
+                    ..Default::default()
+                });
+            s.total = count(&row, 1)?;
+            s.succeeded = count(&row, 2)?;
+            s.dead = count(&row, 3)?;
+            s.in_queue = count(&row, 4)?;
+        }
+        let rows = sqlx::query(
+            "SELECT COALESCE(event_type, ''), SUM(outcome != 'ok'), AVG(duration_ms), MIN(duration_ms), MAX(duration_ms) \
+             FROM inbox_attempts WHERE finished_at_ms >= ?1 GROUP BY 1",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.read)
+        .await?;
+        for row in rows {
+            let event_type: String = row.try_get(0)?;
+            let s = by_type
+                .entry(event_type.clone())
+                .or_insert_with(|| EventTypeStats {
+                    event_type,
+                    ..Default::default()
+                });
+            s.failed = count(&row, 1)?;
+            s.avg_ms = row.try_get(2)?;
+            s.min_ms = row.try_get(3)?;
+            s.max_ms = row.try_get(4)?;
+        }
+        let mut out: Vec<EventTypeStats> = by_type.into_values().collect();
+        out.sort_by(|a, b| a.event_type.cmp(&b.event_type));
+        Ok(out)
+    }
+}
+
+fn count(row: &SqliteRow, index: usize) -> BackendResult<u64> {
+    let n: Option<i64> = row.try_get(index)?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+fn row_to_delivery(row: &SqliteRow) -> BackendResult<StoredDelivery> {
+    let headers: String = row.try_get("headers")?;
+    let headers: Vec<(String, String)> = serde_json::from_str(&headers)
+        .map_err(|e| InboxError::Corrupt(format!("stored headers: {e}")))?;
+    let status: String = row.try_get("status")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    let body: Vec<u8> = row.try_get("body")?;
+    Ok(StoredDelivery {
+        id: DeliveryId(row.try_get("id")?),
+        dedupe_key: row.try_get("dedupe_key")?,
+        scheme: row.try_get("scheme")?,
+        message_id: row.try_get("message_id")?,
+        event_id: row.try_get("event_id")?,
+        event_type: row.try_get("event_type")?,
+        body: Bytes::from(body),
+        headers,
+        client_addr: row.try_get("client_addr")?,
+        user_agent: row.try_get("user_agent")?,
+        received_at_ms: row.try_get("received_at_ms")?,
+        status: status.parse()?,
+        attempts: u32::try_from(attempts).unwrap_or(0),
+        next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
+        last_error: row.try_get("last_error")?,
+        processing_ms: row.try_get("processing_ms")?,
+        finished_at_ms: row.try_get("finished_at_ms")?,
+    })
+}
+
+impl Backend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn accept_batch<'a>(
+        &'a self,
+        batch: &'a [NewDelivery],
+    ) -> BoxFuture<'a, BackendResult<Vec<Accepted>>> {
+        Box::pin(self.accept(batch))
+    }
+
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms))
+    }
+
+    fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
+        Box::pin(self.record_outcomes(outcomes))
+    }
+
+    fn release<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        due_at_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>> {
+        Box::pin(self.release_ids(owner, ids, due_at_ms))
+    }
+
+    fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.requeue(id, now_ms, "replay"))
+    }
+
+    fn redrive(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
+        Box::pin(self.requeue(id, now_ms, "redrive"))
+    }
+
+    fn redrive_all_dead(&self, now_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = ?1, \
+                 last_error = NULL, finished_at_ms = NULL WHERE status = 'dead'",
+            )
+            .bind(now_ms)
+            .execute(&self.write)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    fn get(&self, id: DeliveryId) -> BoxFuture<'_, BackendResult<Option<StoredDelivery>>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {COLUMNS} FROM inbox_deliveries WHERE id = ?1");
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.0)
+                .fetch_optional(&self.read)
+                .await?;
+            row.as_ref().map(row_to_delivery).transpose()
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        filter: &'a ListFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(self.list_filtered(filter))
+    }
+
+    fn stats(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<Vec<EventTypeStats>>> {
+        Box::pin(self.stats_since(since_ms))
+    }
+
+    fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
+        Box::pin(async move {
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM inbox_attempts WHERE outcome != 'ok' AND finished_at_ms >= ?1")
+                    .bind(since_ms)
+                    .fetch_one(&self.read)
+                    .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>> {
+        Box::pin(async move {
+            let rows = sqlx::query("SELECT status, COUNT(*) FROM inbox_deliveries GROUP BY status")
+                .fetch_all(&self.read)
+                .await?;
+            let mut counts = StatusCounts::default();
+            for row in rows {
+                let status: String = row.try_get(0)?;
+                let n = count(&row, 1)?;
+                match status.parse()? {
+                    DeliveryStatus::Pending => counts.pending = n,
+                    DeliveryStatus::Processing => counts.processing = n,
+                    DeliveryStatus::Done => counts.done = n,
+                    DeliveryStatus::Retrying => counts.retrying = n,
+                    DeliveryStatus::Dead => counts.dead = n,
+                }
+            }
+            Ok(counts)
+        })
+    }
+
+    fn prune(
+        &self,
+        done_before_ms: i64,
+        keys_before_ms: i64,
+    ) -> BoxFuture<'_, BackendResult<PruneReport>> {
+        Box::pin(async move {
+            let mut tx = self.write.begin().await?;
+            let deliveries = sqlx::query(
+                "DELETE FROM inbox_deliveries WHERE status = 'done' AND finished_at_ms < ?1",
+            )
+            .bind(done_before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let dedupe_keys = sqlx::query(
+                "DELETE FROM inbox_dedupe WHERE first_seen_ms < ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = inbox_dedupe.id)",
+            )
+            .bind(keys_before_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let attempts = sqlx::query("DELETE FROM inbox_attempts WHERE finished_at_ms < ?1")
+                .bind(done_before_ms)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(PruneReport {
+                deliveries,
+                dedupe_keys,
+                attempts,
+            })
+        })
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.read.close().await;
+            self.write.close().await;
+        })
+    }
+}

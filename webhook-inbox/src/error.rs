@@ -1,0 +1,61 @@
+//! [`InboxError`]: everything the inbox can fail with.
+
+use std::sync::Arc;
+
+use crate::{DeliveryId, DeliveryStatus};
+
+/// An inbox error.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InboxError {
+    /// The database refused or failed a statement (disk full, locked past the busy timeout,
+    /// connection lost). Accepts that fail this way are answered with 503 and `Retry-After`, so
+    /// the sender retries later.
+    #[error("the inbox store failed: {0}")]
+    Store(#[source] Arc<sqlx::Error>),
+    /// Applying the embedded schema migrations failed.
+    #[error("migrating the inbox schema failed: {0}")]
+    Migrate(#[source] Arc<sqlx::migrate::MigrateError>),
+    /// The connection string names a backend this build does not have.
+    #[error(
+        "unsupported inbox URL `{0}`: expected `sqlite://path.db` (feature `sqlite`) or `postgres://user@host/db` (feature `postgres`)"
+    )]
+    UnsupportedUrl(String),
+    /// The inbox was closed; nothing more is accepted.
+    #[error("the inbox is closed")]
+    Closed,
+    /// No delivery has this id (it may have been pruned).
+    #[error("no delivery with id {0}")]
+    NotFound(DeliveryId),
+    /// The delivery is not in a state that allows the operation (e.g. replaying one that a
+    /// worker is processing right now, or re-driving one that is not dead).
+    #[error("delivery {id} is {status}; {operation} needs {expected}")]
+    InvalidState {
+        /// The delivery.
+        id: DeliveryId,
+        /// Its current status.
+        status: DeliveryStatus,
+        /// What was attempted.
+        operation: &'static str,
+        /// Which statuses allow it.
+        expected: &'static str,
+    },
+    /// A worker or inbox setting is invalid (e.g. an event pattern that does not parse).
+    #[error("invalid inbox configuration: {0}")]
+    Config(String),
+    /// A stored row could not be read back (a value outside what this crate writes).
+    #[error("corrupt inbox row: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for InboxError {
+    fn from(e: sqlx::Error) -> Self {
+        InboxError::Store(Arc::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for InboxError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        InboxError::Migrate(Arc::new(e))
+    }
+}

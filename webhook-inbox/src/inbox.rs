@@ -1,0 +1,403 @@
+//! [`Inbox`] and [`InboxBuilder`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use webhook_core::Delivery;
+
+use crate::backend::{Backend, Durability};
+use crate::clock::duration_ms;
+use crate::writer::{self, AcceptRequest};
+use crate::{
+    AcceptMeta, Accepted, Clock, DeliveryId, EventTypeStats, Health, InboxError, InboxService,
+    ListFilter, NewDelivery, PruneReport, RetryPolicy, StatusCounts, StoredDelivery, SystemClock,
+    WorkerBuilder,
+};
+
+/// Default retention of done deliveries.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Configures and opens an [`Inbox`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), webhook_inbox::InboxError> {
+/// use std::time::Duration;
+/// use webhook_inbox::{Durability, Inbox, RetryPolicy};
+///
+/// let inbox = Inbox::builder("sqlite://webhooks.db")
+///     .retry_policy(RetryPolicy::exponential().then_every(Duration::from_secs(300), 24))
+///     .durability(Durability::Full)
+///     .retention(Duration::from_secs(3 * 24 * 3600))
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct InboxBuilder {
+    url: String,
+    backend: Option<Arc<dyn Backend>>,
+    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
+    durability: Durability,
+    max_batch: usize,
+    queue_capacity: usize,
+    retention: Duration,
+    dedupe_retention: Option<Duration>,
+    health_window: Duration,
+    health_threshold: u64,
+    retry_after: Duration,
+}
+
+impl InboxBuilder {
+    fn new(url: &str) -> Self {
+        InboxBuilder {
+            url: url.to_owned(),
+            backend: None,
+            clock: Arc::new(SystemClock),
+            retry: RetryPolicy::exponential(),
+            durability: Durability::Full,
+            max_batch: 256,
+            queue_capacity: 8192,
+            retention: DEFAULT_RETENTION,
+            dedupe_retention: None,
+            health_window: Duration::from_secs(300),
+            health_threshold: 10,
+            retry_after: Duration::from_secs(5),
+        }
+    }
+
+    /// Uses this backend instead of opening the URL.
+    pub fn backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// The retry schedule (default [`RetryPolicy::exponential`]: 5 attempts).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The clock (default: the system clock). Tests pass a [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// What a commit must survive before a 2xx (default [`Durability::Full`]).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// The most deliveries stored in one group commit (default 256).
+    pub fn max_batch(mut self, max_batch: usize) -> Self {
+        self.max_batch = max_batch.max(1);
+        self
+    }
+
+    /// How many accepts may wait for the writer before callers wait to enqueue (default 8192).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// How long done deliveries are kept (default 7 days).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// How long dedupe keys are kept (default and minimum: the retention), so a sender's late
+    /// retry is still recognised as a duplicate after the delivery itself was pruned.
+    pub fn dedupe_retention(mut self, retention: Duration) -> Self {
+        self.dedupe_retention = Some(retention);
+        self
+    }
+
+    /// [`Inbox::health`] reports unhealthy when more than `threshold` handler runs failed in
+    /// the last `window` (default 10 in 5 minutes).
+    pub fn health_threshold(mut self, threshold: u64, window: Duration) -> Self {
+        self.health_threshold = threshold;
+        self.health_window = window;
+        self
+    }
+
+    /// The `Retry-After` the service sends with a 503 (default 5 s).
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// Opens the store (creating it and its schema if needed) and starts the group-commit
+    /// writer. Must run inside a tokio runtime.
+    pub async fn build(self) -> Result<Inbox, InboxError> {
+        let backend = match self.backend {
+            Some(backend) => backend,
+            None => open_backend(&self.url, self.durability).await?,
+        };
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let new_work = Arc::new(Notify::new());
+        backend.wake_on_new_work(new_work.clone());
+        let writer = tokio::spawn(writer::run(
+            backend.clone(),
+            rx,
+            self.max_batch,
+            new_work.clone(),
+        ));
+        let dedupe_retention = self
+            .dedupe_retention
+            .unwrap_or(self.retention)
+            .max(self.retention);
+        Ok(Inbox {
+            inner: Arc::new(Inner {
+                backend,
+                clock: self.clock,
+                retry: self.retry,
+                tx: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+                new_work,
+                retention: self.retention,
+                dedupe_retention,
+                health_window: self.health_window,
+                health_threshold: self.health_threshold,
+                retry_after: self.retry_after,
+            }),
+        })
+    }
+}
+
+/// Opens the backend a connection string names.
+async fn open_backend(url: &str, durability: Durability) -> Result<Arc<dyn Backend>, InboxError> {
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(
+            crate::backend::sqlite::SqliteBackend::connect(url, durability).await?,
+        ));
+    }
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return Ok(Arc::new(
+            crate::backend::postgres::PostgresBackend::connect(url, durability).await?,
+        ));
+    }
+    let _ = durability;
+    Err(InboxError::UnsupportedUrl(
+        url.split(':').next().unwrap_or_default().to_owned() + ":…",
+    ))
+}
+
+#[derive(Debug)]
+struct Inner {
+    backend: Arc<dyn Backend>,
+    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
+    tx: Mutex<Option<mpsc::Sender<AcceptRequest>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    new_work: Arc<Notify>,
+    retention: Duration,
+    dedupe_retention: Duration,
+    health_window: Duration,
+    health_threshold: u64,
+    retry_after: Duration,
+}
+
+/// A durable webhook inbox: accept fast, never lose an event, process with retries and dead
+/// letters. Cheap to clone; clones share the store and the writer.
+///
+/// See the [crate docs](crate) for the whole flow.
+#[derive(Clone, Debug)]
+pub struct Inbox {
+    inner: Arc<Inner>,
+}
+
+impl Inbox {
+    /// Opens the inbox a connection string names with default settings: `sqlite://path.db`
+    /// (created if missing), or `postgres://user@host/db` with the `postgres` feature.
+    pub async fn connect(url: &str) -> Result<Inbox, InboxError> {
+        Inbox::builder(url).build().await
+    }
+
+    /// Starts configuring an inbox on `url`.
+    pub fn builder(url: &str) -> InboxBuilder {
+        InboxBuilder::new(url)
+    }
+
+    /// Stores a verified delivery. Returns once the delivery (or the earlier one with the same
+    /// [`dedupe_key`](Delivery::dedupe_key)) is durably committed; concurrent calls share
+    /// transactions (group commit).
+    pub async fn accept(
+        &self,
+        delivery: &Delivery,
+        meta: AcceptMeta,
+    ) -> Result<Accepted, InboxError> {
+        let new = NewDelivery::from_delivery(delivery, meta, self.now_ms());
+        self.accept_new(new).await
+    }
+
+    /// [`accept`](Inbox::accept) for a delivery already converted (the service uses it).
+    pub(crate) async fn accept_new(&self, delivery: NewDelivery) -> Result<Accepted, InboxError> {
+        let sender = self
+            .inner
+            .tx
+            .lock()
+            .map_err(|_| InboxError::Closed)?
+            .clone()
+            .ok_or(InboxError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        let result = match sender.send(AcceptRequest { delivery, reply }).await {
+            Ok(()) => answer.await.unwrap_or(Err(InboxError::Closed)),
+            Err(_) => Err(InboxError::Closed),
+        };
+        if result.is_err() {
+            crate::metrics::accept_error();
+        }
+        result
+    }
+
+    /// Puts a stored delivery (done, dead, retrying or pending) back in the queue with its
+    /// original bytes and a fresh attempt count.
+    pub async fn replay(&self, id: DeliveryId) -> Result<(), InboxError> {
+        self.inner.backend.replay(id, self.now_ms()).await?;
+        self.inner.new_work.notify_waiters();
+        Ok(())
+    }
+
+    /// Re-drives one dead delivery.
+    pub async fn redrive(&self, id: DeliveryId) -> Result<(), InboxError> {
+        self.inner.backend.redrive(id, self.now_ms()).await?;
+        self.inner.new_work.notify_waiters();
+        Ok(())
+    }
+
+    /// Re-drives every dead delivery; returns how many.
+    pub async fn redrive_all_dead(&self) -> Result<u64, InboxError> {
+        let n = self.inner.backend.redrive_all_dead(self.now_ms()).await?;
+        self.inner.new_work.notify_waiters();
+        Ok(n)
+    }
+
+    /// One stored delivery.
+    pub async fn get(&self, id: DeliveryId) -> Result<Option<StoredDelivery>, InboxError> {
+        self.inner.backend.get(id).await
+    }
+
+    /// Stored deliveries, newest first (e.g. [`ListFilter::dead`]).
+    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<StoredDelivery>, InboxError> {
+        self.inner.backend.list(filter).await
+    }
+
+    /// Per event type totals over the last `window`: what an `/admin/webhook-stats` endpoint
+    /// returns.
+    pub async fn stats(&self, window: Duration) -> Result<Vec<EventTypeStats>, InboxError> {
+        self.inner
+            .backend
+            .stats(self.now_ms().saturating_sub(duration_ms(window)))
+            .await
+    }
+
+    /// Deliveries per status. Also updates the queue depth and dead gauges.
+    pub async fn counts(&self) -> Result<StatusCounts, InboxError> {
+        let counts = self.inner.backend.counts().await?;
+        crate::metrics::gauges(&counts);
+        Ok(counts)
+    }
+
+    /// Healthy unless failed handler runs in the health window exceed the threshold or the
+    /// store does not answer: what an `/admin/health` endpoint returns.
+    pub async fn health(&self) -> Health {
+        let since = self
+            .now_ms()
+            .saturating_sub(duration_ms(self.inner.health_window));
+        let threshold = self.inner.health_threshold;
+        let window_secs = self.inner.health_window.as_secs();
+        let failures = self.inner.backend.failures_since(since).await;
+        let counts = self.counts().await;
+        match (failures, counts) {
+            (Ok(recent_failures), Ok(counts)) => {
+                let healthy = recent_failures <= threshold;
+                Health {
+                    healthy,
+                    recent_failures,
+                    failure_threshold: threshold,
+                    window_secs,
+                    counts: Some(counts),
+                    reason: (!healthy).then(|| {
+                        format!("{recent_failures} failed handler runs in the last {window_secs} s (threshold {threshold})")
+                    }),
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => Health {
+                healthy: false,
+                recent_failures: 0,
+                failure_threshold: threshold,
+                window_secs,
+                counts: None,
+                reason: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// Removes done deliveries older than the retention, and dedupe keys older than the dedupe
+    /// retention whose delivery is gone. Workers also run it periodically.
+    pub async fn prune(&self) -> Result<PruneReport, InboxError> {
+        let now = self.now_ms();
+        let done_before = now.saturating_sub(duration_ms(self.inner.retention));
+        let keys_before = now.saturating_sub(duration_ms(self.inner.dedupe_retention));
+        self.inner.backend.prune(done_before, keys_before).await
+    }
+
+    /// Starts configuring a worker that processes this inbox's deliveries.
+    pub fn worker(&self) -> WorkerBuilder {
+        WorkerBuilder::new(self.clone())
+    }
+
+    /// The tower service that accepts verified deliveries over HTTP (put it behind
+    /// `webhook_tower::WebhookVerify`).
+    pub fn service(&self) -> InboxService {
+        InboxService::new(self.clone())
+    }
+
+    /// Stops accepting (further accepts fail with [`InboxError::Closed`], the service answers
+    /// 503), commits what is queued, and closes the store.
+    pub async fn close(&self) {
+        let tx = self.inner.tx.lock().ok().and_then(|mut tx| tx.take());
+        drop(tx);
+        let writer = self.inner.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(writer) = writer {
+            let _ = writer.await;
+        }
+        self.inner.backend.close().await;
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.inner.backend
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The `Retry-After` sent with 503 answers.
+    pub fn retry_after(&self) -> Duration {
+        self.inner.retry_after
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    pub(crate) fn new_work(&self) -> &Arc<Notify> {
+        &self.inner.new_work
+    }
+}

@@ -1,0 +1,62 @@
+//! Metric names and the helpers that record them through the `metrics` facade. Install any
+//! recorder (Prometheus, OpenTelemetry bridge) in the application to export them.
+//!
+//! Labels are low-cardinality: `event_type` (the sender's event type, `""` when none) and
+//! `outcome`. Never a delivery id.
+
+use std::time::Duration;
+
+/// Counter: deliveries accepted, labels `event_type`, `outcome` = `new` | `duplicate`.
+pub const ACCEPTED_TOTAL: &str = "webhook_inbox_accepted_total";
+/// Counter: accepts refused because the store could not commit (answered 503).
+pub const ACCEPT_ERRORS_TOTAL: &str = "webhook_inbox_accept_errors_total";
+/// Histogram: deliveries per group commit.
+pub const COMMIT_BATCH_SIZE: &str = "webhook_inbox_commit_batch_size";
+/// Histogram: seconds per group commit (transaction + fsync).
+pub const COMMIT_SECONDS: &str = "webhook_inbox_commit_seconds";
+/// Counter: finished handler runs, labels `event_type`, `outcome` = `processed` | `failed` |
+/// `dead`.
+pub const PROCESSED_TOTAL: &str = "webhook_inbox_processed_total";
+/// Histogram: handler run time in seconds, labels `event_type`, `outcome`.
+pub const PROCESSING_SECONDS: &str = "webhook_inbox_processing_seconds";
+/// Gauge: deliveries pending, processing or waiting for a retry.
+pub const QUEUE_DEPTH: &str = "webhook_inbox_queue_depth";
+/// Gauge: dead deliveries.
+pub const DEAD: &str = "webhook_inbox_dead";
+/// Counter: deliveries held back because their handler's circuit was open, label `event_type`.
+pub const CIRCUIT_DEFERRED_TOTAL: &str = "webhook_inbox_circuit_deferred_total";
+
+fn event_label(event_type: Option<&str>) -> String {
+    event_type.unwrap_or("").chars().take(128).collect()
+}
+
+pub(crate) fn accepted(event_type: Option<&str>, duplicate: bool) {
+    let outcome = if duplicate { "duplicate" } else { "new" };
+    metrics::counter!(ACCEPTED_TOTAL, "event_type" => event_label(event_type), "outcome" => outcome).increment(1);
+}
+
+pub(crate) fn accept_error() {
+    metrics::counter!(ACCEPT_ERRORS_TOTAL).increment(1);
+}
+
+pub(crate) fn commit(size: usize, took: Duration) {
+    metrics::histogram!(COMMIT_BATCH_SIZE).record(size as f64);
+    metrics::histogram!(COMMIT_SECONDS).record(took.as_secs_f64());
+}
+
+pub(crate) fn processed(event_type: Option<&str>, outcome: &'static str, took: Duration) {
+    let label = event_label(event_type);
+    metrics::counter!(PROCESSED_TOTAL, "event_type" => label.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!(PROCESSING_SECONDS, "event_type" => label, "outcome" => outcome)
+        .record(took.as_secs_f64());
+}
+
+pub(crate) fn deferred(event_type: Option<&str>) {
+    metrics::counter!(CIRCUIT_DEFERRED_TOTAL, "event_type" => event_label(event_type)).increment(1);
+}
+
+pub(crate) fn gauges(counts: &crate::StatusCounts) {
+    metrics::gauge!(QUEUE_DEPTH).set(counts.queue_depth() as f64);
+    metrics::gauge!(DEAD).set(counts.dead as f64);
+}

@@ -1,0 +1,433 @@
+//! The records the inbox stores and returns.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use bytes::Bytes;
+use serde::Serialize;
+use webhook_core::{Delivery, Verified, Verifier, VerifyError};
+
+/// The id of a stored delivery (stable for the delivery's life, also after replays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DeliveryId(pub i64);
+
+impl fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a delivery is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeliveryStatus {
+    /// Stored, waiting for a worker.
+    Pending,
+    /// Claimed by a worker under a lease.
+    Processing,
+    /// Handled successfully.
+    Done,
+    /// A handler failed; another attempt is scheduled.
+    Retrying,
+    /// Every attempt failed (or a handler said the failure is permanent). Kept with its error
+    /// until re-driven.
+    Dead,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 5] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Processing,
+        DeliveryStatus::Done,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Dead,
+    ];
+
+    /// The name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Processing => "processing",
+            DeliveryStatus::Done => "done",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DeliveryStatus {
+    type Err = crate::InboxError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| crate::InboxError::Corrupt(format!("unknown delivery status `{s}`")))
+    }
+}
+
+/// Request facts kept with a delivery for forensics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AcceptMeta {
+    /// The client's address.
+    pub client_addr: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+impl AcceptMeta {
+    /// No facts.
+    pub fn new() -> Self {
+        AcceptMeta::default()
+    }
+
+    /// Sets the client address.
+    pub fn client_addr(mut self, addr: SocketAddr) -> Self {
+        self.client_addr = Some(addr.to_string());
+        self
+    }
+
+    /// Sets the user agent.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+}
+
+/// What [`Inbox::accept`](crate::Inbox::accept) did with a delivery. Either way it is durably
+/// stored when this is returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", content = "id", rename_all = "snake_case")]
+pub enum Accepted {
+    /// A delivery not seen before, now stored (answer 201).
+    New(DeliveryId),
+    /// A delivery with the same deduplication key was already stored (answer 200, the sender
+    /// can stop retrying). The id is the first delivery's.
+    Duplicate(DeliveryId),
+}
+
+impl Accepted {
+    /// The stored delivery's id.
+    pub fn id(self) -> DeliveryId {
+        match self {
+            Accepted::New(id) | Accepted::Duplicate(id) => id,
+        }
+    }
+
+    /// Whether it was a duplicate.
+    pub fn is_duplicate(self) -> bool {
+        matches!(self, Accepted::Duplicate(_))
+    }
+}
+
+/// A delivery on its way into the store (what backends receive in
+/// [`Backend::accept_batch`](crate::backend::Backend::accept_batch)).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NewDelivery {
+    /// [`Delivery::dedupe_key`].
+    pub dedupe_key: String,
+    /// The scheme's short name.
+    pub scheme: &'static str,
+    /// The sender's delivery id.
+    pub message_id: Option<String>,
+    /// The event id from the body.
+    pub event_id: Option<String>,
+    /// The event type.
+    pub event_type: Option<String>,
+    /// The raw body.
+    pub body: Bytes,
+    /// The headers needed to verify it again, as JSON `[[name, value], …]`.
+    pub headers_json: String,
+    /// Client address and user agent.
+    pub meta: AcceptMeta,
+    /// When it was received (ms since the epoch).
+    pub received_at_ms: i64,
+}
+
+impl NewDelivery {
+    /// Takes what the store keeps from a verified delivery.
+    pub fn from_delivery(delivery: &Delivery, meta: AcceptMeta, received_at_ms: i64) -> Self {
+        NewDelivery {
+            dedupe_key: delivery.dedupe_key(),
+            scheme: delivery.scheme().as_str(),
+            message_id: delivery.id().map(str::to_owned),
+            event_id: delivery.event_id().map(str::to_owned),
+            event_type: delivery.event_type().map(str::to_owned),
+            body: delivery.body().clone(),
+            headers_json: serde_json::to_string(delivery.headers())
+                .unwrap_or_else(|_| "[]".to_owned()),
+            meta,
+            received_at_ms,
+        }
+    }
+}
+
+/// A stored delivery with its processing state: what handlers, `get` and `list` return.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StoredDelivery {
+    /// The id.
+    pub id: DeliveryId,
+    /// The deduplication key.
+    pub dedupe_key: String,
+    /// The scheme's short name (`standard`, `stripe`, `github`, …).
+    pub scheme: String,
+    /// The sender's delivery id (`webhook-id`, `X-GitHub-Delivery`, …).
+    pub message_id: Option<String>,
+    /// The event id from the body.
+    pub event_id: Option<String>,
+    /// The event type.
+    pub event_type: Option<String>,
+    /// The exact body bytes as received.
+    #[serde(skip)]
+    pub body: Bytes,
+    /// The headers kept for re-verification (lowercase names).
+    pub headers: Vec<(String, String)>,
+    /// The client address.
+    pub client_addr: Option<String>,
+    /// The `User-Agent`.
+    pub user_agent: Option<String>,
+    /// When it was received (ms since the epoch).
+    pub received_at_ms: i64,
+    /// Its status.
+    pub status: DeliveryStatus,
+    /// Handler runs started so far (including the current one while processing).
+    pub attempts: u32,
+    /// When it is due (or, while processing, when the lease ends), ms since the epoch.
+    pub next_attempt_at_ms: i64,
+    /// The last handler error.
+    pub last_error: Option<String>,
+    /// How long the last successful run took, in ms.
+    pub processing_ms: Option<i64>,
+    /// When it became done or dead (ms since the epoch).
+    pub finished_at_ms: Option<i64>,
+}
+
+impl StoredDelivery {
+    /// The event type, or `""` when the sender gave none.
+    pub fn event_type_str(&self) -> &str {
+        self.event_type.as_deref().unwrap_or("")
+    }
+
+    /// The body parsed as JSON into `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// Verifies the stored bytes and headers again, e.g. after a secret leak, to tell which
+    /// stored deliveries really came from the sender. Use a verifier built with
+    /// `without_timestamp_check()` for old deliveries.
+    pub fn reverify(&self, verifier: &Verifier) -> Result<Verified, VerifyError> {
+        verifier.verify(self.headers.as_slice(), &self.body)
+    }
+}
+
+/// Which deliveries [`Inbox::list`](crate::Inbox::list) returns, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListFilter {
+    /// Only this status.
+    pub status: Option<DeliveryStatus>,
+    /// Only this exact event type.
+    pub event_type: Option<String>,
+    /// Only ids below this one (paging).
+    pub before: Option<DeliveryId>,
+    /// At most this many (default 100, capped at 1000).
+    pub limit: u32,
+}
+
+impl Default for ListFilter {
+    fn default() -> Self {
+        ListFilter {
+            status: None,
+            event_type: None,
+            before: None,
+            limit: 100,
+        }
+    }
+}
+
+impl ListFilter {
+    /// Everything, 100 at a time.
+    pub fn new() -> Self {
+        ListFilter::default()
+    }
+
+    /// The dead letters.
+    pub fn dead() -> Self {
+        ListFilter::new().status(DeliveryStatus::Dead)
+    }
+
+    /// Only `status`.
+    pub fn status(mut self, status: DeliveryStatus) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only `event_type`.
+    pub fn event_type(mut self, event_type: impl Into<String>) -> Self {
+        self.event_type = Some(event_type.into());
+        self
+    }
+
+    /// Only ids below `id`.
+    pub fn before(mut self, id: DeliveryId) -> Self {
+        self.before = Some(id);
+        self
+    }
+
+    /// At most `limit` (capped at 1000).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit.min(1000);
+        self
+    }
+}
+
+/// Per event type figures over a window (what an `/admin/webhook-stats` endpoint returns).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct EventTypeStats {
+    /// The event type (`""` when the sender gave none).
+    pub event_type: String,
+    /// Deliveries received in the window.
+    pub total: u64,
+    /// Of those, handled successfully.
+    pub succeeded: u64,
+    /// Failed handler runs that finished in the window.
+    pub failed: u64,
+    /// Of the deliveries received in the window, the dead ones.
+    pub dead: u64,
+    /// Of the deliveries received in the window, those still pending, processing or retrying.
+    pub in_queue: u64,
+    /// Mean handler run time over runs finished in the window, in ms.
+    pub avg_ms: Option<f64>,
+    /// Shortest handler run, in ms.
+    pub min_ms: Option<i64>,
+    /// Longest handler run, in ms.
+    pub max_ms: Option<i64>,
+}
+
+/// How many deliveries are in each status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StatusCounts {
+    /// Waiting for a worker.
+    pub pending: u64,
+    /// Claimed by a worker.
+    pub processing: u64,
+    /// Handled.
+    pub done: u64,
+    /// Waiting for a retry.
+    pub retrying: u64,
+    /// Dead letters.
+    pub dead: u64,
+}
+
+impl StatusCounts {
+    /// Deliveries not yet done or dead.
+    pub fn queue_depth(&self) -> u64 {
+        self.pending + self.processing + self.retrying
+    }
+}
+
+/// The inbox's health (what an `/admin/health` endpoint returns).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Health {
+    /// False when failed handler runs in the window exceed the threshold, or the store does
+    /// not answer.
+    pub healthy: bool,
+    /// Failed handler runs in the window.
+    pub recent_failures: u64,
+    /// The threshold.
+    pub failure_threshold: u64,
+    /// The window, in seconds.
+    pub window_secs: u64,
+    /// Deliveries per status (absent when the store did not answer).
+    pub counts: Option<StatusCounts>,
+    /// Why it is unhealthy.
+    pub reason: Option<String>,
+}
+
+/// A finished handler run, as recorded by a worker.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The delivery.
+    pub id: DeliveryId,
+    /// Its event type (for the attempts log).
+    pub event_type: Option<String>,
+    /// The worker's lease owner id; the outcome is only applied while the lease is held.
+    pub owner: String,
+    /// When the run finished.
+    pub finished_at_ms: i64,
+    /// How long it ran.
+    pub duration_ms: i64,
+    /// What happens next.
+    pub result: OutcomeResult,
+}
+
+impl Outcome {
+    /// An outcome for `id`, run under `owner`'s lease.
+    pub fn new(
+        id: DeliveryId,
+        event_type: Option<String>,
+        owner: impl Into<String>,
+        finished_at_ms: i64,
+        duration_ms: i64,
+        result: OutcomeResult,
+    ) -> Self {
+        Outcome {
+            id,
+            event_type,
+            owner: owner.into(),
+            finished_at_ms,
+            duration_ms,
+            result,
+        }
+    }
+}
+
+/// What a handler run leads to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutcomeResult {
+    /// Done.
+    Done,
+    /// Failed; run again at the given time.
+    Retry {
+        /// The error.
+        error: String,
+        /// When (ms since the epoch).
+        at_ms: i64,
+    },
+    /// Failed for good.
+    Dead {
+        /// The error.
+        error: String,
+    },
+}
+
+/// What [`Inbox::prune`](crate::Inbox::prune) removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PruneReport {
+    /// Done deliveries removed.
+    pub deliveries: u64,
+    /// Dedupe keys removed.
+    pub dedupe_keys: u64,
+    /// Attempt log rows removed.
+    pub attempts: u64,
+}

@@ -1,0 +1,118 @@
+//! [`InboxService`]: the tower service that stores verified deliveries and answers the sender.
+
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use tower_service::Service;
+use webhook_core::{Delivery, Rejection};
+
+use crate::future::ResponseFuture;
+use crate::{AcceptMeta, Accepted, Inbox, NewDelivery};
+
+/// Accepts verified deliveries over HTTP.
+///
+/// It reads the [`webhook_core::Delivery`] that the verification layer
+/// (`webhook_tower::WebhookVerify`) put in the request extensions and stores it with
+/// [`Inbox::accept`], then answers:
+///
+/// | outcome | status | body |
+/// |---|---|---|
+/// | new delivery, committed | 201 | `{"id":42,"duplicate":false}` |
+/// | duplicate (already stored) | 200 | `{"id":42,"duplicate":true}` |
+/// | the store could not commit | 503 + `Retry-After` | `{"error":…,"code":"store_unavailable"}` |
+/// | no `Delivery` in the extensions | 500 | `{"error":…,"code":"misconfigured"}` |
+///
+/// The 2xx is only sent after the commit, so a sender that got one never needs to retry.
+/// The client address comes from a `SocketAddr` or axum `ConnectInfo<SocketAddr>` extension
+/// (with the `axum` feature), the user agent from `User-Agent`.
+#[derive(Clone, Debug)]
+pub struct InboxService {
+    inbox: Inbox,
+}
+
+impl InboxService {
+    /// A service storing into `inbox` (same as [`Inbox::service`]).
+    pub fn new(inbox: Inbox) -> Self {
+        InboxService { inbox }
+    }
+}
+
+impl<B> Service<Request<B>> for InboxService {
+    type Response = Response<Full<Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let Some(delivery) = req.extensions_mut().remove::<Delivery>() else {
+            let rejection = Rejection::Misconfigured(
+                "no verified webhook_core::Delivery in the request extensions: put InboxService behind the webhook_tower::WebhookVerify layer",
+            );
+            return ResponseFuture::ready(json(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                rejection.json_body(),
+            ));
+        };
+        let meta = AcceptMeta {
+            client_addr: client_addr(&req).map(|a| a.to_string()),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(512).collect()),
+        };
+        let inbox = self.inbox.clone();
+        let new = NewDelivery::from_delivery(&delivery, meta, inbox.now_ms());
+        drop(delivery);
+        ResponseFuture::new(Box::pin(async move {
+            match inbox.accept_new(new).await {
+                Ok(Accepted::New(id)) => json(
+                    StatusCode::CREATED,
+                    format!(r#"{{"id":{id},"duplicate":false}}"#),
+                ),
+                Ok(Accepted::Duplicate(id)) => {
+                    json(StatusCode::OK, format!(r#"{{"id":{id},"duplicate":true}}"#))
+                }
+                Err(e) => {
+                    let mut resp = json(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        r#"{"error":"the webhook store is unavailable; retry later","code":"store_unavailable"}"#.into(),
+                    );
+                    tracing::warn!(error = %e, "webhook not stored; answered 503");
+                    let secs = inbox.retry_after().as_secs().max(1);
+                    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                        resp.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                    resp
+                }
+            }
+        }))
+    }
+}
+
+fn client_addr<B>(req: &Request<B>) -> Option<SocketAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(addr)) = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+    {
+        return Some(*addr);
+    }
+    req.extensions().get::<SocketAddr>().copied()
+}
+
+fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}

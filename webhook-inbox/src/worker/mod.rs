@@ -1,0 +1,300 @@
+//! Workers: claim due deliveries under a lease and run their handlers, with retries, dead
+//! letters, a circuit breaker per handler, batches, bounded concurrency and graceful shutdown.
+
+mod breaker;
+mod handler;
+mod run;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use webhook_core::EventPattern;
+
+pub use breaker::BreakerConfig;
+pub use handler::{Handler, HandlerError, HandlerResult};
+
+use crate::{Inbox, InboxError, StoredDelivery};
+use breaker::Breaker;
+use handler::{ErasedBatchHandler, ErasedHandler};
+
+/// How batch handlers are fed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BatchOptions {
+    /// The most deliveries in one batch (default 100).
+    pub max_batch: usize,
+    /// How long the first delivery of a batch waits for more (default 5 s).
+    pub max_wait: Duration,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            max_batch: 100,
+            max_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+impl BatchOptions {
+    /// Batches of up to `max_batch`, waiting at most `max_wait` for them to fill.
+    pub fn new(max_batch: usize, max_wait: Duration) -> Self {
+        BatchOptions {
+            max_batch: max_batch.max(1),
+            max_wait,
+        }
+    }
+}
+
+/// What happens to deliveries no handler matches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unhandled {
+    /// Mark them done without running anything (the default: subscribe only to what you
+    /// handle, and unmatched types are not errors).
+    #[default]
+    Complete,
+    /// Dead-letter them with an error naming the event type, to re-drive once a handler exists.
+    DeadLetter,
+}
+
+pub(crate) enum Kind {
+    Single(ErasedHandler),
+    Batch(ErasedBatchHandler, BatchOptions),
+}
+
+pub(crate) struct Route {
+    pub(crate) pattern: EventPattern,
+    pub(crate) kind: Kind,
+    pub(crate) breaker: Breaker,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct WorkerConfig {
+    pub(crate) concurrency: usize,
+    pub(crate) poll_interval: Duration,
+    pub(crate) lease: Duration,
+    pub(crate) slow_threshold: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) unhandled: Unhandled,
+    pub(crate) prune_interval: Option<Duration>,
+    pub(crate) gauge_interval: Duration,
+}
+
+/// Configures a worker; get one from [`Inbox::worker`].
+///
+/// ```no_run
+/// # async fn demo(inbox: webhook_inbox::Inbox) -> Result<(), webhook_inbox::InboxError> {
+/// use webhook_inbox::{HandlerResult, StoredDelivery};
+///
+/// #[derive(serde::Deserialize)]
+/// struct UserCreated { id: String }
+///
+/// let worker = inbox
+///     .worker()
+///     .on::<UserCreated, _>("organization.directory.user_created", |event: UserCreated| async move {
+///         println!("user {}", event.id);
+///         Ok(())
+///     })
+///     .on_raw("organization.*", |d: StoredDelivery| async move {
+///         println!("{} bytes of {}", d.body.len(), d.event_type_str());
+///         HandlerResult::Ok(())
+///     })
+///     .concurrency(8)
+///     .spawn()?;
+/// // … on shutdown:
+/// worker.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct WorkerBuilder {
+    inbox: Inbox,
+    routes: Vec<Route>,
+    errors: Vec<String>,
+    breaker: BreakerConfig,
+    config: WorkerConfig,
+}
+
+impl std::fmt::Debug for WorkerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerBuilder")
+            .field(
+                "routes",
+                &self
+                    .routes
+                    .iter()
+                    .map(|r| r.pattern.to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerBuilder {
+    pub(crate) fn new(inbox: Inbox) -> Self {
+        WorkerBuilder {
+            inbox,
+            routes: Vec::new(),
+            errors: Vec::new(),
+            breaker: BreakerConfig::default(),
+            config: WorkerConfig {
+                concurrency: 8,
+                poll_interval: Duration::from_millis(250),
+                lease: Duration::from_secs(300),
+                slow_threshold: Duration::from_secs(5),
+                shutdown_timeout: Duration::from_secs(30),
+                unhandled: Unhandled::Complete,
+                prune_interval: Some(Duration::from_secs(3600)),
+                gauge_interval: Duration::from_secs(10),
+            },
+        }
+    }
+
+    fn route(mut self, pattern: &str, kind: Kind) -> Self {
+        match EventPattern::parse(pattern) {
+            Ok(pattern) => self.routes.push(Route {
+                pattern,
+                kind,
+                breaker: Breaker::new(self.breaker),
+            }),
+            Err(e) => self.errors.push(e.to_string()),
+        }
+        self
+    }
+
+    /// Handles event types matching `pattern` (`user.created`, `organization.*`, `*`) with a
+    /// typed handler: the body is parsed as JSON into `T` (a body that does not parse is a
+    /// permanent failure: dead at once). `T` can be a payload type or a whole envelope such as
+    /// `webhook_core::event::Event<DirectoryUser>`.
+    ///
+    /// When several patterns match, the most specific wins (exact, then the longest prefix,
+    /// then `*`).
+    pub fn on<T, H>(self, pattern: &str, handler: H) -> Self
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: Handler<T>,
+    {
+        self.route(pattern, Kind::Single(handler::typed::<T, H>(handler)))
+    }
+
+    /// Handles event types matching `pattern` with the stored delivery itself (raw bytes,
+    /// headers, attempt count).
+    pub fn on_raw<H: Handler<StoredDelivery>>(self, pattern: &str, handler: H) -> Self {
+        self.route(pattern, Kind::Single(handler::raw(handler)))
+    }
+
+    /// Handles event types matching `pattern` in batches of one event type. The batch
+    /// completes or fails as a unit. Keep the lease longer than `max_wait` plus the run time.
+    pub fn on_batch<H: Handler<Vec<StoredDelivery>>>(
+        self,
+        pattern: &str,
+        options: BatchOptions,
+        handler: H,
+    ) -> Self {
+        self.route(pattern, Kind::Batch(handler::batch(handler), options))
+    }
+
+    /// How many handler runs (a batch counts as one) may be in flight (default 8).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.config.concurrency = n.max(1);
+        self
+    }
+
+    /// How often to look for due deliveries when not woken by a new one (default 250 ms).
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.config.poll_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a claim lasts (default 5 minutes). A crashed worker's deliveries are claimed
+    /// again when it ends; a run that takes longer may run twice.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.config.lease = lease;
+        self
+    }
+
+    /// Logs a warning when a run takes longer than this (default 5 s).
+    pub fn slow_threshold(mut self, threshold: Duration) -> Self {
+        self.config.slow_threshold = threshold;
+        self
+    }
+
+    /// The circuit breaker for handlers registered after this call (default: 5 consecutive
+    /// failures, 60 s recovery).
+    pub fn circuit_breaker(mut self, config: BreakerConfig) -> Self {
+        self.breaker = config;
+        self
+    }
+
+    /// What to do with deliveries no handler matches (default [`Unhandled::Complete`]).
+    pub fn unhandled(mut self, unhandled: Unhandled) -> Self {
+        self.config.unhandled = unhandled;
+        self
+    }
+
+    /// How long [`Worker::shutdown`] waits for in-flight runs before releasing them (default
+    /// 30 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How often the worker prunes old deliveries (default hourly; `None` turns it off).
+    pub fn prune_interval(mut self, interval: Option<Duration>) -> Self {
+        self.config.prune_interval = interval;
+        self
+    }
+
+    /// Starts the worker on the current tokio runtime. Fails if a pattern did not parse.
+    pub fn spawn(mut self) -> Result<Worker, InboxError> {
+        if !self.errors.is_empty() {
+            return Err(InboxError::Config(self.errors.join("; ")));
+        }
+        // Most specific first; registration order among equals.
+        self.routes
+            .sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
+        let owner = format!("worker-{}-{:016x}", std::process::id(), fastrand::u64(..));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let shared = Arc::new(run::Shared::new(
+            self.inbox,
+            self.routes,
+            owner.clone(),
+            self.config,
+        ));
+        let handle = tokio::spawn(run::run(shared, stop_rx));
+        Ok(Worker {
+            owner,
+            stop: stop_tx,
+            handle,
+        })
+    }
+}
+
+/// A running worker. Dropping the handle leaves it running; call [`shutdown`](Worker::shutdown)
+/// to stop it.
+#[derive(Debug)]
+pub struct Worker {
+    owner: String,
+    stop: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+impl Worker {
+    /// The lease owner id this worker claims under.
+    pub fn owner_id(&self) -> &str {
+        &self.owner
+    }
+
+    /// Stops claiming, lets in-flight runs finish (up to the shutdown timeout), releases
+    /// whatever did not finish or was waiting in a batch, and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.handle.await {
+            tracing::error!(error = %e, "webhook worker task ended abnormally");
+        }
+    }
+}

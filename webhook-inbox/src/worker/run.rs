@@ -1,0 +1,557 @@
+//! The worker loop: claim, route, run, record.
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable as _};
+use futures_util::FutureExt as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::breaker::Admit;
+use super::handler::HandlerResult;
+use super::{Kind, Route, Unhandled, WorkerConfig};
+use crate::backend::BoxFuture;
+use crate::clock::duration_ms;
+use crate::metrics as m;
+use crate::{DeliveryId, HandlerError, Inbox, Outcome, OutcomeResult, StoredDelivery};
+
+/// The most deliveries waiting in batch buffers before the worker stops claiming.
+const MAX_BUFFERED: usize = 10_000;
+
+pub(crate) struct Shared {
+    inbox: Inbox,
+    routes: Vec<Route>,
+    owner: String,
+    config: WorkerConfig,
+    in_flight: Mutex<HashSet<DeliveryId>>,
+}
+
+/// What a finished run needs to know about each delivery.
+struct RunItem {
+    id: DeliveryId,
+    event_type: Option<String>,
+    attempts: u32,
+}
+
+impl RunItem {
+    fn of(d: &StoredDelivery) -> Self {
+        RunItem {
+            id: d.id,
+            event_type: d.event_type.clone(),
+            attempts: d.attempts,
+        }
+    }
+}
+
+struct Buffer {
+    items: Vec<StoredDelivery>,
+    since: Instant,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        inbox: Inbox,
+        routes: Vec<Route>,
+        owner: String,
+        config: WorkerConfig,
+    ) -> Self {
+        Shared {
+            inbox,
+            routes,
+            owner,
+            config,
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.inbox.now_ms()
+    }
+
+    fn route_for(&self, event_type: &str) -> Option<usize> {
+        self.routes
+            .iter()
+            .position(|r| r.pattern.matches(event_type))
+    }
+
+    fn track(&self, ids: impl IntoIterator<Item = DeliveryId>) {
+        if let Ok(mut set) = self.in_flight.lock() {
+            set.extend(ids);
+        }
+    }
+
+    fn untrack(&self, ids: impl IntoIterator<Item = DeliveryId>) {
+        if let Ok(mut set) = self.in_flight.lock() {
+            for id in ids {
+                set.remove(&id);
+            }
+        }
+    }
+
+    async fn release(&self, ids: &[DeliveryId], due_at_ms: i64) {
+        if ids.is_empty() {
+            return;
+        }
+        let backend = self.inbox.backend().clone();
+        let owner = self.owner.clone();
+        let result = (|| async { backend.release(&owner, ids, due_at_ms).await })
+            .retry(store_retry())
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, count = ids.len(), "releasing deliveries failed; their leases will expire");
+        }
+        self.untrack(ids.iter().copied());
+    }
+
+    /// Turns a run's result into stored outcomes, feeds the breaker and the metrics.
+    async fn finish(
+        &self,
+        route: Option<&Route>,
+        items: Vec<RunItem>,
+        result: HandlerResult,
+        took: Duration,
+    ) {
+        let now = self.now();
+        if let Some(route) = route
+            && route.breaker.record(result.is_ok(), now)
+        {
+            tracing::warn!(pattern = %route.pattern, "circuit opened: handler failed repeatedly; its deliveries wait");
+        }
+        let policy = self.inbox.retry_policy();
+        let duration_ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
+        let outcomes: Vec<Outcome> = items
+            .iter()
+            .map(|item| {
+                let result = match &result {
+                    Ok(()) => OutcomeResult::Done,
+                    Err(e) if e.is_permanent() => OutcomeResult::Dead { error: e.message().to_owned() },
+                    Err(e) => match policy.delay_after(item.attempts) {
+                        Some(delay) => OutcomeResult::Retry {
+                            error: e.message().to_owned(),
+                            at_ms: now.saturating_add(duration_ms_of(delay)),
+                        },
+                        None => OutcomeResult::Dead {
+                            error: format!("{} (gave up after {} attempts)", e.message(), item.attempts),
+                        },
+                    },
+                };
+                let label = match result {
+                    OutcomeResult::Done => "processed",
+                    OutcomeResult::Retry { .. } => "failed",
+                    OutcomeResult::Dead { .. } => "dead",
+                };
+                m::processed(item.event_type.as_deref(), label, took);
+                match &result {
+                    OutcomeResult::Done => {}
+                    OutcomeResult::Retry { error, at_ms } => tracing::warn!(
+                        webhook.delivery = item.id.0, webhook.event_type = item.event_type.as_deref().unwrap_or(""),
+                        webhook.attempt = item.attempts, retry_in_ms = at_ms - now, error = %error,
+                        "webhook handler failed; will retry"),
+                    OutcomeResult::Dead { error } => tracing::error!(
+                        webhook.delivery = item.id.0, webhook.event_type = item.event_type.as_deref().unwrap_or(""),
+                        webhook.attempt = item.attempts, error = %error,
+                        "webhook handler failed; delivery is dead"),
+                }
+                Outcome {
+                    id: item.id,
+                    event_type: item.event_type.clone(),
+                    owner: self.owner.clone(),
+                    finished_at_ms: now,
+                    duration_ms,
+                    result,
+                }
+            })
+            .collect();
+        let backend = self.inbox.backend().clone();
+        let recorded = (|| async { backend.record(&outcomes).await })
+            .retry(store_retry())
+            .await;
+        match recorded {
+            Ok(applied) if applied < outcomes.len() as u64 => tracing::warn!(
+                lost = outcomes.len() as u64 - applied,
+                "lease lost before the outcome was recorded; another worker runs the delivery again"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "recording outcomes failed; the deliveries run again after the lease")
+            }
+        }
+        self.untrack(items.iter().map(|i| i.id));
+    }
+}
+
+fn duration_ms_of(d: Duration) -> i64 {
+    duration_ms(d)
+}
+
+fn store_retry() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(20))
+        .with_max_delay(Duration::from_secs(2))
+        .with_max_times(6)
+        .with_jitter()
+}
+
+/// Runs a handler future: a panic becomes a failure, and a run over the threshold is logged.
+async fn guarded(
+    fut: BoxFuture<'static, HandlerResult>,
+    slow: Duration,
+    what: &str,
+) -> HandlerResult {
+    let mut fut = AssertUnwindSafe(fut).catch_unwind();
+    let timer = tokio::time::sleep(slow);
+    tokio::pin!(timer);
+    let mut warned = false;
+    let result = loop {
+        tokio::select! {
+            r = &mut fut => break r,
+            () = &mut timer, if !warned => {
+                warned = true;
+                tracing::warn!(handler = what, threshold_ms = slow.as_millis() as u64, "webhook handler is running longer than the threshold");
+            }
+        }
+    };
+    match result {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            Err(HandlerError::new(format!("handler panicked: {msg}")))
+        }
+    }
+}
+
+async fn run_one(
+    shared: Arc<Shared>,
+    route: usize,
+    d: StoredDelivery,
+    _permit: OwnedSemaphorePermit,
+) {
+    let Some(r) = shared.routes.get(route) else {
+        return;
+    };
+    let Kind::Single(handler) = &r.kind else {
+        return;
+    };
+    let item = RunItem::of(&d);
+    let what = d.event_type_str().to_owned();
+    let started = Instant::now();
+    let result = guarded(handler(d), shared.config.slow_threshold, &what).await;
+    shared
+        .finish(Some(r), vec![item], result, started.elapsed())
+        .await;
+}
+
+async fn run_batch(
+    shared: Arc<Shared>,
+    route: usize,
+    items: Vec<StoredDelivery>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let Some(r) = shared.routes.get(route) else {
+        return;
+    };
+    let Kind::Batch(handler, _) = &r.kind else {
+        return;
+    };
+    let run_items: Vec<RunItem> = items.iter().map(RunItem::of).collect();
+    let what = format!(
+        "batch of {} {}",
+        items.len(),
+        items
+            .first()
+            .map(StoredDelivery::event_type_str)
+            .unwrap_or("")
+    );
+    let started = Instant::now();
+    let result = guarded(handler(items), shared.config.slow_threshold, &what).await;
+    shared
+        .finish(Some(r), run_items, result, started.elapsed())
+        .await;
+}
+
+struct Loop {
+    shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
+    tasks: JoinSet<()>,
+    buffers: HashMap<(usize, String), Buffer>,
+}
+
+impl Loop {
+    fn buffered(&self) -> usize {
+        self.buffers.values().map(|b| b.items.len()).sum()
+    }
+
+    /// Routes claimed deliveries: spawn runs, fill batches, hold those behind an open circuit.
+    async fn dispatch(&mut self, claimed: Vec<StoredDelivery>) {
+        let now = self.shared.now();
+        let mut held: HashMap<i64, Vec<DeliveryId>> = HashMap::new();
+        let mut unhandled: Vec<RunItem> = Vec::new();
+        self.shared.track(claimed.iter().map(|d| d.id));
+        for d in claimed {
+            let Some(index) = self.shared.route_for(d.event_type_str()) else {
+                unhandled.push(RunItem::of(&d));
+                continue;
+            };
+            let route = &self.shared.routes[index];
+            match &route.kind {
+                Kind::Single(_) => {
+                    let admit = route.breaker.admit(now);
+                    if let Admit::Hold(until) = admit {
+                        m::deferred(d.event_type.as_deref());
+                        held.entry(until).or_default().push(d.id);
+                        continue;
+                    }
+                    match self.permits.clone().try_acquire_owned() {
+                        Ok(permit) => {
+                            self.tasks
+                                .spawn(run_one(self.shared.clone(), index, d, permit));
+                        }
+                        Err(_) => {
+                            if admit == Admit::Trial {
+                                route.breaker.cancel_trial();
+                            }
+                            held.entry(now).or_default().push(d.id);
+                        }
+                    }
+                }
+                Kind::Batch(_, options) => {
+                    let key = (index, d.event_type_str().to_owned());
+                    let buffer = self.buffers.entry(key.clone()).or_insert_with(|| Buffer {
+                        items: Vec::new(),
+                        since: Instant::now(),
+                    });
+                    buffer.items.push(d);
+                    if buffer.items.len() >= options.max_batch {
+                        self.flush(&key, now, &mut held);
+                    }
+                }
+            }
+        }
+        if !unhandled.is_empty() {
+            let error = HandlerError::permanent("no handler is registered for this event type");
+            let result = match self.shared.config.unhandled {
+                Unhandled::Complete => Ok(()),
+                Unhandled::DeadLetter => Err(error),
+            };
+            for item in &unhandled {
+                tracing::debug!(
+                    webhook.delivery = item.id.0,
+                    webhook.event_type = item.event_type.as_deref().unwrap_or(""),
+                    "no handler for delivery"
+                );
+            }
+            self.shared
+                .finish(None, unhandled, result, Duration::ZERO)
+                .await;
+        }
+        for (until, ids) in held {
+            self.shared.release(&ids, until).await;
+        }
+    }
+
+    /// Starts a batch run if a permit is free (else it waits in its buffer).
+    fn flush(&mut self, key: &(usize, String), now: i64, held: &mut HashMap<i64, Vec<DeliveryId>>) {
+        let route = &self.shared.routes[key.0];
+        let admit = route.breaker.admit(now);
+        if let Admit::Hold(until) = admit {
+            if let Some(buffer) = self.buffers.remove(key) {
+                for d in &buffer.items {
+                    m::deferred(d.event_type.as_deref());
+                }
+                held.entry(until)
+                    .or_default()
+                    .extend(buffer.items.iter().map(|d| d.id));
+            }
+            return;
+        }
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            if admit == Admit::Trial {
+                route.breaker.cancel_trial();
+            }
+            return;
+        };
+        if let Some(buffer) = self.buffers.remove(key) {
+            self.tasks
+                .spawn(run_batch(self.shared.clone(), key.0, buffer.items, permit));
+        }
+    }
+
+    /// Flushes full batches and batches that waited long enough; returns how long until the
+    /// next one is due.
+    async fn flush_due(&mut self) -> Option<Duration> {
+        let now = self.shared.now();
+        let mut held = HashMap::new();
+        let mut next: Option<Duration> = None;
+        let keys: Vec<(usize, String)> = self.buffers.keys().cloned().collect();
+        for key in keys {
+            let Some(buffer) = self.buffers.get(&key) else {
+                continue;
+            };
+            let Kind::Batch(_, options) = self.shared.routes[key.0].kind else {
+                continue;
+            };
+            let waited = buffer.since.elapsed();
+            if waited >= options.max_wait || buffer.items.len() >= options.max_batch {
+                self.flush(&key, now, &mut held);
+            }
+            if self.buffers.contains_key(&key) {
+                let left = options
+                    .max_wait
+                    .saturating_sub(waited)
+                    .max(Duration::from_millis(1));
+                next = Some(next.map_or(left, |n| n.min(left)));
+            }
+        }
+        for (until, ids) in held {
+            self.shared.release(&ids, until).await;
+        }
+        next
+    }
+
+    fn reap(&mut self) {
+        while let Some(done) = self.tasks.try_join_next() {
+            log_join(done);
+        }
+    }
+}
+
+fn log_join(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done
+        && !e.is_cancelled()
+    {
+        tracing::error!(error = %e, "webhook worker run task failed");
+    }
+}
+
+fn housekeeping(inbox: &Inbox, prune: bool) {
+    let inbox = inbox.clone();
+    tokio::spawn(async move {
+        if prune {
+            match inbox.prune().await {
+                Ok(report) => tracing::debug!(?report, "pruned webhook inbox"),
+                Err(e) => tracing::warn!(error = %e, "pruning the webhook inbox failed"),
+            }
+        }
+        if let Err(e) = inbox.counts().await {
+            tracing::debug!(error = %e, "reading inbox counts failed");
+        }
+    });
+}
+
+pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let config = shared.config.clone();
+    let mut l = Loop {
+        permits: Arc::new(Semaphore::new(config.concurrency)),
+        shared,
+        tasks: JoinSet::new(),
+        buffers: HashMap::new(),
+    };
+    let inbox = l.shared.inbox.clone();
+    let new_work = inbox.new_work().clone();
+    let mut last_gauges: Option<Instant> = None;
+    let mut last_prune = Instant::now();
+    housekeeping(&inbox, config.prune_interval.is_some());
+    let claim_batch = u32::try_from(config.concurrency.saturating_mul(2)).unwrap_or(u32::MAX);
+    let mut backoff = Duration::ZERO;
+
+    loop {
+        l.reap();
+        if *stop.borrow() {
+            break;
+        }
+        if last_gauges.is_none_or(|t| t.elapsed() >= config.gauge_interval) {
+            let prune = config
+                .prune_interval
+                .is_some_and(|i| last_prune.elapsed() >= i);
+            if prune {
+                last_prune = Instant::now();
+            }
+            if last_gauges.is_some() {
+                housekeeping(&inbox, prune);
+            }
+            last_gauges = Some(Instant::now());
+        }
+        let notified = new_work.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        let next_batch = l.flush_due().await;
+        let free = l.permits.available_permits();
+        let room = MAX_BUFFERED.saturating_sub(l.buffered());
+        let want = u32::try_from(free.min(room))
+            .unwrap_or(u32::MAX)
+            .min(claim_batch);
+        let mut full = false;
+        if want > 0 && backoff.is_zero() {
+            let now = l.shared.now();
+            let lease_until = now.saturating_add(duration_ms(config.lease));
+            match inbox
+                .backend()
+                .claim(&l.shared.owner, want, now, lease_until)
+                .await
+            {
+                Ok(claimed) => {
+                    full = claimed.len() as u32 == want;
+                    if !claimed.is_empty() {
+                        l.dispatch(claimed).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming webhook deliveries failed; backing off");
+                    backoff = config.poll_interval.max(Duration::from_millis(100));
+                }
+            }
+        }
+        if full {
+            continue;
+        }
+        let wait = next_batch
+            .map_or(config.poll_interval, |n| n.min(config.poll_interval))
+            .max(backoff);
+        backoff = Duration::ZERO;
+        tokio::select! {
+            () = &mut notified => {}
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => {}
+            Some(done) = l.tasks.join_next(), if !l.tasks.is_empty() => log_join(done),
+        }
+    }
+
+    // Shutdown: give back what waits in batches, let runs finish, release the rest.
+    let now = l.shared.now();
+    let waiting: Vec<DeliveryId> = l
+        .buffers
+        .drain()
+        .flat_map(|(_, b)| b.items.into_iter().map(|d| d.id))
+        .collect();
+    l.shared.release(&waiting, now).await;
+    let drained = tokio::time::timeout(config.shutdown_timeout, async {
+        while let Some(done) = l.tasks.join_next().await {
+            log_join(done);
+        }
+    })
+    .await;
+    if drained.is_err() {
+        l.tasks.abort_all();
+        while l.tasks.join_next().await.is_some() {}
+        let left: Vec<DeliveryId> = l
+            .shared
+            .in_flight
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
+        tracing::warn!(
+            count = left.len(),
+            "shutdown timeout: releasing unfinished webhook runs"
+        );
+        let now = l.shared.now();
+        l.shared.release(&left, now).await;
+    }
+}

@@ -1,0 +1,65 @@
+//! Group commit: one task owns the write path and stores every accept that queued up while
+//! the previous transaction was committing in a single transaction (one fsync), then answers
+//! each caller. Nobody waits for a timer: a lone delivery is committed at once, and under load
+//! batches grow by themselves.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::backend::Backend;
+use crate::metrics as m;
+use crate::{Accepted, InboxError, NewDelivery};
+
+pub(crate) struct AcceptRequest {
+    pub(crate) delivery: NewDelivery,
+    pub(crate) reply: oneshot::Sender<Result<Accepted, InboxError>>,
+}
+
+pub(crate) async fn run(
+    backend: Arc<dyn Backend>,
+    mut rx: mpsc::Receiver<AcceptRequest>,
+    max_batch: usize,
+    new_work: Arc<Notify>,
+) {
+    let mut requests: Vec<AcceptRequest> = Vec::with_capacity(max_batch);
+    let mut batch: Vec<NewDelivery> = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut requests, max_batch).await > 0 {
+        let started = Instant::now();
+        let (deliveries, replies): (Vec<_>, Vec<_>) =
+            requests.drain(..).map(|r| (r.delivery, r.reply)).unzip();
+        batch.extend(deliveries);
+        let result = backend.accept_batch(&batch).await;
+        m::commit(batch.len(), started.elapsed());
+        match result {
+            Ok(accepted) if accepted.len() == batch.len() => {
+                let mut any_new = false;
+                for ((reply, outcome), d) in replies.into_iter().zip(accepted).zip(&batch) {
+                    any_new |= !outcome.is_duplicate();
+                    m::accepted(d.event_type.as_deref(), outcome.is_duplicate());
+                    let _ = reply.send(Ok(outcome));
+                }
+                if any_new {
+                    new_work.notify_waiters();
+                }
+            }
+            Ok(_) => {
+                let e = InboxError::Corrupt(
+                    "the backend answered a batch with the wrong number of results".into(),
+                );
+                tracing::error!(error = %e, "group commit failed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = batch.len(), "group commit failed; answering 503");
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+        batch.clear();
+    }
+}

@@ -1,0 +1,45 @@
+//! The shared backend suite against SQLite files.
+
+mod suite;
+mod support;
+
+use std::sync::Arc;
+
+use webhook_inbox::Durability;
+use webhook_inbox::backend::Backend;
+use webhook_inbox::backend::sqlite::SqliteBackend;
+
+async fn sqlite() -> (tempfile::TempDir, Arc<dyn Backend>) {
+    let (dir, url) = support::temp_db();
+    let backend = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    (dir, Arc::new(backend))
+}
+
+backend_suite!(sqlite());
+
+#[tokio::test]
+async fn reopening_keeps_everything_and_migrations_are_idempotent() {
+    let (dir, url) = support::temp_db();
+    let b = SqliteBackend::connect(&url, Durability::Process)
+        .await
+        .unwrap();
+    let id = b
+        .accept_batch(&[suite::new("a", "t", suite::T0)])
+        .await
+        .unwrap()[0]
+        .id();
+    b.close().await;
+    let b = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    assert!(b.get(id).await.unwrap().is_some());
+    assert!(
+        b.accept_batch(&[suite::new("a", "t", suite::T0)])
+            .await
+            .unwrap()[0]
+            .is_duplicate()
+    );
+    drop(dir);
+}

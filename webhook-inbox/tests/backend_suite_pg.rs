@@ -1,0 +1,319 @@
+//! The shared backend suite against PostgreSQL, plus what only a shared server has: several
+//! backends (instances) on one schema racing to accept and claim, and LISTEN/NOTIFY wake-ups.
+//!
+//! Needs `DATABASE_URL`: run through `scripts/with-postgres.sh`. Each test uses a fresh schema.
+
+mod pg_support;
+mod suite;
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgPool;
+use tokio::sync::Notify;
+use webhook_inbox::backend::Backend;
+use webhook_inbox::backend::postgres::PostgresBackend;
+use webhook_inbox::{Accepted, DeliveryStatus, Durability, Inbox, NewDelivery, StoredDelivery};
+
+async fn postgres() -> ((), Arc<dyn Backend>) {
+    let url = pg_support::fresh_url("suite");
+    let backend = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    ((), Arc::new(backend))
+}
+
+backend_suite!(postgres());
+
+#[tokio::test]
+async fn reopening_keeps_everything_and_migrations_are_idempotent() {
+    let url = pg_support::fresh_url("reopen");
+    let b = PostgresBackend::connect(&url, Durability::Process)
+        .await
+        .unwrap();
+    let id = b
+        .accept_batch(&[suite::new("a", "t", suite::T0)])
+        .await
+        .unwrap()[0]
+        .id();
+    b.close().await;
+    let b = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    assert_eq!(b.name(), "postgres");
+    assert!(b.get(id).await.unwrap().is_some());
+    assert!(
+        b.accept_batch(&[suite::new("a", "t", suite::T0)])
+            .await
+            .unwrap()[0]
+            .is_duplicate()
+    );
+    // The migrations are recorded in the inbox's own table, never in sqlx's default one that
+    // the application's migrations use.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
+    )
+    .fetch_all(b.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        tables,
+        [
+            "_webhook_inbox_migrations",
+            "inbox_attempts",
+            "inbox_dedupe",
+            "inbox_deliveries"
+        ]
+    );
+    b.close().await;
+}
+
+#[tokio::test]
+async fn connection_strings_pick_the_backend() {
+    let url = pg_support::fresh_url("dispatch");
+    for url in [url.clone(), url.replacen("postgres://", "postgresql://", 1)] {
+        let inbox = Inbox::connect(&url).await.unwrap();
+        assert_eq!(inbox.backend().name(), "postgres");
+        inbox.close().await;
+    }
+}
+
+/// Two instances accepting the same deliveries at the same moment: each key is "new" exactly
+/// once across both, and the duplicate names the same id.
+#[tokio::test]
+async fn instances_racing_on_the_same_keys_get_one_new_each() {
+    let url = pg_support::fresh_url("race");
+    let a = Arc::new(
+        PostgresBackend::connect(&url, Durability::Full)
+            .await
+            .unwrap(),
+    );
+    let b = Arc::new(
+        PostgresBackend::connect(&url, Durability::Full)
+            .await
+            .unwrap(),
+    );
+    let batch = |ids: Vec<usize>| -> Vec<NewDelivery> {
+        ids.into_iter()
+            .map(|i| suite::new(&format!("k{i}"), "race", suite::T0))
+            .collect()
+    };
+    let mut results: HashMap<String, Vec<Accepted>> = HashMap::new();
+    for round in 0..20 {
+        let keys: Vec<usize> = (round * 50..round * 50 + 50).collect();
+        let reversed: Vec<usize> = keys.iter().rev().copied().collect();
+        let (ba, bb) = (batch(keys.clone()), batch(reversed.clone()));
+        let (ra, rb) = tokio::join!(a.accept_batch(&ba), b.accept_batch(&bb));
+        for (d, r) in ba.iter().zip(ra.unwrap()).chain(bb.iter().zip(rb.unwrap())) {
+            results.entry(d.dedupe_key.clone()).or_default().push(r);
+        }
+    }
+    assert_eq!(results.len(), 1_000);
+    for (key, outcomes) in &results {
+        let new: Vec<_> = outcomes.iter().filter(|r| !r.is_duplicate()).collect();
+        assert_eq!(new.len(), 1, "{key}: {outcomes:?}");
+        assert!(
+            outcomes.iter().all(|r| r.id() == new[0].id()),
+            "{key}: {outcomes:?}"
+        );
+    }
+    assert_eq!(a.counts().await.unwrap().pending, 1_000);
+    a.close().await;
+    b.close().await;
+}
+
+/// Claims from several instances at once never hand one delivery to two owners, and nothing
+/// is left behind.
+#[tokio::test]
+async fn concurrent_claims_skip_each_others_rows() {
+    let url = pg_support::fresh_url("claims");
+    let mut backends = Vec::new();
+    for _ in 0..3 {
+        backends.push(Arc::new(
+            PostgresBackend::connect(&url, Durability::Full)
+                .await
+                .unwrap(),
+        ));
+    }
+    let batch: Vec<NewDelivery> = (0..600)
+        .map(|i| suite::new(&format!("c{i}"), "t", suite::T0))
+        .collect();
+    backends[0].accept_batch(&batch).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, b) in backends.iter().enumerate() {
+        for w in 0..4 {
+            let b = b.clone();
+            tasks.spawn(async move {
+                let owner = format!("instance{n}-worker{w}");
+                let mut mine = Vec::new();
+                loop {
+                    let got = b
+                        .claim(&owner, 7, suite::T0, suite::T0 + 60_000)
+                        .await
+                        .unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|d: StoredDelivery| d.id));
+                }
+            });
+        }
+    }
+    let mut seen = HashSet::new();
+    while let Some(mine) = tasks.join_next().await {
+        for id in mine.unwrap() {
+            assert!(seen.insert(id), "{id} was claimed twice");
+        }
+    }
+    assert_eq!(seen.len(), 600);
+    assert_eq!(backends[0].counts().await.unwrap().processing, 600);
+    for b in backends {
+        b.close().await;
+    }
+}
+
+/// A commit by one instance wakes another instance's idle workers through NOTIFY, also for
+/// re-queued deliveries.
+#[tokio::test]
+async fn notify_wakes_other_instances() {
+    let url = pg_support::fresh_url("notify");
+    let listener = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let writer = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let wake = Arc::new(Notify::new());
+    listener.wake_on_new_work(wake.clone());
+    // The listener announces itself once it is subscribed.
+    tokio::time::timeout(Duration::from_secs(10), wake.notified())
+        .await
+        .expect("LISTEN subscribed");
+
+    let woken = wake.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    writer
+        .accept_batch(&[suite::new("n1", "t", suite::T0)])
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), woken)
+        .await
+        .expect("woken by the INSERT's NOTIFY");
+
+    let d = writer
+        .claim("W", 1, suite::T0, suite::T0 + 60_000)
+        .await
+        .unwrap()
+        .remove(0);
+    let woken = wake.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    writer.release("W", &[d.id], suite::T0).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), woken)
+        .await
+        .expect("woken by the release's NOTIFY");
+
+    // Nothing new: no wake-up.
+    let woken = wake.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    assert!(
+        writer
+            .accept_batch(&[suite::new("n1", "t", suite::T0)])
+            .await
+            .unwrap()[0]
+            .is_duplicate()
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), woken)
+            .await
+            .is_err(),
+        "a duplicate is not new work"
+    );
+    listener.close().await;
+    writer.close().await;
+}
+
+/// End to end across two inboxes: a worker that polls once a minute still handles a delivery
+/// accepted by the other instance at once.
+#[tokio::test]
+async fn idle_worker_on_another_instance_wakes_at_once() {
+    let url = pg_support::fresh_url("idle");
+    let processing = Inbox::connect(&url).await.unwrap();
+    let accepting = Inbox::connect(&url).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let worker = processing
+        .worker()
+        .poll_interval(Duration::from_secs(60))
+        .on_raw("*", move |d: StoredDelivery| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(d.message_id);
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    // Let the worker's first (empty) poll pass and the listener subscribe.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let accepted = accepting
+        .accept(
+            &support::delivery("wake-1", "user.created", "{}"),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("handled")
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(got.as_deref(), Some("wake-1"));
+    assert!(
+        took < Duration::from_secs(5),
+        "woken after {took:?}, not at the next poll"
+    );
+    assert!(
+        support::eventually(5, || async {
+            processing
+                .get(accepted.id())
+                .await
+                .unwrap()
+                .is_some_and(|d| d.status == DeliveryStatus::Done)
+        })
+        .await
+    );
+    worker.shutdown().await;
+    processing.close().await;
+    accepting.close().await;
+}
+
+/// A schema named in the search path that does not exist yet is created, also when several
+/// instances start at the same moment.
+#[tokio::test]
+async fn missing_schema_is_created_once_by_racing_instances() {
+    let base = pg_support::database_url();
+    let schema = pg_support::unique_schema("create");
+    let url = pg_support::with_schema(&base, &schema);
+    let (a, b, c) = tokio::join!(
+        PostgresBackend::connect(&url, Durability::Full),
+        PostgresBackend::connect(&url, Durability::Full),
+        PostgresBackend::connect(&url, Durability::Full),
+    );
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    let admin = PgPool::connect(&base).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'inbox_deliveries'")
+        .bind(&schema)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    for b in [a, b, c] {
+        b.close().await;
+    }
+    admin.close().await;
+}

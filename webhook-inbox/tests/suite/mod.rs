@@ -1,0 +1,454 @@
+//! The backend test suite: every backend must pass it. A test file instantiates it with
+//! `backend_suite!(async { (guard, Arc<dyn Backend>) })`; the guard keeps temp resources alive.
+#![allow(dead_code, unreachable_pub)]
+
+use webhook_inbox::backend::Backend;
+use webhook_inbox::{
+    AcceptMeta, Accepted, DeliveryId, DeliveryStatus, InboxError, ListFilter, NewDelivery, Outcome,
+    OutcomeResult,
+};
+
+use crate::support::delivery;
+
+pub const T0: i64 = 1_700_000_000_000;
+
+pub fn new(id: &str, event_type: &str, at: i64) -> NewDelivery {
+    let meta = AcceptMeta::new()
+        .client_addr("10.0.0.7:4444".parse().unwrap())
+        .user_agent("Svix-Webhooks/1.0");
+    NewDelivery::from_delivery(&delivery(id, event_type, "{}"), meta, at)
+}
+
+fn done(id: DeliveryId, owner: &str, at: i64, ms: i64) -> Outcome {
+    Outcome::new(
+        id,
+        Some("user.created".into()),
+        owner,
+        at,
+        ms,
+        OutcomeResult::Done,
+    )
+}
+
+pub async fn accept_tells_new_from_duplicate(b: &dyn Backend) {
+    let first = b
+        .accept_batch(&[
+            new("a", "user.created", T0),
+            new("b", "user.created", T0),
+            new("a", "user.created", T0),
+        ])
+        .await
+        .unwrap();
+    let (a, bb) = (first[0].id(), first[1].id());
+    assert_eq!(
+        first,
+        vec![Accepted::New(a), Accepted::New(bb), Accepted::Duplicate(a)]
+    );
+    assert_ne!(a, bb);
+    let second = b
+        .accept_batch(&[new("b", "x", T0 + 1), new("c", "x", T0 + 1)])
+        .await
+        .unwrap();
+    assert_eq!(second[0], Accepted::Duplicate(bb));
+    assert!(matches!(second[1], Accepted::New(_)));
+
+    let stored = b.get(a).await.unwrap().unwrap();
+    assert_eq!(stored.status, DeliveryStatus::Pending);
+    assert_eq!(stored.attempts, 0);
+    assert_eq!(stored.scheme, "standard");
+    assert_eq!(stored.message_id.as_deref(), Some("a"));
+    assert_eq!(stored.event_id.as_deref(), Some("evt_a"));
+    assert_eq!(stored.event_type.as_deref(), Some("user.created"));
+    assert_eq!(stored.dedupe_key, "standard:a");
+    assert_eq!(
+        &stored.body[..],
+        br#"{"id":"evt_a","type":"user.created","data":{}}"#
+    );
+    assert_eq!(stored.client_addr.as_deref(), Some("10.0.0.7:4444"));
+    assert_eq!(stored.user_agent.as_deref(), Some("Svix-Webhooks/1.0"));
+    assert_eq!(stored.received_at_ms, T0);
+    // The kept headers re-verify the stored bytes.
+    let verifier = webhook_core::Verifier::standard(crate::support::SECRET)
+        .unwrap()
+        .without_timestamp_check();
+    assert!(stored.reverify(&verifier).is_ok());
+    assert!(b.get(DeliveryId(999_999)).await.unwrap().is_none());
+}
+
+pub async fn claims_lease_and_reclaim_expired(b: &dyn Backend) {
+    for id in ["a", "b", "c"] {
+        b.accept_batch(&[new(id, "t", T0)]).await.unwrap();
+    }
+    let first = b.claim("A", 2, T0, T0 + 1_000).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(
+        first
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Processing && d.attempts == 1)
+    );
+    let second = b.claim("B", 10, T0, T0 + 10_000).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert!(
+        b.claim("B", 10, T0 + 999, T0 + 2_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A crashed: its leases expire and B takes them, counting a second attempt.
+    let reclaimed = b.claim("B", 10, T0 + 1_000, T0 + 5_000).await.unwrap();
+    assert_eq!(
+        reclaimed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        first.iter().map(|d| d.id).collect::<Vec<_>>()
+    );
+    assert!(reclaimed.iter().all(|d| d.attempts == 2));
+    // A's late outcome no longer applies; B's does.
+    assert_eq!(
+        b.record(&[done(first[0].id, "A", T0 + 1_100, 5)])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        b.record(&[done(first[0].id, "B", T0 + 1_100, 5)])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        b.get(first[0].id).await.unwrap().unwrap().status,
+        DeliveryStatus::Done
+    );
+}
+
+pub async fn outcomes_schedule_retries_and_dead_letters(b: &dyn Backend) {
+    b.accept_batch(&[new("a", "t", T0), new("b", "t", T0), new("c", "t", T0)])
+        .await
+        .unwrap();
+    let claimed = b.claim("W", 10, T0, T0 + 60_000).await.unwrap();
+    let [a, bb, c] = [claimed[0].id, claimed[1].id, claimed[2].id];
+    let applied = b
+        .record(&[
+            done(a, "W", T0 + 10, 7),
+            Outcome::new(
+                bb,
+                Some("t".into()),
+                "W",
+                T0 + 10,
+                3,
+                OutcomeResult::Retry {
+                    error: "boom".into(),
+                    at_ms: T0 + 1_000,
+                },
+            ),
+            Outcome::new(
+                c,
+                Some("t".into()),
+                "W",
+                T0 + 10,
+                4,
+                OutcomeResult::Dead {
+                    error: "bad".into(),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(applied, 3);
+    let a_row = b.get(a).await.unwrap().unwrap();
+    assert_eq!(
+        (a_row.status, a_row.processing_ms, a_row.finished_at_ms),
+        (DeliveryStatus::Done, Some(7), Some(T0 + 10))
+    );
+    let b_row = b.get(bb).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            b_row.status,
+            b_row.last_error.as_deref(),
+            b_row.next_attempt_at_ms
+        ),
+        (DeliveryStatus::Retrying, Some("boom"), T0 + 1_000)
+    );
+    let c_row = b.get(c).await.unwrap().unwrap();
+    assert_eq!(
+        (c_row.status, c_row.last_error.as_deref()),
+        (DeliveryStatus::Dead, Some("bad"))
+    );
+    // The retry is not due before its time, then it is, with its attempt count kept.
+    assert!(
+        b.claim("W", 10, T0 + 999, T0 + 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = b.claim("W", 10, T0 + 1_000, T0 + 60_000).await.unwrap();
+    assert_eq!((again.len(), again[0].id, again[0].attempts), (1, bb, 2));
+
+    let counts = b.counts().await.unwrap();
+    assert_eq!(
+        (
+            counts.done,
+            counts.processing,
+            counts.dead,
+            counts.queue_depth()
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(b.failures_since(T0).await.unwrap(), 2);
+    assert_eq!(b.failures_since(T0 + 11).await.unwrap(), 0);
+}
+
+pub async fn release_does_not_count_an_attempt(b: &dyn Backend) {
+    b.accept_batch(&[new("a", "t", T0)]).await.unwrap();
+    let d = b.claim("W", 1, T0, T0 + 60_000).await.unwrap().remove(0);
+    assert_eq!(b.release("other", &[d.id], T0).await.unwrap(), 0);
+    assert_eq!(b.release("W", &[d.id], T0 + 5_000).await.unwrap(), 1);
+    let row = b.get(d.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.attempts, row.next_attempt_at_ms),
+        (DeliveryStatus::Pending, 0, T0 + 5_000)
+    );
+    assert!(
+        b.claim("W", 1, T0 + 4_999, T0 + 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        b.claim("W", 1, T0 + 5_000, T0 + 60_000).await.unwrap()[0].attempts,
+        1
+    );
+}
+
+pub async fn replay_and_redrive(b: &dyn Backend) {
+    b.accept_batch(&[new("a", "t", T0), new("b", "t", T0), new("c", "t", T0)])
+        .await
+        .unwrap();
+    let claimed = b.claim("W", 10, T0, T0 + 60_000).await.unwrap();
+    let [a, bb, c] = [claimed[0].id, claimed[1].id, claimed[2].id];
+    // Processing deliveries cannot be replayed.
+    assert!(matches!(
+        b.replay(a, T0).await,
+        Err(InboxError::InvalidState { .. })
+    ));
+    b.record(&[
+        done(a, "W", T0, 1),
+        Outcome::new(
+            bb,
+            None,
+            "W",
+            T0,
+            1,
+            OutcomeResult::Dead { error: "x".into() },
+        ),
+        Outcome::new(
+            c,
+            None,
+            "W",
+            T0,
+            1,
+            OutcomeResult::Dead { error: "y".into() },
+        ),
+    ])
+    .await
+    .unwrap();
+    // Re-drive is for dead letters only.
+    assert!(matches!(
+        b.redrive(a, T0).await,
+        Err(InboxError::InvalidState { .. })
+    ));
+    assert!(matches!(
+        b.redrive(DeliveryId(12345), T0).await,
+        Err(InboxError::NotFound(_))
+    ));
+    b.replay(a, T0 + 5).await.unwrap();
+    let row = b.get(a).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.attempts, row.next_attempt_at_ms),
+        (DeliveryStatus::Pending, 0, T0 + 5)
+    );
+    b.redrive(bb, T0 + 5).await.unwrap();
+    assert_eq!(
+        b.get(bb).await.unwrap().unwrap().status,
+        DeliveryStatus::Pending
+    );
+    assert_eq!(b.list(&ListFilter::dead()).await.unwrap().len(), 1);
+    assert_eq!(b.redrive_all_dead(T0 + 6).await.unwrap(), 1);
+    assert!(b.list(&ListFilter::dead()).await.unwrap().is_empty());
+    let again = b.claim("W", 10, T0 + 10, T0 + 60_000).await.unwrap();
+    assert_eq!(again.len(), 3);
+    assert!(again.iter().all(|d| d.attempts == 1));
+    assert_eq!(
+        &again[0].body[..],
+        br#"{"id":"evt_a","type":"t","data":{}}"#
+    );
+}
+
+pub async fn list_filters_and_pages(b: &dyn Backend) {
+    for (i, t) in ["x.a", "x.b", "x.a", "x.a"].iter().enumerate() {
+        b.accept_batch(&[new(&format!("m{i}"), t, T0)])
+            .await
+            .unwrap();
+    }
+    let all = b.list(&ListFilter::new()).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    let xa = b
+        .list(&ListFilter::new().event_type("x.a").limit(2))
+        .await
+        .unwrap();
+    assert_eq!(xa.len(), 2);
+    let rest = b
+        .list(&ListFilter::new().event_type("x.a").before(xa[1].id))
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1);
+    assert!(
+        b.list(&ListFilter::new().status(DeliveryStatus::Done))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn stats_per_event_type(b: &dyn Backend) {
+    b.accept_batch(&[
+        new("a", "x.a", T0),
+        new("b", "x.a", T0),
+        new("c", "x.b", T0),
+        new("old", "x.b", T0 - 100_000),
+    ])
+    .await
+    .unwrap();
+    let claimed = b.claim("W", 10, T0, T0 + 60_000).await.unwrap();
+    let by_msg = |m: &str| {
+        claimed
+            .iter()
+            .find(|d| d.message_id.as_deref() == Some(m))
+            .unwrap()
+            .id
+    };
+    b.record(&[
+        Outcome::new(
+            by_msg("a"),
+            Some("x.a".into()),
+            "W",
+            T0 + 1,
+            10,
+            OutcomeResult::Done,
+        ),
+        Outcome::new(
+            by_msg("b"),
+            Some("x.a".into()),
+            "W",
+            T0 + 1,
+            30,
+            OutcomeResult::Retry {
+                error: "e".into(),
+                at_ms: T0 + 9,
+            },
+        ),
+        Outcome::new(
+            by_msg("c"),
+            Some("x.b".into()),
+            "W",
+            T0 + 1,
+            5,
+            OutcomeResult::Dead { error: "e".into() },
+        ),
+    ])
+    .await
+    .unwrap();
+    let stats = b.stats(T0 - 1).await.unwrap();
+    assert_eq!(stats.len(), 2);
+    let xa = &stats[0];
+    assert_eq!(
+        (
+            xa.event_type.as_str(),
+            xa.total,
+            xa.succeeded,
+            xa.failed,
+            xa.dead,
+            xa.in_queue
+        ),
+        ("x.a", 2, 1, 1, 0, 1)
+    );
+    assert_eq!(
+        (xa.avg_ms, xa.min_ms, xa.max_ms),
+        (Some(20.0), Some(10), Some(30))
+    );
+    let xb = &stats[1];
+    assert_eq!(
+        (xb.total, xb.succeeded, xb.failed, xb.dead),
+        (1, 0, 1, 1),
+        "the old delivery is outside the window"
+    );
+}
+
+pub async fn prune_keeps_dedupe_keys_longer(b: &dyn Backend) {
+    b.accept_batch(&[new("a", "t", T0), new("b", "t", T0)])
+        .await
+        .unwrap();
+    let claimed = b.claim("W", 10, T0, T0 + 60_000).await.unwrap();
+    b.record(&[done(claimed[0].id, "W", T0 + 10, 1)])
+        .await
+        .unwrap();
+    // Nothing is old enough yet.
+    assert_eq!(b.prune(T0, T0).await.unwrap().deliveries, 0);
+    // The done delivery goes; its key stays (newer than the key cutoff); the retrying one stays.
+    let report = b.prune(T0 + 11, T0).await.unwrap();
+    assert_eq!(
+        (report.deliveries, report.dedupe_keys, report.attempts),
+        (1, 0, 1)
+    );
+    assert!(b.get(claimed[0].id).await.unwrap().is_none());
+    assert!(b.get(claimed[1].id).await.unwrap().is_some());
+    // A late retry from the sender is still a duplicate.
+    assert_eq!(
+        b.accept_batch(&[new("a", "t", T0 + 20)]).await.unwrap()[0],
+        Accepted::Duplicate(claimed[0].id)
+    );
+    // Once the key is past its own retention it goes, but never while its delivery exists.
+    let report = b.prune(T0 + 11, T0 + 1).await.unwrap();
+    assert_eq!(report.dedupe_keys, 1);
+    assert!(matches!(
+        b.accept_batch(&[new("a", "t", T0 + 30)]).await.unwrap()[0],
+        Accepted::New(_)
+    ));
+    assert!(matches!(
+        b.accept_batch(&[new("b", "t", T0 + 30)]).await.unwrap()[0],
+        Accepted::Duplicate(_)
+    ));
+}
+
+pub async fn large_batches_commit_atomically(b: &dyn Backend) {
+    let batch: Vec<NewDelivery> = (0..1_200)
+        .map(|i| new(&format!("m{}", i % 1_000), "bulk", T0))
+        .collect();
+    let out = b.accept_batch(&batch).await.unwrap();
+    assert_eq!(out.iter().filter(|a| !a.is_duplicate()).count(), 1_000);
+    assert_eq!(out[1_000], Accepted::Duplicate(out[0].id()));
+    assert_eq!(b.counts().await.unwrap().pending, 1_000);
+}
+
+/// Instantiates every suite test for a backend factory: an expression evaluating to a future
+/// of `(guard, Arc<dyn Backend>)`.
+#[macro_export]
+macro_rules! backend_suite {
+    ($factory:expr) => {
+        $crate::backend_suite!(@tests $factory;
+            accept_tells_new_from_duplicate, claims_lease_and_reclaim_expired,
+            outcomes_schedule_retries_and_dead_letters, release_does_not_count_an_attempt,
+            replay_and_redrive, list_filters_and_pages, stats_per_event_type,
+            prune_keeps_dedupe_keys_longer, large_batches_commit_atomically);
+    };
+    (@tests $factory:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (_guard, backend) = $factory.await;
+                $crate::suite::$name(&*backend).await;
+                backend.close().await;
+            }
+        )*
+    };
+}

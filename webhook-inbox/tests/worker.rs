@@ -1,0 +1,597 @@
+//! Workers against real SQLite files, with a manual clock and short timings.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use support::{delivery, eventually, inbox_with};
+use webhook_inbox::{
+    AcceptMeta, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus, HandlerError,
+    HandlerResult, Inbox, ListFilter, StoredDelivery, Unhandled,
+};
+
+async fn status(inbox: &Inbox, id: DeliveryId) -> DeliveryStatus {
+    inbox.get(id).await.unwrap().unwrap().status
+}
+
+async fn accept(inbox: &Inbox, id: &str, event_type: &str) -> DeliveryId {
+    inbox
+        .accept(&delivery(id, event_type, "{}"), AcceptMeta::new())
+        .await
+        .unwrap()
+        .id()
+}
+
+#[derive(serde::Deserialize)]
+struct Envelope {
+    id: String,
+}
+
+#[tokio::test]
+async fn routes_typed_raw_and_unhandled_most_specific_first() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (typed, raw) = (seen.clone(), seen.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_raw("organization.*", move |d: StoredDelivery| {
+            let raw = raw.clone();
+            async move {
+                raw.lock()
+                    .unwrap()
+                    .push(format!("raw:{}", d.event_type_str()));
+                Ok(())
+            }
+        })
+        .on::<Envelope, _>("organization.directory.user_created", move |e: Envelope| {
+            let typed = typed.clone();
+            async move {
+                typed.lock().unwrap().push(format!("typed:{}", e.id));
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let a = accept(&inbox, "a", "organization.directory.user_created").await;
+    let b = accept(&inbox, "b", "organization.created").await;
+    let c = accept(&inbox, "c", "billing.paid").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, a).await == DeliveryStatus::Done
+                && status(&inbox, b).await == DeliveryStatus::Done
+                && status(&inbox, c).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, vec!["raw:organization.created", "typed:evt_a"]);
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_patterns_are_refused_and_bad_bodies_go_dead() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    assert!(
+        inbox
+            .worker()
+            .on_raw("a.*.b", |_d: StoredDelivery| async { Ok(()) })
+            .spawn()
+            .is_err()
+    );
+    #[derive(serde::Deserialize)]
+    struct Strict {
+        #[allow(dead_code)]
+        missing_field: u32,
+    }
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .unhandled(Unhandled::DeadLetter)
+        .on::<Strict, _>("typed.event", |_s: Strict| async { Ok(()) })
+        .spawn()
+        .unwrap();
+    let bad = accept(&inbox, "a", "typed.event").await;
+    let unrouted = accept(&inbox, "b", "nobody.listens").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, bad).await == DeliveryStatus::Dead
+                && status(&inbox, unrouted).await == DeliveryStatus::Dead
+        })
+        .await
+    );
+    let row = inbox.get(bad).await.unwrap().unwrap();
+    assert_eq!(row.attempts, 1, "a body that does not parse is not retried");
+    assert!(row.last_error.unwrap().contains("missing_field"));
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn failures_retry_on_the_stored_schedule_then_die_and_redrive() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await; // retries after 1 s then 2 s: 3 attempts
+    let calls = Arc::new(AtomicUsize::new(0));
+    let healthy = Arc::new(AtomicBool::new(false));
+    let (c, h) = (calls.clone(), healthy.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .circuit_breaker(BreakerConfig::disabled())
+        .on_raw("*", move |_d: StoredDelivery| {
+            let (c, h) = (c.clone(), h.clone());
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                if h.load(Ordering::SeqCst) {
+                    Ok(())
+                } else {
+                    Err(HandlerError::new("downstream is down"))
+                }
+            }
+        })
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "a", "t").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Retrying
+        })
+        .await
+    );
+    let row = inbox.get(id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.attempts, row.last_error.as_deref()),
+        (1, Some("downstream is down"))
+    );
+    assert_eq!(row.next_attempt_at_ms, clock.now_ms_for_test() + 1_000);
+    // Not due yet: nothing runs however long we wait in real time.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    clock.advance(Duration::from_secs(1));
+    assert!(eventually(5, || async { calls.load(Ordering::SeqCst) == 2 }).await);
+    clock.advance(Duration::from_secs(2));
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Dead
+        })
+        .await
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    let dead = inbox.list(&ListFilter::dead()).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 3 attempts")
+    );
+
+    healthy.store(true, Ordering::SeqCst);
+    inbox.redrive(id).await.unwrap();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    let second = accept(&inbox, "b", "t").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, second).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(inbox.redrive_all_dead().await.unwrap(), 0);
+    worker.shutdown().await;
+}
+
+/// A tiny extension so the test reads the manual clock through the public trait.
+trait NowForTest {
+    fn now_ms_for_test(&self) -> i64;
+}
+impl NowForTest for webhook_inbox::ManualClock {
+    fn now_ms_for_test(&self) -> i64 {
+        webhook_inbox::Clock::now_ms(self)
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_failure_and_the_worker_lives_on() {
+    let (_dir, inbox, _clock) =
+        inbox_with(|b| b.retry_policy(webhook_inbox::RetryPolicy::none())).await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .concurrency(1)
+        .on_raw("*", |d: StoredDelivery| async move {
+            if d.message_id.as_deref() == Some("boom") {
+                panic!("handler bug");
+            }
+            HandlerResult::Ok(())
+        })
+        .spawn()
+        .unwrap();
+    let boom = accept(&inbox, "boom", "t").await;
+    let fine = accept(&inbox, "fine", "t").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, boom).await == DeliveryStatus::Dead
+                && status(&inbox, fine).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert!(
+        inbox
+            .get(boom)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_error
+            .unwrap()
+            .contains("handler panicked: handler bug")
+    );
+    let later = accept(&inbox, "later", "t").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, later).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn replay_runs_a_done_delivery_again_with_its_original_bytes() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let b2 = bodies.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_raw("*", move |d: StoredDelivery| {
+            let b2 = b2.clone();
+            async move {
+                b2.lock().unwrap().push(d.body.clone());
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "a", "t").await;
+    assert!(eventually(5, || async { bodies.lock().unwrap().len() == 1 }).await);
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    inbox.replay(id).await.unwrap();
+    assert!(eventually(5, || async { bodies.lock().unwrap().len() == 2 }).await);
+    let bodies = bodies.lock().unwrap().clone();
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(matches!(
+        inbox.replay(DeliveryId(424242)).await,
+        Err(webhook_inbox::InboxError::NotFound(_))
+    ));
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_open_circuit_holds_deliveries_without_failing_them() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let healthy = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (h, c) = (healthy.clone(), calls.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .circuit_breaker(BreakerConfig::new(2, Duration::from_secs(60)))
+        .on_raw("*", move |_d: StoredDelivery| {
+            let (h, c) = (h.clone(), c.clone());
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                if h.load(Ordering::SeqCst) {
+                    Ok(())
+                } else {
+                    Err(HandlerError::new("503 from CRM"))
+                }
+            }
+        })
+        .spawn()
+        .unwrap();
+    let a = accept(&inbox, "a", "t").await;
+    let b = accept(&inbox, "b", "t").await;
+    assert!(eventually(5, || async { calls.load(Ordering::SeqCst) == 2 }).await);
+    assert!(
+        eventually(5, || async {
+            status(&inbox, a).await == DeliveryStatus::Retrying
+                && status(&inbox, b).await == DeliveryStatus::Retrying
+        })
+        .await
+    );
+    // Open: a new delivery and the due retries wait, with no attempt counted.
+    let c_id = accept(&inbox, "c", "t").await;
+    clock.advance(Duration::from_secs(5));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "nothing dispatched while open"
+    );
+    let held = inbox.get(c_id).await.unwrap().unwrap();
+    assert_eq!((held.status, held.attempts), (DeliveryStatus::Pending, 0));
+    assert_eq!(inbox.get(a).await.unwrap().unwrap().attempts, 1);
+    assert!(inbox.list(&ListFilter::dead()).await.unwrap().is_empty());
+    // After the recovery time one trial goes through; it succeeds and the circuit closes.
+    healthy.store(true, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(60));
+    assert!(eventually(5, || async { calls.load(Ordering::SeqCst) == 3 }).await);
+    // Deliveries that arrived during the trial were held for a second (clock time).
+    clock.advance(Duration::from_secs(2));
+    assert!(
+        eventually(5, || async {
+            status(&inbox, a).await == DeliveryStatus::Done
+                && status(&inbox, b).await == DeliveryStatus::Done
+                && status(&inbox, c_id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn batches_fill_up_flush_on_time_and_fail_as_a_unit() {
+    let (_dir, inbox, _clock) =
+        inbox_with(|b| b.retry_policy(webhook_inbox::RetryPolicy::none())).await;
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let s2 = sizes.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_batch(
+            "sync.*",
+            BatchOptions::new(3, Duration::from_millis(300)),
+            move |batch: Vec<StoredDelivery>| {
+                let s2 = s2.clone();
+                async move {
+                    assert!(
+                        batch.windows(2).all(|w| w[0].event_type == w[1].event_type),
+                        "one event type per batch"
+                    );
+                    s2.lock().unwrap().push(batch.len());
+                    if batch
+                        .iter()
+                        .any(|d| d.message_id.as_deref() == Some("poison"))
+                    {
+                        return Err(HandlerError::permanent("poison in batch"));
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .spawn()
+        .unwrap();
+    let deliveries = [
+        delivery("m0", "sync.user", "{}"),
+        delivery("m1", "sync.user", "{}"),
+        delivery("m2", "sync.user", "{}"),
+        delivery("m3", "sync.user", "{}"),
+        delivery("g0", "sync.group", "{}"),
+    ];
+    let accepted = futures_util::future::join_all(
+        deliveries
+            .iter()
+            .map(|d| inbox.accept(d, AcceptMeta::new())),
+    )
+    .await;
+    let ids: Vec<DeliveryId> = accepted.into_iter().map(|a| a.unwrap().id()).collect();
+    assert!(
+        eventually(5, || async {
+            let mut all = true;
+            for id in &ids {
+                all &= status(&inbox, *id).await == DeliveryStatus::Done;
+            }
+            all
+        })
+        .await
+    );
+    let mut got = sizes.lock().unwrap().clone();
+    got.sort();
+    assert_eq!(got.iter().sum::<usize>(), 5);
+    assert!(got.iter().all(|&n| n <= 3));
+    assert!(got.contains(&3), "a full batch was dispatched: {got:?}");
+
+    let poison = accept(&inbox, "poison", "sync.user").await;
+    let sibling = accept(&inbox, "sibling", "sync.user").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, poison).await == DeliveryStatus::Dead
+                && status(&inbox, sibling).await == DeliveryStatus::Dead
+        })
+        .await
+    );
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let now = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let (n, m, d) = (now.clone(), max.clone(), done.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .concurrency(3)
+        .on_raw("*", move |_x: StoredDelivery| {
+            let (n, m, d) = (n.clone(), m.clone(), d.clone());
+            async move {
+                let cur = n.fetch_add(1, Ordering::SeqCst) + 1;
+                m.fetch_max(cur, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                n.fetch_sub(1, Ordering::SeqCst);
+                d.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    for i in 0..15 {
+        accept(&inbox, &format!("m{i}"), "t").await;
+    }
+    assert!(eventually(10, || async { done.load(Ordering::SeqCst) == 15 }).await);
+    assert_eq!(max.load(Ordering::SeqCst), 3);
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_releases_unfinished_work_without_counting_it() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let started = Arc::new(AtomicUsize::new(0));
+    let s2 = started.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .shutdown_timeout(Duration::from_millis(100))
+        .on_raw("slow", move |_d: StoredDelivery| {
+            let s2 = s2.clone();
+            async move {
+                s2.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(())
+            }
+        })
+        .on_batch(
+            "batched",
+            BatchOptions::new(100, Duration::from_secs(3600)),
+            |_b: Vec<StoredDelivery>| async { Ok(()) },
+        )
+        .spawn()
+        .unwrap();
+    let slow = accept(&inbox, "a", "slow").await;
+    let batched = accept(&inbox, "b", "batched").await;
+    assert!(
+        eventually(5, || async {
+            started.load(Ordering::SeqCst) == 1
+                && status(&inbox, batched).await == DeliveryStatus::Processing
+        })
+        .await
+    );
+    worker.shutdown().await;
+    for id in [slow, batched] {
+        let row = inbox.get(id).await.unwrap().unwrap();
+        assert_eq!(
+            (row.status, row.attempts),
+            (DeliveryStatus::Pending, 0),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_workers_lease_expires_and_is_reclaimed() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let id = accept(&inbox, "a", "t").await;
+    let now = webhook_inbox::Clock::now_ms(&clock);
+    // A worker that claims and then dies.
+    let claimed = inbox
+        .backend()
+        .claim("dead-worker", 10, now, now + 30_000)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_raw("*", |_d: StoredDelivery| async { Ok(()) })
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(status(&inbox, id).await, DeliveryStatus::Processing);
+    clock.advance(Duration::from_secs(30));
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(inbox.get(id).await.unwrap().unwrap().attempts, 2);
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn stats_health_and_retention() {
+    let (_dir, inbox, clock) = inbox_with(|b| {
+        b.retry_policy(webhook_inbox::RetryPolicy::none())
+            .health_threshold(2, Duration::from_secs(300))
+            .retention(Duration::from_secs(7 * 24 * 3600))
+            .dedupe_retention(Duration::from_secs(30 * 24 * 3600))
+    })
+    .await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .circuit_breaker(BreakerConfig::disabled())
+        .on_raw("*", |d: StoredDelivery| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if d.event_type_str() == "bad" {
+                Err(HandlerError::new("nope"))
+            } else {
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    assert!(inbox.health().await.healthy);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(accept(&inbox, &format!("ok{i}"), "good").await);
+        ids.push(accept(&inbox, &format!("bad{i}"), "bad").await);
+    }
+    assert!(
+        eventually(5, || async {
+            inbox.counts().await.unwrap().queue_depth() == 0
+        })
+        .await
+    );
+    let stats = inbox.stats(Duration::from_secs(3600)).await.unwrap();
+    let good = stats.iter().find(|s| s.event_type == "good").unwrap();
+    let bad = stats.iter().find(|s| s.event_type == "bad").unwrap();
+    assert_eq!(
+        (good.total, good.succeeded, good.failed, good.dead),
+        (3, 3, 0, 0)
+    );
+    assert_eq!(
+        (bad.total, bad.succeeded, bad.failed, bad.dead),
+        (3, 0, 3, 3)
+    );
+    assert!(
+        good.min_ms.unwrap() >= 5
+            && good.avg_ms.unwrap() >= 5.0
+            && good.max_ms.unwrap() >= good.min_ms.unwrap()
+    );
+    let health = inbox.health().await;
+    assert!(!health.healthy);
+    assert_eq!(health.recent_failures, 3);
+    assert!(health.reason.unwrap().contains("threshold 2"));
+    // Five minutes later the failures are out of the window.
+    clock.advance(Duration::from_secs(301));
+    assert!(inbox.health().await.healthy);
+    // Eight days later the done deliveries are pruned; dead ones and all dedupe keys stay.
+    clock.advance(Duration::from_secs(8 * 24 * 3600));
+    let report = inbox.prune().await.unwrap();
+    assert_eq!(report.deliveries, 3);
+    assert_eq!(inbox.counts().await.unwrap().dead, 3);
+    assert!(
+        inbox
+            .accept(&delivery("ok0", "good", "{}"), AcceptMeta::new())
+            .await
+            .unwrap()
+            .is_duplicate()
+    );
+    worker.shutdown().await;
+}
