@@ -1,3 +1,62 @@
-//! axum extractors for verified webhooks
+//! axum extractors for webhooks verified by [`WebhookVerify`].
+//!
+//! Put the layer on the route, take [`VerifiedEvent<T>`] in the handler:
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use webhook_axum::{VerifiedEvent, WebhookVerify, Event};
+//! use webhook_axum::scalekit::ScalekitEvent;
+//!
+//! async fn scalekit(VerifiedEvent(event): VerifiedEvent<Event<ScalekitEvent>>) -> &'static str {
+//!     match event.data {
+//!         ScalekitEvent::DirectoryUserCreated(user) => println!("new user {}", user.id),
+//!         _ => {}
+//!     }
+//!     "ok"
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/webhooks/scalekit", post(scalekit))
+//!     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+//! ```
+//!
+//! The layer (from `webhook-tower`, re-exported here) buffers and verifies the raw body and
+//! answers bad requests, duplicates and unsubscribed events itself; the extractors only read
+//! what it left in the request extensions, so handlers can still take `Bytes`, `Json` or
+//! `String` as their last argument.
+//!
+//! - [`VerifiedEvent<T>`]: the body deserialized into any `T: DeserializeOwned`
+//!   ([`Event<DirectoryUser>`](scalekit::DirectoryUser), [`Event<ScalekitEvent>`](scalekit::ScalekitEvent),
+//!   `serde_json::Value`, your own type). A body that does not fit `T` is a 422 naming the field.
+//! - [`VerifiedDelivery`]: the raw verified bytes and metadata (id, timestamp, scheme, event
+//!   type).
+//! - `Option<VerifiedEvent<T>>` / `Option<VerifiedDelivery>`: `None` on routes without the layer.
+//!
+//! Without the layer, the extractors answer 500 with a message naming it. Rejections have the
+//! same JSON body as the layer's: `{"error":"…","code":"…"}`.
+//!
+//! With the `testing` feature, [`testing`] builds signed requests and sample events.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod delivery;
+mod event;
+mod rejection;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
+pub use delivery::VerifiedDelivery;
+pub use event::VerifiedEvent;
+pub use rejection::VerifiedEventRejection;
+
+pub use webhook_core::{
+    self, Delivery, Event, EventError, EventFilter, EventPattern, Rejection, Scheme, SecretError,
+    Signer, Verified, Verifier, VerifyError, dedupe, scalekit,
+};
+pub use webhook_tower::{self, DefaultRejection, OnRejection, WebhookVerify};

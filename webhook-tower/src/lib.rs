@@ -1,3 +1,82 @@
-//! Tower layer that verifies webhook signatures on the raw body
+//! A [tower](https://docs.rs/tower) layer that verifies webhook signatures on the exact raw body.
+//!
+//! [`WebhookVerify`] buffers the request body (bounded), verifies it with a
+//! [`webhook_core::Verifier`] (Standard Webhooks by default: Scalekit, Svix-powered senders; any
+//! scheme and several secrets through [`WebhookVerify::with_verifier`]), answers bad requests
+//! itself, skips unsubscribed events and duplicates, and hands the inner service the request with
+//! the buffered body and a [`Delivery`] in its extensions.
+//!
+//! ```
+//! use axum::{Router, routing::post, body::Bytes};
+//! use webhook_tower::WebhookVerify;
+//!
+//! async fn handler(body: Bytes) -> &'static str {
+//!     // only reached for verified, first-time deliveries
+//!     "ok"
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/webhooks", post(handler))
+//!     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+//! ```
+//!
+//! With `webhook-axum`, handlers take `VerifiedEvent<T>` and get the typed event.
+//!
+//! # What it answers
+//!
+//! | situation | status | inner service called |
+//! |---|---|---|
+//! | verified, new delivery | the inner service's | yes |
+//! | missing or malformed header | 400 | no |
+//! | bad signature, timestamp out of tolerance | 401 | no |
+//! | `Content-Length` or streamed body over the limit (default 2 MiB) | 413 | no |
+//! | body stream fails | 400 | no |
+//! | event type not in the [`EventFilter`](webhook_core::EventFilter) | 200 | no |
+//! | same delivery already answered 2xx | 200 | no |
+//! | same delivery being processed now | 409 | no |
+//!
+//! Rejections carry `{"error":"…","code":"…"}` ([`Rejection::json_body`]) and the typed
+//! [`Rejection`] in the response extensions; [`WebhookVerify::on_rejection`] replaces the
+//! response.
+//!
+//! # Body types
+//!
+//! The inner service receives `Request<Full<Bytes>>` whatever the incoming body type was
+//! (hyper's `Incoming`, axum's `Body`, …); axum's router and every handler extractor (`Bytes`,
+//! `Json`, `String`) accept it. Responses are wrapped in [`ResponseBody`] so that the layer can
+//! answer with its own body whatever the inner service's body type is.
+//!
+//! # Observability
+//!
+//! Each request runs in a `webhook` span (DEBUG level) with `webhook.id`, `webhook.event_type`,
+//! `webhook.scheme` and `webhook.outcome`; bodies and secrets are never recorded. Metrics (through
+//! the [`metrics`] facade): `webhook_requests_total{outcome}`, `webhook_rejections_total{reason}`,
+//! `webhook_verify_duration_seconds`. When verification keeps failing, a WARN event is emitted at
+//! most once per interval (default 60 s) naming the failing checks and their counts.
+//!
+//! [`Delivery`]: webhook_core::Delivery
+//! [`Rejection`]: webhook_core::Rejection
+//! [`Rejection::json_body`]: webhook_core::Rejection::json_body
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod body;
+mod buffer;
+mod future;
+mod layer;
+mod observe;
+mod rejection;
+mod service;
+
+pub use body::ResponseBody;
+pub use future::ResponseFuture;
+pub use layer::{DEFAULT_BODY_LIMIT, WebhookVerify};
+pub use rejection::{DefaultRejection, OnRejection};
+pub use service::WebhookVerifyService;
+
+pub use http_body_util::Full;
+pub use webhook_core;

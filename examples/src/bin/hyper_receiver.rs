@@ -58,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         seen: MemoryDedupe::default(),
     });
     let listener = TcpListener::bind(args.addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "hyper-receiver listening");
+    tracing::info!("hyper-receiver listening on {}", listener.local_addr()?);
     loop {
         let (stream, _) = listener.accept().await?;
         let app = app.clone();

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 /// A running example server; killed on drop.
 pub(crate) struct Server {
+    pub(crate) stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     pub(crate) child: Child,
     pub(crate) addr: String,
     pub(crate) stdout: mpsc::Receiver<String>,
@@ -25,6 +26,7 @@ impl Drop for Server {
 /// stderr as `listening on <addr>` (or `addr=<addr>`).
 pub(crate) fn start(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(bin);
+    cmd.env_remove("WEBHOOK_SECRET").env_remove("DATABASE_URL");
     cmd.args(["--addr", "127.0.0.1:0"]).args(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -38,10 +40,13 @@ pub(crate) fn start(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let stderr = child.stderr.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (addr_tx, addr_rx) = mpsc::channel();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log2 = log.clone();
     std::thread::spawn(move || {
         let mut sent = false;
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             eprintln!("[server] {line}");
+            log2.lock().unwrap().push(line.clone());
             if !sent && let Some(addr) = find_addr(&line) {
                 let _ = addr_tx.send(addr);
                 sent = true;
@@ -58,6 +63,7 @@ pub(crate) fn start(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
         .recv_timeout(Duration::from_secs(60))
         .expect("server address on stderr");
     Server {
+        stderr: log,
         child,
         addr,
         stdout: out_rx,
@@ -65,6 +71,7 @@ pub(crate) fn start(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
 }
 
 fn find_addr(line: &str) -> Option<String> {
+    let line = &line[line.find("listening on")?..];
     let start = line.find("127.0.0.1:")?;
     let rest = &line[start..];
     let end = rest
@@ -72,4 +79,58 @@ fn find_addr(line: &str) -> Option<String> {
         .unwrap_or(rest.len());
     let addr = &rest[..end];
     (addr.len() > "127.0.0.1:".len()).then(|| addr.to_owned())
+}
+
+/// Waits for the next stdout line, parsed as JSON.
+pub(crate) fn next_line(server: &Server, timeout: Duration) -> Option<serde_json::Value> {
+    let line = server.stdout.recv_timeout(timeout).ok()?;
+    Some(
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}")),
+    )
+}
+
+/// Signed POSTs of Scalekit sample events.
+pub(crate) struct Sender {
+    pub(crate) client: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) signer: webhook_core::Signer,
+}
+
+impl Sender {
+    pub(crate) fn new(addr: &str, secret: &str) -> Self {
+        Sender {
+            client: reqwest::Client::new(),
+            url: format!("http://{addr}/webhooks"),
+            signer: webhook_core::Signer::standard(secret).unwrap(),
+        }
+    }
+
+    pub(crate) async fn send(&self, id: &str, body: &str) -> reqwest::Response {
+        self.send_at(id, body, now()).await
+    }
+
+    pub(crate) async fn send_at(&self, id: &str, body: &str, ts: i64) -> reqwest::Response {
+        let mut req = self.client.post(&self.url).body(body.to_owned());
+        for (k, v) in self.signer.sign(id, ts, body.as_bytes()).iter() {
+            req = req.header(k, v);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub(crate) fn sample(event_type: &str, event_id: &str) -> String {
+    webhook_core::scalekit::samples::sample_with(
+        event_type,
+        event_id,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap()
 }

@@ -1,0 +1,95 @@
+//! The main job: an axum server that verifies Scalekit / Standard Webhooks deliveries, stores them
+//! durably in the inbox (SQLite by default), answers 201 at once, and processes them in the
+//! background with typed handlers, retries and dead letters.
+//!
+//! ```text
+//! cargo run -p webhook-examples --bin axum-receiver -- --addr 127.0.0.1:3000 --database sqlite://webhooks.db
+//! ```
+//!
+//! - `POST /webhooks`: verify (`WebhookVerify`), store (`Inbox`), 201 new / 200 duplicate /
+//!   4xx rejected / 503 + `Retry-After` when the store cannot commit.
+//! - `GET /admin/webhook-stats`: per event type totals and processing times (JSON).
+//! - `GET /admin/health`: 200 or 503 with the recent failure count.
+//! - `GET /metrics`: Prometheus text.
+//!
+//! Stdout carries one JSON line per processed event; logs go to stderr.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post_service};
+use clap::Parser;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower::Layer as _;
+use webhook_core::{Scheme, Verifier};
+use webhook_examples::{
+    ReceiverArgs, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
+};
+use webhook_inbox::Inbox;
+use webhook_tower::WebhookVerify;
+
+#[derive(Clone)]
+struct AppState {
+    inbox: Inbox,
+    metrics: PrometheusHandle,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing();
+    let args = ReceiverArgs::parse();
+    let metrics = PrometheusBuilder::new().install_recorder()?;
+    let secret = secret_or_generate(args.addr);
+    // Several secrets, comma-separated, during a rotation.
+    let verifier = Verifier::with_secrets(Scheme::StandardWebhooks, secret.split(','))?;
+
+    let inbox = open_inbox(&args).await?;
+    let worker = spawn_worker(&inbox, &args)?;
+
+    // The inbox deduplicates durably by delivery id, so the layer's in-memory store is off.
+    let verify = WebhookVerify::with_verifier(verifier).without_dedupe();
+    let app = Router::new()
+        .route("/webhooks", post_service(verify.layer(inbox.service())))
+        .route("/admin/webhook-stats", get(stats))
+        .route("/admin/health", get(health))
+        .route("/metrics", get(render_metrics))
+        .with_state(AppState {
+            inbox: inbox.clone(),
+            metrics,
+        });
+
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    tracing::info!("axum-receiver listening on {}", listener.local_addr()?);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+
+    tracing::info!("shutting down: finishing in-flight deliveries");
+    worker.shutdown().await;
+    inbox.close().await;
+    Ok(())
+}
+
+async fn stats(State(state): State<AppState>) -> impl IntoResponse {
+    axum::Json(stats_json(&state.inbox).await)
+}
+
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let health = state.inbox.health().await;
+    let status = if health.healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(health))
+}
+
+async fn render_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.render()
+}

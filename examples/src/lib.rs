@@ -1,0 +1,194 @@
+//! Shared pieces of the example receivers: flags, the secret, the inbox, the background handlers
+//! and the one JSON line per processed event that they print on stdout.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use clap::Parser;
+use webhook_core::event::Event;
+use webhook_core::scalekit::{DirectoryGroup, DirectoryUser};
+use webhook_inbox::{HandlerError, Inbox, InboxError, RetryPolicy, StoredDelivery, Worker};
+
+/// The flags every receiver takes.
+#[derive(Clone, Debug, Parser)]
+pub struct ReceiverArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Where the inbox lives: `sqlite://file.db` (embedded) or `postgres://…` (shared by several
+    /// instances).
+    #[arg(long, default_value = "sqlite://webhooks.db", env = "DATABASE_URL")]
+    pub database: String,
+    /// Fail the first N attempts of every delivery, to watch retries and dead letters happen.
+    #[arg(long, default_value_t = 0)]
+    pub fail_attempts: u32,
+    /// Base delay of the retry backoff, in milliseconds (doubles each attempt, with jitter).
+    #[arg(long, default_value_t = 1000)]
+    pub retry_base_ms: u64,
+    /// Attempts before a delivery is dead.
+    #[arg(long, default_value_t = 5)]
+    pub max_attempts: u32,
+    /// How long a worker holds a claimed delivery; after a crash, its deliveries are claimed
+    /// again once this passes.
+    #[arg(long, default_value_t = 60)]
+    pub lease_secs: u64,
+}
+
+/// The signing secret from `WEBHOOK_SECRET`, or a freshly generated one, announced on stderr with
+/// the exact command that sends the receiver a signed test event.
+pub fn secret_or_generate(addr: SocketAddr) -> String {
+    if let Ok(secret) = std::env::var("WEBHOOK_SECRET")
+        && !secret.trim().is_empty()
+    {
+        return secret;
+    }
+    let mut bytes = [0u8; 24];
+    if getrandom::fill(&mut bytes).is_err() {
+        eprintln!("error: no random source to generate a secret; set WEBHOOK_SECRET");
+        std::process::exit(2);
+    }
+    let secret = format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    );
+    eprintln!(
+        "WEBHOOK_SECRET is not set; generated one for this run:\n\n    WEBHOOK_SECRET={secret}\n"
+    );
+    eprintln!("Send it a signed Scalekit test event with:\n");
+    eprintln!(
+        "    cargo run -p webhook-cli -- send --url http://{addr}/webhooks --secret '{secret}' --type organization.directory.user_created\n"
+    );
+    secret
+}
+
+/// Opens the inbox named by `--database` with the flags' retry policy.
+pub async fn open_inbox(args: &ReceiverArgs) -> Result<Inbox, InboxError> {
+    let retries = args.max_attempts.saturating_sub(1) as usize;
+    let policy = if retries == 0 {
+        RetryPolicy::none()
+    } else {
+        RetryPolicy::new(
+            backon::ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(args.retry_base_ms))
+                .with_max_delay(Duration::from_secs(60))
+                .with_max_times(retries)
+                .with_jitter(),
+        )
+    };
+    Inbox::builder(&args.database)
+        .retry_policy(policy)
+        .build()
+        .await
+}
+
+/// Starts the background worker: typed handlers for directory users and groups, and one for
+/// everything else. Each processed event prints one JSON line on stdout.
+pub fn spawn_worker(inbox: &Inbox, args: &ReceiverArgs) -> Result<Worker, InboxError> {
+    let fail_attempts = args.fail_attempts;
+    let mut worker = inbox.worker().lease(Duration::from_secs(args.lease_secs));
+    for action in ["created", "updated", "deleted"] {
+        worker = worker
+            .on_raw(&format!("organization.directory.user_{action}"), move |d| {
+                user_event(d, fail_attempts)
+            })
+            .on_raw(
+                &format!("organization.directory.group_{action}"),
+                move |d| group_event(d, fail_attempts),
+            );
+    }
+    worker
+        .on_raw("*", move |d: StoredDelivery| async move {
+            maybe_fail(&d, fail_attempts)?;
+            tracing::info!(event_type = d.event_type_str(), "event");
+            processed(&d);
+            Ok(())
+        })
+        .spawn()
+}
+
+async fn user_event(d: StoredDelivery, fail_attempts: u32) -> Result<(), HandlerError> {
+    maybe_fail(&d, fail_attempts)?;
+    let event: Event<DirectoryUser> = d.json().map_err(HandlerError::permanent)?;
+    tracing::info!(
+        event_type = %event.event_type,
+        user = %event.data.id,
+        email = event.data.email.as_deref().unwrap_or("-"),
+        organization = %event.data.organization_id,
+        "directory user event"
+    );
+    processed(&d);
+    Ok(())
+}
+
+async fn group_event(d: StoredDelivery, fail_attempts: u32) -> Result<(), HandlerError> {
+    maybe_fail(&d, fail_attempts)?;
+    let event: Event<DirectoryGroup> = d.json().map_err(HandlerError::permanent)?;
+    tracing::info!(
+        event_type = %event.event_type,
+        group = %event.data.id,
+        name = event.data.display_name.as_deref().unwrap_or("-"),
+        "directory group event"
+    );
+    processed(&d);
+    Ok(())
+}
+
+fn maybe_fail(d: &StoredDelivery, fail_attempts: u32) -> Result<(), HandlerError> {
+    if d.attempts <= fail_attempts {
+        tracing::warn!(
+            attempt = d.attempts,
+            id = d.id.0,
+            "simulated failure (--fail-attempts)"
+        );
+        return Err(HandlerError::new(format!(
+            "simulated failure on attempt {}",
+            d.attempts
+        )));
+    }
+    Ok(())
+}
+
+/// Prints the one stdout line for a processed delivery.
+pub fn processed(d: &StoredDelivery) {
+    let line = serde_json::json!({
+        "id": d.message_id,
+        "event_id": d.event_id,
+        "type": d.event_type,
+        "attempt": d.attempts,
+    });
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// `GET /admin/webhook-stats`: per event type figures over the last hour plus queue counts.
+pub async fn stats_json(inbox: &Inbox) -> serde_json::Value {
+    let stats = inbox.stats(Duration::from_secs(3600)).await;
+    let counts = inbox.counts().await;
+    match (stats, counts) {
+        (Ok(stats), Ok(counts)) => {
+            serde_json::json!({ "window_secs": 3600, "event_types": stats, "counts": counts })
+        }
+        (Err(e), _) | (_, Err(e)) => serde_json::json!({ "error": e.to_string() }),
+    }
+}
+
+/// Logs to stderr (stdout carries only the processed-event lines).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+}
+
+/// The README's snippets, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,257 @@
+//! The axum and actix receivers (the main job), over real TCP with a real SQLite file: the same
+//! scenarios run against both binaries.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Sender, next_line, sample, start};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn db(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("webhooks.db").display())
+}
+
+async fn stores_acknowledges_processes_with_retries(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let server = start(
+        bin,
+        &[
+            "--database",
+            &database,
+            "--fail-attempts",
+            "1",
+            "--retry-base-ms",
+            "50",
+        ],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let sender = Sender::new(&server.addr, SECRET);
+
+    let user = sample("organization.directory.user_created", "evt_user_1");
+    let res = sender.send("msg_user_1", &user).await;
+    assert_eq!(
+        res.status(),
+        201,
+        "new deliveries are acknowledged with 201 once stored"
+    );
+
+    // The first attempt fails on purpose; the retry succeeds and prints the line.
+    let line = next_line(&server, Duration::from_secs(20)).expect("processed line");
+    assert_eq!(line["id"], "msg_user_1");
+    assert_eq!(line["event_id"], "evt_user_1");
+    assert_eq!(line["type"], "organization.directory.user_created");
+    assert_eq!(line["attempt"], 2);
+
+    // The sender's retry (same id, new signature) is a duplicate: 200, not processed again.
+    let res = sender.send("msg_user_1", &user).await;
+    assert_eq!(res.status(), 200);
+
+    let group = sample("organization.directory.group_created", "evt_group_1");
+    assert_eq!(sender.send("msg_group_1", &group).await.status(), 201);
+    let line = next_line(&server, Duration::from_secs(20)).expect("group line");
+    assert_eq!(line["type"], "organization.directory.group_created");
+    assert!(
+        next_line(&server, Duration::from_millis(500)).is_none(),
+        "no duplicate processing"
+    );
+
+    // Rejections.
+    let res = sender
+        .send_at("msg_old", &user, support::now() - 3600)
+        .await;
+    assert_eq!(res.status(), 401);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "timestamp_too_old");
+    let res = reqwest::Client::new()
+        .post(format!("http://{}/webhooks", server.addr))
+        .body(user.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // Admin endpoints.
+    let stats: serde_json::Value =
+        reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let types = stats["event_types"].as_array().unwrap();
+    let user_stats = types
+        .iter()
+        .find(|t| t["event_type"] == "organization.directory.user_created")
+        .unwrap();
+    assert_eq!(user_stats["succeeded"], 1);
+    assert_eq!(user_stats["failed"], 1);
+    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("webhook_"), "{metrics}");
+    let health = reqwest::get(format!("http://{}/admin/health", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+async fn dead_letters_after_the_last_attempt(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let server = start(
+        bin,
+        &[
+            "--database",
+            &database,
+            "--fail-attempts",
+            "10",
+            "--retry-base-ms",
+            "20",
+            "--max-attempts",
+            "2",
+        ],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let sender = Sender::new(&server.addr, SECRET);
+    let body = sample("user.login", "evt_login_1");
+    assert_eq!(sender.send("msg_dead", &body).await.status(), 201);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats: serde_json::Value =
+            reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        if stats["counts"]["dead"] == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never dead: {stats}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        next_line(&server, Duration::from_millis(200)).is_none(),
+        "a dead delivery is not processed"
+    );
+}
+
+async fn acknowledged_deliveries_survive_a_kill(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let body = sample("organization.created", "evt_org_1");
+    {
+        // Every attempt fails: the delivery is stored and retrying when the process dies.
+        let mut server = start(
+            bin,
+            &[
+                "--database",
+                &database,
+                "--fail-attempts",
+                "100",
+                "--retry-base-ms",
+                "100",
+                "--max-attempts",
+                "50",
+                "--lease-secs",
+                "2",
+            ],
+            &[("WEBHOOK_SECRET", SECRET)],
+        );
+        assert_eq!(
+            Sender::new(&server.addr, SECRET)
+                .send("msg_org_1", &body)
+                .await
+                .status(),
+            201
+        );
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+    }
+    let server = start(
+        bin,
+        &[
+            "--database",
+            &database,
+            "--retry-base-ms",
+            "100",
+            "--lease-secs",
+            "2",
+        ],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let line = next_line(&server, Duration::from_secs(60)).expect("processed after restart");
+    assert_eq!(line["id"], "msg_org_1");
+    // Still deduplicated after the restart.
+    assert_eq!(
+        Sender::new(&server.addr, SECRET)
+            .send("msg_org_1", &body)
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn generates_a_secret_and_prints_the_send_command(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let server = start(bin, &["--database", &database], &[]);
+    let log = server.stderr.lock().unwrap().join("\n");
+    assert!(log.contains("WEBHOOK_SECRET=whsec_"), "{log}");
+    assert!(
+        log.contains("send --url http://127.0.0.1:0/webhooks")
+            || log.contains("send --url http://"),
+        "{log}"
+    );
+    let secret = log
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("WEBHOOK_SECRET="))
+        .unwrap()
+        .to_owned();
+    let sender = Sender::new(&server.addr, &secret);
+    assert_eq!(
+        sender
+            .send("msg_gen", &sample("role.created", "evt_role_1"))
+            .await
+            .status(),
+        201
+    );
+    assert!(next_line(&server, Duration::from_secs(20)).is_some());
+}
+
+macro_rules! receiver_tests {
+    ($module:ident, $bin:literal) => {
+        mod $module {
+            const BIN: &str = env!(concat!("CARGO_BIN_EXE_", $bin));
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stores_acknowledges_processes_with_retries() {
+                super::stores_acknowledges_processes_with_retries(BIN).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn dead_letters_after_the_last_attempt() {
+                super::dead_letters_after_the_last_attempt(BIN).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn acknowledged_deliveries_survive_a_kill() {
+                super::acknowledged_deliveries_survive_a_kill(BIN).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn generates_a_secret_and_prints_the_send_command() {
+                super::generates_a_secret_and_prints_the_send_command(BIN).await
+            }
+        }
+    };
+}
+
+receiver_tests!(axum, "axum-receiver");
+receiver_tests!(actix, "actix-receiver");

@@ -1,0 +1,79 @@
+//! [`VerifiedDelivery`]: the raw verified bytes and metadata.
+
+use std::convert::Infallible;
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
+use webhook_core::Delivery;
+
+use crate::VerifiedEventRejection;
+
+/// The verified delivery: raw body bytes, id, timestamp, scheme and event type.
+///
+/// It derefs to [`Delivery`]. Use it to store the raw body (an inbox), to forward it, or to
+/// parse it yourself; use [`VerifiedEvent`](crate::VerifiedEvent) for a typed event.
+/// `Option<VerifiedDelivery>` is `None` on routes without the layer.
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use webhook_axum::{VerifiedDelivery, WebhookVerify};
+///
+/// async fn store(delivery: VerifiedDelivery) -> String {
+///     format!(
+///         "{} {} {:?} at {:?}: {} bytes",
+///         delivery.scheme(),
+///         delivery.id().unwrap_or("-"),
+///         delivery.event_type(),
+///         delivery.verified().timestamp(),
+///         delivery.body().len(),
+///     )
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/webhooks", post(store))
+///     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedDelivery(pub Delivery);
+
+impl VerifiedDelivery {
+    /// The delivery.
+    pub fn into_inner(self) -> Delivery {
+        self.0
+    }
+}
+
+impl std::ops::Deref for VerifiedDelivery {
+    type Target = Delivery;
+    fn deref(&self) -> &Delivery {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedDelivery {
+    type Rejection = VerifiedEventRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Delivery>()
+            .cloned()
+            .map(VerifiedDelivery)
+            .ok_or(VerifiedEventRejection::MissingLayer)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for VerifiedDelivery {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Delivery>()
+            .cloned()
+            .map(VerifiedDelivery))
+    }
+}

@@ -1,0 +1,122 @@
+//! [`VerifiedEvent<T>`]: the verified body, typed.
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+use webhook_core::Delivery;
+
+use crate::VerifiedEventRejection;
+
+/// The verified body of a webhook, deserialized into `T`.
+///
+/// Use it on a route behind [`WebhookVerify`](crate::WebhookVerify). It reads the
+/// [`Delivery`] the layer put in the request extensions and deserializes `T` from the exact bytes
+/// that were verified; the request body itself is left for other extractors.
+///
+/// - A body that does not fit `T` is answered 422 with the failing field
+///   (`{"error":"event `user.login`: field `data.user.email` does not fit: …","code":"unprocessable_event"}`).
+/// - Without the layer it is answered 500, naming the missing layer.
+/// - `Option<VerifiedEvent<T>>` is `None` without the layer (the 422 still applies).
+///
+/// ```
+/// use axum::{Router, routing::post};
+/// use webhook_axum::{Event, VerifiedEvent, WebhookVerify};
+/// use webhook_axum::scalekit::DirectoryUser;
+///
+/// async fn user_created(VerifiedEvent(event): VerifiedEvent<Event<DirectoryUser>>) {
+///     println!("{} joined {}", event.data.id, event.data.organization_id);
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/webhooks/users", post(user_created))
+///     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub struct VerifiedEvent<T>(pub T);
+
+impl<T> VerifiedEvent<T> {
+    /// The event.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for VerifiedEvent<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for VerifiedEvent<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+fn parse<T: DeserializeOwned>(
+    delivery: &Delivery,
+) -> Result<VerifiedEvent<T>, VerifiedEventRejection> {
+    match webhook_core::event::from_slice::<T>(delivery.body()) {
+        Ok(value) => Ok(VerifiedEvent(value)),
+        Err(err) => Err(VerifiedEventRejection::InvalidEvent(with_event_type(
+            err,
+            delivery.event_type(),
+        ))),
+    }
+}
+
+/// Names the event type in the error when the body parser could not (it is known from the
+/// delivery).
+fn with_event_type(
+    err: webhook_core::EventError,
+    event_type: Option<&str>,
+) -> webhook_core::EventError {
+    match err {
+        webhook_core::EventError::InvalidData {
+            event_type: None,
+            path,
+            reason,
+        } if event_type.is_some() => webhook_core::EventError::InvalidData {
+            event_type: event_type.map(str::to_owned),
+            path,
+            reason,
+        },
+        other => other,
+    }
+}
+
+impl<T, S> FromRequestParts<S> for VerifiedEvent<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = VerifiedEventRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let delivery = parts
+            .extensions
+            .get::<Delivery>()
+            .ok_or(VerifiedEventRejection::MissingLayer)?;
+        parse(delivery)
+    }
+}
+
+impl<T, S> OptionalFromRequestParts<S> for VerifiedEvent<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = VerifiedEventRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match parts.extensions.get::<Delivery>() {
+            Some(delivery) => parse(delivery).map(Some),
+            None => Ok(None),
+        }
+    }
+}

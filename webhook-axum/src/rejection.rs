@@ -1,0 +1,70 @@
+//! [`VerifiedEventRejection`]: why an extractor could not produce its value.
+
+use axum_core::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use webhook_core::{EventError, Rejection};
+
+const MISSING_LAYER: &str = "this route has no WebhookVerify layer: add `.layer(WebhookVerify::new(secret))` to the router or route that uses VerifiedEvent / VerifiedDelivery";
+
+/// Rejection of [`VerifiedEvent`](crate::VerifiedEvent) and
+/// [`VerifiedDelivery`](crate::VerifiedDelivery).
+///
+/// The response has the JSON body every webhook integration answers with
+/// (`{"error":"…","code":"…"}`, see [`Rejection::json_body`]) and carries the
+/// [`Rejection`] in its extensions, as the layer's rejections do.
+///
+/// ```
+/// use webhook_axum::VerifiedEventRejection;
+///
+/// let r = VerifiedEventRejection::MissingLayer;
+/// assert_eq!(r.status(), 500);
+/// assert!(r.body_text().contains("WebhookVerify"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifiedEventRejection {
+    /// The request did not pass through [`WebhookVerify`](crate::WebhookVerify): a server
+    /// misconfiguration (500).
+    #[error("{MISSING_LAYER}")]
+    MissingLayer,
+    /// The verified body does not fit the requested type (422); the message names the field.
+    #[error(transparent)]
+    InvalidEvent(#[from] EventError),
+}
+
+impl VerifiedEventRejection {
+    /// The HTTP status: 500 for [`MissingLayer`](Self::MissingLayer), 422 for
+    /// [`InvalidEvent`](Self::InvalidEvent).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            VerifiedEventRejection::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            VerifiedEventRejection::InvalidEvent(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    /// The response body: `{"error":"…","code":"…"}`.
+    pub fn body_text(&self) -> String {
+        self.rejection().json_body()
+    }
+
+    /// The shared [`Rejection`] this maps to (`misconfigured` or `unprocessable_event`).
+    pub fn rejection(&self) -> Rejection {
+        match self {
+            VerifiedEventRejection::MissingLayer => Rejection::Misconfigured(MISSING_LAYER),
+            VerifiedEventRejection::InvalidEvent(err) => Rejection::from(err.clone()),
+        }
+    }
+}
+
+impl IntoResponse for VerifiedEventRejection {
+    fn into_response(self) -> Response {
+        let rejection = self.rejection();
+        let mut res = (self.status(), rejection.json_body()).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res.extensions_mut().insert(rejection);
+        res
+    }
+}

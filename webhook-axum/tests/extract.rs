@@ -1,0 +1,289 @@
+//! The extractors on an axum router, driven with `oneshot`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::routing::post;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use webhook_axum::scalekit::{DirectoryUser, ScalekitEvent, samples};
+use webhook_axum::testing::{SignedRequest, sample};
+use webhook_axum::{
+    Event, Rejection, Scheme, VerifiedDelivery, VerifiedEvent, Verifier, WebhookVerify,
+};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+async fn user_id(VerifiedEvent(event): VerifiedEvent<Event<DirectoryUser>>) -> String {
+    event.data.id
+}
+
+async fn typed(VerifiedEvent(event): VerifiedEvent<Event<ScalekitEvent>>) -> String {
+    match event.data {
+        ScalekitEvent::Unknown { event_type, .. } => format!("unknown {event_type}"),
+        data => data.event_type().to_owned(),
+    }
+}
+
+async fn value_and_bytes(VerifiedEvent(value): VerifiedEvent<Value>, body: Bytes) -> String {
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), value);
+    value["type"].as_str().unwrap_or("-").to_owned()
+}
+
+async fn metadata(delivery: VerifiedDelivery) -> String {
+    format!(
+        "{}|{}|{}|{}|{}",
+        delivery.scheme(),
+        delivery.id().unwrap_or("-"),
+        delivery.verified().timestamp().unwrap_or(0),
+        delivery.event_type().unwrap_or("-"),
+        delivery.body().len()
+    )
+}
+
+async fn optional(
+    event: Option<VerifiedEvent<Value>>,
+    delivery: Option<VerifiedDelivery>,
+) -> String {
+    format!("{} {}", event.is_some(), delivery.is_some())
+}
+
+fn app() -> Router {
+    let verified = Router::new()
+        .route("/user", post(user_id))
+        .route("/typed", post(typed))
+        .route("/value", post(value_and_bytes))
+        .route("/meta", post(metadata))
+        .route("/optional", post(optional))
+        .layer(WebhookVerify::new(SECRET));
+    Router::new()
+        .merge(verified)
+        .route("/unwrapped", post(user_id))
+        .route("/unwrapped-meta", post(metadata))
+        .route("/unwrapped-optional", post(optional))
+}
+
+async fn send(req: Request<Body>) -> (StatusCode, String, Response<()>) {
+    let res = app().oneshot(req).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let text = String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    (parts.status, text, Response::from_parts(parts, ()))
+}
+
+#[tokio::test]
+async fn verified_event_deserializes_a_typed_scalekit_event() {
+    let req = SignedRequest::scalekit(SECRET, "organization.directory.user_created")
+        .uri("/user")
+        .build();
+    let (status, text, _) = send(req).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(text, "diruser_53891546960887884");
+}
+
+#[tokio::test]
+async fn every_sample_event_reaches_the_typed_enum() {
+    let svc = app();
+    for (event_type, body) in samples::all() {
+        let req = SignedRequest::new(SECRET, body).uri("/typed").build();
+        let res = svc.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{event_type}");
+        let text = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(text, event_type.as_bytes());
+    }
+}
+
+#[tokio::test]
+async fn verified_event_leaves_the_body_to_other_extractors() {
+    let req = SignedRequest::scalekit(SECRET, "user.login")
+        .uri("/value")
+        .build();
+    let (status, text, _) = send(req).await;
+    assert_eq!((status, text.as_str()), (StatusCode::OK, "user.login"));
+}
+
+#[tokio::test]
+async fn verified_delivery_gives_raw_bytes_and_metadata() {
+    let body = r#"{"id":"evt_9","type":"role.created","data":{}}"#;
+    let ts = now() - 10;
+    let req = SignedRequest::new(SECRET, body)
+        .id("msg_meta")
+        .timestamp(ts)
+        .uri("/meta")
+        .build();
+    let (status, text, _) = send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        text,
+        format!("standard|msg_meta|{ts}|role.created|{}", body.len())
+    );
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn body_that_does_not_fit_is_a_422_naming_the_field() {
+    let body = sample("organization.directory.user_created")
+        .replace(r#""active":true"#, r#""active":"yes""#);
+    assert!(body.contains(r#""active":"yes""#), "sample changed: {body}");
+    let req = SignedRequest::new(SECRET, body).uri("/user").build();
+    let (status, text, res) = send(req).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let json: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["code"], "unprocessable_event");
+    let error = json["error"].as_str().unwrap();
+    assert!(error.contains("data.active"), "{error}");
+    assert!(
+        error.contains("organization.directory.user_created"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("yes"),
+        "the body's values must not be echoed: {error}"
+    );
+    assert!(matches!(
+        res.extensions().get::<Rejection>(),
+        Some(Rejection::UnprocessableEvent(_))
+    ));
+}
+
+#[tokio::test]
+async fn invalid_json_is_a_422() {
+    let req = SignedRequest::new(SECRET, "not json").uri("/user").build();
+    let (status, text, _) = send(req).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+}
+
+#[tokio::test]
+async fn missing_layer_is_a_500_naming_it() {
+    for uri in ["/unwrapped", "/unwrapped-meta"] {
+        let req = SignedRequest::scalekit(SECRET, "organization.directory.user_created")
+            .uri(uri)
+            .build();
+        let (status, text, res) = send(req).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let json: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["code"], "misconfigured");
+        assert!(
+            json["error"].as_str().unwrap().contains("WebhookVerify"),
+            "{text}"
+        );
+        assert!(matches!(
+            res.extensions().get::<Rejection>(),
+            Some(Rejection::Misconfigured(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn option_is_none_without_the_layer() {
+    let req = SignedRequest::scalekit(SECRET, "user.login")
+        .uri("/optional")
+        .build();
+    assert_eq!(send(req).await.1, "true true");
+    let req = SignedRequest::scalekit(SECRET, "user.login")
+        .uri("/unwrapped-optional")
+        .build();
+    assert_eq!(send(req).await.1, "false false");
+}
+
+#[tokio::test]
+async fn option_still_rejects_a_body_that_does_not_fit() {
+    let app = Router::new()
+        .route(
+            "/",
+            post(
+                |e: Option<VerifiedEvent<Event<DirectoryUser>>>| async move {
+                    format!("{}", e.is_some())
+                },
+            ),
+        )
+        .layer(WebhookVerify::new(SECRET));
+    let res = app
+        .oneshot(SignedRequest::new(SECRET, r#"{"type":"x"}"#).build())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn testing_helpers_produce_each_failure() {
+    let base = || SignedRequest::scalekit(SECRET, "user.login").uri("/value");
+    let cases = [
+        (base().tamper_body(), 401, "signature_mismatch"),
+        (base().tamper_signature(), 401, "signature_mismatch"),
+        (base().timestamp(now() - 3600), 401, "timestamp_too_old"),
+        (base().timestamp(now() + 3600), 401, "timestamp_too_new"),
+        (base().without_header("webhook-id"), 400, "missing_header"),
+        (
+            base().header("webhook-timestamp", "soon"),
+            400,
+            "malformed_header",
+        ),
+        (
+            SignedRequest::scalekit("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", "user.login")
+                .uri("/value"),
+            401,
+            "signature_mismatch",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let (got, text, _) = send(req.build()).await;
+        assert_eq!(got.as_u16(), status, "{code}: {text}");
+        let json: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["code"], code);
+    }
+}
+
+#[tokio::test]
+async fn retries_with_the_same_id_reach_the_handler_once() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = Router::new()
+        .route(
+            "/",
+            post(move |VerifiedEvent(_): VerifiedEvent<Value>| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { StatusCode::NO_CONTENT }
+            }),
+        )
+        .layer(WebhookVerify::new(SECRET));
+    let req = SignedRequest::scalekit(SECRET, "organization.created").id("msg_retry");
+    assert_eq!(
+        app.clone().oneshot(req.build()).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.oneshot(req.build()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn other_schemes_through_with_verifier() {
+    let secret = "gh-secret";
+    let app = Router::new()
+        .route("/", post(metadata))
+        .layer(WebhookVerify::with_verifier(
+            Verifier::new(Scheme::GitHub, secret).unwrap(),
+        ));
+    let req = SignedRequest::new(secret, r#"{"action":"opened"}"#)
+        .scheme(Scheme::GitHub)
+        .id("gh-1")
+        .header("x-github-event", "issues")
+        .build();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(text, "github|gh-1|0|issues.opened|19");
+}

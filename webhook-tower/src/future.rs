@@ -1,0 +1,326 @@
+//! [`ResponseFuture`]: buffers, verifies, then calls the inner service.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::Full;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+use tracing::Span;
+use webhook_core::Rejection;
+use webhook_core::dedupe::Claim;
+
+use crate::body::ResponseBody;
+use crate::buffer::Buffer;
+use crate::layer::Config;
+use crate::observe::{self, Outcome};
+use crate::rejection::{OnRejection, skipped};
+
+pin_project! {
+    /// The response future of [`WebhookVerifyService`](crate::WebhookVerifyService).
+    pub struct ResponseFuture<ReqBody, S, R>
+    where
+        S: Service<Request<Full<Bytes>>>,
+    {
+        #[pin]
+        state: State<ReqBody, S, S::Future>,
+        config: Arc<Config>,
+        on_rejection: R,
+        span: Span,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<ReqBody, S, F> {
+        Collecting {
+            #[pin]
+            body: ReqBody,
+            parts: Option<Parts>,
+            buffer: Buffer,
+            inner: Option<S>,
+        },
+        Calling {
+            #[pin]
+            future: F,
+            guard: Option<DedupeGuard>,
+        },
+        Answer {
+            response: Option<Response<Full<Bytes>>>,
+        },
+        Done,
+    }
+}
+
+/// Releases a dedupe claim: with the outcome when the inner service answers, as a failure when
+/// the future is dropped first (client gone, timeout), so the sender's retry is processed.
+struct DedupeGuard {
+    config: Arc<Config>,
+    key: String,
+    released: bool,
+}
+
+impl DedupeGuard {
+    fn new(config: Arc<Config>, key: String) -> Self {
+        DedupeGuard {
+            config,
+            key,
+            released: false,
+        }
+    }
+
+    fn complete(mut self, success: bool) {
+        self.release(success);
+    }
+
+    fn release(&mut self, success: bool) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
+        if let Some(store) = &self.config.dedupe {
+            store.complete(&self.key, success, self.config.clock.now_unix());
+        }
+    }
+}
+
+impl Drop for DedupeGuard {
+    fn drop(&mut self) {
+        self.release(false);
+    }
+}
+
+/// What to do with a buffered, verified request.
+enum Admit {
+    Call(Request<Full<Bytes>>, Option<DedupeGuard>),
+    Answer(Response<Full<Bytes>>),
+}
+
+impl<ReqBody, S, R> ResponseFuture<ReqBody, S, R>
+where
+    S: Service<Request<Full<Bytes>>>,
+    R: OnRejection,
+{
+    pub(crate) fn collecting(
+        body: ReqBody,
+        parts: Parts,
+        hint: usize,
+        inner: S,
+        config: Arc<Config>,
+        on_rejection: R,
+        span: Span,
+    ) -> Self {
+        let buffer = Buffer::new(config.limit, hint);
+        ResponseFuture {
+            state: State::Collecting {
+                body,
+                parts: Some(parts),
+                buffer,
+                inner: Some(inner),
+            },
+            config,
+            on_rejection,
+            span,
+        }
+    }
+
+    pub(crate) fn rejected(
+        rejection: Rejection,
+        config: Arc<Config>,
+        on_rejection: R,
+        span: Span,
+    ) -> Self {
+        let response = reject(&config, &on_rejection, &span, rejection);
+        ResponseFuture {
+            state: State::Answer {
+                response: Some(response),
+            },
+            config,
+            on_rejection,
+            span,
+        }
+    }
+}
+
+fn reject<R: OnRejection>(
+    config: &Config,
+    on_rejection: &R,
+    span: &Span,
+    rejection: Rejection,
+) -> Response<Full<Bytes>> {
+    observe::rejected(span, &rejection, &config.failures);
+    let mut response = on_rejection.on_rejection(&rejection);
+    response.extensions_mut().insert(rejection);
+    response
+}
+
+fn skip(span: &Span, outcome: Outcome) -> Response<Full<Bytes>> {
+    observe::finish(span, outcome);
+    tracing::debug!(
+        "webhook acknowledged without calling the handler: {}",
+        outcome.as_str()
+    );
+    skipped(outcome)
+}
+
+/// Verifies, filters and claims the delivery.
+fn admit<R: OnRejection>(
+    config: &Arc<Config>,
+    on_rejection: &R,
+    span: &Span,
+    mut parts: Parts,
+    body: Bytes,
+) -> Admit {
+    let started = Instant::now();
+    let verified = config
+        .verifier
+        .verify_delivery(&parts.headers, body.clone());
+    observe::verify_time(started.elapsed());
+    let delivery = match verified {
+        Ok(delivery) => delivery,
+        Err(err) => {
+            return Admit::Answer(reject(config, on_rejection, span, Rejection::Verify(err)));
+        }
+    };
+    observe::record_delivery(span, &delivery);
+    if let (Some(filter), Some(event_type)) = (&config.filter, delivery.event_type())
+        && !filter.matches(event_type)
+    {
+        return Admit::Answer(skip(span, Outcome::Unsubscribed));
+    }
+    let guard = match &config.dedupe {
+        None => None,
+        Some(store) => {
+            let key = delivery.dedupe_key();
+            match store.claim(&key, config.clock.now_unix()) {
+                Claim::New => Some(DedupeGuard::new(config.clone(), key)),
+                Claim::Duplicate => return Admit::Answer(skip(span, Outcome::Duplicate)),
+                Claim::InFlight => {
+                    return Admit::Answer(reject(config, on_rejection, span, Rejection::InFlight));
+                }
+            }
+        }
+    };
+    parts.extensions.insert(delivery);
+    Admit::Call(Request::from_parts(parts, Full::new(body)), guard)
+}
+
+impl<ReqBody, S, R, ResBody> Future for ResponseFuture<ReqBody, S, R>
+where
+    ReqBody: Body,
+    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
+    R: OnRejection,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let _entered = this.span.enter();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Collecting {
+                    mut body,
+                    parts,
+                    buffer,
+                    inner,
+                } => {
+                    let failed = loop {
+                        match ready!(body.as_mut().poll_frame(cx)) {
+                            Some(Ok(frame)) => {
+                                if let Ok(data) = frame.into_data()
+                                    && buffer.push(data).is_err()
+                                {
+                                    break Some(Rejection::PayloadTooLarge {
+                                        limit: this.config.limit,
+                                    });
+                                }
+                            }
+                            Some(Err(_)) => break Some(Rejection::BodyRead),
+                            None => break None,
+                        }
+                    };
+                    if let Some(rejection) = failed {
+                        let response = reject(this.config, this.on_rejection, this.span, rejection);
+                        this.state.set(State::Done);
+                        return Poll::Ready(Ok(response.map(ResponseBody::own)));
+                    }
+                    let (Some(parts), Some(mut inner)) = (parts.take(), inner.take()) else {
+                        polled_after_completion()
+                    };
+                    match admit(
+                        this.config,
+                        this.on_rejection,
+                        this.span,
+                        parts,
+                        buffer.finish(),
+                    ) {
+                        Admit::Call(request, guard) => {
+                            let future = inner.call(request);
+                            this.state.set(State::Calling { future, guard });
+                        }
+                        Admit::Answer(response) => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Ok(response.map(ResponseBody::own)));
+                        }
+                    }
+                }
+                StateProj::Calling { future, guard } => {
+                    let result = ready!(future.poll(cx));
+                    let status = result
+                        .as_ref()
+                        .map_or(StatusCode::INTERNAL_SERVER_ERROR, Response::status);
+                    let success = status.is_success();
+                    if let Some(guard) = guard.take() {
+                        guard.complete(success);
+                    }
+                    observe::finish(
+                        this.span,
+                        if success {
+                            Outcome::Accepted
+                        } else {
+                            Outcome::Failed
+                        },
+                    );
+                    this.state.set(State::Done);
+                    return Poll::Ready(result.map(|response| response.map(ResponseBody::inner)));
+                }
+                StateProj::Answer { response } => {
+                    let Some(response) = response.take() else {
+                        polled_after_completion()
+                    };
+                    this.state.set(State::Done);
+                    return Poll::Ready(Ok(response.map(ResponseBody::own)));
+                }
+                StateProj::Done => polled_after_completion(),
+            }
+        }
+    }
+}
+
+impl<ReqBody, S, R> std::fmt::Debug for ResponseFuture<ReqBody, S, R>
+where
+    S: Service<Request<Full<Bytes>>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Collecting { .. } => "collecting",
+            State::Calling { .. } => "calling",
+            State::Answer { .. } => "answer",
+            State::Done => "done",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+#[allow(clippy::panic)]
+fn polled_after_completion() -> ! {
+    panic!("webhook_tower::ResponseFuture polled after completion")
+}

@@ -1,0 +1,201 @@
+//! [`WebhookVerify`]: the layer and its configuration.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_layer::Layer;
+use webhook_core::dedupe::{DEFAULT_TTL, DedupeStore, MemoryDedupe};
+use webhook_core::{Clock, EventFilter, SecretError, SystemClock, Verifier};
+
+use crate::observe::FailureLog;
+use crate::rejection::{DefaultRejection, OnRejection};
+use crate::service::WebhookVerifyService;
+
+/// The default body limit: 2 MiB, as axum's.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The default interval between two warnings about failing verification.
+const DEFAULT_WARN_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A tower [`Layer`] that verifies webhook deliveries before the inner service sees them.
+///
+/// See the [crate docs](crate) for what it answers. The layer and its services are cheap to
+/// clone: the verifier, filter and dedupe store sit behind an `Arc` and are shared.
+///
+/// ```
+/// use std::time::Duration;
+/// use webhook_tower::WebhookVerify;
+/// use webhook_tower::webhook_core::{EventFilter, Scheme, Verifier};
+///
+/// // Standard Webhooks (Scalekit), defaults: 2 MiB limit, in-memory dedupe, every event.
+/// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+///
+/// // Any scheme, a rotation, and options.
+/// let verifier = Verifier::with_secrets(Scheme::Stripe, ["whsec_new", "whsec_old"])?;
+/// let layer = WebhookVerify::with_verifier(verifier)
+///     .body_limit(256 * 1024)
+///     .events(EventFilter::new(["invoice.*", "customer.subscription.deleted"])?)
+///     .warn_interval(Duration::from_secs(300));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct WebhookVerify<R = DefaultRejection> {
+    pub(crate) config: Arc<Config>,
+    pub(crate) on_rejection: R,
+}
+
+/// Everything a service needs, shared by all clones.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) verifier: Verifier,
+    pub(crate) limit: usize,
+    pub(crate) filter: Option<EventFilter>,
+    pub(crate) dedupe: Option<Arc<dyn DedupeStore>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) failures: Arc<FailureLog>,
+}
+
+impl WebhookVerify {
+    /// A layer verifying Standard Webhooks (what Scalekit and Svix-powered senders send) with
+    /// one `whsec_…` secret.
+    ///
+    /// # Panics
+    /// If the secret is empty or not valid base64 after `whsec_`: a configuration error caught at
+    /// start-up. Use [`try_new`](WebhookVerify::try_new) to handle it instead.
+    #[allow(clippy::panic)]
+    pub fn new(secret: &str) -> Self {
+        match WebhookVerify::try_new(secret) {
+            Ok(layer) => layer,
+            Err(err) => panic!("WebhookVerify::new: invalid webhook secret: {err}"),
+        }
+    }
+
+    /// Like [`new`](WebhookVerify::new), returning an error for an invalid secret.
+    ///
+    /// ```
+    /// assert!(webhook_tower::WebhookVerify::try_new("").is_err());
+    /// ```
+    pub fn try_new(secret: &str) -> Result<Self, SecretError> {
+        Ok(WebhookVerify::with_verifier(Verifier::standard(secret)?))
+    }
+
+    /// A layer using any [`Verifier`]: every scheme, several secrets during a rotation, a custom
+    /// tolerance or clock.
+    ///
+    /// The default dedupe store remembers successful ids for twice the verifier's tolerance
+    /// (at least [`DEFAULT_TTL`]), covering the whole window in which a replay would verify.
+    pub fn with_verifier(verifier: Verifier) -> Self {
+        let ttl = verifier.tolerance_secs().map_or(DEFAULT_TTL, |t| {
+            DEFAULT_TTL.max(Duration::from_secs(t.saturating_mul(2)))
+        });
+        WebhookVerify {
+            config: Arc::new(Config {
+                verifier,
+                limit: DEFAULT_BODY_LIMIT,
+                filter: None,
+                dedupe: Some(Arc::new(MemoryDedupe::new().ttl(ttl))),
+                clock: Arc::new(SystemClock),
+                failures: Arc::new(FailureLog::new(DEFAULT_WARN_INTERVAL)),
+            }),
+            on_rejection: DefaultRejection,
+        }
+    }
+}
+
+impl From<Verifier> for WebhookVerify {
+    fn from(verifier: Verifier) -> Self {
+        WebhookVerify::with_verifier(verifier)
+    }
+}
+
+impl<R> WebhookVerify<R> {
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// The largest body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`], 2 MiB). A larger
+    /// `Content-Length` is answered 413 before reading; a streamed body is read up to the limit
+    /// and then answered 413, so a request never buffers more than this.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.config_mut().limit = bytes;
+        self
+    }
+
+    /// Only pass on events whose type matches `filter`; others are answered 200 without calling
+    /// the inner service (the sender stops retrying them). Deliveries without an event type are
+    /// always passed on.
+    pub fn events(mut self, filter: EventFilter) -> Self {
+        self.config_mut().filter = Some(filter);
+        self
+    }
+
+    /// Uses `store` to recognise duplicates and replays instead of the default in-memory store
+    /// (one per layer, 100 000 ids). Pass a shared store to deduplicate across processes.
+    ///
+    /// ```
+    /// use webhook_tower::WebhookVerify;
+    /// use webhook_tower::webhook_core::dedupe::MemoryDedupe;
+    ///
+    /// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    ///     .dedupe(MemoryDedupe::with_capacity(1_000_000));
+    /// ```
+    pub fn dedupe<D: DedupeStore + 'static>(mut self, store: D) -> Self {
+        self.config_mut().dedupe = Some(Arc::new(store));
+        self
+    }
+
+    /// Turns duplicate detection off, e.g. when a durable inbox deduplicates behind the layer.
+    /// Signatures and timestamps are still checked.
+    pub fn without_dedupe(mut self) -> Self {
+        self.config_mut().dedupe = None;
+        self
+    }
+
+    /// Uses `clock` for the timestamp check and the dedupe store (tests, replays).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        let config = self.config_mut();
+        config.verifier = config.verifier.clone().with_clock(clock.clone());
+        config.clock = clock;
+        self
+    }
+
+    /// The minimum time between two warnings about failing verification (default 60 s).
+    pub fn warn_interval(mut self, interval: Duration) -> Self {
+        self.config_mut().failures = Arc::new(FailureLog::new(interval));
+        self
+    }
+
+    /// Answers rejections with `on_rejection` instead of the default JSON body.
+    pub fn on_rejection<T: OnRejection>(self, on_rejection: T) -> WebhookVerify<T> {
+        WebhookVerify {
+            config: self.config,
+            on_rejection,
+        }
+    }
+
+    /// The verifier in use.
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
+
+    /// The body limit in bytes.
+    pub fn body_limit_bytes(&self) -> usize {
+        self.config.limit
+    }
+}
+
+impl<R> std::fmt::Debug for WebhookVerify<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookVerify")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R: Clone> Layer<S> for WebhookVerify<R> {
+    type Service = WebhookVerifyService<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WebhookVerifyService::new(inner, self.config.clone(), self.on_rejection.clone())
+    }
+}

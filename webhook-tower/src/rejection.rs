@@ -1,0 +1,78 @@
+//! How rejections and skips are answered.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::Full;
+use webhook_core::Rejection;
+
+use crate::observe::Outcome;
+
+/// Builds the response for a rejected request. Set it with
+/// [`WebhookVerify::on_rejection`](crate::WebhookVerify::on_rejection); it is implemented for
+/// closures `Fn(&Rejection) -> Response<Full<Bytes>> + Clone`.
+///
+/// Whatever it returns, the layer adds the typed [`Rejection`] to the response extensions.
+///
+/// ```
+/// use webhook_tower::{Full, OnRejection, WebhookVerify};
+/// use webhook_tower::webhook_core::Rejection;
+/// use http::{Response, StatusCode};
+///
+/// // Plain-text answers, and no hint of *why* a signature failed.
+/// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").on_rejection(|r: &Rejection| {
+///     let mut res = Response::new(Full::from(r.code()));
+///     *res.status_mut() = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::BAD_REQUEST);
+///     res
+/// });
+/// ```
+pub trait OnRejection: Clone {
+    /// The response for `rejection`.
+    fn on_rejection(&self, rejection: &Rejection) -> Response<Full<Bytes>>;
+}
+
+impl<F> OnRejection for F
+where
+    F: Fn(&Rejection) -> Response<Full<Bytes>> + Clone,
+{
+    fn on_rejection(&self, rejection: &Rejection) -> Response<Full<Bytes>> {
+        self(rejection)
+    }
+}
+
+/// The default answer: the rejection's status and its JSON body
+/// ([`Rejection::json_body`]: `{"error":"…","code":"…"}`) with `content-type: application/json`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DefaultRejection;
+
+impl DefaultRejection {
+    /// The default response for `rejection`, for custom handlers that only want to adjust it.
+    pub fn response(rejection: &Rejection) -> Response<Full<Bytes>> {
+        let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        json_response(status, Bytes::from(rejection.json_body()))
+    }
+}
+
+impl OnRejection for DefaultRejection {
+    fn on_rejection(&self, rejection: &Rejection) -> Response<Full<Bytes>> {
+        DefaultRejection::response(rejection)
+    }
+}
+
+pub(crate) fn json_response(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// The answer to a request acknowledged without calling the inner service.
+pub(crate) fn skipped(outcome: Outcome) -> Response<Full<Bytes>> {
+    let body = match outcome {
+        Outcome::Duplicate => r#"{"status":"duplicate"}"#,
+        _ => r#"{"status":"unsubscribed"}"#,
+    };
+    json_response(StatusCode::OK, Bytes::from_static(body.as_bytes()))
+}

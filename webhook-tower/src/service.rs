@@ -1,0 +1,114 @@
+//! [`WebhookVerifyService`]: the service the layer wraps around the inner one.
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response, header};
+use http_body::Body;
+use http_body_util::Full;
+use tower_service::Service;
+use webhook_core::Rejection;
+
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
+use crate::layer::Config;
+use crate::rejection::OnRejection;
+
+/// The service produced by [`WebhookVerify`](crate::WebhookVerify). See the [crate docs](crate).
+///
+/// It accepts any request body (`B: http_body::Body`) and calls the inner service with
+/// `Request<Full<Bytes>>`: the buffered, verified body, with a
+/// [`Delivery`](webhook_core::Delivery) in the request extensions.
+#[derive(Clone)]
+pub struct WebhookVerifyService<S, R> {
+    inner: S,
+    config: Arc<Config>,
+    on_rejection: R,
+}
+
+impl<S, R> WebhookVerifyService<S, R> {
+    pub(crate) fn new(inner: S, config: Arc<Config>, on_rejection: R) -> Self {
+        WebhookVerifyService {
+            inner,
+            config,
+            on_rejection,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: std::fmt::Debug, R> std::fmt::Debug for WebhookVerifyService<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookVerifyService")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for WebhookVerifyService<S, R>
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone,
+    ReqBody: Body,
+    ResBody: Body<Data = Bytes>,
+    R: OnRejection,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<ReqBody, S, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let span = crate::observe::span();
+        let limit = self.config.limit;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            let _entered = span.enter();
+            return ResponseFuture::rejected(
+                Rejection::PayloadTooLarge { limit },
+                self.config.clone(),
+                self.on_rejection.clone(),
+                span.clone(),
+            );
+        }
+        let hint = declared
+            .or_else(|| req.body().size_hint().exact())
+            .map_or(0, |len| usize::try_from(len).unwrap_or(usize::MAX));
+        // The inner service was made ready by `poll_ready`; move that one into the future and
+        // keep a fresh clone for the next call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let (parts, body) = req.into_parts();
+        ResponseFuture::collecting(
+            body,
+            parts,
+            hint,
+            inner,
+            self.config.clone(),
+            self.on_rejection.clone(),
+            span,
+        )
+    }
+}

@@ -1,0 +1,226 @@
+//! Metrics, the per-request span and the rate-limited warning.
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use tower::{Layer, ServiceExt, service_fn};
+use webhook_core::{FixedClock, Signer};
+use webhook_tower::WebhookVerify;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const NOW: i64 = 1_700_000_000;
+const BODY: &str = r#"{"type":"user.login","data":{"email":"secret-body@example.com"}}"#;
+
+fn request(id: &str, secret: &str) -> Request<Full<Bytes>> {
+    let mut req = Request::post("/")
+        .body(Full::new(Bytes::from_static(BODY.as_bytes())))
+        .unwrap();
+    *req.headers_mut() = Signer::standard(secret)
+        .unwrap()
+        .sign(id, NOW, BODY.as_bytes())
+        .into();
+    req
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn drive(layer: WebhookVerify, requests: Vec<Request<Full<Bytes>>>) -> Vec<StatusCode> {
+    let svc = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    }));
+    let mut statuses = Vec::new();
+    for req in requests {
+        statuses.push(svc.clone().oneshot(req).await.unwrap().status());
+    }
+    statuses
+}
+
+#[test]
+fn metrics_count_outcomes_reasons_and_verify_time() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let wrong = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let statuses = metrics::with_local_recorder(&recorder, || {
+        runtime().block_on(drive(
+            WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW))),
+            vec![
+                request("m1", SECRET),
+                request("m1", SECRET),
+                request("m2", wrong),
+                request("m3", wrong),
+            ],
+        ))
+    });
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED
+        ]
+    );
+
+    let mut counters = Vec::new();
+    let mut verify_samples = 0;
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let key = key.key();
+        let labels: Vec<String> = key
+            .labels()
+            .map(|l| format!("{}={}", l.key(), l.value()))
+            .collect();
+        match value {
+            DebugValue::Counter(n) => counters.push((key.name().to_owned(), labels.join(","), n)),
+            DebugValue::Histogram(samples) if key.name() == "webhook_verify_duration_seconds" => {
+                verify_samples = samples.len()
+            }
+            _ => {}
+        }
+    }
+    counters.sort();
+    assert_eq!(
+        counters,
+        [
+            (
+                "webhook_rejections_total".into(),
+                "reason=signature_mismatch".into(),
+                2
+            ),
+            (
+                "webhook_requests_total".into(),
+                "outcome=accepted".into(),
+                1
+            ),
+            (
+                "webhook_requests_total".into(),
+                "outcome=duplicate".into(),
+                1
+            ),
+            (
+                "webhook_requests_total".into(),
+                "outcome=rejected".into(),
+                2
+            ),
+        ]
+    );
+    assert_eq!(verify_samples, 4);
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs(level: tracing::Level, f: impl FnOnce()) -> String {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
+}
+
+#[test]
+fn repeated_failures_warn_once_per_interval_naming_the_check() {
+    let wrong = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let logs = capture_logs(tracing::Level::WARN, || {
+        runtime().block_on(async {
+            let layer = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
+            let mut stale = request("m_old", SECRET);
+            stale.headers_mut().insert(
+                "webhook-timestamp",
+                (NOW - 1000).to_string().parse().unwrap(),
+            );
+            let requests = (0..5)
+                .map(|i| request(&format!("w{i}"), wrong))
+                .chain([stale])
+                .collect();
+            drive(layer, requests).await;
+        })
+    });
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "one warning per interval, got:\n{logs}");
+    assert!(
+        warnings[0].contains("signature_mismatch ×1"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains("wrong or rotated secret"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        !logs.contains("MfKQ9r8") && !logs.contains("C2FVsBQ"),
+        "secrets must not be logged"
+    );
+
+    // With a zero interval every failure reports, with the counts accumulated since the last one.
+    let logs = capture_logs(tracing::Level::WARN, || {
+        runtime().block_on(async {
+            let layer = WebhookVerify::new(SECRET)
+                .clock(Arc::new(FixedClock(NOW)))
+                .warn_interval(std::time::Duration::ZERO);
+            drive(layer, vec![request("z1", wrong), request("z2", wrong)]).await;
+        })
+    });
+    assert_eq!(
+        logs.lines().filter(|l| l.contains("WARN")).count(),
+        2,
+        "{logs}"
+    );
+}
+
+#[test]
+fn span_carries_id_type_scheme_and_outcome_but_never_the_body() {
+    let logs = capture_logs(tracing::Level::DEBUG, || {
+        runtime().block_on(async {
+            let layer = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
+            drive(
+                layer,
+                vec![request("msg_span", SECRET), request("msg_span", SECRET)],
+            )
+            .await;
+        })
+    });
+    assert!(
+        logs.contains("webhook.id=\"msg_span\"") || logs.contains("webhook.id=msg_span"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("webhook.event_type=\"user.login\"")
+            || logs.contains("webhook.event_type=user.login"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("webhook.scheme=\"standard\"") || logs.contains("webhook.scheme=standard"),
+        "{logs}"
+    );
+    assert!(logs.contains("duplicate"), "{logs}");
+    assert!(
+        !logs.contains("secret-body@example.com"),
+        "the body must not be logged:\n{logs}"
+    );
+    assert!(!logs.contains("MfKQ9r8"), "the secret must not be logged");
+}

@@ -1,0 +1,652 @@
+//! Every path of the layer, driven with `tower::ServiceExt::oneshot`.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream;
+use http::{Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, StreamBody};
+use tower::{Layer, Service, ServiceExt, service_fn};
+use webhook_core::dedupe::MemoryDedupe;
+use webhook_core::{
+    Delivery, EventFilter, FixedClock, Rejection, Scheme, Signer, Verifier, VerifyError,
+};
+use webhook_tower::{DefaultRejection, WebhookVerify};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OLD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const NOW: i64 = 1_700_000_000;
+const BODY: &str = r#"{"id":"evt_1","type":"organization.created","data":{"name":"Acme"}}"#;
+
+fn layer() -> WebhookVerify {
+    WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)))
+}
+
+fn request_with(secret: &str, id: &str, ts: i64, body: &str) -> Request<Full<Bytes>> {
+    let headers = Signer::standard(secret)
+        .unwrap()
+        .sign(id, ts, body.as_bytes());
+    let mut req = Request::post("/webhooks")
+        .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+        .unwrap();
+    *req.headers_mut() = headers.into();
+    req
+}
+
+fn request(id: &str) -> Request<Full<Bytes>> {
+    request_with(SECRET, id, NOW, BODY)
+}
+
+/// An inner service that records what it received and answers `status`.
+#[derive(Clone, Default)]
+struct Recorder {
+    calls: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<(Delivery, Bytes)>>>,
+}
+
+impl Recorder {
+    fn service(
+        &self,
+        status: StatusCode,
+    ) -> impl Service<
+        Request<Full<Bytes>>,
+        Response = Response<Full<Bytes>>,
+        Error = Infallible,
+        Future: Send,
+    > + Clone
+    + use<> {
+        let this = self.clone();
+        service_fn(move |req: Request<Full<Bytes>>| {
+            let this = this.clone();
+            async move {
+                this.calls.fetch_add(1, Ordering::SeqCst);
+                let delivery = req
+                    .extensions()
+                    .get::<Delivery>()
+                    .cloned()
+                    .expect("Delivery in extensions");
+                let body = req.into_body().collect().await.unwrap().to_bytes();
+                this.seen.lock().unwrap().push((delivery, body));
+                let mut res = Response::new(Full::from("handled"));
+                *res.status_mut() = status;
+                Ok::<_, Infallible>(res)
+            }
+        })
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+async fn body_string<B: http_body::Body<Error: std::fmt::Debug>>(res: Response<B>) -> String {
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn expect_rejection(req: Request<Full<Bytes>>, status: u16, code: &str) -> Rejection {
+    let rec = Recorder::default();
+    let res = layer()
+        .layer(rec.service(StatusCode::OK))
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), status, "status for {code}");
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let rejection = res
+        .extensions()
+        .get::<Rejection>()
+        .cloned()
+        .expect("typed rejection in extensions");
+    assert_eq!(rejection.code(), code);
+    let body = body_string(res).await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["code"], code);
+    assert!(
+        !body.contains(SECRET) && !body.contains("Acme"),
+        "no secret or body in {body}"
+    );
+    assert_eq!(
+        rec.calls(),
+        0,
+        "inner service must not be called for {code}"
+    );
+    rejection
+}
+
+#[tokio::test]
+async fn valid_delivery_reaches_the_inner_service_with_body_and_delivery() {
+    let rec = Recorder::default();
+    let res = layer()
+        .layer(rec.service(StatusCode::OK))
+        .oneshot(request("msg_valid"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.extensions().get::<Rejection>().is_none());
+    assert_eq!(body_string(res).await, "handled");
+    let seen = rec.seen.lock().unwrap();
+    let (delivery, body) = &seen[0];
+    assert_eq!(body, BODY.as_bytes());
+    assert_eq!(delivery.body(), BODY.as_bytes());
+    assert_eq!(delivery.id(), Some("msg_valid"));
+    assert_eq!(delivery.event_id(), Some("evt_1"));
+    assert_eq!(delivery.event_type(), Some("organization.created"));
+    assert_eq!(delivery.scheme(), Scheme::StandardWebhooks);
+    assert_eq!(delivery.verified().timestamp(), Some(NOW));
+}
+
+#[tokio::test]
+async fn each_missing_header_is_a_400() {
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        let mut req = request("msg_missing");
+        req.headers_mut().remove(name);
+        let rejection = expect_rejection(req, 400, "missing_header").await;
+        assert_eq!(
+            rejection,
+            Rejection::Verify(VerifyError::MissingHeader { name })
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_headers_are_a_400() {
+    let mut req = request("msg_malformed");
+    req.headers_mut()
+        .insert("webhook-timestamp", "yesterday".parse().unwrap());
+    expect_rejection(req, 400, "malformed_header").await;
+
+    let mut req = request("msg_malformed");
+    req.headers_mut()
+        .insert("webhook-signature", "v1,not base64!".parse().unwrap());
+    expect_rejection(req, 400, "malformed_header").await;
+}
+
+#[tokio::test]
+async fn bad_signature_is_a_401() {
+    let mut req = request("msg_bad");
+    *req.body_mut() = Full::from(BODY.replace("Acme", "Evil"));
+    expect_rejection(req, 401, "signature_mismatch").await;
+    expect_rejection(
+        request_with(OLD_SECRET, "msg_bad", NOW, BODY),
+        401,
+        "signature_mismatch",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn stale_and_future_timestamps_are_a_401() {
+    expect_rejection(
+        request_with(SECRET, "msg_old", NOW - 301, BODY),
+        401,
+        "timestamp_too_old",
+    )
+    .await;
+    expect_rejection(
+        request_with(SECRET, "msg_new", NOW + 301, BODY),
+        401,
+        "timestamp_too_new",
+    )
+    .await;
+    // inside the tolerance both ways
+    for ts in [NOW - 300, NOW + 300] {
+        let res = layer()
+            .layer(Recorder::default().service(StatusCode::OK))
+            .oneshot(request_with(SECRET, &format!("msg_{ts}"), ts, BODY))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn rotation_accepts_old_and_new_secrets() {
+    let verifier = Verifier::standard(SECRET)
+        .unwrap()
+        .add_secret(OLD_SECRET)
+        .unwrap();
+    let rec = Recorder::default();
+    let svc = WebhookVerify::with_verifier(verifier)
+        .clock(Arc::new(FixedClock(NOW)))
+        .layer(rec.service(StatusCode::OK));
+    for (secret, id) in [(SECRET, "msg_r1"), (OLD_SECRET, "msg_r2")] {
+        let res = svc
+            .clone()
+            .oneshot(request_with(secret, id, NOW, BODY))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let seen = rec.seen.lock().unwrap();
+    assert_eq!(seen[0].0.verified().secret_index(), 0);
+    assert_eq!(seen[1].0.verified().secret_index(), 1);
+}
+
+#[tokio::test]
+async fn any_scheme_through_with_verifier() {
+    let secret = "It's a Secret to Everybody";
+    let headers = Signer::new(Scheme::GitHub, secret).unwrap().sign(
+        "gh-delivery-1",
+        0,
+        b"{\"action\":\"opened\"}",
+    );
+    let mut req = Request::post("/")
+        .body(Full::new(Bytes::from_static(b"{\"action\":\"opened\"}")))
+        .unwrap();
+    *req.headers_mut() = headers.into();
+    req.headers_mut()
+        .insert("x-github-event", "issues".parse().unwrap());
+    let rec = Recorder::default();
+    let svc = WebhookVerify::with_verifier(Verifier::new(Scheme::GitHub, secret).unwrap())
+        .layer(rec.service(StatusCode::OK));
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let seen = rec.seen.lock().unwrap();
+    assert_eq!(seen[0].0.event_type(), Some("issues.opened"));
+    assert_eq!(seen[0].0.dedupe_key(), "github:gh-delivery-1");
+}
+
+/// A body that counts how many frames were pulled from it.
+fn endless_body(
+    polled: Arc<AtomicUsize>,
+    chunk: usize,
+) -> StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, std::io::Error>>> {
+    let data = Bytes::from(vec![b'a'; chunk]);
+    StreamBody::new(stream::repeat_with(move || {
+        polled.fetch_add(1, Ordering::SeqCst);
+        Ok(Frame::data(data.clone()))
+    }))
+}
+
+#[tokio::test]
+async fn oversize_content_length_is_a_413_before_reading() {
+    let polled = Arc::new(AtomicUsize::new(0));
+    let mut req = Request::post("/")
+        .body(endless_body(polled.clone(), 1024))
+        .unwrap();
+    *req.headers_mut() = Signer::standard(SECRET)
+        .unwrap()
+        .sign("msg_big", NOW, b"x")
+        .into();
+    req.headers_mut()
+        .insert("content-length", "2097153".parse().unwrap());
+    let rec = Recorder::default();
+    let res = layer()
+        .layer(rec.service(StatusCode::OK))
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.extensions().get::<Rejection>(),
+        Some(&Rejection::PayloadTooLarge {
+            limit: 2 * 1024 * 1024
+        })
+    );
+    assert_eq!(
+        polled.load(Ordering::SeqCst),
+        0,
+        "the body must not be read"
+    );
+    assert_eq!(rec.calls(), 0);
+    let json: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
+    assert_eq!(json["code"], "payload_too_large");
+}
+
+#[tokio::test]
+async fn oversize_streamed_body_without_length_stops_at_the_limit() {
+    let polled = Arc::new(AtomicUsize::new(0));
+    let mut req = Request::post("/")
+        .body(endless_body(polled.clone(), 1000))
+        .unwrap();
+    *req.headers_mut() = Signer::standard(SECRET)
+        .unwrap()
+        .sign("msg_stream", NOW, b"x")
+        .into();
+    let rec = Recorder::default();
+    let svc = layer()
+        .body_limit(64 * 1024)
+        .layer(rec.service(StatusCode::OK));
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // 65 chunks fit in 64 KiB (65 000 bytes), the 66th goes over: reading stops there.
+    assert_eq!(polled.load(Ordering::SeqCst), 66);
+    assert_eq!(rec.calls(), 0);
+}
+
+#[tokio::test]
+async fn chunked_body_within_the_limit_is_joined_and_verified() {
+    let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = BODY
+        .as_bytes()
+        .chunks(7)
+        .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+        .collect();
+    let mut req = Request::post("/")
+        .body(StreamBody::new(stream::iter(chunks)))
+        .unwrap();
+    *req.headers_mut() = Signer::standard(SECRET)
+        .unwrap()
+        .sign("msg_chunks", NOW, BODY.as_bytes())
+        .into();
+    let rec = Recorder::default();
+    let res = layer()
+        .layer(rec.service(StatusCode::OK))
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(rec.seen.lock().unwrap()[0].1, BODY.as_bytes());
+}
+
+#[tokio::test]
+async fn body_error_mid_stream_is_a_400() {
+    let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
+        Ok(Frame::data(Bytes::from_static(b"{\"id\":"))),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset",
+        )),
+    ];
+    let mut req = Request::post("/")
+        .body(StreamBody::new(stream::iter(frames)))
+        .unwrap();
+    *req.headers_mut() = Signer::standard(SECRET)
+        .unwrap()
+        .sign("msg_err", NOW, BODY.as_bytes())
+        .into();
+    let rec = Recorder::default();
+    let res = layer()
+        .layer(rec.service(StatusCode::OK))
+        .oneshot(req)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        res.extensions().get::<Rejection>(),
+        Some(&Rejection::BodyRead)
+    );
+    assert_eq!(rec.calls(), 0);
+}
+
+#[tokio::test]
+async fn unsubscribed_event_is_a_200_without_the_inner_service() {
+    let rec = Recorder::default();
+    let svc = layer()
+        .events(EventFilter::new(["user.*"]).unwrap())
+        .layer(rec.service(StatusCode::OK));
+    let res = svc.clone().oneshot(request("msg_unsub")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_string(res).await, r#"{"status":"unsubscribed"}"#);
+    assert_eq!(rec.calls(), 0);
+
+    let body = r#"{"type":"user.login","data":{}}"#;
+    let res = svc
+        .oneshot(request_with(SECRET, "msg_sub", NOW, body))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(rec.calls(), 1);
+}
+
+#[tokio::test]
+async fn duplicate_after_success_is_a_200_without_the_inner_service() {
+    let rec = Recorder::default();
+    let svc = layer().layer(rec.service(StatusCode::NO_CONTENT));
+    assert_eq!(
+        svc.clone()
+            .oneshot(request("msg_dup"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let res = svc.clone().oneshot(request("msg_dup")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_string(res).await, r#"{"status":"duplicate"}"#);
+    assert_eq!(rec.calls(), 1);
+    // another id is processed
+    assert_eq!(
+        svc.oneshot(request("msg_other")).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(rec.calls(), 2);
+}
+
+#[tokio::test]
+async fn duplicate_while_in_flight_is_a_409() {
+    let release = Arc::new(tokio::sync::Notify::new());
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let inner = {
+        let (release, entered, calls) = (release.clone(), entered.clone(), calls.clone());
+        service_fn(move |_req: Request<Full<Bytes>>| {
+            let (release, entered, calls) = (release.clone(), entered.clone(), calls.clone());
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                entered.notify_one();
+                release.notified().await;
+                Ok::<_, Infallible>(Response::new(Full::from("done")))
+            }
+        })
+    };
+    let svc = layer().layer(inner);
+    let first = tokio::spawn(svc.clone().oneshot(request("msg_slow")));
+    entered.notified().await;
+
+    let res = svc.clone().oneshot(request("msg_slow")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        res.extensions().get::<Rejection>(),
+        Some(&Rejection::InFlight)
+    );
+    let json: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
+    assert_eq!(json["code"], "in_flight");
+
+    release.notify_one();
+    assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        svc.oneshot(request("msg_slow")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn retry_after_a_failure_is_processed_again() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let inner = {
+        let calls = calls.clone();
+        service_fn(move |_req: Request<Full<Bytes>>| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                let mut res = Response::new(Full::from(""));
+                if n == 0 {
+                    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                }
+                Ok::<_, Infallible>(res)
+            }
+        })
+    };
+    let svc = layer().layer(inner);
+    assert_eq!(
+        svc.clone()
+            .oneshot(request("msg_retry"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        svc.clone()
+            .oneshot(request("msg_retry"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        svc.oneshot(request("msg_retry")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "third attempt is a duplicate"
+    );
+}
+
+#[tokio::test]
+async fn inner_error_releases_the_claim() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let inner = {
+        let calls = calls.clone();
+        service_fn(move |_req: Request<Full<Bytes>>| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    Err("boom")
+                } else {
+                    Ok(Response::new(Full::from("")))
+                }
+            }
+        })
+    };
+    let svc = layer().layer(inner);
+    assert!(svc.clone().oneshot(request("msg_err_inner")).await.is_err());
+    assert_eq!(
+        svc.oneshot(request("msg_err_inner"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn dropped_request_releases_the_claim() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let inner = {
+        let calls = calls.clone();
+        service_fn(move |_req: Request<Full<Bytes>>| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    std::future::pending::<()>().await;
+                }
+                Ok::<_, Infallible>(Response::new(Full::from("")))
+            }
+        })
+    };
+    let svc = layer().layer(inner);
+    let hung = tokio::time::timeout(
+        Duration::from_millis(20),
+        svc.clone().oneshot(request("msg_drop")),
+    )
+    .await;
+    assert!(hung.is_err(), "first attempt hangs and is dropped");
+    assert_eq!(
+        svc.oneshot(request("msg_drop")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn dedupe_can_be_disabled_or_replaced() {
+    let rec = Recorder::default();
+    let svc = layer().without_dedupe().layer(rec.service(StatusCode::OK));
+    for _ in 0..2 {
+        assert_eq!(
+            svc.clone()
+                .oneshot(request("msg_nodedupe"))
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(rec.calls(), 2);
+
+    let store = Arc::new(MemoryDedupe::with_capacity(10));
+    let rec = Recorder::default();
+    let svc = layer()
+        .dedupe(store.clone())
+        .layer(rec.service(StatusCode::OK));
+    svc.clone().oneshot(request("msg_shared")).await.unwrap();
+    svc.oneshot(request("msg_shared")).await.unwrap();
+    assert_eq!(rec.calls(), 1);
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn custom_rejection_response_keeps_the_typed_error() {
+    let rec = Recorder::default();
+    let svc = layer()
+        .on_rejection(|r: &Rejection| {
+            let mut res = DefaultRejection::response(r);
+            *res.body_mut() = Full::from(format!("nope: {}", r.code()));
+            res.headers_mut()
+                .insert("x-reason", r.code().parse().unwrap());
+            res
+        })
+        .layer(rec.service(StatusCode::OK));
+    let mut req = request("msg_custom");
+    req.headers_mut().remove("webhook-signature");
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.headers()["x-reason"], "missing_header");
+    assert!(matches!(
+        res.extensions().get::<Rejection>(),
+        Some(Rejection::Verify(VerifyError::MissingHeader { .. }))
+    ));
+    assert_eq!(body_string(res).await, "nope: missing_header");
+}
+
+#[test]
+fn invalid_secrets_fail_try_new_and_panic_in_new() {
+    assert!(WebhookVerify::try_new("").is_err());
+    assert!(WebhookVerify::try_new("whsec_!!!").is_err());
+    let panic = std::panic::catch_unwind(|| WebhookVerify::new("whsec_"));
+    let message = panic.unwrap_err().downcast::<String>().unwrap();
+    assert!(message.contains("invalid webhook secret"), "{message}");
+}
+
+#[test]
+fn layer_and_service_are_clone_send_sync() {
+    fn check<T: Clone + Send + Sync + 'static>(_: &T) {}
+    let layer = WebhookVerify::new(SECRET);
+    check(&layer);
+    check(&layer.layer(Recorder::default().service(StatusCode::OK)));
+    assert!(
+        !format!("{layer:?}").contains("MfKQ9r8"),
+        "Debug must not print the secret"
+    );
+}
+
+#[tokio::test]
+async fn completed_requests_release_everything() {
+    let store = Arc::new(MemoryDedupe::new());
+    let rec = Recorder::default();
+    let svc = layer()
+        .dedupe(store.clone())
+        .layer(rec.service(StatusCode::OK));
+    for i in 0..10 {
+        svc.clone()
+            .oneshot(request(&format!("msg_leak_{i}")))
+            .await
+            .unwrap();
+    }
+    svc.clone().oneshot(request("msg_leak_0")).await.unwrap(); // duplicate path
+    drop(svc);
+    assert_eq!(
+        Arc::strong_count(&store),
+        1,
+        "a request future leaked the layer's shared state"
+    );
+}
