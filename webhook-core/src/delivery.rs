@@ -1,6 +1,7 @@
 //! [`Delivery`]: a verified delivery with its raw body, event type and deduplication key.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use serde::Deserialize;
@@ -34,9 +35,17 @@ use crate::{Headers, Scheme, Verified, Verifier, VerifyError};
 pub struct Delivery {
     verified: Verified,
     body: Bytes,
+    /// Read from the body (and headers) on first use: a receiver that neither filters nor
+    /// stores never pays for a JSON scan here.
+    envelope: OnceLock<Identity>,
+    headers: Vec<(&'static str, String)>,
+}
+
+/// The event type and body id, once read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Identity {
     event_type: Option<String>,
     body_id: Option<String>,
-    headers: Vec<(String, String)>,
 }
 
 impl Verifier {
@@ -90,48 +99,59 @@ impl Delivery {
     /// Wraps an already verified body. `headers` are the request's headers; the ones the scheme
     /// signs, and the sender's event-type header, are kept.
     pub fn new<H: Headers + ?Sized>(verified: Verified, headers: &H, body: Bytes) -> Self {
-        let scheme = verified.scheme();
-        let kept = kept_headers(scheme)
+        let kept = kept_headers(verified.scheme())
             .iter()
             .filter_map(|&name| {
-                let value = headers.get(name)?;
-                let value = std::str::from_utf8(value).ok()?;
-                Some((name.to_owned(), value.to_owned()))
+                let value = std::str::from_utf8(headers.get(name)?).ok()?;
+                Some((name, value.to_owned()))
             })
             .collect();
-        let envelope: Envelope<'_> = serde_json::from_slice(&body).unwrap_or_default();
-        let header = |name: &str| headers.get(name).and_then(|v| std::str::from_utf8(v).ok());
-        let event_type = match scheme {
-            Scheme::GitHub => {
-                header("x-github-event").map(|event| match envelope.action.as_deref() {
-                    Some(action) => format!("{event}.{action}"),
-                    None => event.to_owned(),
-                })
-            }
-            Scheme::Shopify => header("x-shopify-topic").map(str::to_owned),
-            Scheme::Paddle => envelope
-                .event_type
-                .as_deref()
-                .or(envelope.kind.as_deref())
-                .map(str::to_owned),
-            Scheme::Slack => envelope.kind.as_deref().map(str::to_owned),
-            _ => envelope.kind.as_deref().map(str::to_owned),
-        };
-        let body_id = match scheme {
-            Scheme::Paddle | Scheme::Slack => envelope.event_id.map(Cow::into_owned),
-            _ => match envelope.id {
-                Some(IdValue::Str(s)) => Some(s.into_owned()),
-                Some(IdValue::Num(n)) => Some(n.to_string()),
-                _ => None,
-            },
-        };
         Delivery {
             verified,
             body,
-            event_type,
-            body_id,
+            envelope: OnceLock::new(),
             headers: kept,
         }
+    }
+
+    fn identity(&self) -> &Identity {
+        self.envelope.get_or_init(|| {
+            let scheme = self.scheme();
+            let envelope: Envelope<'_> = serde_json::from_slice(&self.body).unwrap_or_default();
+            let header = |name: &str| {
+                self.headers
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.as_str())
+            };
+            let event_type = match scheme {
+                Scheme::GitHub => {
+                    header("x-github-event").map(|event| match envelope.action.as_deref() {
+                        Some(action) => format!("{event}.{action}"),
+                        None => event.to_owned(),
+                    })
+                }
+                Scheme::Shopify => header("x-shopify-topic").map(str::to_owned),
+                Scheme::Paddle => envelope
+                    .event_type
+                    .as_deref()
+                    .or(envelope.kind.as_deref())
+                    .map(str::to_owned),
+                _ => envelope.kind.as_deref().map(str::to_owned),
+            };
+            let body_id = match scheme {
+                Scheme::Paddle | Scheme::Slack => envelope.event_id.map(Cow::into_owned),
+                _ => match envelope.id {
+                    Some(IdValue::Str(s)) => Some(s.into_owned()),
+                    Some(IdValue::Num(n)) => Some(n.to_string()),
+                    _ => None,
+                },
+            };
+            Identity {
+                event_type,
+                body_id,
+            }
+        })
     }
 
     /// What verification established.
@@ -152,7 +172,7 @@ impl Delivery {
     /// The event's own id from the body (`id`, or `event_id` for Paddle and Slack), if any:
     /// Scalekit's `evt_…`, Stripe's `evt_…`.
     pub fn event_id(&self) -> Option<&str> {
-        self.body_id.as_deref()
+        self.identity().body_id.as_deref()
     }
 
     /// The exact body bytes that were verified.
@@ -164,11 +184,11 @@ impl Delivery {
     /// (Paddle), `X-GitHub-Event` joined with the body's `action` (`issues.opened`), or
     /// `X-Shopify-Topic` (`orders/create`).
     pub fn event_type(&self) -> Option<&str> {
-        self.event_type.as_deref()
+        self.identity().event_type.as_deref()
     }
 
     /// The headers kept for re-verification and routing, lowercase names.
-    pub fn headers(&self) -> &[(String, String)] {
+    pub fn headers(&self) -> &[(&'static str, String)] {
         &self.headers
     }
 
