@@ -109,7 +109,7 @@ impl<'h> Candidates<'h> {
             if self.rest.is_empty() {
                 return None;
             }
-            let (elem, rest) = match self.rest.iter().position(|&b| b == sep) {
+            let (elem, rest) = match memchr::memchr(sep, self.rest) {
                 Some(i) => (&self.rest[..i], &self.rest[i + 1..]),
                 None => (self.rest, &b""[..]),
             };
@@ -137,7 +137,7 @@ impl<'h> Iterator for Candidates<'h> {
             }
             Mode::Standard => loop {
                 let entry = self.split_next(b' ')?;
-                let Some(comma) = entry.iter().position(|&b| b == b',') else {
+                let Some(comma) = memchr::memchr(b',', entry) else {
                     self.mode = Mode::Done;
                     return Some(Err(()));
                 };
@@ -152,7 +152,7 @@ impl<'h> Iterator for Candidates<'h> {
             },
             Mode::Elements { sep, key } => loop {
                 let elem = self.split_next(sep)?;
-                let Some(eq) = elem.iter().position(|&b| b == b'=') else {
+                let Some(eq) = memchr::memchr(b'=', elem) else {
                     self.mode = Mode::Done;
                     return Some(Err(()));
                 };

@@ -117,16 +117,67 @@ where
     }
 }
 
+/// The header names the verifiers read, pre-parsed: a `HeaderMap` lookup by `HeaderName` skips
+/// parsing and lowercasing the `&str` on every request (about 30 ns of the 40 per lookup).
+#[cfg(feature = "http")]
+fn known_name(name: &str) -> Option<&'static http::HeaderName> {
+    use http::HeaderName;
+    macro_rules! known {
+        ($($name:literal),* $(,)?) => {
+            match name {
+                $($name => {
+                    static NAME: HeaderName = HeaderName::from_static($name);
+                    Some(&NAME)
+                })*
+                _ => None,
+            }
+        };
+    }
+    known!(
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "svix-id",
+        "svix-timestamp",
+        "svix-signature",
+        "stripe-signature",
+        "x-hub-signature-256",
+        "x-github-delivery",
+        "x-github-event",
+        "x-github-hook-id",
+        "x-slack-signature",
+        "x-slack-request-timestamp",
+        "x-slack-retry-num",
+        "x-shopify-hmac-sha256",
+        "x-shopify-webhook-id",
+        "x-shopify-topic",
+        "x-shopify-shop-domain",
+        "x-shopify-event-id",
+        "paddle-signature",
+    )
+}
+
 #[cfg(feature = "http")]
 impl Headers for http::HeaderMap {
     fn get(&self, name: &str) -> Option<&[u8]> {
-        http::HeaderMap::get(self, name).map(http::HeaderValue::as_bytes)
+        match known_name(name) {
+            Some(known) => http::HeaderMap::get(self, known),
+            None => http::HeaderMap::get(self, name),
+        }
+        .map(http::HeaderValue::as_bytes)
     }
     fn count(&self, name: &str) -> usize {
-        self.get_all(name).iter().count()
+        match known_name(name) {
+            Some(known) => self.get_all(known).iter().count(),
+            None => self.get_all(name).iter().count(),
+        }
     }
     fn get_unique(&self, name: &str) -> Result<Option<&[u8]>, Duplicated> {
-        let mut values = self.get_all(name).iter();
+        let all = match known_name(name) {
+            Some(known) => self.get_all(known),
+            None => self.get_all(name),
+        };
+        let mut values = all.iter();
         let first = values.next().map(http::HeaderValue::as_bytes);
         if values.next().is_some() {
             return Err(Duplicated);
@@ -142,6 +193,9 @@ impl<B> Headers for http::Request<B> {
     }
     fn count(&self, name: &str) -> usize {
         Headers::count(self.headers(), name)
+    }
+    fn get_unique(&self, name: &str) -> Result<Option<&[u8]>, Duplicated> {
+        Headers::get_unique(self.headers(), name)
     }
 }
 

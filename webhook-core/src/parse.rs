@@ -90,7 +90,7 @@ pub(crate) fn elements(
         .split(move |&b| b == sep)
         .map(trim)
         .filter(|e| !e.is_empty())
-        .map(move |e| match e.iter().position(|&b| b == kv) {
+        .map(move |e| match memchr::memchr(kv, e) {
             Some(i) => Ok((trim(&e[..i]), trim(&e[i + 1..]))),
             None => Err(()),
         })
