@@ -152,17 +152,41 @@ fn maybe_fail(d: &StoredDelivery, fail_attempts: u32) -> Result<(), HandlerError
     Ok(())
 }
 
+/// The stdout line for a processed event, fields in this order:
+/// `{"id":"<webhook-id>","event_id":"<evt_…>","type":"…","attempt":N}`.
+#[derive(serde::Serialize)]
+pub struct ProcessedLine<'a> {
+    /// The sender's delivery id (`webhook-id`).
+    pub id: Option<&'a str>,
+    /// The event's own id from the body (`evt_…`).
+    pub event_id: Option<&'a str>,
+    /// The event type.
+    #[serde(rename = "type")]
+    pub event_type: Option<&'a str>,
+    /// Which attempt this was (1 for the first).
+    pub attempt: u32,
+}
+
+impl ProcessedLine<'_> {
+    /// Writes the line to stdout, whole.
+    pub fn print(&self) {
+        if let Ok(line) = serde_json::to_string(self) {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+}
+
 /// Prints the one stdout line for a processed delivery.
 pub fn processed(d: &StoredDelivery) {
-    let line = serde_json::json!({
-        "id": d.message_id,
-        "event_id": d.event_id,
-        "type": d.event_type,
-        "attempt": d.attempts,
-    });
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    ProcessedLine {
+        id: d.message_id.as_deref(),
+        event_id: d.event_id.as_deref(),
+        event_type: d.event_type.as_deref(),
+        attempt: d.attempts,
+    }
+    .print();
 }
 
 /// `GET /admin/webhook-stats`: per event type figures over the last hour plus queue counts.

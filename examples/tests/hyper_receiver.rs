@@ -39,6 +39,10 @@ async fn verifies_dedupes_and_rejects() {
         .unwrap();
     assert_eq!(res.status(), 204);
     let line = server.stdout.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        line.starts_with(r#"{"id":"msg_1","event_id":"evt_1","type":"#),
+        "{line}"
+    );
     let json: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(json["id"], "msg_1");
     assert_eq!(json["event_id"], "evt_1");

@@ -124,13 +124,13 @@ async fn receive(app: &App, req: Request<Incoming>) -> Result<StatusCode, Reject
         Claim::InFlight => return Err(Rejection::InFlight),
         Claim::New => {}
     }
-    let line = serde_json::json!({
-        "id": delivery.id(),
-        "event_id": delivery.event_id(),
-        "type": delivery.event_type(),
-        "attempt": 1,
-    });
-    println!("{line}");
+    webhook_examples::ProcessedLine {
+        id: delivery.id(),
+        event_id: delivery.event_id(),
+        event_type: delivery.event_type(),
+        attempt: 1,
+    }
+    .print();
     app.seen.complete(&key, true, now);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -84,6 +84,10 @@ fn find_addr(line: &str) -> Option<String> {
 /// Waits for the next stdout line, parsed as JSON.
 pub(crate) fn next_line(server: &Server, timeout: Duration) -> Option<serde_json::Value> {
     let line = server.stdout.recv_timeout(timeout).ok()?;
+    assert!(
+        line.starts_with(r#"{"id":"#) && line.contains(r#","event_id":"#),
+        "fields out of order: {line}"
+    );
     Some(
         serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}")),
