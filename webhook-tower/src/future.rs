@@ -189,7 +189,10 @@ fn admit<R: OnRejection>(
         }
     };
     observe::record_delivery(span, &delivery);
-    if let (Some(filter), Some(event_type)) = (&config.filter, delivery.event_type())
+    // Only a configured filter reads the event type (the body's `type`): without one, the body
+    // is not scanned here.
+    if let Some(filter) = &config.filter
+        && let Some(event_type) = delivery.event_type()
         && !filter.matches(event_type)
     {
         return Admit::Answer(skip(span, Outcome::Unsubscribed));
