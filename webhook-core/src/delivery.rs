@@ -198,7 +198,7 @@ impl Delivery {
     /// of the body.
     pub fn dedupe_key(&self) -> String {
         let scheme = self.scheme().as_str();
-        match self.id().or(self.event_id()) {
+        match self.id().or_else(|| self.event_id()) {
             Some(id) => format!("{scheme}:{id}"),
             None => format!(
                 "{scheme}:sha256:{}",
@@ -342,6 +342,23 @@ mod tests {
         );
         assert_eq!(d.event_type(), Some("transaction.paid"));
         assert_eq!(d.dedupe_key(), "paddle:evt_01");
+    }
+
+    #[test]
+    fn the_body_is_read_only_when_asked() {
+        let d = deliver(
+            Scheme::StandardWebhooks,
+            "whsec_dGVzdHNlY3JldA==",
+            &[],
+            r#"{"id":"evt_1","type":"a.b"}"#,
+        );
+        assert_eq!(d.dedupe_key(), "standard:d1");
+        assert!(
+            d.envelope.get().is_none(),
+            "the dedupe key comes from the header id"
+        );
+        assert_eq!(d.event_type(), Some("a.b"));
+        assert!(d.envelope.get().is_some());
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub(crate) fn record_delivery(span: &Span, delivery: &Delivery) {
         return;
     }
     span.record("webhook.scheme", delivery.scheme().as_str());
-    if let Some(id) = delivery.id().or(delivery.event_id()) {
+    if let Some(id) = delivery.id().or_else(|| delivery.event_id()) {
         span.record("webhook.id", id);
     }
     if let Some(event_type) = delivery.event_type() {
