@@ -21,7 +21,11 @@ pub struct ReceiverArgs {
     pub addr: SocketAddr,
     /// Where the inbox lives: `sqlite://file.db` (embedded) or `postgres://…` (shared by several
     /// instances).
-    #[arg(long, default_value = "sqlite://webhooks.db", env = "WEBHOOK_INBOX_URL")]
+    #[arg(
+        long,
+        default_value = "sqlite://webhooks.db",
+        env = "WEBHOOK_INBOX_URL"
+    )]
     pub database: String,
     /// Fail the first N attempts of every delivery, to watch retries and dead letters happen.
     #[arg(long, default_value_t = 0)]

@@ -26,7 +26,8 @@ impl Drop for Server {
 /// stderr as `listening on <addr>` (or `addr=<addr>`).
 pub(crate) fn start(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(bin);
-    cmd.env_remove("WEBHOOK_SECRET").env_remove("WEBHOOK_INBOX_URL");
+    cmd.env_remove("WEBHOOK_SECRET")
+        .env_remove("WEBHOOK_INBOX_URL");
     cmd.args(["--addr", "127.0.0.1:0"]).args(args);
     for (k, v) in env {
         cmd.env(k, v);
