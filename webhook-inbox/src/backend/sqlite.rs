@@ -9,14 +9,12 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
-use bytes::Bytes;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{Backend, BackendResult, BoxFuture, Durability};
+use super::{Backend, BackendResult, BoxFuture, Durability, read};
 use crate::{
     Accepted, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter, NewDelivery,
     Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
@@ -197,7 +195,7 @@ impl SqliteBackend {
             .await?;
         let mut out = rows
             .iter()
-            .map(row_to_delivery)
+            .map(read::delivery)
             .collect::<BackendResult<Vec<_>>>()?;
         out.sort_by_key(|d| d.id);
         Ok(out)
@@ -335,11 +333,11 @@ impl SqliteBackend {
         q.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(filter.limit.min(1000)));
         let rows = q.build().fetch_all(&self.read).await?;
-        rows.iter().map(row_to_delivery).collect()
+        rows.iter().map(read::delivery).collect()
     }
 
     async fn stats_since(&self, since_ms: i64) -> BackendResult<Vec<EventTypeStats>> {
-        let mut by_type: HashMap<String, EventTypeStats> = HashMap::new();
+        let mut stats = read::StatsByType::default();
         let rows = sqlx::query(
             "SELECT COALESCE(event_type, ''), COUNT(*), \
                     SUM(status = 'done'), SUM(status = 'dead'), SUM(status IN ('pending', 'processing', 'retrying')) \
@@ -348,18 +346,8 @@ impl SqliteBackend {
         .bind(since_ms)
         .fetch_all(&self.read)
         .await?;
-        for row in rows {
-            let event_type: String = row.try_get(0)?;
-            let s = by_type
-                .entry(event_type.clone())
-                .or_insert_with(|| EventTypeStats {
-                    event_type,
-                    ..Default::default()
-                });
-            s.total = count(&row, 1)?;
-            s.succeeded = count(&row, 2)?;
-            s.dead = count(&row, 3)?;
-            s.in_queue = count(&row, 4)?;
+        for row in &rows {
+            stats.add_deliveries(row)?;
         }
         let rows = sqlx::query(
             "SELECT COALESCE(event_type, ''), SUM(outcome != 'ok'), AVG(duration_ms), MIN(duration_ms), MAX(duration_ms) \
@@ -368,56 +356,11 @@ impl SqliteBackend {
         .bind(since_ms)
         .fetch_all(&self.read)
         .await?;
-        for row in rows {
-            let event_type: String = row.try_get(0)?;
-            let s = by_type
-                .entry(event_type.clone())
-                .or_insert_with(|| EventTypeStats {
-                    event_type,
-                    ..Default::default()
-                });
-            s.failed = count(&row, 1)?;
-            s.avg_ms = row.try_get(2)?;
-            s.min_ms = row.try_get(3)?;
-            s.max_ms = row.try_get(4)?;
+        for row in &rows {
+            stats.add_attempts(row)?;
         }
-        let mut out: Vec<EventTypeStats> = by_type.into_values().collect();
-        out.sort_by(|a, b| a.event_type.cmp(&b.event_type));
-        Ok(out)
+        Ok(stats.into_sorted())
     }
-}
-
-fn count(row: &SqliteRow, index: usize) -> BackendResult<u64> {
-    let n: Option<i64> = row.try_get(index)?;
-    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
-}
-
-fn row_to_delivery(row: &SqliteRow) -> BackendResult<StoredDelivery> {
-    let headers: String = row.try_get("headers")?;
-    let headers: Vec<(String, String)> = serde_json::from_str(&headers)
-        .map_err(|e| InboxError::Corrupt(format!("stored headers: {e}")))?;
-    let status: String = row.try_get("status")?;
-    let attempts: i64 = row.try_get("attempts")?;
-    let body: Vec<u8> = row.try_get("body")?;
-    Ok(StoredDelivery {
-        id: DeliveryId(row.try_get("id")?),
-        dedupe_key: row.try_get("dedupe_key")?,
-        scheme: row.try_get("scheme")?,
-        message_id: row.try_get("message_id")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        body: Bytes::from(body),
-        headers,
-        client_addr: row.try_get("client_addr")?,
-        user_agent: row.try_get("user_agent")?,
-        received_at_ms: row.try_get("received_at_ms")?,
-        status: status.parse()?,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-        next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
-        last_error: row.try_get("last_error")?,
-        processing_ms: row.try_get("processing_ms")?,
-        finished_at_ms: row.try_get("finished_at_ms")?,
-    })
 }
 
 impl Backend for SqliteBackend {
@@ -483,7 +426,7 @@ impl Backend for SqliteBackend {
                 .bind(id.0)
                 .fetch_optional(&self.read)
                 .await?;
-            row.as_ref().map(row_to_delivery).transpose()
+            row.as_ref().map(read::delivery).transpose()
         })
     }
 
@@ -515,16 +458,8 @@ impl Backend for SqliteBackend {
                 .fetch_all(&self.read)
                 .await?;
             let mut counts = StatusCounts::default();
-            for row in rows {
-                let status: String = row.try_get(0)?;
-                let n = count(&row, 1)?;
-                match status.parse()? {
-                    DeliveryStatus::Pending => counts.pending = n,
-                    DeliveryStatus::Processing => counts.processing = n,
-                    DeliveryStatus::Done => counts.done = n,
-                    DeliveryStatus::Retrying => counts.retrying = n,
-                    DeliveryStatus::Dead => counts.dead = n,
-                }
+            for row in &rows {
+                read::add_status_count(&mut counts, row)?;
             }
             Ok(counts)
         })

@@ -28,13 +28,12 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{Backend, BackendResult, BoxFuture, Durability};
+use super::{Backend, BackendResult, BoxFuture, Durability, read};
 use crate::{
     Accepted, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter, NewDelivery,
     Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
@@ -285,7 +284,7 @@ impl PostgresBackend {
             .await?;
         let mut out = rows
             .iter()
-            .map(row_to_delivery)
+            .map(read::delivery)
             .collect::<BackendResult<Vec<_>>>()?;
         out.sort_by_key(|d| d.id);
         Ok(out)
@@ -469,11 +468,11 @@ impl PostgresBackend {
             .bind(i64::from(filter.limit.min(1000)))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(row_to_delivery).collect()
+        rows.iter().map(read::delivery).collect()
     }
 
     async fn stats_since(&self, since_ms: i64) -> BackendResult<Vec<EventTypeStats>> {
-        let mut by_type: HashMap<String, EventTypeStats> = HashMap::new();
+        let mut stats = read::StatsByType::default();
         let rows = sqlx::query(
             "SELECT COALESCE(event_type, ''), COUNT(*), COUNT(*) FILTER (WHERE status = 'done'), \
                     COUNT(*) FILTER (WHERE status = 'dead'), \
@@ -483,18 +482,8 @@ impl PostgresBackend {
         .bind(since_ms)
         .fetch_all(&self.pool)
         .await?;
-        for row in rows {
-            let event_type: String = row.try_get(0)?;
-            let s = by_type
-                .entry(event_type.clone())
-                .or_insert_with(|| EventTypeStats {
-                    event_type,
-                    ..Default::default()
-                });
-            s.total = count(&row, 1)?;
-            s.succeeded = count(&row, 2)?;
-            s.dead = count(&row, 3)?;
-            s.in_queue = count(&row, 4)?;
+        for row in &rows {
+            stats.add_deliveries(row)?;
         }
         let rows = sqlx::query(
             "SELECT COALESCE(event_type, ''), COUNT(*) FILTER (WHERE outcome <> 'ok'), AVG(duration_ms)::float8, \
@@ -504,22 +493,10 @@ impl PostgresBackend {
         .bind(since_ms)
         .fetch_all(&self.pool)
         .await?;
-        for row in rows {
-            let event_type: String = row.try_get(0)?;
-            let s = by_type
-                .entry(event_type.clone())
-                .or_insert_with(|| EventTypeStats {
-                    event_type,
-                    ..Default::default()
-                });
-            s.failed = count(&row, 1)?;
-            s.avg_ms = row.try_get(2)?;
-            s.min_ms = row.try_get(3)?;
-            s.max_ms = row.try_get(4)?;
+        for row in &rows {
+            stats.add_attempts(row)?;
         }
-        let mut out: Vec<EventTypeStats> = by_type.into_values().collect();
-        out.sort_by(|a, b| a.event_type.cmp(&b.event_type));
-        Ok(out)
+        Ok(stats.into_sorted())
     }
 
     async fn prune_old(
@@ -600,39 +577,6 @@ fn first_schema(path: &str) -> Option<String> {
     (name != "$user" && !name.is_empty()).then_some(name)
 }
 
-fn count(row: &PgRow, index: usize) -> BackendResult<u64> {
-    let n: Option<i64> = row.try_get(index)?;
-    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
-}
-
-fn row_to_delivery(row: &PgRow) -> BackendResult<StoredDelivery> {
-    let headers: String = row.try_get("headers")?;
-    let headers: Vec<(String, String)> = serde_json::from_str(&headers)
-        .map_err(|e| InboxError::Corrupt(format!("stored headers: {e}")))?;
-    let status: String = row.try_get("status")?;
-    let attempts: i64 = row.try_get("attempts")?;
-    let body: Vec<u8> = row.try_get("body")?;
-    Ok(StoredDelivery {
-        id: DeliveryId(row.try_get("id")?),
-        dedupe_key: row.try_get("dedupe_key")?,
-        scheme: row.try_get("scheme")?,
-        message_id: row.try_get("message_id")?,
-        event_id: row.try_get("event_id")?,
-        event_type: row.try_get("event_type")?,
-        body: Bytes::from(body),
-        headers,
-        client_addr: row.try_get("client_addr")?,
-        user_agent: row.try_get("user_agent")?,
-        received_at_ms: row.try_get("received_at_ms")?,
-        status: status.parse()?,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-        next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
-        last_error: row.try_get("last_error")?,
-        processing_ms: row.try_get("processing_ms")?,
-        finished_at_ms: row.try_get("finished_at_ms")?,
-    })
-}
-
 impl Backend for PostgresBackend {
     fn name(&self) -> &'static str {
         "postgres"
@@ -687,7 +631,7 @@ impl Backend for PostgresBackend {
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await?;
-            row.as_ref().map(row_to_delivery).transpose()
+            row.as_ref().map(read::delivery).transpose()
         })
     }
 
@@ -719,16 +663,8 @@ impl Backend for PostgresBackend {
                 .fetch_all(&self.pool)
                 .await?;
             let mut counts = StatusCounts::default();
-            for row in rows {
-                let status: String = row.try_get(0)?;
-                let n = count(&row, 1)?;
-                match status.parse()? {
-                    DeliveryStatus::Pending => counts.pending = n,
-                    DeliveryStatus::Processing => counts.processing = n,
-                    DeliveryStatus::Done => counts.done = n,
-                    DeliveryStatus::Retrying => counts.retrying = n,
-                    DeliveryStatus::Dead => counts.dead = n,
-                }
+            for row in &rows {
+                read::add_status_count(&mut counts, row)?;
             }
             Ok(counts)
         })
