@@ -2,7 +2,6 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::Mac as _;
 
 use crate::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
 use crate::secret::{self, HmacSha256};
@@ -101,25 +100,16 @@ impl Signer {
         for key in &self.keys {
             match key {
                 SignKey::Hmac(keyed) => {
-                    let mut mac = keyed.clone();
-                    for part in prefix.iter() {
-                        mac.update(part);
-                    }
-                    mac.update(body);
-                    let tag = mac.finalize().into_bytes();
+                    let tag = prefix.mac(keyed, body);
+                    let b64 = STANDARD.encode(tag);
                     hex_sigs.push(hex::encode(tag));
-                    b64_sigs.push(STANDARD.encode(tag));
-                    entries.push(format!("v1,{}", STANDARD.encode(tag)));
+                    entries.push(format!("v1,{b64}"));
+                    b64_sigs.push(b64);
                 }
                 #[cfg(feature = "ed25519")]
                 SignKey::Ed25519(signing) => {
                     use ed25519_dalek::Signer as _;
-                    let mut message = Vec::with_capacity(prefix.len_bytes() + body.len());
-                    for part in prefix.iter() {
-                        message.extend_from_slice(part);
-                    }
-                    message.extend_from_slice(body);
-                    let sig = signing.sign(&message);
+                    let sig = signing.sign(&prefix.joined(body));
                     entries.push(format!("v1a,{}", STANDARD.encode(sig.to_bytes())));
                 }
             }

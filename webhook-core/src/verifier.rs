@@ -15,7 +15,7 @@ use crate::headers::{
     SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use crate::parse::{self, MAX_SIGNATURES, trim};
-use crate::secret::{Key, parse_verify_key};
+use crate::secret::{HmacSha256, Key, parse_verify_key};
 use crate::{Clock, Headers, Scheme, SecretError, SystemClock, Verified, VerifyError};
 
 /// The default timestamp tolerance: 5 minutes, in both directions.
@@ -219,10 +219,7 @@ impl Verifier {
         let secret_index = self.match_signature(&parts, body)?;
         Ok(Verified {
             scheme: self.scheme,
-            id: parts
-                .id
-                .and_then(|id| std::str::from_utf8(id).ok())
-                .map(str::to_owned),
+            id: parts.id.map(str::to_owned),
             timestamp: parts.timestamp,
             secret_index,
         })
@@ -241,12 +238,10 @@ impl Verifier {
                         reason: "empty message id",
                     });
                 }
-                if std::str::from_utf8(id).is_err() {
-                    return Err(VerifyError::MalformedHeader {
-                        name: id_name,
-                        reason: "message id is not UTF-8",
-                    });
-                }
+                let id = std::str::from_utf8(id).map_err(|_| VerifyError::MalformedHeader {
+                    name: id_name,
+                    reason: "message id is not UTF-8",
+                })?;
                 let (ts_name, ts) = required_aliased(headers, WEBHOOK_TIMESTAMP, SVIX_TIMESTAMP)?;
                 let ts = trim(ts);
                 let (sig_name, sig) = required_aliased(headers, WEBHOOK_SIGNATURE, SVIX_SIGNATURE)?;
@@ -287,7 +282,7 @@ impl Verifier {
                     },
                 })?;
                 let id = match scheme {
-                    Scheme::Timestamped => optional(headers, WEBHOOK_ID)?,
+                    Scheme::Timestamped => optional_str(headers, WEBHOOK_ID)?,
                     _ => None,
                 };
                 Parts {
@@ -313,7 +308,7 @@ impl Verifier {
             Scheme::GitHub | Scheme::Shopify => {
                 let sig = required(headers, &self.signature_header, sig_name)?;
                 let id = match scheme.id_header() {
-                    Some(name) => optional(headers, name)?,
+                    Some(name) => optional_str(headers, name)?,
                     None => None,
                 };
                 Parts {
@@ -387,36 +382,28 @@ impl Verifier {
         #[cfg(not(feature = "ed25519"))]
         let _ = others;
 
-        let prefix = signed_prefix(scheme, parts.id.unwrap_or_default(), parts.timestamp_raw);
+        let prefix = signed_prefix(
+            scheme,
+            parts.id.unwrap_or_default().as_bytes(),
+            parts.timestamp_raw,
+        );
         #[cfg(feature = "ed25519")]
         let mut message: Option<Vec<u8>> = None;
         for (index, key) in self.keys.iter().enumerate() {
             match key {
                 Key::Hmac(keyed) => {
-                    let mut mac = keyed.clone();
-                    for part in prefix.iter() {
-                        mac.update(part);
-                    }
-                    mac.update(body);
-                    let tag = mac.finalize().into_bytes();
+                    let tag = prefix.mac(keyed, body);
                     if tags
                         .iter()
                         .flatten()
-                        .any(|candidate| tags_equal(candidate, tag.as_slice()))
+                        .any(|candidate| tags_equal(candidate, &tag))
                     {
                         return Ok(index);
                     }
                 }
                 #[cfg(feature = "ed25519")]
                 Key::Ed25519(public) => {
-                    let message = message.get_or_insert_with(|| {
-                        let mut m = Vec::with_capacity(prefix.len_bytes() + body.len());
-                        for part in prefix.iter() {
-                            m.extend_from_slice(part);
-                        }
-                        m.extend_from_slice(body);
-                        m
-                    });
+                    let message = message.get_or_insert_with(|| prefix.joined(body));
                     for candidate in others[..total].iter().flatten() {
                         if candidate.alg != Alg::Ed25519Base64 {
                             continue;
@@ -440,7 +427,8 @@ impl Verifier {
 
 /// The header fields a scheme signs, borrowed from the request.
 struct Parts<'h> {
-    id: Option<&'h [u8]>,
+    /// The delivery id, when the scheme has one and it is UTF-8.
+    id: Option<&'h str>,
     timestamp: Option<i64>,
     timestamp_raw: &'h [u8],
     signature: &'h [u8],
@@ -458,9 +446,26 @@ impl<'a> Prefix<'a> {
         self.parts[..self.len].iter().copied()
     }
 
+    /// HMAC-SHA256 of the prefix then the body, fed in place from a keyed state.
+    pub(crate) fn mac(&self, keyed: &HmacSha256, body: &[u8]) -> [u8; 32] {
+        let mut mac = keyed.clone();
+        for part in self.iter() {
+            mac.update(part);
+        }
+        mac.update(body);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The prefix and the body as one message, for ed25519 (which cannot be fed in parts).
     #[cfg(feature = "ed25519")]
-    pub(crate) fn len_bytes(&self) -> usize {
-        self.iter().map(<[u8]>::len).sum()
+    pub(crate) fn joined(&self, body: &[u8]) -> Vec<u8> {
+        let len = self.iter().map(<[u8]>::len).sum::<usize>() + body.len();
+        let mut message = Vec::with_capacity(len);
+        for part in self.iter() {
+            message.extend_from_slice(part);
+        }
+        message.extend_from_slice(body);
+        message
     }
 }
 
@@ -533,13 +538,15 @@ fn optional_raw<'h, H: Headers + ?Sized>(
         })
 }
 
-fn optional<'h, H: Headers + ?Sized>(
+/// An optional, unsigned id header: absent, empty or not UTF-8 all read as no id.
+fn optional_str<'h, H: Headers + ?Sized>(
     headers: &'h H,
     name: &'static str,
-) -> Result<Option<&'h [u8]>, VerifyError> {
+) -> Result<Option<&'h str>, VerifyError> {
     Ok(optional_raw(headers, name, name)?
         .map(trim)
-        .filter(|v| !v.is_empty()))
+        .filter(|v| !v.is_empty())
+        .and_then(|v| std::str::from_utf8(v).ok()))
 }
 
 /// A Standard Webhooks header under its `webhook-` name or, failing that, its `svix-` alias.
