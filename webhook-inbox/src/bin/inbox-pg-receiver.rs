@@ -15,16 +15,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Parser;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use webhook_core::{Rejection, Verifier};
+use webhook_core::Verifier;
 use webhook_inbox::{BreakerConfig, Durability, HandlerError, Inbox, StoredDelivery};
+use webhook_tower::WebhookVerify;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -70,30 +67,6 @@ struct Args {
 }
 
 const MAX_BODY: usize = 1 << 20;
-
-async fn verify(State(verifier): State<Arc<Verifier>>, req: Request, next: Next) -> Response {
-    let (mut parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return reject(Rejection::PayloadTooLarge { limit: MAX_BODY });
-    };
-    match verifier.verify_delivery(&parts.headers, bytes) {
-        Ok(delivery) => {
-            parts.extensions.insert(delivery);
-            next.run(Request::from_parts(parts, Body::empty())).await
-        }
-        Err(e) => reject(Rejection::from(e)),
-    }
-}
-
-fn reject(r: Rejection) -> Response {
-    let status = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        [("content-type", "application/json")],
-        r.json_body(),
-    )
-        .into_response()
-}
 
 async fn effects_tables(pool: &PgPool) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -202,11 +175,15 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         None
     };
-    let verifier = Arc::new(Verifier::standard(&args.secret)?.without_timestamp_check());
+    // The inbox deduplicates durably, so the layer's in-memory store is off.
+    let verify =
+        WebhookVerify::with_verifier(Verifier::standard(&args.secret)?.without_timestamp_check())
+            .body_limit(MAX_BODY)
+            .without_dedupe();
     let health_inbox = inbox.clone();
     let app = Router::new()
         .route_service("/webhook", inbox.service())
-        .layer(middleware::from_fn_with_state(verifier, verify))
+        .layer(verify)
         .route(
             "/admin/health",
             get(move || async move {
