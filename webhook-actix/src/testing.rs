@@ -33,27 +33,16 @@
 //! # });
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use actix_web::dev;
 use actix_web::http::header::ContentType;
 use actix_web::test::TestRequest;
 use bytes::Bytes;
 use serde::Serialize;
-use webhook_core::{Clock as _, Scheme, SecretError, SignedHeaders, Signer, SystemClock};
+use webhook_core::testing::TestDelivery;
+use webhook_core::{Scheme, SecretError, SignedHeaders, Signer};
 
 /// A secret that is valid for every scheme and is not the one under test.
-const WRONG_SECRET: &str = "whsec_bm90LXRoZS1yaWdodC1zZWNyZXQ=";
-
-/// How to spoil a signed request, to test rejections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Tamper {
-    /// Change the body after signing (a byte appended): `401 signature_mismatch`.
-    Body,
-    /// Sign with another secret: `401 signature_mismatch`.
-    Signature,
-}
+pub use webhook_core::testing::Tamper;
 
 /// Builds a correctly signed `POST` for any [`Scheme`], with a chosen id, timestamp and body, then
 /// optionally spoils it.
@@ -63,28 +52,17 @@ pub enum Tamper {
 #[derive(Clone, Debug)]
 pub struct SignedRequest {
     signer: Signer,
-    body: Bytes,
-    id: String,
-    timestamp: i64,
+    delivery: TestDelivery,
     uri: String,
-    tamper: Option<Tamper>,
-    removed: Vec<String>,
-    extra: Vec<(String, String)>,
 }
 
 impl SignedRequest {
     /// Signs `body` with `signer`.
     pub fn new(signer: Signer, body: impl Into<Bytes>) -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         SignedRequest {
             signer,
-            body: body.into(),
-            id: format!("msg_test_{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)),
-            timestamp: SystemClock.now_unix(),
+            delivery: TestDelivery::new(body),
             uri: "/".to_owned(),
-            tamper: None,
-            removed: Vec::new(),
-            extra: Vec::new(),
         }
     }
 
@@ -109,13 +87,13 @@ impl SignedRequest {
 
     /// Sets the delivery id (`webhook-id`, `X-GitHub-Delivery`, …).
     pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = id.into();
+        self.delivery = self.delivery.id(id);
         self
     }
 
     /// Sets the signed timestamp (Unix seconds), e.g. ten minutes ago to test staleness.
     pub fn timestamp(mut self, timestamp: i64) -> Self {
-        self.timestamp = timestamp;
+        self.delivery = self.delivery.timestamp(timestamp);
         self
     }
 
@@ -127,56 +105,37 @@ impl SignedRequest {
 
     /// Spoils the request after signing.
     pub fn tamper(mut self, tamper: Tamper) -> Self {
-        self.tamper = Some(tamper);
+        self.delivery = self.delivery.untampered().tamper(tamper);
         self
     }
 
     /// Leaves out a signed header (case-insensitive name).
     pub fn without_header(mut self, name: &str) -> Self {
-        self.removed.push(name.to_ascii_lowercase());
+        self.delivery = self.delivery.without_header(name);
         self
     }
 
     /// Adds (or, for a signed header, replaces) a header after signing, e.g. `X-GitHub-Event`
     /// or a malformed `webhook-timestamp`.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.extra.push((name.to_ascii_lowercase(), value.into()));
+        self.delivery = self.delivery.header(name, value);
         self
     }
 
     /// The delivery id.
     pub fn delivery_id(&self) -> &str {
-        &self.id
+        self.delivery.delivery_id()
     }
 
     /// The body as it will be sent (tampered or not).
     pub fn body(&self) -> Bytes {
-        match self.tamper {
-            Some(Tamper::Body) => {
-                let mut body = self.body.to_vec();
-                body.push(b' ');
-                body.into()
-            }
-            _ => self.body.clone(),
-        }
+        self.delivery.body()
     }
 
     /// The headers as they will be sent (signature, tampering, removals and extra headers
     /// applied; `Content-Type` not included).
     pub fn headers(&self) -> SignedHeaders {
-        let mut headers = match self.tamper {
-            Some(Tamper::Signature) => match Signer::new(self.signer.scheme(), WRONG_SECRET) {
-                Ok(wrong) => wrong.sign(&self.id, self.timestamp, &self.body),
-                // Unreachable for HMAC schemes; an unsigned request fails verification too.
-                Err(_) => SignedHeaders(Vec::new()),
-            },
-            _ => self.signer.sign(&self.id, self.timestamp, &self.body),
-        };
-        headers.0.retain(|(name, _)| !self.removed.contains(name));
-        for (name, value) in &self.extra {
-            headers.set(name, value.clone());
-        }
-        headers
+        self.delivery.headers(&self.signer)
     }
 
     /// An actix-web [`TestRequest`] carrying the signed delivery, to adjust further.

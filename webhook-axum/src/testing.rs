@@ -26,16 +26,13 @@
 //! # });
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum_core::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use webhook_core::{Clock, Scheme, Signer, SystemClock};
+use webhook_core::testing::{Tamper, TestDelivery};
+use webhook_core::{Scheme, Signer};
 
 pub use webhook_core::scalekit::samples;
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Builds a correctly signed webhook request for tower and axum tests, under any [`Scheme`],
 /// with a chosen id and timestamp, and optional tampering.
@@ -65,15 +62,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct SignedRequest {
     scheme: Scheme,
     secret: String,
-    id: String,
-    timestamp: i64,
-    body: Bytes,
+    delivery: TestDelivery,
     method: Method,
     uri: String,
-    extra: Vec<(String, String)>,
-    removed: Vec<String>,
-    tamper_body: bool,
-    tamper_signature: bool,
 }
 
 impl SignedRequest {
@@ -82,15 +73,9 @@ impl SignedRequest {
         SignedRequest {
             scheme: Scheme::StandardWebhooks,
             secret: secret.to_owned(),
-            id: format!("msg_test_{}", NEXT_ID.fetch_add(1, Ordering::Relaxed)),
-            timestamp: SystemClock.now_unix(),
-            body: body.into(),
+            delivery: TestDelivery::new(body),
             method: Method::POST,
             uri: String::from("/"),
-            extra: Vec::new(),
-            removed: Vec::new(),
-            tamper_body: false,
-            tamper_signature: false,
         }
     }
 
@@ -117,13 +102,13 @@ impl SignedRequest {
 
     /// The delivery id (`webhook-id`, `X-GitHub-Delivery`, …). Reuse an id to simulate a retry.
     pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = id.into();
+        self.delivery = self.delivery.id(id);
         self
     }
 
     /// The signed timestamp (Unix seconds), e.g. `now - 3600` for a stale delivery.
     pub fn timestamp(mut self, timestamp: i64) -> Self {
-        self.timestamp = timestamp;
+        self.delivery = self.delivery.timestamp(timestamp);
         self
     }
 
@@ -142,41 +127,33 @@ impl SignedRequest {
     /// Adds or replaces a header after signing (`x-github-event`, `content-type`, or a forged
     /// `webhook-timestamp`).
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.extra.push((name.to_ascii_lowercase(), value.into()));
+        self.delivery = self.delivery.header(name, value);
         self
     }
 
     /// Removes a header after signing, e.g. `webhook-signature`.
     pub fn without_header(mut self, name: &str) -> Self {
-        self.removed.push(name.to_ascii_lowercase());
+        self.delivery = self.delivery.without_header(name);
         self
     }
 
     /// Changes the body after signing (the last byte is flipped, or a byte added to an empty
     /// body): verification must fail with `signature_mismatch`.
     pub fn tamper_body(mut self) -> Self {
-        self.tamper_body = true;
+        self.delivery = self.delivery.tamper(Tamper::Body);
         self
     }
 
     /// Replaces the signature with one over different content, well-formed for the scheme:
     /// verification must fail with `signature_mismatch`.
     pub fn tamper_signature(mut self) -> Self {
-        self.tamper_signature = true;
+        self.delivery = self.delivery.tamper(Tamper::Signature);
         self
     }
 
     /// The body that will be sent (after tampering).
     pub fn body(&self) -> Bytes {
-        if !self.tamper_body {
-            return self.body.clone();
-        }
-        let mut body = self.body.to_vec();
-        match body.last_mut() {
-            Some(last) => *last ^= 0x01,
-            None => body.push(b' '),
-        }
-        Bytes::from(body)
+        self.delivery.body()
     }
 
     /// The headers that will be sent.
@@ -190,32 +167,14 @@ impl SignedRequest {
             Ok(signer) => signer,
             Err(err) => panic!("SignedRequest: invalid secret for {}: {err}", self.scheme),
         };
-        let mut signed = signer.sign(&self.id, self.timestamp, &self.body);
-        if self.tamper_signature {
-            let mut other = self.body.to_vec();
-            other.extend_from_slice(b" tampered");
-            let forged = signer.sign(&self.id, self.timestamp, &other);
-            let name = self.scheme.signature_header();
-            if let Some(value) = forged.get(name) {
-                signed.set(name, value);
+        for (name, value) in self.delivery.extra_headers() {
+            if HeaderName::from_bytes(name.as_bytes()).is_err()
+                || HeaderValue::from_str(value).is_err()
+            {
+                panic!("SignedRequest: invalid header `{name}`");
             }
         }
-        let mut map: HeaderMap = signed.into();
-        for name in &self.removed {
-            map.remove(name.as_str());
-        }
-        for (name, value) in &self.extra {
-            match (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                (Ok(name), Ok(value)) => {
-                    map.insert(name, value);
-                }
-                _ => panic!("SignedRequest: invalid header `{name}`"),
-            }
-        }
-        map
+        self.delivery.headers(&signer).into()
     }
 
     /// The request, with axum's body type.

@@ -61,6 +61,7 @@ pub mod scalekit;
 mod scheme;
 mod secret;
 mod signer;
+pub mod testing;
 mod verified;
 mod verifier;
 

@@ -88,6 +88,11 @@ impl Signer {
         self.scheme
     }
 
+    /// The (lowercase) header the signature is written to.
+    pub fn signature_header_name(&self) -> &str {
+        &self.signature_header
+    }
+
     /// Signs `body` and returns the headers to send. `id` goes into the scheme's delivery-id
     /// header where it has one (`webhook-id`, `X-GitHub-Delivery`, `X-Shopify-Webhook-Id`);
     /// `timestamp` (Unix seconds) is ignored by schemes without one.
