@@ -24,7 +24,6 @@
 //! synchronous: every call is a short critical section, cheap enough to run inline on an async
 //! executor.
 
-use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,11 +85,10 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
 
 /// A bounded in-memory [`DedupeStore`] for one process.
 ///
-/// It holds at most `capacity` keys (default [`DEFAULT_CAPACITY`]); when full, expired keys go
-/// first, then the oldest claims. Memory therefore never grows past the bound, whatever the
-/// senders (or an attacker with a valid secret) send. Done keys are kept for the TTL (default
-/// [`DEFAULT_TTL`]), in-flight keys for the in-flight timeout (default
-/// [`DEFAULT_IN_FLIGHT_TIMEOUT`]).
+/// Its memory is fixed when it is built and never grows, whatever the senders (or an attacker
+/// with a valid secret) send: a table sized for `capacity` keys (default [`DEFAULT_CAPACITY`]).
+/// Done keys are kept for the TTL (default [`DEFAULT_TTL`]), in-flight keys for the in-flight
+/// timeout (default [`DEFAULT_IN_FLIGHT_TIMEOUT`]).
 ///
 /// ```
 /// use std::time::Duration;
@@ -100,71 +98,53 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
 /// assert_eq!(store.capacity(), 10_000);
 /// ```
 ///
-/// Keys are stored as 128-bit keyed hashes (SipHash with two random keys per store), so each
-/// entry costs about 80 bytes whatever the key's length and no allocation per key: the default
-/// 100 000 keys take about 8 MB. An accidental collision (a new delivery taken for a duplicate)
-/// has a probability around 10⁻²⁸ per window, and the random keys keep senders from aiming for
-/// one. Keep the capacity above the number of deliveries you receive per TTL, or older keys are forgotten early (counted by [`evictions`](MemoryDedupe::evictions)).
+/// # How it stores keys
+/// The table is set-associative, like a CPU cache: a key's 64-bit keyed hash (SipHash with a
+/// random key per store) picks a set of 8 slots of 16 bytes (two cache lines), and the key is
+/// stored there as its hash and a deadline. A claim or completion therefore touches one set,
+/// takes one short lock and allocates nothing. The table has between 4 and 8 slots per key of
+/// capacity, so a set holds 1 to 2 keys on average when the store is full (the default
+/// 100 000 keys take 8 MiB, paged in as used).
+///
+/// A new key reuses an expired slot of its set; when all 8 slots hold live keys (a few sets in
+/// a store at full capacity, counted by [`evictions`](MemoryDedupe::evictions)), a done key
+/// closest to its deadline is forgotten, and an in-flight one only if the set holds nothing
+/// else. Keep the capacity above the number of deliveries you receive per TTL.
+/// Two distinct keys are taken for one only if their hashes agree on 63 bits and a set: about
+/// 10⁻¹⁸ per claim, and the random hash key keeps senders from aiming for it.
 #[derive(Debug)]
 pub struct MemoryDedupe {
-    inner: Mutex<Inner>,
-    hashers: (RandomState, RandomState),
+    slots: Mutex<Box<[Slot]>>,
+    hasher: RandomState,
+    /// `sets - 1`; the number of sets is a power of two.
+    set_mask: usize,
     capacity: usize,
     ttl: i64,
     in_flight_timeout: i64,
     evictions: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    entries: HashMap<Key, Entry, PreHashed>,
-    /// Keys in claim order, with the generation of the claim; records whose generation no longer
-    /// matches the entry are stale and skipped.
-    order: VecDeque<(Key, u64)>,
-    next_generation: u64,
+/// Slots per set: 8 × 16 bytes, two cache lines.
+const WAYS: usize = 8;
+
+/// `[tag, word]`: `tag` is the key's hash with the low bit set (0 marks an empty slot); `word`
+/// is the deadline (Unix seconds) shifted left once, with the low bit set once the key is done.
+type Slot = [u64; 2];
+
+/// Deadlines are stored in 63 bits.
+const MAX_DEADLINE: i64 = i64::MAX >> 1;
+
+fn slot(tag: u64, deadline: i64, done: bool) -> Slot {
+    let deadline = deadline.clamp(0, MAX_DEADLINE) as u64;
+    [tag, (deadline << 1) | u64::from(done)]
 }
 
-/// A 128-bit keyed hash of a dedupe key.
-type Key = u128;
-
-/// The map's keys are already random hashes: use their low bits instead of hashing again.
-#[derive(Clone, Copy, Debug, Default)]
-struct PreHashed;
-
-impl BuildHasher for PreHashed {
-    type Hasher = PreHashedHasher;
-    fn build_hasher(&self) -> PreHashedHasher {
-        PreHashedHasher(0)
-    }
+fn deadline(slot: &Slot) -> i64 {
+    (slot[1] >> 1) as i64
 }
 
-#[derive(Debug)]
-struct PreHashedHasher(u64);
-
-impl Hasher for PreHashedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    state: State,
-    generation: u64,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum State {
-    InFlight { since: i64 },
-    Done { until: i64 },
+fn is_done(slot: &Slot) -> bool {
+    slot[1] & 1 == 1
 }
 
 impl Default for MemoryDedupe {
@@ -179,12 +159,20 @@ impl MemoryDedupe {
         MemoryDedupe::with_capacity(DEFAULT_CAPACITY)
     }
 
-    /// A store that remembers at most `capacity` keys (at least 1).
+    /// A store sized for `capacity` keys (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let sets = capacity
+            .saturating_mul(4)
+            .div_ceil(WAYS)
+            .checked_next_power_of_two()
+            .unwrap_or(usize::MAX / 2 + 1);
         MemoryDedupe {
-            inner: Mutex::new(Inner::default()),
-            hashers: (RandomState::new(), RandomState::new()),
-            capacity: capacity.max(1),
+            // All-zero slots are empty; the zeroed allocation is paged in as it is used.
+            slots: Mutex::new(vec![[0u64; 2]; sets * WAYS].into_boxed_slice()),
+            hasher: RandomState::new(),
+            set_mask: sets - 1,
+            capacity,
             ttl: secs(DEFAULT_TTL),
             in_flight_timeout: secs(DEFAULT_IN_FLIGHT_TIMEOUT),
             evictions: AtomicU64::new(0),
@@ -204,7 +192,7 @@ impl MemoryDedupe {
         self
     }
 
-    /// The maximum number of keys held.
+    /// The number of keys the store is sized for.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -214,9 +202,10 @@ impl MemoryDedupe {
         Duration::from_secs(self.ttl.unsigned_abs())
     }
 
-    /// The number of keys held now (in flight or done, expired ones not yet swept included).
+    /// The number of keys held now (expired ones not yet reused included). Walks the whole
+    /// table: for diagnostics and tests, not for every request.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().iter().filter(|s| s[0] != 0).count()
     }
 
     /// Whether no key is held.
@@ -224,132 +213,76 @@ impl MemoryDedupe {
         self.len() == 0
     }
 
-    /// How many unexpired keys were dropped because the store was full. A growing count means
-    /// the capacity is too small for the traffic.
+    /// How many unexpired keys were forgotten early because their set was full. A growing count
+    /// means the capacity is too small for the traffic.
     pub fn evictions(&self) -> u64 {
         self.evictions.load(Ordering::Relaxed)
     }
 
-    fn key(&self, key: &str) -> Key {
-        let hash = |state: &RandomState| {
-            let mut h = state.build_hasher();
-            h.write(key.as_bytes());
-            h.finish()
-        };
-        (u128::from(hash(&self.hashers.0)) << 64) | u128::from(hash(&self.hashers.1))
+    /// The key's tag and the index of its set's first slot.
+    fn locate(&self, key: &str) -> (u64, usize) {
+        let mut h = self.hasher.build_hasher();
+        h.write(key.as_bytes());
+        let hash = h.finish();
+        let set = (hash >> 32) as usize & self.set_mask;
+        (hash | 1, set * WAYS)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock cannot leave the maps inconsistent in a way that matters
-        // more than losing dedupe for a few keys, so keep serving.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn expired(&self, entry: &Entry, now: i64) -> bool {
-        match entry.state {
-            State::InFlight { since } => now >= since.saturating_add(self.in_flight_timeout),
-            State::Done { until } => now >= until,
-        }
+    fn lock(&self) -> MutexGuard<'_, Box<[Slot]>> {
+        // A panic while holding the lock cannot leave the table inconsistent in a way that
+        // matters more than losing dedupe for a few keys, so keep serving.
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl DedupeStore for MemoryDedupe {
     fn claim(&self, key: &str, now: i64) -> Claim {
-        let key = self.key(key);
-        let mut inner = self.lock();
-        if let Some(entry) = inner.entries.get(&key) {
-            if !self.expired(entry, now) {
-                return match entry.state {
-                    State::InFlight { .. } => Claim::InFlight,
-                    State::Done { .. } => Claim::Duplicate,
+        let (tag, first) = self.locate(key);
+        let in_flight = slot(tag, now.saturating_add(self.in_flight_timeout), false);
+        let mut slots = self.lock();
+        let set = &mut slots[first..first + WAYS];
+        let mut free = None;
+        let mut soonest = 0;
+        // Done keys go before in-flight ones, then the earliest deadline.
+        let rank = |s: &Slot| (!is_done(s), deadline(s));
+        for (i, s) in set.iter().enumerate() {
+            let live = s[0] != 0 && now < deadline(s);
+            if s[0] == tag {
+                if !live {
+                    // Expired (done past its TTL, or an abandoned attempt): take it over.
+                    set[i] = in_flight;
+                    return Claim::New;
+                }
+                return if is_done(s) {
+                    Claim::Duplicate
+                } else {
+                    Claim::InFlight
                 };
             }
-            inner.entries.remove(&key);
-        }
-        inner.sweep(now, self);
-        while inner.entries.len() >= self.capacity {
-            if inner.evict_oldest() {
-                self.evictions.fetch_add(1, Ordering::Relaxed);
+            if !live {
+                free.get_or_insert(i);
+            } else if rank(s) < rank(&set[soonest]) {
+                soonest = i;
             }
         }
-        let generation = inner.next_generation;
-        inner.next_generation += 1;
-        inner.entries.insert(
-            key,
-            Entry {
-                state: State::InFlight { since: now },
-                generation,
-            },
-        );
-        inner.order.push_back((key, generation));
-        inner.compact(self.capacity);
+        let i = free.unwrap_or_else(|| {
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+            soonest
+        });
+        set[i] = in_flight;
         Claim::New
     }
 
     fn complete(&self, key: &str, success: bool, now: i64) {
-        let key = self.key(key);
-        let mut inner = self.lock();
+        let (tag, first) = self.locate(key);
+        let mut slots = self.lock();
+        let Some(s) = slots[first..first + WAYS].iter_mut().find(|s| s[0] == tag) else {
+            return;
+        };
         if success {
-            if let Some(entry) = inner.entries.get_mut(&key) {
-                entry.state = State::Done {
-                    until: now.saturating_add(self.ttl),
-                };
-            }
-        } else if inner
-            .entries
-            .get(&key)
-            .is_some_and(|e| matches!(e.state, State::InFlight { .. }))
-        {
-            inner.entries.remove(&key);
-        }
-    }
-}
-
-impl Inner {
-    /// Drops expired keys from the front of the claim order (the oldest claims).
-    fn sweep(&mut self, now: i64, store: &MemoryDedupe) {
-        while let Some((key, generation)) = self.order.front() {
-            match self.entries.get(key) {
-                Some(entry) if entry.generation == *generation => {
-                    if !store.expired(entry, now) {
-                        break;
-                    }
-                    self.entries.remove(key);
-                }
-                _ => {}
-            }
-            self.order.pop_front();
-        }
-    }
-
-    /// Removes the oldest live key. Returns whether one was removed (an unexpired key evicted).
-    fn evict_oldest(&mut self) -> bool {
-        while let Some((key, generation)) = self.order.pop_front() {
-            if self
-                .entries
-                .get(&key)
-                .is_some_and(|e| e.generation == generation)
-            {
-                self.entries.remove(&key);
-                return true;
-            }
-        }
-        // The order queue always holds a record for every live key, so this is only reached
-        // with an empty map; clear defensively so the caller's loop ends.
-        self.entries.clear();
-        false
-    }
-
-    /// Keeps the order queue within twice the capacity by dropping stale records (left behind
-    /// by failed attempts and takeovers), so memory stays bounded under any sequence of calls.
-    fn compact(&mut self, capacity: usize) {
-        if self.order.len() > capacity.saturating_mul(2) {
-            let entries = &self.entries;
-            self.order.retain(|(key, generation)| {
-                entries
-                    .get(key)
-                    .is_some_and(|e| e.generation == *generation)
-            });
+            *s = slot(tag, now.saturating_add(self.ttl), true);
+        } else if !is_done(s) {
+            *s = [0, 0];
         }
     }
 }
@@ -415,57 +348,74 @@ mod tests {
     }
 
     #[test]
-    fn expired_keys_are_swept_on_claim() {
-        let s = MemoryDedupe::new().ttl(Duration::from_secs(10));
+    fn expired_keys_are_reused() {
+        // Sized well above the 200 keys used, so no set can fill by chance.
+        let s = MemoryDedupe::with_capacity(1000).ttl(Duration::from_secs(10));
         for i in 0..100 {
             let key = format!("k{i}");
             assert_eq!(s.claim(&key, T), Claim::New);
             s.complete(&key, true, T);
         }
         assert_eq!(s.len(), 100);
-        assert_eq!(s.claim("fresh", T + 10), Claim::New);
-        assert_eq!(s.len(), 1);
+        assert_eq!(s.claim("k7", T + 9), Claim::Duplicate);
+        assert_eq!(s.claim("k7", T + 10), Claim::New);
+        for i in 0..100 {
+            assert_eq!(s.claim(&format!("fresh{i}"), T + 10), Claim::New);
+        }
+        assert!(s.len() <= 200);
         assert_eq!(s.evictions(), 0);
     }
 
     #[test]
-    fn full_store_evicts_the_oldest_and_stays_bounded() {
-        let s = MemoryDedupe::with_capacity(3);
-        for key in ["a", "b", "c"] {
-            assert_eq!(s.claim(key, T), Claim::New);
-            s.complete(key, true, T);
+    fn a_full_set_forgets_the_key_closest_to_its_deadline() {
+        // Capacity 1: one set of 8 slots.
+        let s = MemoryDedupe::with_capacity(1);
+        for i in 0..8 {
+            let key = format!("k{i}");
+            assert_eq!(s.claim(&key, T + i), Claim::New);
+            s.complete(&key, true, T + i);
         }
-        assert_eq!(s.claim("d", T), Claim::New);
-        assert_eq!(s.len(), 3);
+        assert_eq!(s.claim("new", T + 8), Claim::New);
         assert_eq!(s.evictions(), 1);
-        // "a" was the oldest: forgotten, so it is new again (and evicts "b").
-        assert_eq!(s.claim("a", T), Claim::New);
-        assert_eq!(s.claim("c", T), Claim::Duplicate);
-        assert_eq!(s.claim("b", T), Claim::New);
-        assert_eq!(s.len(), 3);
+        assert_eq!(s.len(), 8);
+        // "k0" had the earliest deadline: forgotten, so it is new again, and evicts "k1" (done
+        // keys go before the in-flight "new").
+        assert_eq!(s.claim("k0", T + 9), Claim::New);
+        assert_eq!(s.claim("k7", T + 9), Claim::Duplicate);
+        assert_eq!(s.claim("new", T + 9), Claim::InFlight);
+        assert_eq!(s.claim("k1", T + 9), Claim::New);
+        assert_eq!(s.evictions(), 3);
+        assert_eq!(s.len(), 8);
     }
 
     #[test]
     fn expired_keys_go_before_live_ones_when_full() {
-        let s = MemoryDedupe::with_capacity(2).ttl(Duration::from_secs(10));
+        let s = MemoryDedupe::with_capacity(1).ttl(Duration::from_secs(10));
         assert_eq!(s.claim("old", T), Claim::New);
         s.complete("old", true, T);
-        assert_eq!(s.claim("live", T + 5), Claim::New);
-        s.complete("live", true, T + 5);
+        for i in 0..7 {
+            let key = format!("live{i}");
+            assert_eq!(s.claim(&key, T + 5), Claim::New);
+            s.complete(&key, true, T + 5);
+        }
         assert_eq!(s.claim("new", T + 10), Claim::New);
         assert_eq!(s.evictions(), 0);
-        assert_eq!(s.claim("live", T + 11), Claim::Duplicate);
+        for i in 0..7 {
+            assert_eq!(s.claim(&format!("live{i}"), T + 11), Claim::Duplicate);
+        }
     }
 
     #[test]
-    fn order_queue_stays_bounded_under_fail_retry_cycles() {
+    fn memory_is_fixed_under_fail_retry_cycles() {
         let s = MemoryDedupe::with_capacity(4);
+        let slots = s.lock().len();
         for i in 0..10_000 {
             assert_eq!(s.claim("flaky", T + i), Claim::New);
             s.complete("flaky", false, T + i);
+            assert_eq!(s.claim(&format!("other{i}"), T + i), Claim::New);
         }
-        assert!(s.lock().order.len() <= 8 + 1);
-        assert!(s.is_empty());
+        assert_eq!(s.lock().len(), slots);
+        assert!(s.len() <= slots);
     }
 
     #[test]
@@ -474,7 +424,17 @@ mod tests {
         assert_eq!(s.capacity(), 1);
         assert_eq!(s.claim("a", T), Claim::New);
         assert_eq!(s.claim("b", T), Claim::New);
-        assert_eq!(s.len(), 1);
+        assert_eq!(s.claim("a", T), Claim::InFlight);
+    }
+
+    #[test]
+    fn the_table_is_sized_from_the_capacity() {
+        assert_eq!(MemoryDedupe::with_capacity(1).lock().len(), 8);
+        let s = MemoryDedupe::new();
+        let slots = s.lock().len();
+        assert!((4 * DEFAULT_CAPACITY..=8 * DEFAULT_CAPACITY).contains(&slots));
+        assert_eq!(slots % WAYS, 0);
+        assert!((slots / WAYS).is_power_of_two());
     }
 
     #[test]

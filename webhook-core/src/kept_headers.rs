@@ -1,0 +1,203 @@
+//! [`KeptHeaders`]: the request headers a [`Delivery`](crate::Delivery) keeps.
+
+use serde::ser::{Serialize, SerializeSeq, Serializer};
+
+use crate::Headers;
+use crate::headers::{
+    SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+};
+use crate::scheme::Scheme;
+
+/// The most headers a scheme keeps.
+const MAX_KEPT: usize = 5;
+
+/// The headers a delivery keeps from its request: the ones its scheme signs (to verify it again
+/// later, e.g. when an inbox replays it) and the sender's id and event-type headers, with their
+/// values as sent. Lowercase names; values that are not UTF-8 are not kept.
+///
+/// All values share one allocation. It serializes as a list of `[name, value]` pairs.
+///
+/// ```
+/// use webhook_core::{Signer, Verifier};
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, b"{}");
+/// let delivery = Verifier::standard(secret)?
+///     .without_timestamp_check()
+///     .verify_delivery(&headers, b"{}".to_vec().into())?;
+///
+/// let kept = delivery.headers();
+/// assert_eq!(kept.get("webhook-id"), Some("msg_1"));
+/// assert_eq!(kept.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+///            ["webhook-id", "webhook-timestamp", "webhook-signature"]);
+/// // The kept headers verify the delivery again.
+/// Verifier::standard(secret)?.without_timestamp_check().verify(kept, delivery.body())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KeptHeaders {
+    /// The values, one after the other.
+    values: String,
+    /// Each kept header's name and the end of its value in `values`.
+    entries: [(&'static str, usize); MAX_KEPT],
+    len: usize,
+}
+
+impl KeptHeaders {
+    /// Copies the headers `scheme` keeps out of `headers`. Of two alias names (`webhook-id` and
+    /// `svix-id`), the first present is kept, as the verifier reads it.
+    pub(crate) fn from_request<H: Headers + ?Sized>(scheme: Scheme, headers: &H) -> Self {
+        let mut found: [(&'static str, &str); MAX_KEPT] = [("", ""); MAX_KEPT];
+        let mut len = 0;
+        let mut total = 0;
+        for names in kept_names(scheme) {
+            let value = names.iter().find_map(|&name| {
+                let value = std::str::from_utf8(headers.get(name)?).ok()?;
+                Some((name, value))
+            });
+            if let Some((name, value)) = value {
+                found[len] = (name, value);
+                len += 1;
+                total += value.len();
+            }
+        }
+        let mut kept = KeptHeaders {
+            values: String::with_capacity(total),
+            len,
+            ..KeptHeaders::default()
+        };
+        for (entry, (name, value)) in kept.entries.iter_mut().zip(&found[..len]) {
+            kept.values.push_str(value);
+            *entry = (name, kept.values.len());
+        }
+        kept
+    }
+
+    /// The kept headers as `(name, value)` pairs, in the scheme's order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'static str, &str)> + '_ {
+        let mut start = 0;
+        self.entries[..self.len].iter().map(move |&(name, end)| {
+            let value = &self.values[start..end];
+            start = end;
+            (name, value)
+        })
+    }
+
+    /// The value of header `name` (lowercase), if kept.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// How many headers are kept.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Headers for KeptHeaders {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        KeptHeaders::get(self, name).map(str::as_bytes)
+    }
+}
+
+impl std::fmt::Debug for KeptHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for KeptHeaders {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        for pair in self.iter() {
+            seq.serialize_element(&pair)?;
+        }
+        seq.end()
+    }
+}
+
+/// The headers a scheme keeps, each as its name and aliases.
+fn kept_names(scheme: Scheme) -> &'static [&'static [&'static str]] {
+    match scheme {
+        Scheme::StandardWebhooks => &[
+            &[WEBHOOK_ID, SVIX_ID],
+            &[WEBHOOK_TIMESTAMP, SVIX_TIMESTAMP],
+            &[WEBHOOK_SIGNATURE, SVIX_SIGNATURE],
+        ],
+        Scheme::Stripe => &[&["stripe-signature"]],
+        Scheme::GitHub => &[
+            &["x-hub-signature-256"],
+            &["x-github-delivery"],
+            &["x-github-event"],
+            &["x-github-hook-id"],
+        ],
+        Scheme::Slack => &[
+            &["x-slack-signature"],
+            &["x-slack-request-timestamp"],
+            &["x-slack-retry-num"],
+        ],
+        Scheme::Shopify => &[
+            &["x-shopify-hmac-sha256"],
+            &["x-shopify-webhook-id"],
+            &["x-shopify-topic"],
+            &["x-shopify-shop-domain"],
+            &["x-shopify-event-id"],
+        ],
+        Scheme::Paddle => &[&["paddle-signature"]],
+        Scheme::Timestamped => &[&[WEBHOOK_ID], &[WEBHOOK_SIGNATURE]],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scheme_fits() {
+        for scheme in Scheme::ALL {
+            assert!(kept_names(scheme).len() <= MAX_KEPT, "{scheme:?}");
+        }
+    }
+
+    #[test]
+    fn svix_aliases_are_kept_when_the_webhook_names_are_absent() {
+        let headers = [
+            ("svix-id", "msg_1"),
+            ("svix-timestamp", "1"),
+            ("Svix-Signature", "v1,x"),
+            ("x-other", "y"),
+        ];
+        let kept = KeptHeaders::from_request(Scheme::StandardWebhooks, &headers[..]);
+        assert_eq!(
+            kept.iter().collect::<Vec<_>>(),
+            [
+                ("svix-id", "msg_1"),
+                ("svix-timestamp", "1"),
+                ("svix-signature", "v1,x")
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&kept).unwrap(),
+            r#"[["svix-id","msg_1"],["svix-timestamp","1"],["svix-signature","v1,x"]]"#
+        );
+    }
+
+    #[test]
+    fn absent_and_non_utf8_values_are_skipped() {
+        let headers: [(&str, &[u8]); 3] = [
+            ("x-shopify-topic", b"orders/create"),
+            ("x-shopify-hmac-sha256", b"abc="),
+            ("x-shopify-webhook-id", b"\xff"),
+        ];
+        let kept = KeptHeaders::from_request(Scheme::Shopify, &headers[..]);
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept.get("x-shopify-topic"), Some("orders/create"));
+        assert_eq!(kept.get("x-shopify-webhook-id"), None);
+        assert!(KeptHeaders::from_request(Scheme::Paddle, &headers[..]).is_empty());
+    }
+}
