@@ -26,8 +26,8 @@
 //!   from duplicate by [`Delivery::dedupe_key`](webhook_core::Delivery::dedupe_key).
 //!   Concurrent accepts are group-committed: one transaction and one fsync for all that queued
 //!   during the previous commit. [`InboxService`] does this over HTTP.
-//! - **Process**: a [`Worker`] claims due deliveries under a lease (expired leases are claimed
-//!   again), routes them by [`EventPattern`](webhook_core::EventPattern) to typed, raw or
+//! - **Process**: a [`Worker`] claims due deliveries under a lease (renewed while a run lasts;
+//!   a crashed worker's expired leases are claimed again), routes them by [`EventPattern`](webhook_core::EventPattern) to typed, raw or
 //!   batch handlers, with bounded concurrency, panic isolation and graceful shutdown.
 //! - **Retry**: a [`RetryPolicy`] built from backon builders, stored as the next attempt time
 //!   so it survives restarts; then dead letters, which [`Inbox::redrive`] and

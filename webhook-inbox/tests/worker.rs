@@ -524,6 +524,64 @@ async fn a_crashed_workers_lease_expires_and_is_reclaimed() {
 }
 
 #[tokio::test]
+async fn a_long_run_keeps_its_lease_and_runs_once() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let worker = |owner_runs: Arc<AtomicUsize>, release: Arc<tokio::sync::Notify>| {
+        inbox
+            .worker()
+            .poll_interval(Duration::from_millis(10))
+            .lease(Duration::from_secs(30))
+            .on_raw("*", move |_d: StoredDelivery| {
+                let runs = owner_runs.clone();
+                let release = release.clone();
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    release.notified().await;
+                    Ok(())
+                }
+            })
+            .spawn()
+            .unwrap()
+    };
+    let first = worker(runs.clone(), release.clone());
+    let id = accept(&inbox, "long", "t").await;
+    assert!(eventually(5, || async { runs.load(Ordering::SeqCst) == 1 }).await);
+    let start = webhook_inbox::Clock::now_ms(&clock);
+    let second = worker(runs.clone(), release.clone());
+    // The handler runs for four lease lengths; the first worker renews every third of one.
+    for step in 1..=12 {
+        clock.advance(Duration::from_secs(10));
+        let renewed = start + step * 10_000 + 30_000;
+        assert!(
+            eventually(5, || async {
+                inbox.get(id).await.unwrap().unwrap().next_attempt_at_ms >= renewed - 10_000
+            })
+            .await,
+            "lease not renewed at step {step}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the delivery was claimed twice"
+    );
+    release.notify_waiters();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    let row = inbox.get(id).await.unwrap().unwrap();
+    assert_eq!((row.attempts, runs.load(Ordering::SeqCst)), (1, 1));
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
+#[tokio::test]
 async fn stats_health_and_retention() {
     let (_dir, inbox, clock) = inbox_with(|b| {
         b.retry_policy(webhook_inbox::RetryPolicy::none())

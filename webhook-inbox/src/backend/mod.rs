@@ -83,6 +83,15 @@ pub trait Backend: Debug + Send + Sync + 'static {
         due_at_ms: i64,
     ) -> BoxFuture<'a, BackendResult<u64>>;
 
+    /// Extends the leases `owner` still holds on `ids` (deliveries it is processing) to
+    /// `lease_until_ms`, so that a long run keeps its delivery; returns how many it still held.
+    fn extend_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>>;
+
     /// Re-queues a done, dead or retrying delivery with its original bytes, attempts reset.
     fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>>;
 

@@ -277,6 +277,30 @@ impl SqliteBackend {
         Ok(q.build().execute(&self.write).await?.rows_affected())
     }
 
+    async fn extend_ids(
+        &self,
+        owner: &str,
+        ids: &[DeliveryId],
+        lease_until_ms: i64,
+    ) -> BackendResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "UPDATE inbox_deliveries SET next_attempt_at_ms = MAX(next_attempt_at_ms, ",
+        );
+        q.push_bind(lease_until_ms);
+        q.push(") WHERE status = 'processing' AND lease_owner = ");
+        q.push_bind(owner.to_owned());
+        q.push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.0);
+        }
+        q.push(")");
+        Ok(q.build().execute(&self.write).await?.rows_affected())
+    }
+
     async fn requeue(
         &self,
         id: DeliveryId,
@@ -396,6 +420,15 @@ impl Backend for SqliteBackend {
         due_at_ms: i64,
     ) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(self.release_ids(owner, ids, due_at_ms))
+    }
+
+    fn extend_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>> {
+        Box::pin(self.extend_ids(owner, ids, lease_until_ms))
     }
 
     fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {

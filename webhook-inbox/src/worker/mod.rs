@@ -210,8 +210,9 @@ impl WorkerBuilder {
         self
     }
 
-    /// How long a claim lasts (default 5 minutes). A crashed worker's deliveries are claimed
-    /// again when it ends; a run that takes longer may run twice.
+    /// How long a claim lasts (default 5 minutes). The worker renews the leases of the
+    /// deliveries it holds every third of this, so a long run keeps its delivery; a crashed
+    /// worker's deliveries are claimed by others at most one lease after its last renewal.
     pub fn lease(mut self, lease: Duration) -> Self {
         self.config.lease = lease;
         self

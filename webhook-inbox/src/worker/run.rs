@@ -106,6 +106,30 @@ impl Shared {
         self.untrack(ids.iter().copied());
     }
 
+    /// Extends the leases of every delivery this worker holds (running, or waiting in a batch)
+    /// to `lease_until_ms`.
+    async fn renew_leases(&self, lease_until_ms: i64) {
+        let ids: Vec<DeliveryId> = match self.in_flight.lock() {
+            Ok(set) => set.iter().copied().collect(),
+            Err(_) => return,
+        };
+        if ids.is_empty() {
+            return;
+        }
+        let backend = self.inbox.backend().clone();
+        let owner = self.owner.clone();
+        let result = (|| async { backend.extend_leases(&owner, &ids, lease_until_ms).await })
+            .retry(store_retry())
+            .await;
+        match result {
+            // Fewer is normal: runs that finished meanwhile are no longer processing.
+            Ok(held) => tracing::trace!(held, asked = ids.len(), "renewed webhook leases"),
+            Err(e) => {
+                tracing::warn!(error = %e, count = ids.len(), "renewing leases failed; long runs may be claimed again when their leases expire")
+            }
+        }
+    }
+
     /// Turns a run's result into stored outcomes, feeds the breaker and the metrics.
     async fn finish(
         &self,
@@ -460,11 +484,19 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     housekeeping(&inbox, config.prune_interval.is_some());
     let claim_batch = u32::try_from(config.concurrency.saturating_mul(2)).unwrap_or(u32::MAX);
     let mut backoff = Duration::ZERO;
+    let lease_ms = duration_ms(config.lease);
+    let mut renewed_at = l.shared.now();
 
     loop {
         l.reap();
         if *stop.borrow() {
             break;
+        }
+        // Long runs keep their deliveries: leases are renewed every third of the lease.
+        let now = l.shared.now();
+        if now.saturating_sub(renewed_at) >= (lease_ms / 3).max(1) {
+            renewed_at = now;
+            l.shared.renew_leases(now.saturating_add(lease_ms)).await;
         }
         if last_gauges.is_none_or(|t| t.elapsed() >= config.gauge_interval) {
             let prune = config

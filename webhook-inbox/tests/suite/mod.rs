@@ -219,6 +219,40 @@ pub async fn release_does_not_count_an_attempt(b: &dyn Backend) {
     );
 }
 
+pub async fn extended_leases_hold_off_other_claims(b: &dyn Backend) {
+    b.accept_batch(&[new("a", "t", T0), new("b", "t", T0)])
+        .await
+        .unwrap();
+    let claimed = b.claim("A", 2, T0, T0 + 1_000).await.unwrap();
+    let ids: Vec<_> = claimed.iter().map(|d| d.id).collect();
+    // Only the holder extends, and a lease is never shortened.
+    assert_eq!(b.extend_leases("B", &ids, T0 + 9_000).await.unwrap(), 0);
+    assert_eq!(b.extend_leases("A", &ids, T0 + 5_000).await.unwrap(), 2);
+    assert_eq!(
+        b.extend_leases("A", &ids[..1], T0 + 2_000).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        b.get(ids[0]).await.unwrap().unwrap().next_attempt_at_ms,
+        T0 + 5_000
+    );
+    assert!(
+        b.claim("B", 10, T0 + 4_999, T0 + 10_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A finished delivery is not extended.
+    assert_eq!(
+        b.record(&[done(ids[0], "A", T0 + 100, 5)]).await.unwrap(),
+        1
+    );
+    assert_eq!(b.extend_leases("A", &ids, T0 + 8_000).await.unwrap(), 1);
+    assert_eq!(b.extend_leases("A", &[], T0 + 8_000).await.unwrap(), 0);
+    let reclaimed = b.claim("B", 10, T0 + 8_000, T0 + 10_000).await.unwrap();
+    assert_eq!(reclaimed.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[1]]);
+}
+
 pub async fn replay_and_redrive(b: &dyn Backend) {
     b.accept_batch(&[new("a", "t", T0), new("b", "t", T0), new("c", "t", T0)])
         .await
@@ -438,7 +472,7 @@ macro_rules! backend_suite {
         $crate::backend_suite!(@tests $factory;
             accept_tells_new_from_duplicate, claims_lease_and_reclaim_expired,
             outcomes_schedule_retries_and_dead_letters, release_does_not_count_an_attempt,
-            replay_and_redrive, list_filters_and_pages, stats_per_event_type,
+            extended_leases_hold_off_other_claims, replay_and_redrive, list_filters_and_pages, stats_per_event_type,
             prune_keeps_dedupe_keys_longer, large_batches_commit_atomically);
     };
     (@tests $factory:expr; $($name:ident),*) => {

@@ -396,6 +396,28 @@ impl PostgresBackend {
         Ok(released)
     }
 
+    async fn extend_ids(
+        &self,
+        owner: &str,
+        ids: &[DeliveryId],
+        lease_until_ms: i64,
+    ) -> BackendResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        Ok(sqlx::query(
+            "UPDATE inbox_deliveries SET next_attempt_at_ms = GREATEST(next_attempt_at_ms, $1) \
+             WHERE status = 'processing' AND lease_owner = $2 AND id = ANY($3::bigint[])",
+        )
+        .bind(lease_until_ms)
+        .bind(owner)
+        .bind(&ids)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
     async fn requeue(
         &self,
         id: DeliveryId,
@@ -610,6 +632,15 @@ impl Backend for PostgresBackend {
         due_at_ms: i64,
     ) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(self.release_ids(owner, ids, due_at_ms))
+    }
+
+    fn extend_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>> {
+        Box::pin(self.extend_ids(owner, ids, lease_until_ms))
     }
 
     fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
