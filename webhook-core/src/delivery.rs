@@ -52,8 +52,7 @@ impl Verifier {
         headers: &H,
         body: Bytes,
     ) -> Result<Delivery, VerifyError> {
-        let verified = self.verify(headers, &body)?;
-        Ok(Delivery::new(verified, headers, body))
+        self.verify_delivery_at(headers, body, self.clock_now())
     }
 
     /// [`verify_delivery`](Verifier::verify_delivery) as if the time were `now` (Unix seconds).
@@ -63,8 +62,18 @@ impl Verifier {
         body: Bytes,
         now: i64,
     ) -> Result<Delivery, VerifyError> {
-        let verified = self.verify_at(headers, &body, now)?;
-        Ok(Delivery::new(verified, headers, body))
+        let (verified, parts) = self.verify_parts(headers, &body, now)?;
+        // The headers the verifier just read are kept as read, without a second lookup.
+        let kept = match parts.standard_headers() {
+            Some(read) => KeptHeaders::from_values(&read),
+            None => KeptHeaders::from_request(self.scheme(), headers),
+        };
+        Ok(Delivery {
+            verified,
+            body,
+            envelope: OnceLock::new(),
+            headers: kept,
+        })
     }
 }
 
@@ -316,6 +325,38 @@ mod tests {
         );
         assert_eq!(d.event_type(), Some("a.b"));
         assert!(d.envelope.get().is_some());
+    }
+
+    #[test]
+    fn kept_headers_are_the_ones_read_and_verify_again() {
+        let secret = "whsec_dGVzdHNlY3JldA==";
+        let body = br#"{"type":"a.b"}"#;
+        let signed = Signer::standard(secret)
+            .unwrap()
+            .sign("msg_9", 1_700_000_000, body);
+        let svix: Vec<(String, String)> = signed
+            .iter()
+            .map(|(k, v)| (k.replace("webhook-", "svix-"), format!(" {v} ")))
+            .collect();
+        let verifier = Verifier::standard(secret)
+            .unwrap()
+            .without_timestamp_check();
+        let d = verifier
+            .verify_delivery(&svix, Bytes::from_static(body))
+            .unwrap();
+        assert_eq!(
+            d.headers().iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["svix-id", "svix-timestamp", "svix-signature"]
+        );
+        assert_eq!(d.headers().get("svix-id"), Some("msg_9"));
+        assert_eq!(
+            verifier.verify(d.headers(), d.body()).unwrap(),
+            *d.verified()
+        );
+        // Other schemes look their headers up.
+        let d = deliver(Scheme::GitHub, "s", &[("x-github-event", "push")], "{}");
+        assert_eq!(d.headers().get("x-github-event"), Some("push"));
+        assert!(d.headers().get("x-hub-signature-256").is_some());
     }
 
     #[test]

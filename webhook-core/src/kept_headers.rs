@@ -47,28 +47,35 @@ impl KeptHeaders {
     /// Copies the headers `scheme` keeps out of `headers`. Of two alias names (`webhook-id` and
     /// `svix-id`), the first present is kept, as the verifier reads it.
     pub(crate) fn from_request<H: Headers + ?Sized>(scheme: Scheme, headers: &H) -> Self {
-        let mut found: [(&'static str, &str); MAX_KEPT] = [("", ""); MAX_KEPT];
+        let mut found: [(&'static str, &[u8]); MAX_KEPT] = [("", b""); MAX_KEPT];
         let mut len = 0;
-        let mut total = 0;
         for names in kept_names(scheme) {
-            let value = names.iter().find_map(|&name| {
-                let value = std::str::from_utf8(headers.get(name)?).ok()?;
-                Some((name, value))
-            });
-            if let Some((name, value)) = value {
-                found[len] = (name, value);
+            let value = names
+                .iter()
+                .find_map(|&name| Some((name, headers.get(name)?)));
+            if let Some(value) = value {
+                found[len] = value;
                 len += 1;
-                total += value.len();
             }
         }
+        KeptHeaders::from_values(&found[..len])
+    }
+
+    /// Keeps `values` (at most [`MAX_KEPT`]), skipping those that are not UTF-8.
+    pub(crate) fn from_values(values: &[(&'static str, &[u8])]) -> Self {
+        let values: [Option<(&'static str, &str)>; MAX_KEPT] = std::array::from_fn(|i| {
+            let (name, value) = values.get(i)?;
+            Some((*name, std::str::from_utf8(value).ok()?))
+        });
+        let total = values.iter().flatten().map(|(_, v)| v.len()).sum();
         let mut kept = KeptHeaders {
             values: String::with_capacity(total),
-            len,
             ..KeptHeaders::default()
         };
-        for (entry, (name, value)) in kept.entries.iter_mut().zip(&found[..len]) {
+        for (name, value) in values.into_iter().flatten() {
             kept.values.push_str(value);
-            *entry = (name, kept.values.len());
+            kept.entries[kept.len] = (name, kept.values.len());
+            kept.len += 1;
         }
         kept
     }

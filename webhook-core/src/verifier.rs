@@ -202,7 +202,12 @@ impl Verifier {
         headers: &H,
         body: &[u8],
     ) -> Result<Verified, VerifyError> {
-        self.verify_at(headers, body, self.clock.now_unix())
+        self.verify_at(headers, body, self.clock_now())
+    }
+
+    /// "Now" on the verifier's clock, in Unix seconds.
+    pub(crate) fn clock_now(&self) -> i64 {
+        self.clock.now_unix()
     }
 
     /// Verifies a delivery as if the time were `now` (Unix seconds).
@@ -212,17 +217,29 @@ impl Verifier {
         body: &[u8],
         now: i64,
     ) -> Result<Verified, VerifyError> {
+        self.verify_parts(headers, body, now)
+            .map(|(verified, _)| verified)
+    }
+
+    /// Verifies, and returns the signed header fields it read as well.
+    pub(crate) fn verify_parts<'h, H: Headers + ?Sized>(
+        &self,
+        headers: &'h H,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(Verified, Parts<'h>), VerifyError> {
         let parts = self.extract(headers)?;
         if let (Some(ts), Some(tolerance)) = (parts.timestamp, self.tolerance) {
             check_tolerance(ts, now, tolerance)?;
         }
         let secret_index = self.match_signature(&parts, body)?;
-        Ok(Verified {
+        let verified = Verified {
             scheme: self.scheme,
             id: parts.id.map(str::to_owned),
             timestamp: parts.timestamp,
             secret_index,
-        })
+        };
+        Ok((verified, parts))
     }
 
     fn extract<'h, H: Headers + ?Sized>(&self, headers: &'h H) -> Result<Parts<'h>, VerifyError> {
@@ -251,6 +268,7 @@ impl Verifier {
                     timestamp_raw: ts,
                     signature: sig,
                     signature_name: sig_name,
+                    standard_names: Some((id_name, ts_name)),
                 }
             }
             Scheme::Stripe | Scheme::Timestamped | Scheme::Paddle => {
@@ -291,6 +309,7 @@ impl Verifier {
                     timestamp_raw: ts_raw,
                     signature: sig,
                     signature_name: sig_name,
+                    standard_names: None,
                 }
             }
             Scheme::Slack => {
@@ -303,6 +322,7 @@ impl Verifier {
                     timestamp_raw: ts,
                     signature: sig,
                     signature_name: sig_name,
+                    standard_names: None,
                 }
             }
             Scheme::GitHub | Scheme::Shopify => {
@@ -317,6 +337,7 @@ impl Verifier {
                     timestamp_raw: b"",
                     signature: sig,
                     signature_name: sig_name,
+                    standard_names: None,
                 }
             }
         };
@@ -426,13 +447,28 @@ impl Verifier {
 }
 
 /// The header fields a scheme signs, borrowed from the request.
-struct Parts<'h> {
+pub(crate) struct Parts<'h> {
     /// The delivery id, when the scheme has one and it is UTF-8.
     id: Option<&'h str>,
     timestamp: Option<i64>,
     timestamp_raw: &'h [u8],
     signature: &'h [u8],
     signature_name: &'static str,
+    /// Standard Webhooks: the names the id and timestamp were read under (`webhook-` or `svix-`).
+    standard_names: Option<(&'static str, &'static str)>,
+}
+
+impl<'h> Parts<'h> {
+    /// The three Standard Webhooks headers as read, trimmed: what a delivery keeps, without
+    /// looking them up again.
+    pub(crate) fn standard_headers(&self) -> Option<[(&'static str, &'h [u8]); 3]> {
+        let (id_name, ts_name) = self.standard_names?;
+        Some([
+            (id_name, self.id?.as_bytes()),
+            (ts_name, self.timestamp_raw),
+            (self.signature_name, self.signature),
+        ])
+    }
 }
 
 /// The bytes signed before the body, as up to four slices (no copy of anything).
