@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrayvec::ArrayVec;
 use hmac::Mac as _;
 use subtle::ConstantTimeEq as _;
 
@@ -235,7 +236,7 @@ impl Verifier {
         let secret_index = self.match_signature(&parts, body)?;
         let verified = Verified {
             scheme: self.scheme,
-            id: parts.id.map(str::to_owned),
+            id: parts.id.map(crate::verified::MessageId::new),
             timestamp: parts.timestamp,
             secret_index,
         };
@@ -371,13 +372,12 @@ impl Verifier {
 
         // One pass over the header: validate its shape, decode the HMAC tags once, and keep the
         // other candidates (ed25519) encoded. No allocation.
-        let mut tags = [None::<[u8; 32]>; MAX_SIGNATURES];
-        let mut others = [None::<Candidate<'_>>; MAX_SIGNATURES];
-        let mut total = 0usize;
+        let mut tags = ArrayVec::<[u8; 32], MAX_SIGNATURES>::new();
+        let mut others = ArrayVec::<Candidate<'_>, MAX_SIGNATURES>::new();
         let mut usable = 0usize;
-        for candidate in Candidates::new(scheme, parts.signature) {
+        for (seen, candidate) in Candidates::new(scheme, parts.signature).enumerate() {
             let candidate = candidate.map_err(|()| malformed())?;
-            if total == MAX_SIGNATURES {
+            if seen == MAX_SIGNATURES {
                 return Err(VerifyError::MalformedHeader {
                     name: parts.signature_name,
                     reason: "more than 16 signatures",
@@ -386,20 +386,21 @@ impl Verifier {
             if candidate.alg.is_hmac() {
                 if has_hmac {
                     usable += 1;
-                    tags[total] = candidate.alg.decode_tag(candidate.encoded);
+                    // An undecodable tag cannot match; it still counts as a candidate.
+                    if let Some(tag) = candidate.alg.decode_tag(candidate.encoded) {
+                        tags.push(tag);
+                    }
                 }
             } else if has_ed25519 {
                 usable += 1;
-                others[total] = Some(candidate);
+                others.push(candidate);
             }
-            total += 1;
         }
         if usable == 0 {
             return Err(VerifyError::NoSupportedSignature {
                 name: parts.signature_name,
             });
         }
-        let tags = &tags[..total];
         #[cfg(not(feature = "ed25519"))]
         let _ = others;
 
@@ -414,18 +415,14 @@ impl Verifier {
             match key {
                 Key::Hmac(keyed) => {
                     let tag = prefix.mac(keyed, body);
-                    if tags
-                        .iter()
-                        .flatten()
-                        .any(|candidate| tags_equal(candidate, &tag))
-                    {
+                    if tags.iter().any(|candidate| tags_equal(candidate, &tag)) {
                         return Ok(index);
                     }
                 }
                 #[cfg(feature = "ed25519")]
                 Key::Ed25519(public) => {
                     let message = message.get_or_insert_with(|| prefix.joined(body));
-                    for candidate in others[..total].iter().flatten() {
+                    for candidate in &others {
                         if candidate.alg != Alg::Ed25519Base64 {
                             continue;
                         }
