@@ -1,12 +1,16 @@
 //! Where "now" comes from when checking timestamps.
 
 use std::fmt::Debug;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A source of the current Unix time in seconds.
+/// A source of the current Unix time.
 ///
 /// The default is [`SystemClock`]. Inject another for tests, for replay tools, or on targets
-/// without a system clock (`wasm32-unknown-unknown`, where `SystemTime::now` panics).
+/// without a system clock (`wasm32-unknown-unknown`, where `SystemTime::now` panics). The same
+/// clock drives the verifier's timestamp check (seconds) and the inbox's schedules (milliseconds),
+/// so one [`ManualClock`] moves both in a test.
 ///
 /// ```
 /// use webhook_core::{Clock, FixedClock, Verifier};
@@ -20,6 +24,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Debug + Send + Sync {
     /// Seconds since the Unix epoch.
     fn now_unix(&self) -> i64;
+
+    /// Milliseconds since the Unix epoch. The default is [`now_unix`](Clock::now_unix) × 1000.
+    fn now_unix_ms(&self) -> i64 {
+        self.now_unix().saturating_mul(1000)
+    }
 }
 
 /// The system's wall clock.
@@ -31,6 +40,13 @@ impl Clock for SystemClock {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
             Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+        }
+    }
+
+    fn now_unix_ms(&self) -> i64 {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
         }
     }
 }
@@ -45,12 +61,72 @@ impl Clock for FixedClock {
     }
 }
 
+/// A clock that only moves when told to, with millisecond resolution; clones share the same
+/// time. For tests of code with deadlines (timestamp tolerance, retries, leases, dedupe TTLs).
+///
+/// ```
+/// use std::time::Duration;
+/// use webhook_core::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new(1_000);
+/// clock.advance(Duration::from_millis(2_500));
+/// assert_eq!(clock.now_unix_ms(), 3_500);
+/// assert_eq!(clock.now_unix(), 3);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    /// A clock stopped at `now_ms` (milliseconds since the Unix epoch).
+    pub fn new(now_ms: i64) -> Self {
+        ManualClock(Arc::new(AtomicI64::new(now_ms)))
+    }
+
+    /// A clock stopped at the current system time.
+    pub fn starting_now() -> Self {
+        ManualClock::new(SystemClock.now_unix_ms())
+    }
+
+    /// Moves the time forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.0.fetch_add(by, Ordering::SeqCst);
+    }
+
+    /// Sets the time, in milliseconds since the Unix epoch.
+    pub fn set(&self, now_ms: i64) {
+        self.0.store(now_ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_unix(&self) -> i64 {
+        self.now_unix_ms().div_euclid(1000)
+    }
+
+    fn now_unix_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn system_clock_is_after_2020() {
-        assert!(SystemClock.now_unix() > 1_577_836_800);
+    fn system_clock_is_after_2020_in_both_units() {
+        let (s, ms) = (SystemClock.now_unix(), SystemClock.now_unix_ms());
+        assert!(s > 1_577_836_800);
+        assert!((ms / 1000 - s).abs() <= 1);
+    }
+
+    #[test]
+    fn manual_clocks_share_their_time_and_round_down() {
+        let a = ManualClock::new(-1);
+        let b = a.clone();
+        assert_eq!(b.now_unix(), -1);
+        a.advance(Duration::from_millis(1_001));
+        assert_eq!((b.now_unix_ms(), b.now_unix()), (1_000, 1));
+        assert_eq!(FixedClock(7).now_unix_ms(), 7_000);
     }
 }

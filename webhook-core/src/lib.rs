@@ -66,7 +66,7 @@ pub mod testing;
 mod verified;
 mod verifier;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use delivery::Delivery;
 pub use error::{SecretError, VerifyError};
 pub use event::Event;

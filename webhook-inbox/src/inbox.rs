@@ -394,7 +394,7 @@ impl Inbox {
     }
 
     pub(crate) fn now_ms(&self) -> i64 {
-        self.inner.clock.now_ms()
+        self.inner.clock.now_unix_ms()
     }
 
     pub(crate) fn new_work(&self) -> &Arc<Notify> {

@@ -64,7 +64,6 @@ mod worker;
 mod writer;
 
 pub use backend::{Backend, Durability};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::InboxError;
 pub use future::ResponseFuture;
 pub use inbox::{DEFAULT_RETENTION, Inbox, InboxBuilder};
@@ -74,6 +73,7 @@ pub use model::{
 };
 pub use retry::RetryPolicy;
 pub use service::InboxService;
+pub use webhook_core::{Clock, ManualClock, SystemClock};
 pub use worker::{
     BatchOptions, BreakerConfig, Handler, HandlerError, HandlerResult, Unhandled, Worker,
     WorkerBuilder,

@@ -193,7 +193,7 @@ trait NowForTest {
 }
 impl NowForTest for webhook_inbox::ManualClock {
     fn now_ms_for_test(&self) -> i64 {
-        webhook_inbox::Clock::now_ms(self)
+        webhook_inbox::Clock::now_unix_ms(self)
     }
 }
 
@@ -496,7 +496,7 @@ async fn shutdown_releases_unfinished_work_without_counting_it() {
 async fn a_crashed_workers_lease_expires_and_is_reclaimed() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;
     let id = accept(&inbox, "a", "t").await;
-    let now = webhook_inbox::Clock::now_ms(&clock);
+    let now = webhook_inbox::Clock::now_unix_ms(&clock);
     // A worker that claims and then dies.
     let claimed = inbox
         .backend()
@@ -548,7 +548,7 @@ async fn a_long_run_keeps_its_lease_and_runs_once() {
     let first = worker(runs.clone(), release.clone());
     let id = accept(&inbox, "long", "t").await;
     assert!(eventually(5, || async { runs.load(Ordering::SeqCst) == 1 }).await);
-    let start = webhook_inbox::Clock::now_ms(&clock);
+    let start = webhook_inbox::Clock::now_unix_ms(&clock);
     let second = worker(runs.clone(), release.clone());
     // The handler runs for four lease lengths; the first worker renews every third of one.
     for step in 1..=12 {
