@@ -244,6 +244,8 @@ pub struct ListFilter {
     pub event_type: Option<String>,
     /// Only ids below this one (paging).
     pub before: Option<DeliveryId>,
+    /// Only deliveries whose dedupe key, message id or event id is this (indexed lookups).
+    pub key: Option<String>,
     /// At most this many (default 100, capped at 1000).
     pub limit: u32,
 }
@@ -254,6 +256,7 @@ impl Default for ListFilter {
             status: None,
             event_type: None,
             before: None,
+            key: None,
             limit: 100,
         }
     }
@@ -292,6 +295,30 @@ impl ListFilter {
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = limit.min(1000);
         self
+    }
+
+    /// Only the deliveries that `key` names: a dedupe key (`standard:msg_…`), a sender's message
+    /// id (`msg_…`, a GitHub delivery UUID) or a body's event id (`evt_…`). Answered from
+    /// indexes, whatever the size of the inbox.
+    ///
+    /// ```
+    /// use webhook_inbox::ListFilter;
+    /// let filter = ListFilter::new().key("evt_53891546994442300");
+    /// ```
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// The dedupe keys `key` may stand for: itself, and a message id under every scheme.
+    pub(crate) fn dedupe_keys(key: &str) -> Vec<String> {
+        std::iter::once(key.to_owned())
+            .chain(
+                webhook_core::Scheme::ALL
+                    .iter()
+                    .map(|scheme| format!("{}:{key}", scheme.as_str())),
+            )
+            .collect()
     }
 }
 

@@ -9,9 +9,6 @@ use webhook_inbox::{DeliveryId, DeliveryStatus, Inbox, InboxError, ListFilter, S
 use crate::cli::{InboxArgs, InboxCommand, StatusArg};
 use crate::error::CliError;
 
-/// How many rows one page of the id search reads.
-const SEARCH_PAGE: u32 = 1000;
-
 /// Runs `webhook inbox …`, writing tables or JSON to `out`.
 pub(crate) fn run(args: &InboxArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
     let url = args.database.as_deref().ok_or_else(|| {
@@ -93,25 +90,10 @@ async fn resolve(inbox: &Inbox, id: &str) -> Result<StoredDelivery, CliError> {
             .map_err(inbox_error)?
             .ok_or_else(|| CliError::NotFound(format!("no delivery with id {n}")));
     }
-    // The inbox has no index on event or message ids: page through, newest first.
-    let mut matches: Vec<StoredDelivery> = Vec::new();
-    let mut filter = ListFilter::new().limit(SEARCH_PAGE);
-    loop {
-        let page = inbox.list(&filter).await.map_err(inbox_error)?;
-        let Some(last) = page.last().map(|d| d.id) else {
-            break;
-        };
-        let full = page.len() >= SEARCH_PAGE as usize;
-        matches.extend(page.into_iter().filter(|d| {
-            d.event_id.as_deref() == Some(id)
-                || d.message_id.as_deref() == Some(id)
-                || d.dedupe_key == id
-        }));
-        if !full {
-            break;
-        }
-        filter = filter.before(last);
-    }
+    let mut matches = inbox
+        .list(&ListFilter::new().key(id).limit(10))
+        .await
+        .map_err(inbox_error)?;
     match matches.len() {
         0 => Err(CliError::NotFound(format!(
             "no delivery with event id, message id or dedupe key `{id}`"

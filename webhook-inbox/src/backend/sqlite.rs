@@ -354,6 +354,17 @@ impl SqliteBackend {
         if let Some(before) = filter.before {
             q.push(" AND id < ").push_bind(before.0);
         }
+        if let Some(key) = &filter.key {
+            // Two index lookups: dedupe keys (message ids under every scheme), body event ids.
+            q.push(" AND id IN (SELECT id FROM inbox_dedupe WHERE dedupe_key IN (");
+            let mut keys = q.separated(", ");
+            for k in ListFilter::dedupe_keys(key) {
+                keys.push_bind(k);
+            }
+            q.push(") UNION SELECT id FROM inbox_deliveries WHERE event_id = ")
+                .push_bind(key.clone())
+                .push(")");
+        }
         q.push(" ORDER BY id DESC LIMIT ")
             .push_bind(i64::from(filter.limit.min(1000)));
         let rows = q.build().fetch_all(&self.read).await?;

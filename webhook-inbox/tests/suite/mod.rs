@@ -253,6 +253,40 @@ pub async fn extended_leases_hold_off_other_claims(b: &dyn Backend) {
     assert_eq!(reclaimed.iter().map(|d| d.id).collect::<Vec<_>>(), [ids[1]]);
 }
 
+pub async fn list_finds_a_delivery_by_any_of_its_keys(b: &dyn Backend) {
+    let ids: Vec<DeliveryId> = b
+        .accept_batch(&[
+            new("msg_a", "t", T0),
+            new("msg_b", "t", T0),
+            new("a", "t", T0),
+        ])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Accepted::id)
+        .collect();
+    let found = |filter: ListFilter| async move {
+        b.list(&filter)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    };
+    // Message id, body event id, dedupe key.
+    for key in ["msg_a", "evt_msg_a", "standard:msg_a"] {
+        assert_eq!(found(ListFilter::new().key(key)).await, [ids[0]], "{key}");
+    }
+    assert_eq!(found(ListFilter::new().key("a")).await, [ids[2]]);
+    assert_eq!(found(ListFilter::new().key("evt_a")).await, [ids[2]]);
+    assert!(found(ListFilter::new().key("msg_")).await.is_empty());
+    assert!(
+        found(ListFilter::new().key("msg_a").status(DeliveryStatus::Dead))
+            .await
+            .is_empty()
+    );
+}
+
 pub async fn replay_and_redrive(b: &dyn Backend) {
     b.accept_batch(&[new("a", "t", T0), new("b", "t", T0), new("c", "t", T0)])
         .await
@@ -472,7 +506,8 @@ macro_rules! backend_suite {
         $crate::backend_suite!(@tests $factory;
             accept_tells_new_from_duplicate, claims_lease_and_reclaim_expired,
             outcomes_schedule_retries_and_dead_letters, release_does_not_count_an_attempt,
-            extended_leases_hold_off_other_claims, replay_and_redrive, list_filters_and_pages, stats_per_event_type,
+            extended_leases_hold_off_other_claims, list_finds_a_delivery_by_any_of_its_keys,
+            replay_and_redrive, list_filters_and_pages, stats_per_event_type,
             prune_keeps_dedupe_keys_longer, large_batches_commit_atomically);
     };
     (@tests $factory:expr; $($name:ident),*) => {

@@ -477,10 +477,18 @@ impl PostgresBackend {
     }
 
     async fn list_filtered(&self, filter: &ListFilter) -> BackendResult<Vec<StoredDelivery>> {
+        // A key lookup is its own statement, and a UNION of two index lookups: an `OR` would let
+        // a generic plan scan the whole table.
+        let by_key = if filter.key.is_some() {
+            "AND d.id IN (SELECT id FROM inbox_dedupe WHERE dedupe_key = ANY($5) \
+                          UNION SELECT id FROM inbox_deliveries WHERE event_id = $6)"
+        } else {
+            "AND ($5::text[] IS NULL) AND ($6::text IS NULL)"
+        };
         let sql = format!(
             "SELECT {COLUMNS} FROM inbox_deliveries d \
              WHERE ($1::text IS NULL OR d.status = $1) AND ($2::text IS NULL OR d.event_type = $2) \
-               AND ($3::bigint IS NULL OR d.id < $3) \
+               AND ($3::bigint IS NULL OR d.id < $3) {by_key} \
              ORDER BY d.id DESC LIMIT $4"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -488,6 +496,8 @@ impl PostgresBackend {
             .bind(filter.event_type.as_deref())
             .bind(filter.before.map(|id| id.0))
             .bind(i64::from(filter.limit.min(1000)))
+            .bind(filter.key.as_deref().map(ListFilter::dedupe_keys))
+            .bind(filter.key.as_deref())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(read::delivery).collect()
