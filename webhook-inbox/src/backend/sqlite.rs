@@ -266,14 +266,7 @@ impl SqliteBackend {
              attempts = MAX(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = ",
         );
         q.push_bind(due_at_ms);
-        q.push(" WHERE status = 'processing' AND lease_owner = ");
-        q.push_bind(owner.to_owned());
-        q.push(" AND id IN (");
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(id.0);
-        }
-        q.push(")");
+        held_by(&mut q, owner, ids);
         Ok(q.build().execute(&self.write).await?.rows_affected())
     }
 
@@ -289,15 +282,8 @@ impl SqliteBackend {
         let mut q = QueryBuilder::<Sqlite>::new(
             "UPDATE inbox_deliveries SET next_attempt_at_ms = MAX(next_attempt_at_ms, ",
         );
-        q.push_bind(lease_until_ms);
-        q.push(") WHERE status = 'processing' AND lease_owner = ");
-        q.push_bind(owner.to_owned());
-        q.push(" AND id IN (");
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(id.0);
-        }
-        q.push(")");
+        q.push_bind(lease_until_ms).push(")");
+        held_by(&mut q, owner, ids);
         Ok(q.build().execute(&self.write).await?.rows_affected())
     }
 
@@ -396,6 +382,18 @@ impl SqliteBackend {
         }
         Ok(stats.into_sorted())
     }
+}
+
+/// Appends the condition "still processing, leased by `owner`, one of `ids`".
+fn held_by(q: &mut QueryBuilder<Sqlite>, owner: &str, ids: &[DeliveryId]) {
+    q.push(" WHERE status = 'processing' AND lease_owner = ");
+    q.push_bind(owner.to_owned());
+    q.push(" AND id IN (");
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(id.0);
+    }
+    q.push(")");
 }
 
 impl Backend for SqliteBackend {
