@@ -124,6 +124,10 @@ pub struct MemoryDedupe {
     evictions: AtomicU64,
 }
 
+/// The largest capacity a [`MemoryDedupe`] takes: 16 777 216 keys (a 2 GiB table). Larger
+/// requests are clamped to it.
+pub const MAX_CAPACITY: usize = 1 << 24;
+
 /// Slots per set: 8 × 16 bytes, two cache lines.
 const WAYS: usize = 8;
 
@@ -159,14 +163,10 @@ impl MemoryDedupe {
         MemoryDedupe::with_capacity(DEFAULT_CAPACITY)
     }
 
-    /// A store sized for `capacity` keys (at least 1).
+    /// A store sized for `capacity` keys (at least 1, at most [`MAX_CAPACITY`]).
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
-        let sets = capacity
-            .saturating_mul(4)
-            .div_ceil(WAYS)
-            .checked_next_power_of_two()
-            .unwrap_or(usize::MAX / 2 + 1);
+        let capacity = capacity.clamp(1, MAX_CAPACITY);
+        let sets = (capacity * 4).div_ceil(WAYS).next_power_of_two();
         MemoryDedupe {
             // All-zero slots are empty; the zeroed allocation is paged in as it is used.
             slots: Mutex::new(vec![[0u64; 2]; sets * WAYS].into_boxed_slice()),
@@ -425,6 +425,14 @@ mod tests {
         assert_eq!(s.claim("a", T), Claim::New);
         assert_eq!(s.claim("b", T), Claim::New);
         assert_eq!(s.claim("a", T), Claim::InFlight);
+    }
+
+    #[test]
+    fn huge_capacities_are_clamped() {
+        // Allocated zeroed, so the 2 GiB are only reserved, not touched.
+        let s = MemoryDedupe::with_capacity(usize::MAX);
+        assert_eq!(s.capacity(), MAX_CAPACITY);
+        assert_eq!(s.claim("a", T), Claim::New);
     }
 
     #[test]
