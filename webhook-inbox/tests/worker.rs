@@ -582,6 +582,48 @@ async fn a_long_run_keeps_its_lease_and_runs_once() {
 }
 
 #[tokio::test]
+async fn a_run_finishing_during_shutdown_keeps_its_lease() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let started = Arc::new(AtomicBool::new(false));
+    let (r2, s2) = (release.clone(), started.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .lease(Duration::from_secs(30))
+        .shutdown_timeout(Duration::from_secs(30))
+        .on_raw("*", move |_d: StoredDelivery| {
+            let (release, started) = (r2.clone(), s2.clone());
+            async move {
+                started.store(true, Ordering::SeqCst);
+                release.notified().await;
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "draining", "t").await;
+    assert!(eventually(5, || async { started.load(Ordering::SeqCst) }).await);
+    let shutdown = tokio::spawn(worker.shutdown());
+    let start = webhook_inbox::Clock::now_unix_ms(&clock);
+    for step in 1..=6 {
+        clock.advance(Duration::from_secs(10));
+        let renewed = start + step * 10_000 + 20_000;
+        assert!(
+            eventually(5, || async {
+                inbox.get(id).await.unwrap().unwrap().next_attempt_at_ms >= renewed
+            })
+            .await,
+            "lease not renewed while shutting down, step {step}"
+        );
+    }
+    release.notify_waiters();
+    shutdown.await.unwrap();
+    let row = inbox.get(id).await.unwrap().unwrap();
+    assert_eq!((row.status, row.attempts), (DeliveryStatus::Done, 1));
+}
+
+#[tokio::test]
 async fn stats_health_and_retention() {
     let (_dir, inbox, clock) = inbox_with(|b| {
         b.retry_policy(webhook_inbox::RetryPolicy::none())

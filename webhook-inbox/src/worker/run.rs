@@ -106,6 +106,15 @@ impl Shared {
         self.untrack(ids.iter().copied());
     }
 
+    /// Renews the leases when a third of the lease has passed since `renewed_at`.
+    async fn renew_if_due(&self, renewed_at: &mut i64, lease_ms: i64) {
+        let now = self.now();
+        if now.saturating_sub(*renewed_at) >= (lease_ms / 3).max(1) {
+            *renewed_at = now;
+            self.renew_leases(now.saturating_add(lease_ms)).await;
+        }
+    }
+
     /// Extends the leases of every delivery this worker holds (running, or waiting in a batch)
     /// to `lease_until_ms`.
     async fn renew_leases(&self, lease_until_ms: i64) {
@@ -493,11 +502,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             break;
         }
         // Long runs keep their deliveries: leases are renewed every third of the lease.
-        let now = l.shared.now();
-        if now.saturating_sub(renewed_at) >= (lease_ms / 3).max(1) {
-            renewed_at = now;
-            l.shared.renew_leases(now.saturating_add(lease_ms)).await;
-        }
+        l.shared.renew_if_due(&mut renewed_at, lease_ms).await;
         if last_gauges.is_none_or(|t| t.elapsed() >= config.gauge_interval) {
             let prune = config
                 .prune_interval
@@ -564,9 +569,18 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         .flat_map(|(_, b)| b.items.into_iter().map(|d| d.id))
         .collect();
     l.shared.release(&waiting, now).await;
+    // Runs still going keep their leases while they finish.
     let drained = tokio::time::timeout(config.shutdown_timeout, async {
-        while let Some(done) = l.tasks.join_next().await {
-            log_join(done);
+        loop {
+            tokio::select! {
+                done = l.tasks.join_next() => match done {
+                    Some(done) => log_join(done),
+                    None => break,
+                },
+                () = tokio::time::sleep(config.poll_interval) => {
+                    l.shared.renew_if_due(&mut renewed_at, lease_ms).await;
+                }
+            }
         }
     })
     .await;
