@@ -124,7 +124,7 @@ pub struct MemoryDedupe {
     evictions: AtomicU64,
 }
 
-/// The largest capacity a [`MemoryDedupe`] takes: 16 777 216 keys (a 2 GiB table). Larger
+/// The largest capacity a [`MemoryDedupe`] takes: 16 777 216 keys (a 1 GiB table). Larger
 /// requests are clamped to it.
 pub const MAX_CAPACITY: usize = 1 << 24;
 
@@ -137,6 +137,12 @@ type Slot = [u64; 2];
 
 /// Deadlines are stored in 63 bits.
 const MAX_DEADLINE: i64 = i64::MAX >> 1;
+
+/// The capacity actually used and the number of sets: 4 to 8 slots per key, a power of two.
+fn table_size(capacity: usize) -> (usize, usize) {
+    let capacity = capacity.clamp(1, MAX_CAPACITY);
+    (capacity, (capacity * 4).div_ceil(WAYS).next_power_of_two())
+}
 
 fn slot(tag: u64, deadline: i64, done: bool) -> Slot {
     let deadline = deadline.clamp(0, MAX_DEADLINE) as u64;
@@ -165,8 +171,7 @@ impl MemoryDedupe {
 
     /// A store sized for `capacity` keys (at least 1, at most [`MAX_CAPACITY`]).
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = capacity.clamp(1, MAX_CAPACITY);
-        let sets = (capacity * 4).div_ceil(WAYS).next_power_of_two();
+        let (capacity, sets) = table_size(capacity);
         MemoryDedupe {
             // All-zero slots are empty; the zeroed allocation is paged in as it is used.
             slots: Mutex::new(vec![[0u64; 2]; sets * WAYS].into_boxed_slice()),
@@ -429,10 +434,10 @@ mod tests {
 
     #[test]
     fn huge_capacities_are_clamped() {
-        // Allocated zeroed, so the 2 GiB are only reserved, not touched.
-        let s = MemoryDedupe::with_capacity(usize::MAX);
-        assert_eq!(s.capacity(), MAX_CAPACITY);
-        assert_eq!(s.claim("a", T), Claim::New);
+        let (capacity, sets) = table_size(usize::MAX);
+        assert_eq!(capacity, MAX_CAPACITY);
+        assert_eq!(sets * WAYS * std::mem::size_of::<Slot>(), 1 << 30);
+        assert_eq!(table_size(0), (1, 1));
     }
 
     #[test]
