@@ -191,18 +191,11 @@ impl Delivery {
     /// `{scheme}:{event id}` from the body (Stripe, Paddle, Slack); else `{scheme}:sha256:{hex}`
     /// of the body.
     pub fn dedupe_key(&self) -> String {
-        let scheme = self.scheme().as_str();
         match self.id().or_else(|| self.event_id()) {
-            // Built by hand: `format!` costs more than the rest of a dedupe check.
-            Some(id) => {
-                let mut key = String::with_capacity(scheme.len() + 1 + id.len());
-                key.push_str(scheme);
-                key.push(':');
-                key.push_str(id);
-                key
-            }
+            Some(id) => self.scheme().dedupe_key(id),
             None => format!(
-                "{scheme}:sha256:{}",
+                "{}:sha256:{}",
+                self.scheme().as_str(),
                 hex::encode(Sha256::digest(&self.body))
             ),
         }

@@ -60,6 +60,23 @@ impl Scheme {
         }
     }
 
+    /// The dedupe key of a delivery with this id under this scheme: `{scheme}:{id}`, what
+    /// [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) returns when the delivery has an id.
+    ///
+    /// ```
+    /// use webhook_core::Scheme;
+    /// assert_eq!(Scheme::StandardWebhooks.dedupe_key("msg_1"), "standard:msg_1");
+    /// ```
+    pub fn dedupe_key(self, id: &str) -> String {
+        // Built by hand: `format!` costs more than the rest of a dedupe check.
+        let scheme = self.as_str();
+        let mut key = String::with_capacity(scheme.len() + 1 + id.len());
+        key.push_str(scheme);
+        key.push(':');
+        key.push_str(id);
+        key
+    }
+
     /// The (lowercase) name of the header that carries the signature by default.
     pub const fn signature_header(self) -> &'static str {
         match self {

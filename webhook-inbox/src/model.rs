@@ -316,7 +316,7 @@ impl ListFilter {
             .chain(
                 webhook_core::Scheme::ALL
                     .iter()
-                    .map(|scheme| format!("{}:{key}", scheme.as_str())),
+                    .map(|scheme| scheme.dedupe_key(key)),
             )
             .collect()
     }
