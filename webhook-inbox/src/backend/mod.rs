@@ -44,6 +44,27 @@ pub enum Durability {
     Process,
 }
 
+impl std::str::FromStr for Durability {
+    type Err = InboxError;
+
+    /// `full`, or `process` (also spelled `normal`, SQLite's name for it).
+    ///
+    /// ```
+    /// use webhook_inbox::Durability;
+    /// assert_eq!("process".parse::<Durability>().unwrap(), Durability::Process);
+    /// assert!("fsync".parse::<Durability>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(Durability::Full),
+            "process" | "normal" => Ok(Durability::Process),
+            other => Err(InboxError::Config(format!(
+                "unknown durability `{other}`: expected `full` or `process`"
+            ))),
+        }
+    }
+}
+
 /// A place to keep deliveries: SQLite, PostgreSQL, or your own.
 ///
 /// Implementations must make each method atomic, and `accept_batch` durable (per

@@ -54,7 +54,7 @@ struct Args {
     breaker_recovery_ms: u64,
     /// full or process.
     #[arg(long, default_value = "full")]
-    durability: String,
+    durability: Durability,
     /// The `Retry-After` sent with 503 answers, in seconds.
     #[arg(long, default_value_t = 1)]
     retry_after_secs: u64,
@@ -138,12 +138,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let durability = match args.durability.as_str() {
-        "process" | "normal" => Durability::Process,
-        _ => Durability::Full,
-    };
     let inbox = Inbox::builder(&args.database_url)
-        .durability(durability)
+        .durability(args.durability)
         .retry_after(Duration::from_secs(args.retry_after_secs))
         .build()
         .await?;

@@ -34,7 +34,7 @@ struct Args {
     effects: Option<String>,
     /// full (synchronous=FULL) or process (synchronous=NORMAL).
     #[arg(long, default_value = "full")]
-    durability: String,
+    durability: Durability,
     /// Worker lease in milliseconds.
     #[arg(long, default_value_t = 2_000)]
     lease_ms: u64,
@@ -99,12 +99,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let durability = match args.durability.as_str() {
-        "process" | "normal" => Durability::Process,
-        _ => Durability::Full,
-    };
     let inbox = Inbox::builder(&format!("sqlite://{}", args.db))
-        .durability(durability)
+        .durability(args.durability)
         .build()
         .await?;
     let worker = match &args.effects {
