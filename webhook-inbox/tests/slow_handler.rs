@@ -1,13 +1,14 @@
 //! The worker warns when a handler runs longer than `slow_threshold`, naming the event type
 //! and never the body.
 //!
-//! Each test installs a thread-local subscriber with `set_default`; `#[tokio::test]` runs a
-//! current-thread runtime, so the worker's spawned tasks log on this thread and into the buffer.
+//! Logs are captured per thread; `#[tokio::test]` runs a current-thread runtime, so the worker's
+//! spawned tasks log on the test's thread and into its buffer.
 
 mod support;
 
+use std::cell::RefCell;
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Once;
 use std::time::Duration;
 
 use support::{delivery, eventually, inbox_with};
@@ -17,13 +18,16 @@ use webhook_inbox::{AcceptMeta, DeliveryStatus, HandlerResult, StoredDelivery};
 const SLOW_MESSAGE: &str = "webhook handler is running longer than the threshold";
 const BODY_MARKER: &str = "body-marker-3f9c1e";
 
-/// An `io::Write` appending to a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    static CAPTURED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
-impl io::Write for Captured {
+/// Writes into this thread's capture buffer.
+struct ThreadBuffer;
+
+impl io::Write for ThreadBuffer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURED.with_borrow_mut(|captured| captured.extend_from_slice(buf));
         Ok(buf.len())
     }
 
@@ -32,24 +36,26 @@ impl io::Write for Captured {
     }
 }
 
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
+/// Installs, once, a global subscriber that writes into the logging thread's buffer. Scoped
+/// subscribers per test race with tracing's global per-callsite interest cache when tests run
+/// in parallel, and a test could then capture nothing.
+fn install_capture() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_writer(|| ThreadBuffer)
+            .with_max_level(Level::TRACE)
+            .with_ansi(false)
+            .without_time()
+            .init();
+    });
 }
 
 /// Runs one delivery of `event_type` through a handler that sleeps `handler_sleep`, with
 /// `threshold` as the slow threshold, and returns everything logged meanwhile (all levels).
 async fn run_and_capture(event_type: &str, handler_sleep: Duration, threshold: Duration) -> String {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(Level::TRACE)
-        .with_ansi(false)
-        .without_time()
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    install_capture();
+    CAPTURED.with_borrow_mut(Vec::clear);
 
     let (_dir, inbox, _clock) = inbox_with(|b| b).await;
     let worker = inbox
@@ -77,7 +83,7 @@ async fn run_and_capture(event_type: &str, handler_sleep: Duration, threshold: D
         "the delivery was not processed"
     );
     worker.shutdown().await;
-    captured.text()
+    String::from_utf8(CAPTURED.with_borrow_mut(std::mem::take)).unwrap()
 }
 
 fn slow_warnings(log: &str) -> Vec<&str> {

@@ -1,8 +1,9 @@
 //! Metrics, the per-request span and the rate-limited warning.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Once};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -116,12 +117,16 @@ fn metrics_count_outcomes_reasons_and_verify_time() {
     assert_eq!(verify_samples, 4);
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    static CAPTURED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
-impl Write for Capture {
+/// Writes into this thread's capture buffer.
+struct ThreadBuffer;
+
+impl Write for ThreadBuffer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        CAPTURED.with_borrow_mut(|captured| captured.extend_from_slice(buf));
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -129,22 +134,30 @@ impl Write for Capture {
     }
 }
 
-fn capture_logs(level: tracing::Level, f: impl FnOnce()) -> String {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
+/// Runs `f` and returns what it logged on this thread, at every level.
+///
+/// One global subscriber writing into a per-thread buffer, rather than a scoped subscriber per
+/// test: tracing caches each callsite's interest globally, and scoped subscribers created and
+/// dropped by tests running in parallel race with that cache, so a test could capture nothing.
+/// The runtimes here are current-thread, so everything a test logs is on its own thread.
+fn capture_logs(f: impl FnOnce()) -> String {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ThreadBuffer)
+            .init();
+    });
+    CAPTURED.with_borrow_mut(Vec::clear);
+    f();
+    String::from_utf8(CAPTURED.with_borrow_mut(std::mem::take)).unwrap()
 }
 
 #[test]
 fn repeated_failures_warn_once_per_interval_naming_the_check() {
     let wrong = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
-    let logs = capture_logs(tracing::Level::WARN, || {
+    let logs = capture_logs(|| {
         runtime().block_on(async {
             let layer = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
             let mut stale = request("m_old", SECRET);
@@ -159,7 +172,7 @@ fn repeated_failures_warn_once_per_interval_naming_the_check() {
             drive(layer, requests).await;
         })
     });
-    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains(" WARN ")).collect();
     assert_eq!(warnings.len(), 1, "one warning per interval, got:\n{logs}");
     assert!(
         warnings[0].contains("signature_mismatch ×1"),
@@ -177,7 +190,7 @@ fn repeated_failures_warn_once_per_interval_naming_the_check() {
     );
 
     // With a zero interval every failure reports, with the counts accumulated since the last one.
-    let logs = capture_logs(tracing::Level::WARN, || {
+    let logs = capture_logs(|| {
         runtime().block_on(async {
             let layer = WebhookVerify::new(SECRET)
                 .clock(Arc::new(FixedClock(NOW)))
@@ -186,7 +199,7 @@ fn repeated_failures_warn_once_per_interval_naming_the_check() {
         })
     });
     assert_eq!(
-        logs.lines().filter(|l| l.contains("WARN")).count(),
+        logs.lines().filter(|l| l.contains(" WARN ")).count(),
         2,
         "{logs}"
     );
@@ -194,7 +207,7 @@ fn repeated_failures_warn_once_per_interval_naming_the_check() {
 
 #[test]
 fn span_carries_id_type_scheme_and_outcome_but_never_the_body() {
-    let logs = capture_logs(tracing::Level::DEBUG, || {
+    let logs = capture_logs(|| {
         runtime().block_on(async {
             let layer = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
             drive(
