@@ -7,37 +7,29 @@ use crate::error::CliError;
 
 /// A signer holding every `--secret` (schemes with several signatures sign with each).
 pub(crate) fn signer(key: &KeyArgs) -> Result<Signer, CliError> {
-    let (first, rest) = split(key)?;
-    let mut signer = Signer::new(key.scheme, first)?;
-    for secret in rest {
-        signer = signer.add_secret(secret)?;
-    }
-    if let Some(name) = &key.signature_header {
-        signer = signer.signature_header(name);
-    }
-    Ok(signer)
+    let signer = Signer::with_secrets(key.scheme, secrets(key)?)?;
+    Ok(match &key.signature_header {
+        Some(name) => signer.signature_header(name),
+        None => signer,
+    })
 }
 
 /// A verifier accepting any `--secret`.
 pub(crate) fn verifier(key: &KeyArgs) -> Result<Verifier, CliError> {
-    let (first, rest) = split(key)?;
-    let mut verifier = Verifier::new(key.scheme, first)?;
-    for secret in rest {
-        verifier = verifier.add_secret(secret)?;
-    }
-    if let Some(name) = &key.signature_header {
-        verifier = verifier.signature_header(name);
-    }
-    Ok(verifier)
+    let verifier = Verifier::with_secrets(key.scheme, secrets(key)?)?;
+    Ok(match &key.signature_header {
+        Some(name) => verifier.signature_header(name),
+        None => verifier,
+    })
 }
 
-fn split(key: &KeyArgs) -> Result<(&str, &[String]), CliError> {
-    match key.secret.split_first() {
-        Some((first, rest)) => Ok((first.as_str(), rest)),
-        None => Err(CliError::Usage(
+fn secrets(key: &KeyArgs) -> Result<&[String], CliError> {
+    if key.secret.is_empty() {
+        return Err(CliError::Usage(
             "no secret: pass --secret SECRET or set WEBHOOK_SECRET".into(),
-        )),
+        ));
     }
+    Ok(&key.secret)
 }
 
 /// The current Unix time in seconds.

@@ -66,12 +66,57 @@ impl Signer {
         })
     }
 
+    /// A signer for `scheme` signing with each of `secrets` (a sender in the middle of a
+    /// rotation). Fails on an empty list or any invalid secret.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Signer};
+    ///
+    /// let signer = Signer::with_secrets(Scheme::Stripe, ["whsec_new", "whsec_old"])?;
+    /// let headers = signer.sign("", 1_700_000_000, b"{}");
+    /// let value = headers.get("stripe-signature").unwrap();
+    /// assert_eq!(value.matches("v1=").count(), 2);
+    /// assert!(Signer::with_secrets(Scheme::Stripe, Vec::<String>::new()).is_err());
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn with_secrets<I, S>(scheme: Scheme, secrets: I) -> Result<Self, SecretError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut iter = secrets.into_iter();
+        let first = iter.next().ok_or(SecretError::NoSecrets)?;
+        let mut signer = Signer::new(scheme, first.as_ref())?;
+        for secret in iter {
+            signer = signer.add_secret(secret.as_ref())?;
+        }
+        Ok(signer)
+    }
+
     /// A Standard Webhooks signer.
+    ///
+    /// ```
+    /// let signer = webhook_core::Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let headers = signer.sign("msg_1", 1_700_000_000, b"{}");
+    /// assert!(headers.get("webhook-signature").unwrap().starts_with("v1,"));
+    /// assert!(webhook_core::Signer::standard("whsec_").is_err());
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn standard(secret: &str) -> Result<Self, SecretError> {
         Signer::new(Scheme::StandardWebhooks, secret)
     }
 
-    /// Also signs with `secret` (a sender in the middle of a rotation).
+    /// Also signs with `secret` (a sender in the middle of a rotation): schemes that carry
+    /// several signatures (Standard Webhooks, Stripe, Paddle) get one per secret,
+    /// the others are signed with the first secret only.
+    ///
+    /// ```
+    /// let signer = webhook_core::Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .add_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?;
+    /// let headers = signer.sign("msg_1", 1_700_000_000, b"{}");
+    /// assert_eq!(headers.get("webhook-signature").unwrap().split(' ').count(), 2);
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn add_secret(mut self, secret: &str) -> Result<Self, SecretError> {
         self.keys.push(parse_sign_key(self.scheme, secret)?);
         Ok(self)
