@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use pg_procs::query::{count, string_set};
 use pg_procs::receiver::{Receiver, free_port};
 use pg_procs::sender::{Answer, Sender, body};
 use sqlx::postgres::PgPool;
@@ -37,10 +38,6 @@ const WORKER_ARGS: [&str; 9] = [
     "--poll-ms",
     "250",
 ];
-
-async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
@@ -130,8 +127,8 @@ async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
 
     // Everything acknowledged gets handled.
     let handled = support::eventually(40, || async {
-        scalar(&db, "SELECT COUNT(*) FROM test_effects").await == DELIVERIES as i64
-            && scalar(
+        count(&db, "SELECT COUNT(*) FROM test_effects").await == DELIVERIES as i64
+            && count(
                 &db,
                 "SELECT COUNT(*) FROM inbox_deliveries WHERE status = 'done'",
             )
@@ -142,8 +139,8 @@ async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
     assert!(
         handled,
         "not everything was handled: {} effects, {} done deliveries",
-        scalar(&db, "SELECT COUNT(*) FROM test_effects").await,
-        scalar(
+        count(&db, "SELECT COUNT(*) FROM test_effects").await,
+        count(
             &db,
             "SELECT COUNT(*) FROM inbox_deliveries WHERE status = 'done'"
         )
@@ -176,23 +173,18 @@ async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
 
     // Exactly once: one effect per dedupe key (the primary key), one stored delivery per id,
     // and the effects are exactly the acknowledged ids.
-    let keys: HashSet<String> = sqlx::query_scalar("SELECT dedupe_key FROM test_effects")
-        .fetch_all(&db)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    let keys = string_set(&db, "SELECT dedupe_key FROM test_effects").await;
     let expected: HashSet<String> = answers
         .iter()
         .map(|(id, _, _)| format!("standard:{id}"))
         .collect();
     assert_eq!(keys, expected);
     assert_eq!(
-        scalar(&db, "SELECT COUNT(*) FROM inbox_deliveries").await,
+        count(&db, "SELECT COUNT(*) FROM inbox_deliveries").await,
         DELIVERIES as i64
     );
     assert_eq!(
-        scalar(&db, "SELECT COUNT(*) FROM inbox_dedupe").await,
+        count(&db, "SELECT COUNT(*) FROM inbox_dedupe").await,
         DELIVERIES as i64
     );
 
@@ -223,7 +215,7 @@ async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
             .unwrap();
     assert!(attempts.iter().all(|a| *a >= 2));
 
-    let runs = scalar(&db, "SELECT COUNT(*) FROM test_runs").await;
+    let runs = count(&db, "SELECT COUNT(*) FROM test_runs").await;
     let by_instance: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
         "SELECT instance, COUNT(*) FROM test_effects GROUP BY 1 ORDER BY 1",
     )

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pg_procs::cluster::Cluster;
+use pg_procs::query::{count, string_set};
 use pg_procs::receiver::{Receiver, free_port};
 use pg_procs::sender::{Answer, Sender, body};
 use sqlx::postgres::PgPool;
@@ -107,17 +108,10 @@ async fn postgres_restart_during_load_loses_nothing_and_never_acks_unstored() {
 
     let db = PgPool::connect(&url).await.unwrap();
     let handled = support::eventually(30, || async {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_effects")
-            .fetch_one(&db)
-            .await
-            .unwrap();
-        n == DELIVERIES as i64
+        count(&db, "SELECT COUNT(*) FROM test_effects").await == DELIVERIES as i64
     })
     .await;
-    let effects: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_effects")
-        .fetch_one(&db)
-        .await
-        .unwrap();
+    let effects = count(&db, "SELECT COUNT(*) FROM test_effects").await;
     if !handled {
         let statuses: Vec<(String, i64)> =
             sqlx::query_as("SELECT status, COUNT(*) FROM inbox_deliveries GROUP BY 1")
@@ -158,18 +152,8 @@ async fn postgres_restart_during_load_loses_nothing_and_never_acks_unstored() {
 
     // No 2xx for an unstored delivery: every acknowledged id is in the store (the sender
     // never sends an acknowledged id again, so a lost one would be missing), handled once.
-    let stored: HashSet<String> = sqlx::query_scalar("SELECT dedupe_key FROM inbox_deliveries")
-        .fetch_all(&db)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
-    let keys: HashSet<String> = sqlx::query_scalar("SELECT dedupe_key FROM test_effects")
-        .fetch_all(&db)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    let stored = string_set(&db, "SELECT dedupe_key FROM inbox_deliveries").await;
+    let keys = string_set(&db, "SELECT dedupe_key FROM test_effects").await;
     let expected: HashSet<String> = answers
         .iter()
         .map(|(id, _)| format!("standard:{id}"))
@@ -180,11 +164,11 @@ async fn postgres_restart_during_load_loses_nothing_and_never_acks_unstored() {
         "an acknowledged delivery is missing from the store"
     );
     assert_eq!(keys, expected);
-    let not_done: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM inbox_deliveries WHERE status <> 'done'")
-            .fetch_one(&db)
-            .await
-            .unwrap();
+    let not_done = count(
+        &db,
+        "SELECT COUNT(*) FROM inbox_deliveries WHERE status <> 'done'",
+    )
+    .await;
     assert_eq!(not_done, 0);
 
     eprintln!(

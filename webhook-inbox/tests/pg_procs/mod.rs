@@ -3,5 +3,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod cluster;
+pub mod query;
 pub mod receiver;
 pub mod sender;
