@@ -158,9 +158,25 @@ impl Verifier {
     }
 
     /// Uses `clock` for "now" instead of the system clock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webhook_core::{FixedClock, Verifier};
+    ///
+    /// let v = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .with_clock(Arc::new(FixedClock(1_700_000_000)));
+    /// assert_eq!(v.clock().now_unix(), 1_700_000_000);
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The clock "now" is read from: what a layer or extractor built on this verifier uses for
+    /// its other deadlines (dedupe TTLs), so that one injected clock drives them all.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Reads the signature from another header (the timestamped scheme's header name differs

@@ -85,7 +85,7 @@ impl DedupeGuard {
             return;
         }
         if let Some(store) = &self.config.dedupe {
-            store.complete(&self.key, success, self.config.clock.now_unix());
+            store.complete(&self.key, success, self.config.verifier.clock().now_unix());
         }
     }
 }
@@ -177,10 +177,12 @@ fn admit<R: OnRejection>(
     mut parts: Parts,
     body: Bytes,
 ) -> Admit {
+    // One reading of the clock for the timestamp check and the claim.
+    let now = config.verifier.clock().now_unix();
     let started = Instant::now();
     let verified = config
         .verifier
-        .verify_delivery(&parts.headers, body.clone());
+        .verify_delivery_at(&parts.headers, body.clone(), now);
     observe::verify_time(started.elapsed());
     let delivery = match verified {
         Ok(delivery) => delivery,
@@ -201,7 +203,7 @@ fn admit<R: OnRejection>(
         None => None,
         Some(store) => {
             let key = delivery.dedupe_key();
-            match store.claim(&key, config.clock.now_unix()) {
+            match store.claim(&key, now) {
                 Claim::New => Some(DedupeGuard::new(config.clone(), key)),
                 Claim::Duplicate => return Admit::Answer(skip(span, Outcome::Duplicate)),
                 Claim::InFlight => {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 use webhook_core::dedupe::{DEFAULT_TTL, DedupeStore, MemoryDedupe};
-use webhook_core::{Clock, EventFilter, SecretError, SystemClock, Verifier};
+use webhook_core::{Clock, EventFilter, SecretError, Verifier};
 
 use crate::observe::FailureLog;
 use crate::rejection::{DefaultRejection, OnRejection};
@@ -51,7 +51,6 @@ pub(crate) struct Config {
     pub(crate) limit: usize,
     pub(crate) filter: Option<EventFilter>,
     pub(crate) dedupe: Option<Arc<dyn DedupeStore>>,
-    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) failures: Arc<FailureLog>,
 }
 
@@ -94,7 +93,6 @@ impl WebhookVerify {
                 limit: DEFAULT_BODY_LIMIT,
                 filter: None,
                 dedupe: Some(Arc::new(MemoryDedupe::new().ttl(ttl))),
-                clock: Arc::new(SystemClock),
                 failures: Arc::new(FailureLog::new(DEFAULT_WARN_INTERVAL)),
             }),
             on_rejection: DefaultRejection,
@@ -154,8 +152,7 @@ impl<R> WebhookVerify<R> {
     /// Uses `clock` for the timestamp check and the dedupe store (tests, replays).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         let config = self.config_mut();
-        config.verifier = config.verifier.clone().with_clock(clock.clone());
-        config.clock = clock;
+        config.verifier = config.verifier.clone().with_clock(clock);
         self
     }
 

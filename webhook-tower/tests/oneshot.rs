@@ -13,7 +13,8 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use tower::{Layer, Service, ServiceExt, service_fn};
 use webhook_core::dedupe::MemoryDedupe;
 use webhook_core::{
-    Delivery, EventFilter, FixedClock, Rejection, Scheme, Signer, Verifier, VerifyError,
+    Delivery, EventFilter, FixedClock, ManualClock, Rejection, Scheme, Signer, Verifier,
+    VerifyError,
 };
 use webhook_tower::{DefaultRejection, WebhookVerify};
 
@@ -249,6 +250,39 @@ async fn any_scheme_through_with_verifier() {
     let seen = rec.seen.lock().unwrap();
     assert_eq!(seen[0].0.event_type(), Some("issues.opened"));
     assert_eq!(seen[0].0.dedupe_key(), "github:gh-delivery-1");
+}
+
+#[tokio::test]
+async fn the_verifiers_clock_also_times_the_dedupe_window() {
+    // A verifier with its own clock, no `.clock()` on the layer: the remembered id expires on
+    // that clock, not on the system's.
+    let clock = Arc::new(ManualClock::new(NOW * 1000));
+    let verifier = Verifier::standard(SECRET)
+        .unwrap()
+        .with_clock(clock.clone());
+    let rec = Recorder::default();
+    let svc = WebhookVerify::with_verifier(verifier)
+        .dedupe(MemoryDedupe::new().ttl(Duration::from_secs(600)))
+        .layer(rec.service(StatusCode::NO_CONTENT));
+    let status = |ts: i64| {
+        let svc = svc.clone();
+        async move {
+            svc.oneshot(request_with(SECRET, "msg_clock", ts, BODY))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status(NOW).await, StatusCode::NO_CONTENT);
+    assert_eq!(
+        status(NOW).await,
+        StatusCode::OK,
+        "a duplicate within the TTL"
+    );
+    clock.advance(Duration::from_secs(601));
+    // The sender's retry, signed at the new time, is processed again: the TTL has passed.
+    assert_eq!(status(NOW + 601).await, StatusCode::NO_CONTENT);
+    assert_eq!(rec.calls(), 2);
 }
 
 /// A body that counts how many frames were pulled from it.
