@@ -64,6 +64,50 @@ pub enum Claim {
 /// Contract: a [`Claim::New`] answer marks the key in flight; the caller must later call
 /// [`complete`](DedupeStore::complete) with the outcome (the tower layer does so even when the
 /// request is dropped half-way).
+///
+/// A minimal store (no TTLs, unbounded: a real one expires done keys after its TTL, and in-flight
+/// keys after a timeout, as [`MemoryDedupe`] does):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use webhook_core::dedupe::{Claim, DedupeStore};
+///
+/// #[derive(Debug, Default)]
+/// struct MapDedupe(Mutex<HashMap<String, bool>>); // key -> done
+///
+/// impl DedupeStore for MapDedupe {
+///     fn claim(&self, key: &str, _now: i64) -> Claim {
+///         let mut keys = self.0.lock().unwrap();
+///         match keys.get(key) {
+///             Some(true) => Claim::Duplicate,
+///             Some(false) => Claim::InFlight,
+///             None => {
+///                 keys.insert(key.to_owned(), false);
+///                 Claim::New
+///             }
+///         }
+///     }
+///
+///     fn complete(&self, key: &str, success: bool, _now: i64) {
+///         let mut keys = self.0.lock().unwrap();
+///         if success {
+///             keys.insert(key.to_owned(), true);
+///         } else {
+///             keys.remove(key); // a failed attempt is processed again on retry
+///         }
+///     }
+/// }
+///
+/// let store = MapDedupe::default();
+/// assert_eq!(store.claim("standard:msg_1", 0), Claim::New);
+/// assert_eq!(store.claim("standard:msg_1", 0), Claim::InFlight);
+/// store.complete("standard:msg_1", true, 0);
+/// assert_eq!(store.claim("standard:msg_1", 0), Claim::Duplicate);
+/// ```
+///
+/// Give it to the tower layer with `WebhookVerify::dedupe(store)`, or to actix-web with
+/// `WebhookDedupe::new(store)`.
 pub trait DedupeStore: Send + Sync + Debug {
     /// Claims `key` for processing at time `now`.
     fn claim(&self, key: &str, now: i64) -> Claim;

@@ -270,7 +270,25 @@ pub fn ed25519_public_key(signing_key: &str) -> Result<String, SecretError> {
 /// Headers produced by [`Signer::sign`], lowercase names in the order a sender sends them.
 ///
 /// It implements [`Headers`](crate::Headers), so it can be verified directly, and converts into
-/// an iterator of `(name, value)` pairs for any HTTP client.
+/// an iterator of `(name, value)` pairs for any HTTP client (or into an `http::HeaderMap`).
+///
+/// ```
+/// use webhook_core::{Signer, Verifier};
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let mut headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, b"{}");
+/// assert_eq!(headers.get("Webhook-Id"), Some("msg_1"));
+///
+/// let verifier = Verifier::standard(secret)?.without_timestamp_check();
+/// assert!(verifier.verify(&headers, b"{}").is_ok());
+///
+/// headers.set("webhook-id", "msg_2"); // the signature no longer matches
+/// assert!(verifier.verify(&headers, b"{}").is_err());
+///
+/// let map: http::HeaderMap = headers.into();
+/// assert_eq!(map["webhook-id"], "msg_2");
+/// # Ok::<(), webhook_core::SecretError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedHeaders(pub Vec<(String, String)>);
 

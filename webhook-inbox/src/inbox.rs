@@ -208,7 +208,33 @@ struct Inner {
 /// A durable webhook inbox: accept fast, never lose an event, process with retries and dead
 /// letters. Cheap to clone; clones share the store and the writer.
 ///
-/// See the [crate docs](crate) for the whole flow.
+/// See the [crate docs](crate) for the whole flow. Accepting a verified delivery twice stores
+/// it once:
+///
+/// ```
+/// use webhook_core::{Clock as _, Signer, SystemClock, Verifier};
+/// use webhook_inbox::{AcceptMeta, Accepted, Inbox};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let url = format!("sqlite://{}", dir.path().join("webhooks.db").display());
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let body = br#"{"type":"organization.created","data":{"id":"org_1"}}"#;
+/// let headers = Signer::standard(secret)?.sign("msg_1", SystemClock.now_unix(), body);
+/// let delivery = Verifier::standard(secret)?.verify_delivery(&headers, body.to_vec().into())?;
+///
+/// let inbox = Inbox::connect(&url).await?;
+/// let first = inbox.accept(&delivery, AcceptMeta::new()).await?;
+/// assert!(matches!(first, Accepted::New(_)));
+/// let again = inbox.accept(&delivery, AcceptMeta::new()).await?; // the sender's retry
+/// assert_eq!(again, Accepted::Duplicate(first.id()));
+/// assert_eq!(inbox.get(first.id()).await?.unwrap().body, &body[..]);
+/// inbox.close().await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Inbox {
     inner: Arc<Inner>,

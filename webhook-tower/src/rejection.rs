@@ -41,6 +41,19 @@ where
 
 /// The default answer: the rejection's status and its JSON body
 /// ([`Rejection::json_body`]: `{"error":"…","code":"…"}`) with `content-type: application/json`.
+///
+/// A custom handler can start from it, e.g. to add a header:
+///
+/// ```
+/// use webhook_tower::{DefaultRejection, WebhookVerify};
+/// use webhook_tower::webhook_core::Rejection;
+///
+/// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").on_rejection(|r: &Rejection| {
+///     let mut res = DefaultRejection::response(r);
+///     res.headers_mut().insert("x-webhook-rejection", r.code().parse().unwrap());
+///     res
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultRejection;
 

@@ -79,7 +79,25 @@ impl<E: fmt::Display> From<E> for HandlerError {
 pub type HandlerResult = Result<(), HandlerError>;
 
 /// An async function from `T` to [`HandlerResult`]: implemented for every
-/// `Fn(T) -> impl Future<Output = HandlerResult>` closure that is `Clone + Send + Sync`.
+/// `Fn(T) -> impl Future<Output = HandlerResult>` closure that is `Clone + Send + Sync`, and
+/// so for plain `async fn`s.
+///
+/// ```
+/// use webhook_core::{event::Event, scalekit::DirectoryUser};
+/// use webhook_inbox::{Handler, HandlerError, HandlerResult, StoredDelivery};
+///
+/// async fn provision(event: Event<DirectoryUser>) -> HandlerResult {
+///     if event.data.email.is_none() {
+///         // Failures are retried with backoff, then dead-lettered with this message.
+///         return Err(HandlerError::new("directory user without an email"));
+///     }
+///     Ok(())
+/// }
+///
+/// fn is_handler<T, H: Handler<T>>(_: H) {}
+/// is_handler::<Event<DirectoryUser>, _>(provision); // for worker.on("organization.directory.user_created", provision)
+/// is_handler::<StoredDelivery, _>(|d: StoredDelivery| async move { Ok(()) }); // for on_raw
+/// ```
 pub trait Handler<T>: Send + Sync + 'static {
     /// Runs the handler.
     fn call(&self, input: T) -> BoxFuture<'static, HandlerResult>;
