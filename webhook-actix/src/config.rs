@@ -99,7 +99,8 @@ impl WebhookConfig {
         self
     }
 
-    /// Reads "now" from `clock` when checking timestamps (tests, replays).
+    /// Reads "now" from `clock` when checking timestamps and for the dedupe window of
+    /// [`WebhookDedupe`](crate::WebhookDedupe) (tests, replays).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.verifier = self.verifier.with_clock(clock);
         self

@@ -206,7 +206,7 @@ fn claim(
         return Ok(());
     };
     let key = delivery.dedupe_key();
-    match scope.claim(key.clone()) {
+    match scope.claim(key.clone(), config.verifier().clock()) {
         Claim::New => Ok(()),
         Claim::Duplicate => {
             tracing::debug!(key, "webhook delivery already processed; acknowledged");

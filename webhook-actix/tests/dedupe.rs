@@ -3,14 +3,17 @@
 mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, test, web};
 use common::*;
 use tokio::sync::Notify;
 use webhook_actix::{VerifiedDelivery, VerifiedEvent, WebhookConfig, WebhookDedupe};
-use webhook_core::EventFilter;
 use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
+use webhook_core::{EventFilter, ManualClock};
+
+const NOW: i64 = 1_700_000_000;
 
 fn config() -> WebhookConfig {
     WebhookConfig::secret(SECRET).unwrap()
@@ -103,6 +106,24 @@ async fn duplicate_is_200_without_the_handler() {
             .0,
         200
     );
+    assert_eq!(calls.count(), 2);
+}
+
+#[actix_web::test]
+async fn the_configs_clock_also_times_the_dedupe_window() {
+    let clock = Arc::new(ManualClock::new(NOW * 1000));
+    let calls = Calls::default();
+    let app = app!(
+        config().clock(clock.clone()),
+        calls,
+        WebhookDedupe::new(MemoryDedupe::new().ttl(Duration::from_secs(600)))
+    );
+    let at = |ts: i64| signed(ORG_CREATED).id("msg_clock").timestamp(ts);
+    assert_eq!(send(&app, at(NOW).to_request()).await.0, 200);
+    assert_eq!(send(&app, at(NOW).to_request()).await, ignored("duplicate"));
+    clock.advance(Duration::from_secs(601));
+    // Past the TTL on the configured clock: the sender's retry runs the handler again.
+    assert_eq!(send(&app, at(NOW + 601).to_request()).await.0, 200);
     assert_eq!(calls.count(), 2);
 }
 

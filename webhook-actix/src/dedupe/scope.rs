@@ -13,37 +13,40 @@ pub(crate) struct DedupeScope(Rc<Inner>);
 
 struct Inner {
     store: Arc<dyn DedupeStore>,
-    clock: Arc<dyn Clock>,
-    claimed: RefCell<Option<String>>,
+    /// The claimed key, with the clock of the configuration that claimed it.
+    claimed: RefCell<Option<(String, Arc<dyn Clock>)>>,
 }
 
 impl fmt::Debug for DedupeScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DedupeScope")
-            .field("claimed", &self.0.claimed.borrow())
+            .field(
+                "claimed",
+                &self.0.claimed.borrow().as_ref().map(|(key, _)| key),
+            )
             .finish_non_exhaustive()
     }
 }
 
 impl DedupeScope {
-    pub(crate) fn new(store: Arc<dyn DedupeStore>, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(store: Arc<dyn DedupeStore>) -> Self {
         DedupeScope(Rc::new(Inner {
             store,
-            clock,
             claimed: RefCell::new(None),
         }))
     }
 
-    /// Claims `key`; on [`Claim::New`] remembers it so that the response completes it.
-    pub(crate) fn claim(&self, key: String) -> Claim {
-        let claim = self.0.store.claim(&key, self.0.clock.now_unix());
+    /// Claims `key` at the time `clock` (the verifier's: one clock drives the timestamp check
+    /// and the dedupe window) tells; on [`Claim::New`] remembers it so that the response
+    /// completes it, reading `clock` again then.
+    pub(crate) fn claim(&self, key: String, clock: &Arc<dyn Clock>) -> Claim {
+        let claim = self.0.store.claim(&key, clock.now_unix());
         if claim == Claim::New {
             // A request claims at most one key; a second extractor on the same request cannot
             // read the (already consumed) body, but release a previous claim rather than leak it.
-            if let Some(previous) = self.0.claimed.replace(Some(key)) {
-                self.0
-                    .store
-                    .complete(&previous, false, self.0.clock.now_unix());
+            let previous = self.0.claimed.replace(Some((key, clock.clone())));
+            if let Some((previous, clock)) = previous {
+                self.0.store.complete(&previous, false, clock.now_unix());
             }
         }
         claim
@@ -52,10 +55,8 @@ impl DedupeScope {
     /// Records the outcome of the claimed key, if any (at most once).
     pub(crate) fn complete(&self, success: bool) {
         let claimed = self.0.claimed.borrow_mut().take();
-        if let Some(key) = claimed {
-            self.0
-                .store
-                .complete(&key, success, self.0.clock.now_unix());
+        if let Some((key, clock)) = claimed {
+            self.0.store.complete(&key, success, clock.now_unix());
         }
     }
 }
@@ -67,25 +68,31 @@ mod tests {
 
     use super::*;
 
+    const NOW: i64 = 1_700_000_000;
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(FixedClock(NOW))
+    }
+
     #[test]
     fn completes_once_and_only_what_it_claimed() {
         let store = Arc::new(MemoryDedupe::new());
-        let scope = DedupeScope::new(store.clone(), Arc::new(FixedClock(1_700_000_000)));
+        let scope = DedupeScope::new(store.clone());
         scope.complete(true); // nothing claimed: no-op
         assert!(store.is_empty());
-        assert_eq!(scope.claim("k".into()), Claim::New);
-        assert_eq!(scope.claim("k".into()), Claim::InFlight);
+        assert_eq!(scope.claim("k".into(), &clock()), Claim::New);
+        assert_eq!(scope.claim("k".into(), &clock()), Claim::InFlight);
         scope.complete(true);
         scope.complete(false); // already completed: no-op
-        assert_eq!(store.claim("k", 1_700_000_001), Claim::Duplicate);
+        assert_eq!(store.claim("k", NOW + 1), Claim::Duplicate);
     }
 
     #[test]
     fn a_dropped_request_releases_its_claim() {
         let store = Arc::new(MemoryDedupe::new());
-        let scope = DedupeScope::new(store.clone(), Arc::new(FixedClock(1_700_000_000)));
+        let scope = DedupeScope::new(store.clone());
         let fut = super::super::DedupeFuture::new(std::future::pending::<()>(), scope.clone());
-        assert_eq!(scope.claim("k".into()), Claim::New);
+        assert_eq!(scope.claim("k".into(), &clock()), Claim::New);
         drop(fut);
         assert!(
             store.is_empty(),

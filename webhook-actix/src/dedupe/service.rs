@@ -3,7 +3,6 @@ use std::sync::Arc;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, forward_ready};
 use actix_web::{Error, HttpMessage as _};
-use webhook_core::Clock;
 use webhook_core::dedupe::DedupeStore;
 
 use super::{DedupeFuture, DedupeScope};
@@ -12,16 +11,11 @@ use super::{DedupeFuture, DedupeScope};
 pub struct WebhookDedupeMiddleware<S> {
     service: S,
     store: Arc<dyn DedupeStore>,
-    clock: Arc<dyn Clock>,
 }
 
 impl<S> WebhookDedupeMiddleware<S> {
-    pub(crate) fn new(service: S, store: Arc<dyn DedupeStore>, clock: Arc<dyn Clock>) -> Self {
-        WebhookDedupeMiddleware {
-            service,
-            store,
-            clock,
-        }
+    pub(crate) fn new(service: S, store: Arc<dyn DedupeStore>) -> Self {
+        WebhookDedupeMiddleware { service, store }
     }
 }
 
@@ -44,7 +38,7 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let scope = DedupeScope::new(self.store.clone(), self.clock.clone());
+        let scope = DedupeScope::new(self.store.clone());
         req.extensions_mut().insert(scope.clone());
         DedupeFuture::new(self.service.call(req), scope)
     }

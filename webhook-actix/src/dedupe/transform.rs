@@ -4,7 +4,6 @@ use std::sync::Arc;
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use webhook_core::dedupe::{DedupeStore, MemoryDedupe};
-use webhook_core::{Clock, SystemClock};
 
 use super::WebhookDedupeMiddleware;
 
@@ -14,10 +13,13 @@ use super::WebhookDedupeMiddleware;
 /// Clones share the store: create it once, outside the `HttpServer::new` factory, and `.wrap()`
 /// a clone in each worker's `App`. A store created inside the factory would be per worker, and a
 /// retry landing on another worker would run the handler again.
+///
+/// Its TTLs run on the clock of the [`WebhookConfig`](crate::WebhookConfig) that verified the
+/// delivery ([`WebhookConfig::clock`](crate::WebhookConfig::clock)), the same clock as the
+/// timestamp check.
 #[derive(Clone, Debug)]
 pub struct WebhookDedupe {
     store: Arc<dyn DedupeStore>,
-    clock: Arc<dyn Clock>,
 }
 
 impl WebhookDedupe {
@@ -25,27 +27,17 @@ impl WebhookDedupe {
     pub fn new(store: impl DedupeStore + 'static) -> Self {
         WebhookDedupe {
             store: Arc::new(store),
-            clock: Arc::new(SystemClock),
         }
     }
 
     /// Deduplicates with a store that is already shared.
     pub fn from_arc(store: Arc<dyn DedupeStore>) -> Self {
-        WebhookDedupe {
-            store,
-            clock: Arc::new(SystemClock),
-        }
+        WebhookDedupe { store }
     }
 
     /// Deduplicates in memory with the default bounds of [`MemoryDedupe::new`].
     pub fn memory() -> Self {
         WebhookDedupe::new(MemoryDedupe::new())
-    }
-
-    /// Reads "now" (for the store's TTLs) from `clock` instead of the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
     }
 
     /// The store.
@@ -68,7 +60,6 @@ where
         ready(Ok(WebhookDedupeMiddleware::new(
             service,
             self.store.clone(),
-            self.clock.clone(),
         )))
     }
 }
