@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
-use webhook_core::{Clock, Rejection, SystemClock, Verifier};
+use webhook_core::{Rejection, Verifier};
 
 /// Body limit: Standard Webhooks payloads are usually under 20 KB.
 const LIMIT: usize = 2 * 1024 * 1024;
@@ -116,9 +116,10 @@ async fn receive(app: &App, req: Request<Incoming>) -> Result<StatusCode, Reject
         }
         Err(_) => return Err(Rejection::BodyRead),
     };
-    let delivery = app.verifier.verify_delivery(&parts.headers, body)?;
+    // One reading of the verifier's clock for the timestamp check and the dedupe window.
+    let now = app.verifier.clock().now_unix();
+    let delivery = app.verifier.verify_delivery_at(&parts.headers, body, now)?;
     let key = delivery.dedupe_key();
-    let now = SystemClock.now_unix();
     match app.seen.claim(&key, now) {
         Claim::Duplicate => return Ok(StatusCode::OK),
         Claim::InFlight => return Err(Rejection::InFlight),
