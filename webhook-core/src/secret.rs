@@ -75,6 +75,23 @@ pub(crate) fn hmac_key(bytes: &[u8]) -> Result<HmacSha256, SecretError> {
     HmacSha256::new_from_slice(bytes).map_err(|_| SecretError::Empty)
 }
 
+/// Parses every secret of a rotation with `parse`, in order; fails on an empty list or on the
+/// first invalid secret. What the signer's and the verifier's `with_secrets` share.
+pub(crate) fn parse_all<K, S: AsRef<str>>(
+    scheme: Scheme,
+    secrets: impl IntoIterator<Item = S>,
+    parse: fn(Scheme, &str) -> Result<K, SecretError>,
+) -> Result<Vec<K>, SecretError> {
+    let keys = secrets
+        .into_iter()
+        .map(|secret| parse(scheme, secret.as_ref()))
+        .collect::<Result<Vec<K>, SecretError>>()?;
+    if keys.is_empty() {
+        return Err(SecretError::NoSecrets);
+    }
+    Ok(keys)
+}
+
 /// Parses a secret for verification under `scheme`.
 pub(crate) fn parse_verify_key(scheme: Scheme, secret: &str) -> Result<Key, SecretError> {
     if scheme == Scheme::StandardWebhooks {

@@ -59,11 +59,7 @@ impl Signer {
     /// [`Verifier::new`](crate::Verifier::new)); a `whsk_` ed25519 signing key with the `ed25519`
     /// feature signs Standard Webhooks `v1a`.
     pub fn new(scheme: Scheme, secret: &str) -> Result<Self, SecretError> {
-        Ok(Signer {
-            scheme,
-            keys: vec![parse_sign_key(scheme, secret)?],
-            signature_header: scheme.signature_header().to_owned(),
-        })
+        Signer::with_secrets(scheme, [secret])
     }
 
     /// A signer for `scheme` signing with each of `secrets` (a sender in the middle of a
@@ -84,13 +80,11 @@ impl Signer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut iter = secrets.into_iter();
-        let first = iter.next().ok_or(SecretError::NoSecrets)?;
-        let mut signer = Signer::new(scheme, first.as_ref())?;
-        for secret in iter {
-            signer = signer.add_secret(secret.as_ref())?;
-        }
-        Ok(signer)
+        Ok(Signer {
+            scheme,
+            keys: secret::parse_all(scheme, secrets, parse_sign_key)?,
+            signature_header: scheme.signature_header().to_owned(),
+        })
     }
 
     /// A Standard Webhooks signer.

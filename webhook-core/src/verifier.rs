@@ -16,7 +16,7 @@ use crate::headers::{
     SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use crate::parse::{self, MAX_SIGNATURES, trim};
-use crate::secret::{HmacSha256, Key, parse_verify_key};
+use crate::secret::{HmacSha256, Key, parse_all, parse_verify_key};
 use crate::{Clock, Headers, Scheme, SecretError, SystemClock, Verified, VerifyError};
 
 /// The default timestamp tolerance: 5 minutes, in both directions.
@@ -81,13 +81,7 @@ impl Verifier {
     /// # Ok::<(), webhook_core::SecretError>(())
     /// ```
     pub fn new(scheme: Scheme, secret: &str) -> Result<Self, SecretError> {
-        Ok(Verifier {
-            scheme,
-            keys: vec![parse_verify_key(scheme, secret)?],
-            tolerance: Some(DEFAULT_TOLERANCE.as_secs()),
-            clock: Arc::new(SystemClock),
-            signature_header: Cow::Borrowed(scheme.signature_header()),
-        })
+        Verifier::with_secrets(scheme, [secret])
     }
 
     /// A verifier for `scheme` accepting any of `secrets` (rotation). Fails on an empty list or
@@ -104,13 +98,13 @@ impl Verifier {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut iter = secrets.into_iter();
-        let first = iter.next().ok_or(SecretError::NoSecrets)?;
-        let mut verifier = Verifier::new(scheme, first.as_ref())?;
-        for secret in iter {
-            verifier = verifier.add_secret(secret.as_ref())?;
-        }
-        Ok(verifier)
+        Ok(Verifier {
+            scheme,
+            keys: parse_all(scheme, secrets, parse_verify_key)?,
+            tolerance: Some(DEFAULT_TOLERANCE.as_secs()),
+            clock: Arc::new(SystemClock),
+            signature_header: Cow::Borrowed(scheme.signature_header()),
+        })
     }
 
     /// A Standard Webhooks verifier (Scalekit, Svix-powered senders).
