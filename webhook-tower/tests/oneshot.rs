@@ -27,15 +27,20 @@ fn layer() -> WebhookVerify {
     WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)))
 }
 
-fn request_with(secret: &str, id: &str, ts: i64, body: &str) -> Request<Full<Bytes>> {
-    let headers = Signer::standard(secret)
+/// A POST carrying `body` with the Standard Webhooks headers for `signed`: the bytes the
+/// signature covers, which a streamed or broken body need not match.
+fn signed_post<B>(secret: &str, id: &str, ts: i64, signed: &[u8], body: B) -> Request<B> {
+    let mut req = Request::post("/webhooks").body(body).unwrap();
+    *req.headers_mut() = Signer::standard(secret)
         .unwrap()
-        .sign(id, ts, body.as_bytes());
-    let mut req = Request::post("/webhooks")
-        .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
-        .unwrap();
-    *req.headers_mut() = headers.into();
+        .sign(id, ts, signed)
+        .into();
     req
+}
+
+fn request_with(secret: &str, id: &str, ts: i64, body: &str) -> Request<Full<Bytes>> {
+    let full = Full::new(Bytes::copy_from_slice(body.as_bytes()));
+    signed_post(secret, id, ts, body.as_bytes(), full)
 }
 
 fn request(id: &str) -> Request<Full<Bytes>> {
@@ -300,13 +305,13 @@ fn endless_body(
 #[tokio::test]
 async fn oversize_content_length_is_a_413_before_reading() {
     let polled = Arc::new(AtomicUsize::new(0));
-    let mut req = Request::post("/")
-        .body(endless_body(polled.clone(), 1024))
-        .unwrap();
-    *req.headers_mut() = Signer::standard(SECRET)
-        .unwrap()
-        .sign("msg_big", NOW, b"x")
-        .into();
+    let mut req = signed_post(
+        SECRET,
+        "msg_big",
+        NOW,
+        b"x",
+        endless_body(polled.clone(), 1024),
+    );
     req.headers_mut()
         .insert("content-length", "2097153".parse().unwrap());
     let rec = Recorder::default();
@@ -335,13 +340,13 @@ async fn oversize_content_length_is_a_413_before_reading() {
 #[tokio::test]
 async fn oversize_streamed_body_without_length_stops_at_the_limit() {
     let polled = Arc::new(AtomicUsize::new(0));
-    let mut req = Request::post("/")
-        .body(endless_body(polled.clone(), 1000))
-        .unwrap();
-    *req.headers_mut() = Signer::standard(SECRET)
-        .unwrap()
-        .sign("msg_stream", NOW, b"x")
-        .into();
+    let req = signed_post(
+        SECRET,
+        "msg_stream",
+        NOW,
+        b"x",
+        endless_body(polled.clone(), 1000),
+    );
     let rec = Recorder::default();
     let svc = layer()
         .body_limit(64 * 1024)
@@ -360,13 +365,8 @@ async fn chunked_body_within_the_limit_is_joined_and_verified() {
         .chunks(7)
         .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
         .collect();
-    let mut req = Request::post("/")
-        .body(StreamBody::new(stream::iter(chunks)))
-        .unwrap();
-    *req.headers_mut() = Signer::standard(SECRET)
-        .unwrap()
-        .sign("msg_chunks", NOW, BODY.as_bytes())
-        .into();
+    let body = StreamBody::new(stream::iter(chunks));
+    let req = signed_post(SECRET, "msg_chunks", NOW, BODY.as_bytes(), body);
     let rec = Recorder::default();
     let res = layer()
         .layer(rec.service(StatusCode::OK))
@@ -386,13 +386,8 @@ async fn body_error_mid_stream_is_a_400() {
             "reset",
         )),
     ];
-    let mut req = Request::post("/")
-        .body(StreamBody::new(stream::iter(frames)))
-        .unwrap();
-    *req.headers_mut() = Signer::standard(SECRET)
-        .unwrap()
-        .sign("msg_err", NOW, BODY.as_bytes())
-        .into();
+    let body = StreamBody::new(stream::iter(frames));
+    let req = signed_post(SECRET, "msg_err", NOW, BODY.as_bytes(), body);
     let rec = Recorder::default();
     let res = layer()
         .layer(rec.service(StatusCode::OK))
