@@ -32,10 +32,21 @@ pub trait Clock: Debug + Send + Sync {
 }
 
 /// The system's wall clock.
+///
+/// Seconds come from the coarse real-time clock on Linux and Android (`CLOCK_REALTIME_COARSE`:
+/// the time of the last scheduler tick, a few milliseconds behind at most, read in about a tenth
+/// of the time of the precise clock); a timestamp check needs whole seconds. Milliseconds, and
+/// seconds on other targets, come from [`SystemTime::now`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn now_unix(&self) -> i64 {
+        rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
     fn now_unix(&self) -> i64 {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
