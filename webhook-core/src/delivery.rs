@@ -52,7 +52,7 @@ impl Verifier {
         headers: &H,
         body: Bytes,
     ) -> Result<Delivery, VerifyError> {
-        self.verify_delivery_at(headers, body, self.clock_now())
+        self.verify_delivery_at(headers, body, self.clock().now_unix())
     }
 
     /// [`verify_delivery`](Verifier::verify_delivery) as if the time were `now` (Unix seconds).

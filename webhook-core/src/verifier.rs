@@ -213,12 +213,7 @@ impl Verifier {
         headers: &H,
         body: &[u8],
     ) -> Result<Verified, VerifyError> {
-        self.verify_at(headers, body, self.clock_now())
-    }
-
-    /// "Now" on the verifier's clock, in Unix seconds.
-    pub(crate) fn clock_now(&self) -> i64 {
-        self.clock.now_unix()
+        self.verify_at(headers, body, self.clock.now_unix())
     }
 
     /// Verifies a delivery as if the time were `now` (Unix seconds).
