@@ -242,6 +242,42 @@ async fn a_panicking_handler_is_a_failure_and_the_worker_lives_on() {
     worker.shutdown().await;
 }
 
+/// A panic while the handler builds its future (a raw handler's synchronous part, a typed
+/// handler's `Deserialize`) is a failure like one inside the future: the delivery is not left
+/// `processing` under a lease its worker keeps renewing.
+#[tokio::test]
+async fn a_handler_panicking_before_its_future_exists_is_a_failure_too() {
+    let (_dir, inbox, _clock) =
+        inbox_with(|b| b.retry_policy(webhook_inbox::RetryPolicy::none())).await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .concurrency(1)
+        .on_raw("*", |d: StoredDelivery| {
+            if d.message_id.as_deref() == Some("boom") {
+                panic!("bug before the future");
+            }
+            async { HandlerResult::Ok(()) }
+        })
+        .spawn()
+        .unwrap();
+    let boom = accept(&inbox, "boom", "t").await;
+    let fine = accept(&inbox, "fine", "t").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, boom).await == DeliveryStatus::Dead
+                && status(&inbox, fine).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    let error = inbox.get(boom).await.unwrap().unwrap().last_error.unwrap();
+    assert!(
+        error.contains("handler panicked: bug before the future"),
+        "{error}"
+    );
+    worker.shutdown().await;
+}
+
 #[tokio::test]
 async fn replay_runs_a_done_delivery_again_with_its_original_bytes() {
     let (_dir, inbox, _clock) = inbox_with(|b| b).await;
@@ -581,6 +617,60 @@ async fn a_long_run_keeps_its_lease_and_runs_once() {
     second.shutdown().await;
 }
 
+/// When renewals fail (the store unreachable) and the lease runs out while the run goes on, the
+/// worker's next claim returns its own running delivery: it is not started a second time.
+#[tokio::test]
+async fn a_worker_does_not_start_again_what_it_still_runs_after_its_lease_ran_out() {
+    use sqlx::Connection as _;
+    let (dir, inbox, _clock) = inbox_with(|b| b).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (r2, rel2) = (runs.clone(), release.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .lease(Duration::from_secs(30))
+        .on_raw("*", move |_d: StoredDelivery| {
+            let (runs, release) = (r2.clone(), rel2.clone());
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                release.notified().await;
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "long", "t").await;
+    assert!(eventually(5, || async { runs.load(Ordering::SeqCst) == 1 }).await);
+    // The lease runs out behind the worker's back, as when its renewals fail.
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = 0 WHERE id = ?1")
+        .bind(id.0)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    // The worker claims it again (the claim renews its lease)...
+    assert!(
+        eventually(5, || async {
+            inbox.get(id).await.unwrap().unwrap().attempts == 2
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // ...and does not start it while the first run goes on.
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "started twice at once");
+    release.notify_waiters();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    worker.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_run_finishing_during_shutdown_keeps_its_lease() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;
@@ -620,6 +710,67 @@ async fn a_run_finishing_during_shutdown_keeps_its_lease() {
     release.notify_waiters();
     shutdown.await.unwrap();
     let row = inbox.get(id).await.unwrap().unwrap();
+    assert_eq!((row.status, row.attempts), (DeliveryStatus::Done, 1));
+}
+
+/// Runs finishing more often than the poll interval during shutdown do not starve the renewal
+/// of a long run's lease.
+#[tokio::test]
+async fn leases_are_renewed_during_shutdown_while_other_runs_keep_finishing() {
+    const SHORT: usize = 60;
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let started = Arc::new(AtomicUsize::new(0));
+    let (go_tx, go_rx) = tokio::sync::watch::channel(false);
+    let (r2, s2) = (release.clone(), started.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(200))
+        .concurrency(SHORT + 1)
+        .lease(Duration::from_secs(30))
+        .shutdown_timeout(Duration::from_secs(30))
+        .on_raw("*", move |d: StoredDelivery| {
+            let (release, started, mut go) = (r2.clone(), s2.clone(), go_rx.clone());
+            async move {
+                started.fetch_add(1, Ordering::SeqCst);
+                match d
+                    .message_id
+                    .as_deref()
+                    .and_then(|m| m.strip_prefix("short-"))
+                {
+                    // Once shutdown starts, one short run finishes every 20 ms.
+                    Some(k) => {
+                        let k: u64 = k.parse().unwrap();
+                        go.wait_for(|go| *go).await.unwrap();
+                        tokio::time::sleep(Duration::from_millis(20 * k)).await;
+                    }
+                    None => release.notified().await,
+                }
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let long = accept(&inbox, "long", "t").await;
+    for k in 1..=SHORT {
+        accept(&inbox, &format!("short-{k}"), "t").await;
+    }
+    assert!(eventually(5, || async { started.load(Ordering::SeqCst) == SHORT + 1 }).await);
+    let shutdown = tokio::spawn(worker.shutdown());
+    go_tx.send(true).unwrap();
+    let start = webhook_inbox::Clock::now_unix_ms(&clock);
+    clock.advance(Duration::from_secs(10));
+    // Within the 1.2 s in which the short runs finish, one every 20 ms.
+    assert!(
+        eventually(1, || async {
+            inbox.get(long).await.unwrap().unwrap().next_attempt_at_ms >= start + 40_000
+        })
+        .await,
+        "lease not renewed while runs kept finishing"
+    );
+    release.notify_waiters();
+    shutdown.await.unwrap();
+    let row = inbox.get(long).await.unwrap().unwrap();
     assert_eq!((row.status, row.attempts), (DeliveryStatus::Done, 1));
 }
 

@@ -77,10 +77,24 @@ impl Shared {
             .position(|r| r.pattern.matches(event_type))
     }
 
-    fn track(&self, ids: impl IntoIterator<Item = DeliveryId>) {
+    /// Tracks claimed deliveries and returns the ones to start. A delivery this worker still runs
+    /// comes back from a claim when its lease ran out (renewals failed while the store was
+    /// unreachable): that claim has just renewed the lease, and the run in progress records the
+    /// outcome, so it is not started a second time.
+    fn track_claimed(&self, mut claimed: Vec<StoredDelivery>) -> Vec<StoredDelivery> {
         if let Ok(mut set) = self.in_flight.lock() {
-            set.extend(ids);
+            claimed.retain(|d| {
+                let new = set.insert(d.id);
+                if !new {
+                    tracing::debug!(
+                        webhook.delivery = d.id.0,
+                        "claimed a delivery this worker still runs; its lease is renewed"
+                    );
+                }
+                new
+            });
         }
+        claimed
     }
 
     fn untrack(&self, ids: impl IntoIterator<Item = DeliveryId>) {
@@ -106,24 +120,26 @@ impl Shared {
         self.untrack(ids.iter().copied());
     }
 
-    /// Renews the leases when a third of the lease has passed since `renewed_at`.
+    /// Renews the leases when a third of the lease has passed since `renewed_at`, the last
+    /// renewal that succeeded (a failed one is tried again on the next turn).
     async fn renew_if_due(&self, renewed_at: &mut i64, lease_ms: i64) {
         let now = self.now();
-        if now.saturating_sub(*renewed_at) >= (lease_ms / 3).max(1) {
+        if now.saturating_sub(*renewed_at) >= (lease_ms / 3).max(1)
+            && self.renew_leases(now.saturating_add(lease_ms)).await
+        {
             *renewed_at = now;
-            self.renew_leases(now.saturating_add(lease_ms)).await;
         }
     }
 
     /// Extends the leases of every delivery this worker holds (running, or waiting in a batch)
-    /// to `lease_until_ms`.
-    async fn renew_leases(&self, lease_until_ms: i64) {
+    /// to `lease_until_ms`; false when the store could not be reached.
+    async fn renew_leases(&self, lease_until_ms: i64) -> bool {
         let ids: Vec<DeliveryId> = match self.in_flight.lock() {
             Ok(set) => set.iter().copied().collect(),
-            Err(_) => return,
+            Err(_) => return false,
         };
         if ids.is_empty() {
-            return;
+            return true;
         }
         let backend = self.inbox.backend().clone();
         let owner = self.owner.clone();
@@ -132,9 +148,13 @@ impl Shared {
             .await;
         match result {
             // Fewer is normal: runs that finished meanwhile are no longer processing.
-            Ok(held) => tracing::trace!(held, asked = ids.len(), "renewed webhook leases"),
+            Ok(held) => {
+                tracing::trace!(held, asked = ids.len(), "renewed webhook leases");
+                true
+            }
             Err(e) => {
-                tracing::warn!(error = %e, count = ids.len(), "renewing leases failed; long runs may be claimed again when their leases expire")
+                tracing::warn!(error = %e, count = ids.len(), "renewing leases failed; long runs may be claimed again when their leases expire");
+                false
             }
         }
     }
@@ -228,12 +248,18 @@ fn store_retry() -> ExponentialBuilder {
         .with_jitter()
 }
 
-/// Runs a handler future: a panic becomes a failure, and a run over the threshold is logged.
+/// Starts a handler and runs its future: a panic in either (a raw handler's synchronous part, a
+/// typed handler's `Deserialize`, or the future) becomes a failure, and a run over the threshold
+/// is logged.
 async fn guarded(
-    fut: BoxFuture<'static, HandlerResult>,
+    start: impl FnOnce() -> BoxFuture<'static, HandlerResult>,
     slow: Duration,
     what: &str,
 ) -> HandlerResult {
+    let fut = match std::panic::catch_unwind(AssertUnwindSafe(start)) {
+        Ok(fut) => fut,
+        Err(panic) => return Err(panicked(panic)),
+    };
     let mut fut = AssertUnwindSafe(fut).catch_unwind();
     let timer = tokio::time::sleep(slow);
     tokio::pin!(timer);
@@ -247,17 +273,16 @@ async fn guarded(
             }
         }
     };
-    match result {
-        Ok(r) => r,
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".to_owned());
-            Err(HandlerError::new(format!("handler panicked: {msg}")))
-        }
-    }
+    result.unwrap_or_else(|panic| Err(panicked(panic)))
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> HandlerError {
+    let msg = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    HandlerError::new(format!("handler panicked: {msg}"))
 }
 
 async fn run_one(
@@ -275,7 +300,7 @@ async fn run_one(
     let item = RunItem::of(&d);
     let what = d.event_type_str().to_owned();
     let started = Instant::now();
-    let result = guarded(handler(d), shared.config.slow_threshold, &what).await;
+    let result = guarded(|| handler(d), shared.config.slow_threshold, &what).await;
     shared
         .finish(Some(r), vec![item], result, started.elapsed())
         .await;
@@ -303,7 +328,7 @@ async fn run_batch(
             .unwrap_or("")
     );
     let started = Instant::now();
-    let result = guarded(handler(items), shared.config.slow_threshold, &what).await;
+    let result = guarded(|| handler(items), shared.config.slow_threshold, &what).await;
     shared
         .finish(Some(r), run_items, result, started.elapsed())
         .await;
@@ -326,8 +351,7 @@ impl Loop {
         let now = self.shared.now();
         let mut held: HashMap<i64, Vec<DeliveryId>> = HashMap::new();
         let mut unhandled: Vec<RunItem> = Vec::new();
-        self.shared.track(claimed.iter().map(|d| d.id));
-        for d in claimed {
+        for d in self.shared.track_claimed(claimed) {
             let Some(index) = self.shared.route_for(d.event_type_str()) else {
                 unhandled.push(RunItem::of(&d));
                 continue;
@@ -572,14 +596,15 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     // Runs still going keep their leases while they finish.
     let drained = tokio::time::timeout(config.shutdown_timeout, async {
         loop {
+            // On every turn: runs finishing more often than the poll interval must not starve
+            // the renewal.
+            l.shared.renew_if_due(&mut renewed_at, lease_ms).await;
             tokio::select! {
                 done = l.tasks.join_next() => match done {
                     Some(done) => log_join(done),
                     None => break,
                 },
-                () = tokio::time::sleep(config.poll_interval) => {
-                    l.shared.renew_if_due(&mut renewed_at, lease_ms).await;
-                }
+                () = tokio::time::sleep(config.poll_interval) => {}
             }
         }
     })
