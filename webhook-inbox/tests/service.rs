@@ -104,7 +104,12 @@ async fn answers_201_new_200_duplicate_500_without_layer_503_when_closed() {
 
     let stored = inbox.get(DeliveryId(1)).await.unwrap().unwrap();
     assert_eq!(stored.user_agent.as_deref(), Some("Svix-Webhooks/1.17"));
-    assert!(stored.client_addr.unwrap().starts_with("127.0.0.1:"));
+    // The address comes from axum's `ConnectInfo`, read with the `axum` feature only.
+    if cfg!(feature = "axum") {
+        assert!(stored.client_addr.unwrap().starts_with("127.0.0.1:"));
+    } else {
+        assert_eq!(stored.client_addr, None);
+    }
 
     let (status, _, body) = post(&client, addr, "/unverified", "msg_2").await;
     assert_eq!(status, 500);

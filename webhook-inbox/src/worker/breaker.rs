@@ -6,9 +6,15 @@ use std::time::Duration;
 use crate::clock::duration_ms;
 
 /// Circuit breaker settings: after `failure_threshold` consecutive failures of a handler, stop
-/// dispatching to it for `recovery`, then let one trial run through (half-open). While the
-/// circuit is open its deliveries wait; they are neither failed nor dead, and no attempt is
-/// counted.
+/// dispatching to it for `recovery`, then let one trial run through (half-open): its success
+/// closes the circuit, its failure opens it again. While the circuit is open its deliveries
+/// wait; they are neither failed nor dead, and no attempt is counted.
+///
+/// A failure is a retryable [`HandlerError`](crate::HandlerError) or a panic. A permanent error
+/// (including a body that does not match a typed handler's type) says the delivery is bad, not
+/// that the handler or what it calls is down, so it neither counts nor resets the count. Runs
+/// that started before the circuit opened do not decide anything once it is open: only the
+/// trial does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BreakerConfig {
@@ -50,6 +56,15 @@ struct State {
     consecutive_failures: u32,
     open_until: Option<i64>,
     trial_in_flight: bool,
+}
+
+/// What a finished run tells the breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Success,
+    Failure,
+    /// A permanent error: the delivery's fault, not the handler's health.
+    Neutral,
 }
 
 /// Whether a run may start.
@@ -97,24 +112,44 @@ impl Breaker {
         }
     }
 
-    /// Records a run's result; returns true when this failure opened the circuit.
-    pub(crate) fn record(&self, ok: bool, now_ms: i64) -> bool {
+    /// Records a finished run (`trial`: the run [`admit`](Self::admit) let through half-open);
+    /// returns true when this failure opened the circuit.
+    pub(crate) fn record(&self, verdict: Verdict, trial: bool, now_ms: i64) -> bool {
         if self.config.failure_threshold == 0 {
             return false;
         }
         let Ok(mut s) = self.state.lock() else {
             return false;
         };
-        let was_trial = std::mem::take(&mut s.trial_in_flight);
-        if ok {
-            *s = State::default();
+        let reopen_at = now_ms.saturating_add(duration_ms(self.config.recovery));
+        if trial {
+            s.trial_in_flight = false;
+            match verdict {
+                Verdict::Success => *s = State::default(),
+                Verdict::Failure => {
+                    s.consecutive_failures = s.consecutive_failures.saturating_add(1);
+                    s.open_until = Some(reopen_at);
+                    return true;
+                }
+                // The next delivery is the trial.
+                Verdict::Neutral => {}
+            }
             return false;
         }
-        s.consecutive_failures = s.consecutive_failures.saturating_add(1);
-        if was_trial || s.consecutive_failures >= self.config.failure_threshold {
-            let newly = s.open_until.is_none() || was_trial;
-            s.open_until = Some(now_ms.saturating_add(duration_ms(self.config.recovery)));
-            return newly;
+        if s.open_until.is_some() {
+            // Admitted before the circuit opened: the trial decides.
+            return false;
+        }
+        match verdict {
+            Verdict::Success => s.consecutive_failures = 0,
+            Verdict::Neutral => {}
+            Verdict::Failure => {
+                s.consecutive_failures = s.consecutive_failures.saturating_add(1);
+                if s.consecutive_failures >= self.config.failure_threshold {
+                    s.open_until = Some(reopen_at);
+                    return true;
+                }
+            }
         }
         false
     }
@@ -130,39 +165,75 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Verdict::{Failure, Neutral, Success};
 
     #[test]
     fn opens_after_threshold_then_half_opens() {
         let b = Breaker::new(BreakerConfig::new(3, Duration::from_secs(60)));
         for _ in 0..2 {
             assert_eq!(b.admit(0), Admit::Run);
-            assert!(!b.record(false, 0));
+            assert!(!b.record(Failure, false, 0));
         }
         assert_eq!(b.admit(0), Admit::Run);
-        assert!(b.record(false, 1_000));
+        assert!(b.record(Failure, false, 1_000));
         assert_eq!(b.admit(30_000), Admit::Hold(61_000));
         // Half-open: one trial, the rest wait.
         assert_eq!(b.admit(61_000), Admit::Trial);
         assert!(matches!(b.admit(61_001), Admit::Hold(_)));
         // The trial fails: open again for a full recovery.
-        assert!(b.record(false, 62_000));
+        assert!(b.record(Failure, true, 62_000));
         assert_eq!(b.admit(62_001), Admit::Hold(122_000));
         assert_eq!(b.admit(122_000), Admit::Trial);
-        assert!(!b.record(true, 122_500));
+        assert!(!b.record(Success, true, 122_500));
         assert_eq!(b.admit(122_600), Admit::Run);
     }
 
     #[test]
     fn success_resets_the_count_and_zero_disables() {
         let b = Breaker::new(BreakerConfig::new(2, Duration::from_secs(1)));
-        b.record(false, 0);
-        b.record(true, 0);
-        b.record(false, 0);
+        b.record(Failure, false, 0);
+        b.record(Success, false, 0);
+        b.record(Failure, false, 0);
         assert_eq!(b.admit(0), Admit::Run);
         let off = Breaker::new(BreakerConfig::disabled());
         for _ in 0..10 {
-            off.record(false, 0);
+            off.record(Failure, false, 0);
         }
         assert_eq!(off.admit(0), Admit::Run);
+    }
+
+    #[test]
+    fn runs_admitted_before_the_circuit_opened_do_not_decide_it() {
+        let b = Breaker::new(BreakerConfig::new(2, Duration::from_secs(60)));
+        // Four runs start while closed; two fail and open the circuit.
+        assert!(!b.record(Failure, false, 0));
+        assert!(b.record(Failure, false, 0));
+        // A slow one of the four succeeds: the circuit stays open.
+        assert!(!b.record(Success, false, 1_000));
+        assert_eq!(b.admit(1_000), Admit::Hold(60_000));
+        // Half-open: the trial is running when the last of the four fails.
+        assert_eq!(b.admit(60_000), Admit::Trial);
+        assert!(!b.record(Failure, false, 60_100));
+        // Neither reopened nor a second trial.
+        assert!(matches!(b.admit(60_200), Admit::Hold(until) if until <= 61_200));
+        // The trial decides.
+        assert!(!b.record(Success, true, 60_300));
+        assert_eq!(b.admit(60_300), Admit::Run);
+    }
+
+    #[test]
+    fn permanent_errors_neither_count_nor_reset() {
+        let b = Breaker::new(BreakerConfig::new(2, Duration::from_secs(60)));
+        for _ in 0..10 {
+            assert!(!b.record(Neutral, false, 0));
+        }
+        assert_eq!(b.admit(0), Admit::Run);
+        assert!(!b.record(Failure, false, 0));
+        assert!(!b.record(Neutral, false, 0));
+        assert!(b.record(Failure, false, 0));
+        // A trial ending in a permanent error hands the trial to the next delivery.
+        assert_eq!(b.admit(60_000), Admit::Trial);
+        assert!(!b.record(Neutral, true, 60_000));
+        assert_eq!(b.admit(60_001), Admit::Trial);
     }
 }

@@ -10,7 +10,7 @@ use futures_util::FutureExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::breaker::Admit;
+use super::breaker::{Admit, Verdict};
 use super::handler::HandlerResult;
 use super::{Kind, Route, Unhandled, WorkerConfig};
 use crate::backend::BoxFuture;
@@ -162,14 +162,19 @@ impl Shared {
     /// Turns a run's result into stored outcomes, feeds the breaker and the metrics.
     async fn finish(
         &self,
-        route: Option<&Route>,
+        route: Option<(&Route, bool)>,
         items: Vec<RunItem>,
         result: HandlerResult,
         took: Duration,
     ) {
         let now = self.now();
-        if let Some(route) = route
-            && route.breaker.record(result.is_ok(), now)
+        let verdict = match &result {
+            Ok(()) => Verdict::Success,
+            Err(e) if e.is_permanent() => Verdict::Neutral,
+            Err(_) => Verdict::Failure,
+        };
+        if let Some((route, trial)) = route
+            && route.breaker.record(verdict, trial, now)
         {
             tracing::warn!(pattern = %route.pattern, "circuit opened: handler failed repeatedly; its deliveries wait");
         }
@@ -288,6 +293,7 @@ fn panicked(panic: Box<dyn std::any::Any + Send>) -> HandlerError {
 async fn run_one(
     shared: Arc<Shared>,
     route: usize,
+    trial: bool,
     d: StoredDelivery,
     _permit: OwnedSemaphorePermit,
 ) {
@@ -302,13 +308,14 @@ async fn run_one(
     let started = Instant::now();
     let result = guarded(|| handler(d), shared.config.slow_threshold, &what).await;
     shared
-        .finish(Some(r), vec![item], result, started.elapsed())
+        .finish(Some((r, trial)), vec![item], result, started.elapsed())
         .await;
 }
 
 async fn run_batch(
     shared: Arc<Shared>,
     route: usize,
+    trial: bool,
     items: Vec<StoredDelivery>,
     _permit: OwnedSemaphorePermit,
 ) {
@@ -330,7 +337,7 @@ async fn run_batch(
     let started = Instant::now();
     let result = guarded(|| handler(items), shared.config.slow_threshold, &what).await;
     shared
-        .finish(Some(r), run_items, result, started.elapsed())
+        .finish(Some((r, trial)), run_items, result, started.elapsed())
         .await;
 }
 
@@ -365,13 +372,14 @@ impl Loop {
                         held.entry(until).or_default().push(d.id);
                         continue;
                     }
+                    let trial = admit == Admit::Trial;
                     match self.permits.clone().try_acquire_owned() {
                         Ok(permit) => {
                             self.tasks
-                                .spawn(run_one(self.shared.clone(), index, d, permit));
+                                .spawn(run_one(self.shared.clone(), index, trial, d, permit));
                         }
                         Err(_) => {
-                            if admit == Admit::Trial {
+                            if trial {
                                 route.breaker.cancel_trial();
                             }
                             held.entry(now).or_default().push(d.id);
@@ -428,15 +436,25 @@ impl Loop {
             }
             return;
         }
+        let trial = admit == Admit::Trial;
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            if admit == Admit::Trial {
+            if trial {
                 route.breaker.cancel_trial();
             }
             return;
         };
-        if let Some(buffer) = self.buffers.remove(key) {
-            self.tasks
-                .spawn(run_batch(self.shared.clone(), key.0, buffer.items, permit));
+        match self.buffers.remove(key) {
+            Some(buffer) => {
+                self.tasks.spawn(run_batch(
+                    self.shared.clone(),
+                    key.0,
+                    trial,
+                    buffer.items,
+                    permit,
+                ));
+            }
+            None if trial => route.breaker.cancel_trial(),
+            None => {}
         }
     }
 
