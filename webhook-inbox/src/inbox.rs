@@ -254,7 +254,8 @@ impl Inbox {
 
     /// Stores a verified delivery. Returns once the delivery (or the earlier one with the same
     /// [`dedupe_key`](Delivery::dedupe_key)) is durably committed; concurrent calls share
-    /// transactions (group commit).
+    /// transactions (group commit). A delivery no backend can store
+    /// ([`InboxError::Unstorable`]) fails alone, before the commit.
     pub async fn accept(
         &self,
         delivery: &Delivery,
@@ -266,6 +267,18 @@ impl Inbox {
 
     /// [`accept`](Inbox::accept) for a delivery already converted (the service uses it).
     pub(crate) async fn accept_new(&self, delivery: NewDelivery) -> Result<Accepted, InboxError> {
+        let result = match delivery.check_storable() {
+            Ok(()) => self.commit(delivery).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            crate::metrics::accept_error();
+        }
+        result
+    }
+
+    /// Hands a delivery to the group-commit writer and waits for its answer.
+    async fn commit(&self, delivery: NewDelivery) -> Result<Accepted, InboxError> {
         let sender = self
             .inner
             .tx
@@ -274,14 +287,10 @@ impl Inbox {
             .clone()
             .ok_or(InboxError::Closed)?;
         let (reply, answer) = oneshot::channel();
-        let result = match sender.send(AcceptRequest { delivery, reply }).await {
+        match sender.send(AcceptRequest { delivery, reply }).await {
             Ok(()) => answer.await.unwrap_or(Err(InboxError::Closed)),
             Err(_) => Err(InboxError::Closed),
-        };
-        if result.is_err() {
-            crate::metrics::accept_error();
         }
-        result
     }
 
     /// Puts a stored delivery (done, dead, retrying or pending) back in the queue with its

@@ -69,7 +69,8 @@ pub use future::ResponseFuture;
 pub use inbox::{DEFAULT_RETENTION, Inbox, InboxBuilder};
 pub use model::{
     AcceptMeta, Accepted, DeliveryId, DeliveryStatus, EventTypeStats, Health, ListFilter,
-    NewDelivery, Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
+    MAX_STORED_ID_LEN, NewDelivery, Outcome, OutcomeResult, PruneReport, StatusCounts,
+    StoredDelivery,
 };
 pub use retry::RetryPolicy;
 pub use service::InboxService;

@@ -8,6 +8,8 @@ use bytes::Bytes;
 use serde::Serialize;
 use webhook_core::{Delivery, Verified, Verifier, VerifyError};
 
+use crate::InboxError;
+
 /// The id of a stored delivery (stable for the delivery's life, also after replays).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
@@ -156,7 +158,38 @@ pub struct NewDelivery {
     pub received_at_ms: i64,
 }
 
+/// The longest message id, event id, dedupe key or event type the inbox stores, in bytes.
+/// Senders' ids are a few dozen bytes; the bound keeps a signed but absurd one within what
+/// PostgreSQL can index (about 2.7 KB per btree entry).
+pub const MAX_STORED_ID_LEN: usize = 1024;
+
 impl NewDelivery {
+    /// Checks what every backend can store: no NUL character and at most
+    /// [`MAX_STORED_ID_LEN`] bytes in the ids and the event type.
+    pub(crate) fn check_storable(&self) -> Result<(), InboxError> {
+        let fields = [
+            ("dedupe key", Some(&self.dedupe_key)),
+            ("message id", self.message_id.as_ref()),
+            ("event id", self.event_id.as_ref()),
+            ("event type", self.event_type.as_ref()),
+        ];
+        for (name, value) in fields {
+            let Some(value) = value else { continue };
+            if value.contains('\0') {
+                return Err(InboxError::Unstorable(format!(
+                    "its {name} contains a NUL character"
+                )));
+            }
+            if value.len() > MAX_STORED_ID_LEN {
+                return Err(InboxError::Unstorable(format!(
+                    "its {name} is {} bytes long; at most {MAX_STORED_ID_LEN} are stored",
+                    value.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Takes what the store keeps from a verified delivery.
     pub fn from_delivery(delivery: &Delivery, meta: AcceptMeta, received_at_ms: i64) -> Self {
         NewDelivery {

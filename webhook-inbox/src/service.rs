@@ -10,7 +10,7 @@ use tower_service::Service;
 use webhook_core::{Delivery, Rejection};
 
 use crate::future::ResponseFuture;
-use crate::{AcceptMeta, Accepted, Inbox, NewDelivery};
+use crate::{AcceptMeta, Accepted, Inbox, InboxError, NewDelivery};
 
 /// Accepts verified deliveries over HTTP.
 ///
@@ -22,6 +22,7 @@ use crate::{AcceptMeta, Accepted, Inbox, NewDelivery};
 /// |---|---|---|
 /// | new delivery, committed | 201 | `{"id":42,"duplicate":false}` |
 /// | duplicate (already stored) | 200 | `{"id":42,"duplicate":true}` |
+/// | verified, but no backend can store it ([`InboxError::Unstorable`]) | 422 | `{"error":…,"code":"unstorable"}` |
 /// | the store could not commit | 503 + `Retry-After` | `{"error":…,"code":"store_unavailable"}` |
 /// | no `Delivery` in the extensions | 500 | `{"error":…,"code":"misconfigured"}` |
 ///
@@ -78,6 +79,14 @@ impl<B> Service<Request<B>> for InboxService {
                 ),
                 Ok(Accepted::Duplicate(id)) => {
                     json(StatusCode::OK, format!(r#"{{"id":{id},"duplicate":true}}"#))
+                }
+                Err(InboxError::Unstorable(reason)) => {
+                    tracing::warn!(%reason, "webhook verified but not storable; answered 422");
+                    let body = serde_json::json!({
+                        "error": format!("the delivery cannot be stored: {reason}"),
+                        "code": "unstorable",
+                    });
+                    json(StatusCode::UNPROCESSABLE_ENTITY, body.to_string())
                 }
                 Err(e) => {
                     let mut resp = json(

@@ -15,7 +15,10 @@ use sqlx::postgres::PgPool;
 use tokio::sync::Notify;
 use webhook_inbox::backend::Backend;
 use webhook_inbox::backend::postgres::PostgresBackend;
-use webhook_inbox::{Accepted, DeliveryStatus, Durability, Inbox, NewDelivery, StoredDelivery};
+use webhook_inbox::{
+    AcceptMeta, Accepted, DeliveryStatus, Durability, Inbox, InboxError, NewDelivery,
+    StoredDelivery,
+};
 
 async fn postgres() -> ((), Arc<dyn Backend>) {
     let url = pg_support::fresh_url("suite");
@@ -316,4 +319,40 @@ async fn missing_schema_is_created_once_by_racing_instances() {
         b.close().await;
     }
     admin.close().await;
+}
+
+/// PostgreSQL refuses a NUL in `TEXT` (and a JSON body can carry one as `\u0000`), so one such
+/// delivery would fail the whole group commit. The inbox checks before committing: it fails
+/// alone, and the delivery committed next to it is stored.
+#[tokio::test]
+async fn an_unstorable_delivery_fails_alone() {
+    let url = pg_support::fresh_url("unstorable");
+    let backend = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let mut poison = suite::new("nul", "t", suite::T0);
+    poison.event_type = Some("user.\0created".into());
+    assert!(
+        backend
+            .accept_batch(&[poison, suite::new("fine", "t", suite::T0)])
+            .await
+            .is_err(),
+        "PostgreSQL stored a NUL: the check is no longer needed"
+    );
+    backend.close().await;
+
+    let inbox = Inbox::builder(&url).build().await.unwrap();
+    let nul = support::delivery("nul", r"user.\u0000created", "{}");
+    let long = support::delivery(&"m".repeat(3000), "t", "{}");
+    let good = support::delivery("good", "t", "{}");
+    let (nul, long, good) = tokio::join!(
+        inbox.accept(&nul, AcceptMeta::new()),
+        inbox.accept(&long, AcceptMeta::new()),
+        inbox.accept(&good, AcceptMeta::new()),
+    );
+    assert!(matches!(nul, Err(InboxError::Unstorable(_))), "{nul:?}");
+    assert!(matches!(long, Err(InboxError::Unstorable(_))), "{long:?}");
+    assert!(matches!(good, Ok(Accepted::New(_))), "{good:?}");
+    assert_eq!(inbox.counts().await.unwrap().pending, 1);
+    inbox.close().await;
 }

@@ -62,7 +62,18 @@ async fn post(
     path: &str,
     id: &str,
 ) -> (u16, Option<String>, String) {
-    let body = format!(r#"{{"id":"evt_{id}","type":"user.created","data":{{}}}}"#);
+    post_event(client, addr, path, id, "user.created").await
+}
+
+/// Posts a signed delivery; `event_type` goes into the JSON as written (escapes included).
+async fn post_event(
+    client: &HttpClient,
+    addr: SocketAddr,
+    path: &str,
+    id: &str,
+    event_type: &str,
+) -> (u16, Option<String>, String) {
+    let body = format!(r#"{{"id":"evt_{id}","type":"{event_type}","data":{{}}}}"#);
     let mut req = hyper::Request::post(format!("http://{addr}{path}"))
         .header("user-agent", "Svix-Webhooks/1.17");
     for (k, v) in Signer::standard(SECRET)
@@ -117,6 +128,20 @@ async fn answers_201_new_200_duplicate_500_without_layer_503_when_closed() {
         body.contains("WebhookVerify") && body.contains(r#""code":"misconfigured""#),
         "{body}"
     );
+
+    // Verified, but no backend can store it: 422, alone, and nothing is stored.
+    let (status, _, body) =
+        post_event(&client, addr, "/webhook", "msg_nul", r"user.\u0000created").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains(r#""code":"unstorable""#) && body.contains("event type contains a NUL"),
+        "{body}"
+    );
+    let long = "m".repeat(2000);
+    let (status, _, body) = post(&client, addr, "/webhook", &long).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("2009 bytes long"), "{body}");
+    assert_eq!(inbox.counts().await.unwrap().pending, 1);
 
     inbox.close().await;
     let (status, retry_after, body) = post(&client, addr, "/webhook", "msg_3").await;
