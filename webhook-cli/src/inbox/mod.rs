@@ -81,7 +81,8 @@ async fn execute(inbox: &Inbox, command: &InboxCommand, json: bool) -> Result<Ve
     Ok(text.into_bytes())
 }
 
-/// Finds a delivery by numeric id, or by event id, message id or dedupe key (newest first).
+/// Finds a delivery by numeric id, or by event id, message id or dedupe key (one indexed lookup;
+/// a key naming several deliveries is a usage error listing their ids).
 async fn resolve(inbox: &Inbox, id: &str) -> Result<StoredDelivery, CliError> {
     if let Ok(n) = id.parse::<i64>() {
         return inbox

@@ -241,6 +241,43 @@ pub fn unknown_ids_exit_4(f: &Fixture) {
     }
 }
 
+/// The same event sent again under a new message id (a sender's manual resend): its event id
+/// names two deliveries, so the CLI asks for the numeric id rather than pick one.
+pub fn an_event_id_naming_several_deliveries_exits_2(f: &Fixture) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let inbox = Inbox::builder(&f.url).build().await.unwrap();
+        let body = r#"{"id":"evt_twice","type":"user.login","data":{}}"#;
+        for msg in ["msg_first", "msg_resent"] {
+            let headers =
+                Signer::standard(SECRET)
+                    .unwrap()
+                    .sign(msg, 1_700_000_000, body.as_bytes());
+            let delivery = Verifier::standard(SECRET)
+                .unwrap()
+                .without_timestamp_check()
+                .verify_delivery(&headers, Bytes::from(body))
+                .unwrap();
+            inbox.accept(&delivery, AcceptMeta::new()).await.unwrap();
+        }
+        inbox.close().await;
+    });
+    for sub in ["show", "replay", "redrive"] {
+        inbox(f)
+            .args([sub, "evt_twice"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "`evt_twice` names 2 deliveries (ids ",
+            ))
+            .stderr(predicate::str::contains("pass the numeric id"));
+    }
+    inbox(f).args(["show", "msg_resent"]).assert().success();
+}
+
 pub fn replay_requeues_a_done_delivery_with_a_fresh_attempt_count(f: &Fixture) {
     inbox(f)
         .args(["replay", "evt_a1"])
@@ -337,6 +374,7 @@ macro_rules! inbox_suite {
             show_by_numeric_id_event_id_or_message_id,
             show_body_prints_the_exact_bytes_that_verify_again,
             unknown_ids_exit_4,
+            an_event_id_naming_several_deliveries_exits_2,
             replay_requeues_a_done_delivery_with_a_fresh_attempt_count,
             redrive_one_then_all_dead,
             the_database_comes_from_the_environment_too,
