@@ -356,3 +356,44 @@ async fn an_unstorable_delivery_fails_alone() {
     assert_eq!(inbox.counts().await.unwrap().pending, 1);
     inbox.close().await;
 }
+
+/// A claimed row that cannot be read is dead-lettered by the claim, which returns the others.
+#[tokio::test]
+async fn a_claim_dead_letters_an_unreadable_row_and_returns_the_rest() {
+    let url = pg_support::fresh_url("unreadable");
+    let b = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let ids: Vec<_> = b
+        .accept_batch(&[
+            suite::new("first", "t", suite::T0),
+            suite::new("bad", "t", suite::T0),
+            suite::new("last", "t", suite::T0),
+        ])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Accepted::id)
+        .collect();
+    sqlx::query(r#"UPDATE inbox_deliveries SET headers = '{"not":"pairs"}' WHERE id = $1"#)
+        .bind(ids[1].0)
+        .execute(b.pool())
+        .await
+        .unwrap();
+    let claimed = b
+        .claim("w", 10, suite::T0, suite::T0 + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [ids[0], ids[2]]
+    );
+    let (status, error): (String, String) =
+        sqlx::query_as("SELECT status, last_error FROM inbox_deliveries WHERE id = $1")
+            .bind(ids[1].0)
+            .fetch_one(b.pool())
+            .await
+            .unwrap();
+    assert_eq!(status, "dead");
+    assert!(error.contains("the stored row cannot be read"), "{error}");
+}

@@ -671,6 +671,46 @@ async fn a_worker_does_not_start_again_what_it_still_runs_after_its_lease_ran_ou
     worker.shutdown().await;
 }
 
+/// A claimed row that cannot be read (damaged outside the inbox, or written by a newer version)
+/// is dead-lettered with the reason; the deliveries claimed with it run as usual.
+#[tokio::test]
+async fn an_unreadable_row_is_dead_lettered_and_its_batch_runs() {
+    use sqlx::Connection as _;
+    let (dir, inbox, _clock) = inbox_with(|b| b).await;
+    let first = accept(&inbox, "first", "t").await;
+    let bad = accept(&inbox, "bad", "t").await;
+    let last = accept(&inbox, "last", "t").await;
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query(r#"UPDATE inbox_deliveries SET headers = '{"not":"pairs"}' WHERE id = ?1"#)
+        .bind(bad.0)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_raw("*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, first).await == DeliveryStatus::Done
+                && status(&inbox, last).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    let (status, error): (String, String) =
+        sqlx::query_as("SELECT status, last_error FROM inbox_deliveries WHERE id = ?1")
+            .bind(bad.0)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(status, "dead");
+    assert!(error.contains("the stored row cannot be read"), "{error}");
+    worker.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_run_finishing_during_shutdown_keeps_its_lease() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;

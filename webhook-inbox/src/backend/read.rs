@@ -7,7 +7,10 @@ use bytes::Bytes;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use super::BackendResult;
-use crate::{DeliveryId, DeliveryStatus, EventTypeStats, InboxError, StatusCounts, StoredDelivery};
+use crate::{
+    DeliveryId, DeliveryStatus, EventTypeStats, InboxError, Outcome, OutcomeResult, StatusCounts,
+    StoredDelivery,
+};
 
 /// A non-negative count from an aggregate that may be `NULL` (SQLite's `SUM` over no rows).
 pub(crate) fn count<'r, R>(row: &'r R, index: usize) -> BackendResult<u64>
@@ -74,6 +77,55 @@ where
         processing_ms: row.try_get("processing_ms")?,
         finished_at_ms: row.try_get("finished_at_ms")?,
     })
+}
+
+/// Claimed rows into deliveries, in id order. A row that cannot be read (damaged outside the
+/// inbox, or written by a newer version) must not strand the rows claimed with it: it becomes a
+/// dead-letter outcome under the claim's lease, for the caller to record.
+pub(crate) fn claimed<'r, R>(
+    rows: &'r [R],
+    owner: &str,
+    now_ms: i64,
+) -> (Vec<StoredDelivery>, Vec<Outcome>)
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let mut read = Vec::with_capacity(rows.len());
+    let mut unreadable = Vec::new();
+    for row in rows {
+        let error = match delivery(row) {
+            Ok(d) => {
+                read.push(d);
+                continue;
+            }
+            Err(e) => e,
+        };
+        let Ok(id) = row.try_get::<i64, _>("id") else {
+            tracing::error!(%error, "claimed a row without a readable id; its lease will expire");
+            continue;
+        };
+        tracing::error!(webhook.delivery = id, %error, "claimed delivery cannot be read; dead-lettering it");
+        let event_type = row
+            .try_get::<Option<String>, _>("event_type")
+            .ok()
+            .flatten();
+        unreadable.push(Outcome::new(
+            DeliveryId(id),
+            event_type,
+            owner,
+            now_ms,
+            0,
+            OutcomeResult::Dead {
+                error: format!("the stored row cannot be read: {error}"),
+            },
+        ));
+    }
+    read.sort_by_key(|d| d.id);
+    (read, unreadable)
 }
 
 /// Per event type figures, gathered from the deliveries query and the attempts query.

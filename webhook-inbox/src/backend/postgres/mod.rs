@@ -282,12 +282,13 @@ impl PostgresBackend {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        let mut out = rows
-            .iter()
-            .map(read::delivery)
-            .collect::<BackendResult<Vec<_>>>()?;
-        out.sort_by_key(|d| d.id);
-        Ok(out)
+        let (claimed, unreadable) = read::claimed(&rows, owner, now_ms);
+        if !unreadable.is_empty()
+            && let Err(e) = self.record_outcomes(&unreadable).await
+        {
+            tracing::error!(error = %e, "dead-lettering unreadable deliveries failed; they are claimed again after the lease");
+        }
+        Ok(claimed)
     }
 
     async fn record_outcomes(&self, outcomes: &[Outcome]) -> BackendResult<u64> {
