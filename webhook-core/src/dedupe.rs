@@ -156,7 +156,6 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
 /// else. Keep the capacity above the number of deliveries you receive per TTL.
 /// Two distinct keys are taken for one only if their hashes agree on 63 bits and a set: about
 /// 10⁻¹⁸ per claim, and the random hash key keeps senders from aiming for it.
-#[derive(Debug)]
 pub struct MemoryDedupe {
     slots: Mutex<Box<[Slot]>>,
     hasher: RandomState,
@@ -199,6 +198,18 @@ fn deadline(slot: &Slot) -> i64 {
 
 fn is_done(slot: &Slot) -> bool {
     slot[1] & 1 == 1
+}
+
+/// The settings and the eviction count, not the table (megabytes, behind the lock).
+impl Debug for MemoryDedupe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryDedupe")
+            .field("capacity", &self.capacity)
+            .field("ttl_secs", &self.ttl)
+            .field("in_flight_timeout_secs", &self.in_flight_timeout)
+            .field("evictions", &self.evictions())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for MemoryDedupe {
@@ -345,6 +356,16 @@ mod tests {
     use super::*;
 
     const T: i64 = 1_700_000_000;
+
+    #[test]
+    fn debug_shows_the_settings_not_the_table() {
+        let shown = format!("{:?}", MemoryDedupe::new());
+        assert!(
+            shown.starts_with("MemoryDedupe { capacity: 100000, ttl_secs: 600"),
+            "{shown}"
+        );
+        assert!(shown.len() < 200, "{shown}");
+    }
 
     #[test]
     fn new_then_in_flight_then_duplicate() {

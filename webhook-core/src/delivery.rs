@@ -28,7 +28,7 @@ use crate::{Headers, KeptHeaders, Scheme, Verified, Verifier, VerifyError};
 /// assert_eq!(delivery.dedupe_key(), "standard:msg_1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     verified: Verified,
     body: Bytes,
@@ -36,6 +36,19 @@ pub struct Delivery {
     /// stores never pays for a JSON scan here.
     envelope: OnceLock<Identity>,
     headers: KeptHeaders,
+}
+
+/// Never the body or the header values (the signature among them): a `Debug` print ends up in
+/// logs.
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("verified", &self.verified)
+            .field("event_type", &self.event_type())
+            .field("body_len", &self.body.len())
+            .field("headers", &self.headers)
+            .finish()
+    }
 }
 
 /// The event type and body id, once read.
@@ -256,6 +269,27 @@ mod tests {
             .without_timestamp_check()
             .verify_delivery(&headers, Bytes::copy_from_slice(body.as_bytes()))
             .unwrap()
+    }
+
+    #[test]
+    fn debug_shows_neither_the_body_nor_header_values() {
+        let body = r#"{"id":"evt_9","type":"charge.succeeded","card":"4242"}"#;
+        let d = deliver(
+            Scheme::StandardWebhooks,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            &[],
+            body,
+        );
+        let signature = d.headers().get("webhook-signature").unwrap().to_owned();
+        let shown = format!("{d:?}");
+        assert!(
+            shown.contains("charge.succeeded") && shown.contains("webhook-signature"),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("4242") && !shown.contains(&signature[3..]),
+            "{shown}"
+        );
     }
 
     #[test]
