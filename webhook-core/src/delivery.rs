@@ -79,7 +79,11 @@ impl Verifier {
         // The headers the verifier just read are kept as read, without a second lookup.
         let kept = match parts.standard_headers() {
             Some(read) => KeptHeaders::from_values(&read),
-            None => KeptHeaders::from_request(self.scheme(), headers),
+            None => KeptHeaders::from_request(
+                self.scheme(),
+                Some(self.signature_header_name()),
+                headers,
+            ),
         };
         Ok(Delivery {
             verified,
@@ -119,7 +123,7 @@ impl Delivery {
     /// signs, and the sender's event-type header, are kept.
     pub fn new<H: Headers + ?Sized>(verified: Verified, headers: &H, body: Bytes) -> Self {
         Delivery {
-            headers: KeptHeaders::from_request(verified.scheme(), headers),
+            headers: KeptHeaders::from_request(verified.scheme(), None, headers),
             verified,
             body,
             envelope: OnceLock::new(),
@@ -269,6 +273,38 @@ mod tests {
             .without_timestamp_check()
             .verify_delivery(&headers, Bytes::copy_from_slice(body.as_bytes()))
             .unwrap()
+    }
+
+    /// A signature read under a custom header name is kept under that name (and only it), so
+    /// the kept headers verify the delivery again.
+    #[test]
+    fn a_custom_signature_header_is_kept_under_its_name() {
+        let body = br#"{"id":"evt_1","type":"user.created"}"#;
+        let signed =
+            Signer::new(Scheme::Timestamped, "secret")
+                .unwrap()
+                .sign("d1", 1_700_000_000, body);
+        let signature = signed.get("webhook-signature").unwrap().to_owned();
+        let headers = [
+            ("X-Scalekit-Signature", signature.as_str()),
+            ("webhook-signature", "t=1,v1=00"),
+            ("webhook-id", "d1"),
+        ];
+        let verifier = Verifier::new(Scheme::Timestamped, "secret")
+            .unwrap()
+            .signature_header("X-Scalekit-Signature")
+            .without_timestamp_check();
+        let d = verifier
+            .verify_delivery(&headers, Bytes::from_static(body))
+            .unwrap();
+        assert_eq!(
+            d.headers().iter().collect::<Vec<_>>(),
+            [
+                ("webhook-id", "d1"),
+                ("x-scalekit-signature", signature.as_str())
+            ]
+        );
+        verifier.verify(d.headers(), d.body()).unwrap();
     }
 
     #[test]

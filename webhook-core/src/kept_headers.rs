@@ -38,27 +38,47 @@ const MAX_KEPT: usize = 5;
 pub struct KeptHeaders {
     /// The values, one after the other.
     values: String,
-    /// Each kept header's name and the end of its value in `values`.
+    /// Each kept header's name ([`CUSTOM`] for `custom_signature`) and the end of its value in
+    /// `values`.
     entries: [(&'static str, usize); MAX_KEPT],
     len: usize,
+    /// The signature header's name when the verifier reads it under a name of its own
+    /// ([`Verifier::signature_header`](crate::Verifier::signature_header)).
+    custom_signature: Option<Box<str>>,
 }
+
+/// The name entry standing for `custom_signature`.
+const CUSTOM: &str = "";
 
 impl KeptHeaders {
     /// Copies the headers `scheme` keeps out of `headers`. Of two alias names (`webhook-id` and
-    /// `svix-id`), the first present is kept, as the verifier reads it.
-    pub(crate) fn from_request<H: Headers + ?Sized>(scheme: Scheme, headers: &H) -> Self {
+    /// `svix-id`), the first present is kept, as the verifier reads it. `signature_header` is
+    /// the name the verifier read the signature under, when not the scheme's own.
+    pub(crate) fn from_request<H: Headers + ?Sized>(
+        scheme: Scheme,
+        signature_header: Option<&str>,
+        headers: &H,
+    ) -> Self {
+        let custom = signature_header.filter(|&name| name != scheme.signature_header());
         let mut found: [(&'static str, &[u8]); MAX_KEPT] = [("", b""); MAX_KEPT];
         let mut len = 0;
         for names in kept_names(scheme) {
-            let value = names
-                .iter()
-                .find_map(|&name| Some((name, headers.get(name)?)));
+            let value = match custom {
+                Some(custom) if *names == [scheme.signature_header()] => {
+                    headers.get(custom).map(|value| (CUSTOM, value))
+                }
+                _ => names
+                    .iter()
+                    .find_map(|&name| Some((name, headers.get(name)?))),
+            };
             if let Some(value) = value {
                 found[len] = value;
                 len += 1;
             }
         }
-        KeptHeaders::from_values(&found[..len])
+        let mut kept = KeptHeaders::from_values(&found[..len]);
+        kept.custom_signature = custom.map(Box::from);
+        kept
     }
 
     /// Keeps `values` (at most [`MAX_KEPT`]), skipping those that are not UTF-8.
@@ -81,11 +101,15 @@ impl KeptHeaders {
     }
 
     /// The kept headers as `(name, value)` pairs, in the scheme's order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&'static str, &str)> + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
         let mut start = 0;
         self.entries[..self.len].iter().map(move |&(name, end)| {
             let value = &self.values[start..end];
             start = end;
+            let name = match name {
+                CUSTOM => self.custom_signature.as_deref().unwrap_or_default(),
+                name => name,
+            };
             (name, value)
         })
     }
@@ -182,7 +206,7 @@ mod tests {
             ("Svix-Signature", "v1,x"),
             ("x-other", "y"),
         ];
-        let kept = KeptHeaders::from_request(Scheme::StandardWebhooks, &headers[..]);
+        let kept = KeptHeaders::from_request(Scheme::StandardWebhooks, None, &headers[..]);
         assert_eq!(
             kept.iter().collect::<Vec<_>>(),
             [
@@ -204,10 +228,10 @@ mod tests {
             ("x-shopify-hmac-sha256", b"abc="),
             ("x-shopify-webhook-id", b"\xff"),
         ];
-        let kept = KeptHeaders::from_request(Scheme::Shopify, &headers[..]);
+        let kept = KeptHeaders::from_request(Scheme::Shopify, None, &headers[..]);
         assert_eq!(kept.len(), 2);
         assert_eq!(kept.get("x-shopify-topic"), Some("orders/create"));
         assert_eq!(kept.get("x-shopify-webhook-id"), None);
-        assert!(KeptHeaders::from_request(Scheme::Paddle, &headers[..]).is_empty());
+        assert!(KeptHeaders::from_request(Scheme::Paddle, None, &headers[..]).is_empty());
     }
 }
