@@ -2,9 +2,10 @@
 
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{HttpRequest, dev};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt as _;
 use webhook_core::Rejection;
+use webhook_core::body_buffer::{BodyBuffer, TooLarge};
 
 /// Reads the payload as sent (no decompression: the signature covers the bytes on the wire), up
 /// to `limit` bytes. A `Content-Length` above the limit is refused before anything is read; a
@@ -20,36 +21,13 @@ pub(crate) async fn read_limited(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(too_large);
     }
-    // Most bodies arrive in one chunk: keep it as is (no copy) and only start a buffer when a
-    // second chunk comes.
-    let mut first: Option<Bytes> = None;
-    let mut buf: Option<BytesMut> = None;
-    let mut total = 0usize;
+    let mut body = BodyBuffer::new(limit, declared);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| Rejection::BodyRead)?;
-        total = total.saturating_add(chunk.len());
-        if total > limit {
-            return Err(too_large);
-        }
-        match (&mut buf, first.take()) {
-            (Some(buf), _) => buf.extend_from_slice(&chunk),
-            (None, None) => first = Some(chunk),
-            (None, Some(head)) => {
-                let capacity = declared
-                    .map_or(total, |len| usize::try_from(len).unwrap_or(limit))
-                    .clamp(total, limit);
-                let mut b = BytesMut::with_capacity(capacity);
-                b.extend_from_slice(&head);
-                b.extend_from_slice(&chunk);
-                buf = Some(b);
-            }
-        }
+        body.push(chunk)
+            .map_err(|TooLarge| Rejection::PayloadTooLarge { limit })?;
     }
-    Ok(match (buf, first) {
-        (Some(buf), _) => buf.freeze(),
-        (None, Some(first)) => first,
-        (None, None) => Bytes::new(),
-    })
+    Ok(body.finish())
 }
 
 fn content_length(req: &HttpRequest) -> Option<u64> {

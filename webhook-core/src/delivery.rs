@@ -207,8 +207,18 @@ impl Delivery {
     /// deliveries: `{scheme}:{id}` from the sender's delivery-id header; else
     /// `{scheme}:{event id}` from the body (Stripe, Paddle, Slack); else `{scheme}:sha256:{hex}`
     /// of the body.
+    ///
+    /// The timestamped scheme signs the body but not `webhook-id`, so its key comes from the
+    /// body only (event id, else hash): a key from that header would let a captured delivery
+    /// through again, within the tolerance, under a new id. GitHub's and Shopify's id headers
+    /// are not signed either, and those senders sign no timestamp: their keys stop the sender's
+    /// retries, not a replay by someone who captured a request (see the security notes).
     pub fn dedupe_key(&self) -> String {
-        match self.id().or_else(|| self.event_id()) {
+        let id = match self.scheme() {
+            Scheme::Timestamped => self.event_id(),
+            _ => self.id().or_else(|| self.event_id()),
+        };
+        match id {
             Some(id) => self.scheme().dedupe_key(id),
             None => format!(
                 "{}:sha256:{}",
@@ -305,6 +315,41 @@ mod tests {
             ]
         );
         verifier.verify(d.headers(), d.body()).unwrap();
+    }
+
+    /// The timestamped scheme does not sign `webhook-id`: the key comes from the signed body.
+    #[test]
+    fn timestamped_keys_ignore_the_unsigned_id_header() {
+        let with_id = r#"{"id":"evt_1","type":"user.created"}"#;
+        let first = deliver(
+            Scheme::Timestamped,
+            "secret",
+            &[("webhook-id", "d1")],
+            with_id,
+        );
+        let replay = deliver(
+            Scheme::Timestamped,
+            "secret",
+            &[("webhook-id", "d2")],
+            with_id,
+        );
+        assert_eq!(first.dedupe_key(), "timestamped:evt_1");
+        assert_eq!(replay.dedupe_key(), first.dedupe_key());
+        let no_id = r#"{"type":"user.created"}"#;
+        let first = deliver(
+            Scheme::Timestamped,
+            "secret",
+            &[("webhook-id", "d1")],
+            no_id,
+        );
+        let replay = deliver(
+            Scheme::Timestamped,
+            "secret",
+            &[("webhook-id", "d2")],
+            no_id,
+        );
+        assert!(first.dedupe_key().starts_with("timestamped:sha256:"));
+        assert_eq!(replay.dedupe_key(), first.dedupe_key());
     }
 
     #[test]

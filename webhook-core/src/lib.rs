@@ -46,6 +46,7 @@
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod body_buffer;
 mod candidates;
 mod clock;
 pub mod dedupe;

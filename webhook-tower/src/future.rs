@@ -15,10 +15,10 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 use tracing::Span;
 use webhook_core::Rejection;
+use webhook_core::body_buffer::BodyBuffer;
 use webhook_core::dedupe::Claim;
 
 use crate::body::ResponseBody;
-use crate::buffer::Buffer;
 use crate::layer::Config;
 use crate::observe::{self, Outcome};
 use crate::rejection::{OnRejection, skipped};
@@ -44,7 +44,7 @@ pin_project! {
             #[pin]
             body: ReqBody,
             parts: Option<Parts>,
-            buffer: Buffer,
+            buffer: BodyBuffer,
             inner: Option<S>,
         },
         Calling {
@@ -110,13 +110,13 @@ where
     pub(crate) fn collecting(
         body: ReqBody,
         parts: Parts,
-        hint: usize,
+        declared: Option<u64>,
         inner: S,
         config: Arc<Config>,
         on_rejection: R,
         span: Span,
     ) -> Self {
-        let buffer = Buffer::new(config.limit, hint);
+        let buffer = BodyBuffer::new(config.limit, declared);
         ResponseFuture {
             state: State::Collecting {
                 body,

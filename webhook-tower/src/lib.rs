@@ -65,7 +65,6 @@
 )]
 
 mod body;
-mod buffer;
 mod future;
 mod layer;
 mod observe;

@@ -93,9 +93,7 @@ where
                 span.clone(),
             );
         }
-        let hint = declared
-            .or_else(|| req.body().size_hint().exact())
-            .map_or(0, |len| usize::try_from(len).unwrap_or(usize::MAX));
+        let declared = declared.or_else(|| req.body().size_hint().exact());
         // The inner service was made ready by `poll_ready`; move that one into the future and
         // keep a fresh clone for the next call.
         let clone = self.inner.clone();
@@ -104,7 +102,7 @@ where
         ResponseFuture::collecting(
             body,
             parts,
-            hint,
+            declared,
             inner,
             self.config.clone(),
             self.on_rejection.clone(),
