@@ -6,7 +6,9 @@ use std::ops::{Deref, DerefMut};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, dev};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
-use webhook_core::dedupe::Claim;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use webhook_core::dedupe::{Claim, replay_window};
 use webhook_core::{Delivery, Rejection};
 
 use crate::body::read_limited;
@@ -196,6 +198,22 @@ async fn verified(
     Ok(delivery)
 }
 
+/// Warns once per process when the dedupe store forgets deliveries before their signatures
+/// expire (the store is built apart from the config, so this is the first place both meet).
+fn warn_if_forgetful(scope: &DedupeScope, config: &WebhookConfig) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let window = replay_window(config.verifier());
+    if let Some(ttl) = scope.remembers_for().filter(|&ttl| ttl < window)
+        && !WARNED.swap(true, Ordering::Relaxed)
+    {
+        tracing::warn!(
+            remembers_secs = ttl.as_secs(),
+            replay_window_secs = window.as_secs(),
+            "the webhook dedupe store forgets deliveries before their signatures expire; a replay in between runs the handler again: build it with WebhookDedupe::memory_for(&config)"
+        );
+    }
+}
+
 /// Claims the delivery when [`WebhookDedupe`](crate::WebhookDedupe) wraps the route.
 fn claim(
     req: &HttpRequest,
@@ -205,6 +223,7 @@ fn claim(
     let Some(scope) = req.extensions().get::<DedupeScope>().cloned() else {
         return Ok(());
     };
+    warn_if_forgetful(&scope, config);
     let key = delivery.dedupe_key();
     match scope.claim(key.clone(), config.verifier().clock()) {
         Claim::New => Ok(()),

@@ -127,6 +127,30 @@ async fn the_configs_clock_also_times_the_dedupe_window() {
     assert_eq!(calls.count(), 2);
 }
 
+/// With a tolerance of an hour a replay verifies for two hours (a timestamp an hour ahead, then
+/// an hour behind): `memory_for` remembers deliveries that long, `memory` only 600 s.
+#[actix_web::test]
+async fn memory_for_covers_the_replay_window_of_a_long_tolerance() {
+    let clock = Arc::new(ManualClock::new(NOW * 1000));
+    let config = config()
+        .clock(clock.clone())
+        .tolerance(Duration::from_secs(3600));
+    let at = |ts: i64| signed(ORG_CREATED).id("msg_long").timestamp(ts);
+    for (dedupe, runs) in [
+        (WebhookDedupe::memory_for(&config), 1),
+        (WebhookDedupe::memory(), 2),
+    ] {
+        clock.set(NOW * 1000);
+        let calls = Calls::default();
+        let app = app!(config.clone(), calls, dedupe);
+        assert_eq!(send(&app, at(NOW + 3000).to_request()).await.0, 200);
+        // 6000 s later the same delivery still verifies (3000 s old).
+        clock.advance(Duration::from_secs(6000));
+        let replay = send(&app, at(NOW + 3000).to_request()).await;
+        assert_eq!(calls.count(), runs, "{replay:?}");
+    }
+}
+
 fn req_ts(req: &webhook_actix::testing::SignedRequest) -> i64 {
     req.headers()
         .get("webhook-timestamp")

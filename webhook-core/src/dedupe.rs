@@ -30,6 +30,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use crate::Verifier;
+
 /// The default number of keys a [`MemoryDedupe`] remembers.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
@@ -116,6 +118,12 @@ pub trait DedupeStore: Send + Sync + Debug {
     /// done (later claims are [`Claim::Duplicate`]); without, it is forgotten so that a retry is
     /// processed again.
     fn complete(&self, key: &str, success: bool, now: i64);
+
+    /// How long a successful key is remembered, when the store knows (the integrations warn
+    /// when it is shorter than the window in which a replay would verify).
+    fn remembers_for(&self) -> Option<Duration> {
+        None
+    }
 }
 
 impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
@@ -125,6 +133,29 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
     fn complete(&self, key: &str, success: bool, now: i64) {
         (**self).complete(key, success, now)
     }
+    fn remembers_for(&self) -> Option<Duration> {
+        (**self).remembers_for()
+    }
+}
+
+/// How long a delivery verified by `verifier` must be remembered to catch every replay: twice its
+/// tolerance (a timestamp may be that far ahead, then as far behind), at least [`DEFAULT_TTL`].
+///
+/// ```
+/// use std::time::Duration;
+/// use webhook_core::Verifier;
+/// use webhook_core::dedupe::{DEFAULT_TTL, replay_window};
+///
+/// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+/// assert_eq!(replay_window(&verifier), DEFAULT_TTL);
+/// let verifier = verifier.tolerance(Duration::from_secs(3600));
+/// assert_eq!(replay_window(&verifier), Duration::from_secs(7200));
+/// # Ok::<(), webhook_core::SecretError>(())
+/// ```
+pub fn replay_window(verifier: &Verifier) -> Duration {
+    verifier.tolerance_secs().map_or(DEFAULT_TTL, |t| {
+        DEFAULT_TTL.max(Duration::from_secs(t.saturating_mul(2)))
+    })
 }
 
 /// A bounded in-memory [`DedupeStore`] for one process.
@@ -331,6 +362,10 @@ impl DedupeStore for MemoryDedupe {
         });
         set[i] = in_flight;
         Claim::New
+    }
+
+    fn remembers_for(&self) -> Option<Duration> {
+        Some(self.ttl_duration())
     }
 
     fn complete(&self, key: &str, success: bool, now: i64) {

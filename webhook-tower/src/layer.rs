@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_layer::Layer;
-use webhook_core::dedupe::{DEFAULT_TTL, DedupeStore, MemoryDedupe};
+use webhook_core::dedupe::{DedupeStore, MemoryDedupe, replay_window};
 use webhook_core::{Clock, EventFilter, SecretError, Verifier};
 
 use crate::observe::FailureLog;
@@ -81,12 +81,11 @@ impl WebhookVerify {
     /// A layer using any [`Verifier`]: every scheme, several secrets during a rotation, a custom
     /// tolerance or clock.
     ///
-    /// The default dedupe store remembers successful ids for twice the verifier's tolerance
-    /// (at least [`DEFAULT_TTL`]), covering the whole window in which a replay would verify.
+    /// The default dedupe store remembers successful ids for the verifier's
+    /// [`replay_window`] (twice its tolerance, at least 600 s): the whole window in which a
+    /// replay would verify.
     pub fn with_verifier(verifier: Verifier) -> Self {
-        let ttl = verifier.tolerance_secs().map_or(DEFAULT_TTL, |t| {
-            DEFAULT_TTL.max(Duration::from_secs(t.saturating_mul(2)))
-        });
+        let ttl = replay_window(&verifier);
         WebhookVerify {
             config: Arc::new(Config {
                 verifier,
@@ -137,7 +136,18 @@ impl<R> WebhookVerify<R> {
     /// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
     ///     .dedupe(MemoryDedupe::with_capacity(1_000_000));
     /// ```
+    ///
+    /// A store that forgets deliveries sooner than the verifier's [`replay_window`] is logged
+    /// as a warning: a replay arriving in between would run the handler again.
     pub fn dedupe<D: DedupeStore + 'static>(mut self, store: D) -> Self {
+        let window = replay_window(&self.config.verifier);
+        if let Some(ttl) = store.remembers_for().filter(|&ttl| ttl < window) {
+            tracing::warn!(
+                remembers_secs = ttl.as_secs(),
+                replay_window_secs = window.as_secs(),
+                "the webhook dedupe store forgets deliveries before their signatures expire; a replay in between runs the handler again"
+            );
+        }
         self.config_mut().dedupe = Some(Arc::new(store));
         self
     }

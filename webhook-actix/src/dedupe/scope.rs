@@ -36,6 +36,11 @@ impl DedupeScope {
         }))
     }
 
+    /// How long the store remembers a successful key, when it knows.
+    pub(crate) fn remembers_for(&self) -> Option<std::time::Duration> {
+        self.0.store.remembers_for()
+    }
+
     /// Claims `key` at the time `clock` (the verifier's: one clock drives the timestamp check
     /// and the dedupe window) tells; on [`Claim::New`] remembers it so that the response
     /// completes it, reading `clock` again then.

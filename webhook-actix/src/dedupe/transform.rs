@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use webhook_core::dedupe::{DedupeStore, MemoryDedupe};
+use webhook_core::dedupe::{DedupeStore, MemoryDedupe, replay_window};
+
+use crate::WebhookConfig;
 
 use super::WebhookDedupeMiddleware;
 
@@ -35,9 +37,28 @@ impl WebhookDedupe {
         WebhookDedupe { store }
     }
 
-    /// Deduplicates in memory with the default bounds of [`MemoryDedupe::new`].
+    /// Deduplicates in memory with the default bounds of [`MemoryDedupe::new`] (600 s, the
+    /// replay window of the default 300 s tolerance). With a longer tolerance use
+    /// [`memory_for`](Self::memory_for).
     pub fn memory() -> Self {
         WebhookDedupe::new(MemoryDedupe::new())
+    }
+
+    /// Deduplicates in memory for the [`replay_window`] of `config`'s verifier (twice its
+    /// tolerance, at least 600 s), so that no replay that verifies runs the handler again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_actix::{WebhookConfig, WebhookDedupe};
+    ///
+    /// let config = WebhookConfig::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .tolerance(Duration::from_secs(3600));
+    /// let dedupe = WebhookDedupe::memory_for(&config);
+    /// assert_eq!(dedupe.store().remembers_for(), Some(Duration::from_secs(7200)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn memory_for(config: &WebhookConfig) -> Self {
+        WebhookDedupe::new(MemoryDedupe::new().ttl(replay_window(config.verifier())))
     }
 
     /// The store.
