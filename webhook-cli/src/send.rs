@@ -203,13 +203,15 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
     };
     let status = response.status().as_u16();
     let mut kept = Vec::new();
+    let mut read = 0usize;
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if plan.keep_response && kept.len() < SHOWN_RESPONSE_BYTES {
                     kept.extend_from_slice(&chunk);
                 }
-                if kept.len() >= MAX_RESPONSE_BYTES {
+                read = read.saturating_add(chunk.len());
+                if read >= MAX_RESPONSE_BYTES {
                     break;
                 }
             }

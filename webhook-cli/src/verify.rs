@@ -66,11 +66,17 @@ fn read_text(path: &std::path::Path, what: &str) -> Result<String, CliError> {
         source,
     })?;
     let mut text = String::new();
-    file.take(MAX_HEADERS_FILE_BYTES)
+    file.take(MAX_HEADERS_FILE_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|source| CliError::Io {
             what: what.to_owned(),
             source,
         })?;
+    if text.len() as u64 > MAX_HEADERS_FILE_BYTES {
+        return Err(CliError::Usage(format!(
+            "{what} is larger than {} MiB: not a header block",
+            MAX_HEADERS_FILE_BYTES / 1024 / 1024
+        )));
+    }
     Ok(text)
 }

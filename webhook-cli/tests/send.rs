@@ -379,3 +379,42 @@ fn samples_lists_the_catalog_and_prints_bodies_that_sign_and_verify() {
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(body["type"], "user.login");
 }
+
+/// A receiver that answers 200 and then streams a body without end: `send` reads the first
+/// 64 KiB, takes the 2xx, and moves on instead of waiting for `--timeout`.
+#[test]
+fn an_endless_response_body_is_cut_off_and_the_2xx_counts() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let endless = || async {
+                let chunks = futures_util::stream::repeat_with(|| {
+                    Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(&[b'x'; 4096]))
+                });
+                axum::body::Body::from_stream(chunks)
+            };
+            let app = axum::Router::new().route("/webhooks", post(endless));
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    let started = std::time::Instant::now();
+    let out = webhook()
+        .args(["send", "--url", &url, "--secret", SECRET])
+        .args(["--count", "2", "--timeout", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+}

@@ -463,3 +463,20 @@ fn ed25519_keys_sign_v1a_and_verify_with_the_public_key() {
     }
     verify.write_stdin("{}").assert().success();
 }
+
+/// A headers file past 1 MiB is refused as a usage error, not cut off into a mismatch.
+#[test]
+fn an_oversized_headers_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let headers = dir.path().join("headers.txt");
+    let mut text = String::from("webhook-id: msg_1\n");
+    text.push_str(&format!("x-padding: {}\n", "p".repeat(1024 * 1024)));
+    std::fs::write(&headers, text).unwrap();
+    webhook()
+        .args(["verify", "--secret", STD_SECRET, "--headers-file"])
+        .arg(&headers)
+        .write_stdin("{}")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("larger than 1 MiB"));
+}
