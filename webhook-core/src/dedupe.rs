@@ -12,11 +12,11 @@
 //! let now = 1_700_000_000;
 //! assert_eq!(store.claim("standard:msg_1", now), Claim::New);
 //! assert_eq!(store.claim("standard:msg_1", now), Claim::InFlight); // still running
-//! store.complete("standard:msg_1", true, now + 1);
+//! store.complete("standard:msg_1", now, true, now + 1); // claimed at `now`, succeeded
 //! assert_eq!(store.claim("standard:msg_1", now + 2), Claim::Duplicate); // answer 200, skip
 //!
 //! assert_eq!(store.claim("standard:msg_2", now), Claim::New);
-//! store.complete("standard:msg_2", false, now); // the handler failed
+//! store.complete("standard:msg_2", now, false, now); // the handler failed
 //! assert_eq!(store.claim("standard:msg_2", now + 5), Claim::New); // the retry runs again
 //! ```
 //!
@@ -91,7 +91,7 @@ pub enum Claim {
 ///         }
 ///     }
 ///
-///     fn complete(&self, key: &str, success: bool, _now: i64) {
+///     fn complete(&self, key: &str, _claimed_at: i64, success: bool, _now: i64) {
 ///         let mut keys = self.0.lock().unwrap();
 ///         if success {
 ///             keys.insert(key.to_owned(), true);
@@ -104,7 +104,7 @@ pub enum Claim {
 /// let store = MapDedupe::default();
 /// assert_eq!(store.claim("standard:msg_1", 0), Claim::New);
 /// assert_eq!(store.claim("standard:msg_1", 0), Claim::InFlight);
-/// store.complete("standard:msg_1", true, 0);
+/// store.complete("standard:msg_1", 0, true, 0);
 /// assert_eq!(store.claim("standard:msg_1", 0), Claim::Duplicate);
 /// ```
 ///
@@ -114,10 +114,11 @@ pub trait DedupeStore: Send + Sync + Debug {
     /// Claims `key` for processing at time `now`.
     fn claim(&self, key: &str, now: i64) -> Claim;
 
-    /// Records the outcome of a [`Claim::New`] attempt: with `success` the key is remembered as
-    /// done (later claims are [`Claim::Duplicate`]); without, it is forgotten so that a retry is
-    /// processed again.
-    fn complete(&self, key: &str, success: bool, now: i64);
+    /// Records the outcome of the [`Claim::New`] made at `claimed_at`: with `success` the key is
+    /// remembered as done (later claims are [`Claim::Duplicate`]); without, it is forgotten so
+    /// that a retry is processed again, unless another attempt has taken the key over since
+    /// (this one outlived the in-flight timeout): that attempt's claim stays.
+    fn complete(&self, key: &str, claimed_at: i64, success: bool, now: i64);
 
     /// How long a successful key is remembered, when the store knows (the integrations warn
     /// when it is shorter than the window in which a replay would verify).
@@ -130,8 +131,8 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
     fn claim(&self, key: &str, now: i64) -> Claim {
         (**self).claim(key, now)
     }
-    fn complete(&self, key: &str, success: bool, now: i64) {
-        (**self).complete(key, success, now)
+    fn complete(&self, key: &str, claimed_at: i64, success: bool, now: i64) {
+        (**self).complete(key, claimed_at, success, now)
     }
     fn remembers_for(&self) -> Option<Duration> {
         (**self).remembers_for()
@@ -332,34 +333,19 @@ impl DedupeStore for MemoryDedupe {
         let in_flight = slot(tag, now.saturating_add(self.in_flight_timeout), false);
         let mut slots = self.lock();
         let set = &mut slots[first..first + WAYS];
-        let mut free = None;
-        let mut soonest = 0;
-        // Done keys go before in-flight ones, then the earliest deadline.
-        let rank = |s: &Slot| (!is_done(s), deadline(s));
-        for (i, s) in set.iter().enumerate() {
-            let live = s[0] != 0 && now < deadline(s);
-            if s[0] == tag {
-                if !live {
-                    // Expired (done past its TTL, or an abandoned attempt): take it over.
-                    set[i] = in_flight;
-                    return Claim::New;
-                }
-                return if is_done(s) {
-                    Claim::Duplicate
-                } else {
-                    Claim::InFlight
-                };
+        if let Some(s) = set.iter_mut().find(|s| s[0] == tag) {
+            if now >= deadline(s) {
+                // Expired (done past its TTL, or an abandoned attempt): take it over.
+                *s = in_flight;
+                return Claim::New;
             }
-            if !live {
-                free.get_or_insert(i);
-            } else if rank(s) < rank(&set[soonest]) {
-                soonest = i;
-            }
+            return if is_done(s) {
+                Claim::Duplicate
+            } else {
+                Claim::InFlight
+            };
         }
-        let i = free.unwrap_or_else(|| {
-            self.evictions.fetch_add(1, Ordering::Relaxed);
-            soonest
-        });
+        let i = self.room(set, now);
         set[i] = in_flight;
         Claim::New
     }
@@ -368,17 +354,40 @@ impl DedupeStore for MemoryDedupe {
         Some(self.ttl_duration())
     }
 
-    fn complete(&self, key: &str, success: bool, now: i64) {
+    fn complete(&self, key: &str, claimed_at: i64, success: bool, now: i64) {
         let (tag, first) = self.locate(key);
+        // The slot this attempt's claim wrote; a takeover wrote a later deadline.
+        let claimed = slot(
+            tag,
+            claimed_at.saturating_add(self.in_flight_timeout),
+            false,
+        );
         let mut slots = self.lock();
-        let Some(s) = slots[first..first + WAYS].iter_mut().find(|s| s[0] == tag) else {
-            return;
-        };
+        let set = &mut slots[first..first + WAYS];
+        let found = set.iter().position(|s| s[0] == tag);
         if success {
-            *s = slot(tag, now.saturating_add(self.ttl), true);
-        } else if !is_done(s) {
-            *s = [0, 0];
+            // Remembered even when the claim was given up and its slot reused meanwhile.
+            let i = found.unwrap_or_else(|| self.room(set, now));
+            set[i] = slot(tag, now.saturating_add(self.ttl), true);
+        } else if let Some(i) = found
+            && set[i] == claimed
+        {
+            set[i] = [0, 0];
         }
+    }
+}
+
+impl MemoryDedupe {
+    /// A slot of `set` for a new key: a free or expired one, else the live one to forget first
+    /// (done keys before in-flight ones, then the earliest deadline).
+    fn room(&self, set: &[Slot], now: i64) -> usize {
+        let live = |s: &Slot| s[0] != 0 && now < deadline(s);
+        if let Some(i) = set.iter().position(|s| !live(s)) {
+            return i;
+        }
+        self.evictions.fetch_add(1, Ordering::Relaxed);
+        let rank = |s: &Slot| (!is_done(s), deadline(s));
+        (0..set.len()).min_by_key(|&i| rank(&set[i])).unwrap_or(0)
     }
 }
 
@@ -407,7 +416,7 @@ mod tests {
         let s = MemoryDedupe::new();
         assert_eq!(s.claim("a", T), Claim::New);
         assert_eq!(s.claim("a", T), Claim::InFlight);
-        s.complete("a", true, T + 1);
+        s.complete("a", T, true, T + 1);
         assert_eq!(s.claim("a", T + 2), Claim::Duplicate);
         assert_eq!(s.claim("a", T + 500), Claim::Duplicate);
         assert_eq!(s.claim("b", T), Claim::New);
@@ -417,10 +426,10 @@ mod tests {
     fn failure_lets_the_retry_through() {
         let s = MemoryDedupe::new();
         assert_eq!(s.claim("a", T), Claim::New);
-        s.complete("a", false, T);
+        s.complete("a", T, false, T);
         assert!(s.is_empty());
         assert_eq!(s.claim("a", T + 1), Claim::New);
-        s.complete("a", true, T + 1);
+        s.complete("a", T + 1, true, T + 1);
         assert_eq!(s.claim("a", T + 2), Claim::Duplicate);
     }
 
@@ -428,8 +437,8 @@ mod tests {
     fn late_failure_does_not_forget_a_success() {
         let s = MemoryDedupe::new();
         assert_eq!(s.claim("a", T), Claim::New);
-        s.complete("a", true, T);
-        s.complete("a", false, T);
+        s.complete("a", T, true, T);
+        s.complete("a", T, false, T);
         assert_eq!(s.claim("a", T + 1), Claim::Duplicate);
     }
 
@@ -438,7 +447,7 @@ mod tests {
         let s = MemoryDedupe::new().ttl(Duration::from_secs(600));
         assert_eq!(s.ttl_duration(), Duration::from_secs(600));
         assert_eq!(s.claim("a", T), Claim::New);
-        s.complete("a", true, T + 10);
+        s.complete("a", T, true, T + 10);
         assert_eq!(s.claim("a", T + 609), Claim::Duplicate);
         assert_eq!(s.claim("a", T + 610), Claim::New);
     }
@@ -452,6 +461,20 @@ mod tests {
         assert_eq!(s.claim("a", T + 31), Claim::InFlight);
     }
 
+    /// An attempt that outlived the in-flight timeout and then fails does not release the claim
+    /// of the attempt that took the key over (a third one would run beside it).
+    #[test]
+    fn a_stale_failure_keeps_the_newer_claim() {
+        let s = MemoryDedupe::new().in_flight_timeout(Duration::from_secs(60));
+        assert_eq!(s.claim("a", T), Claim::New);
+        assert_eq!(s.claim("a", T + 61), Claim::New);
+        s.complete("a", T, false, T + 62);
+        assert_eq!(s.claim("a", T + 63), Claim::InFlight);
+        // The newer attempt's own failure releases it.
+        s.complete("a", T + 61, false, T + 64);
+        assert_eq!(s.claim("a", T + 65), Claim::New);
+    }
+
     #[test]
     fn expired_keys_are_reused() {
         // Sized well above the 200 keys used, so no set can fill by chance.
@@ -459,7 +482,7 @@ mod tests {
         for i in 0..100 {
             let key = format!("k{i}");
             assert_eq!(s.claim(&key, T), Claim::New);
-            s.complete(&key, true, T);
+            s.complete(&key, T, true, T);
         }
         assert_eq!(s.len(), 100);
         assert_eq!(s.claim("k7", T + 9), Claim::Duplicate);
@@ -478,7 +501,7 @@ mod tests {
         for i in 0..8 {
             let key = format!("k{i}");
             assert_eq!(s.claim(&key, T + i), Claim::New);
-            s.complete(&key, true, T + i);
+            s.complete(&key, T + i, true, T + i);
         }
         assert_eq!(s.claim("new", T + 8), Claim::New);
         assert_eq!(s.evictions(), 1);
@@ -497,11 +520,11 @@ mod tests {
     fn expired_keys_go_before_live_ones_when_full() {
         let s = MemoryDedupe::with_capacity(1).ttl(Duration::from_secs(10));
         assert_eq!(s.claim("old", T), Claim::New);
-        s.complete("old", true, T);
+        s.complete("old", T, true, T);
         for i in 0..7 {
             let key = format!("live{i}");
             assert_eq!(s.claim(&key, T + 5), Claim::New);
-            s.complete(&key, true, T + 5);
+            s.complete(&key, T + 5, true, T + 5);
         }
         assert_eq!(s.claim("new", T + 10), Claim::New);
         assert_eq!(s.evictions(), 0);
@@ -516,7 +539,7 @@ mod tests {
         let slots = s.lock().len();
         for i in 0..10_000 {
             assert_eq!(s.claim("flaky", T + i), Claim::New);
-            s.complete("flaky", false, T + i);
+            s.complete("flaky", T + i, false, T + i);
             assert_eq!(s.claim(&format!("other{i}"), T + i), Claim::New);
         }
         assert_eq!(s.lock().len(), slots);
@@ -554,7 +577,7 @@ mod tests {
     fn works_behind_arc_dyn() {
         let s: Arc<dyn DedupeStore> = Arc::new(MemoryDedupe::new());
         assert_eq!(s.claim("a", T), Claim::New);
-        s.complete("a", true, T);
+        s.complete("a", T, true, T);
         assert_eq!(s.claim("a", T), Claim::Duplicate);
     }
 

@@ -73,7 +73,7 @@ fn parts(c: &mut Criterion) {
         b.iter(|| {
             let key = format!("standard:msg_{}", counter.fetch_add(1, Ordering::Relaxed));
             store.claim(&key, 1_700_000_000);
-            store.complete(&key, true, 1_700_000_000);
+            store.complete(&key, 1_700_000_000, true, 1_700_000_000);
         })
     });
     group.finish();

@@ -64,14 +64,16 @@ pin_project! {
 struct DedupeGuard {
     config: Arc<Config>,
     key: String,
+    claimed_at: i64,
     released: bool,
 }
 
 impl DedupeGuard {
-    fn new(config: Arc<Config>, key: String) -> Self {
+    fn new(config: Arc<Config>, key: String, claimed_at: i64) -> Self {
         DedupeGuard {
             config,
             key,
+            claimed_at,
             released: false,
         }
     }
@@ -85,7 +87,8 @@ impl DedupeGuard {
             return;
         }
         if let Some(store) = &self.config.dedupe {
-            store.complete(&self.key, success, self.config.verifier.clock().now_unix());
+            let now = self.config.verifier.clock().now_unix();
+            store.complete(&self.key, self.claimed_at, success, now);
         }
     }
 }
@@ -204,7 +207,7 @@ fn admit<R: OnRejection>(
         Some(store) => {
             let key = delivery.dedupe_key();
             match store.claim(&key, now) {
-                Claim::New => Some(DedupeGuard::new(config.clone(), key)),
+                Claim::New => Some(DedupeGuard::new(config.clone(), key, now)),
                 Claim::Duplicate => return Admit::Answer(skip(span, Outcome::Duplicate)),
                 Claim::InFlight => {
                     return Admit::Answer(reject(config, on_rejection, span, Rejection::InFlight));

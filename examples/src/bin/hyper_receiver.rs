@@ -132,7 +132,8 @@ async fn receive(app: &App, req: Request<Incoming>) -> Result<StatusCode, Reject
         attempt: 1,
     }
     .print();
-    app.seen.complete(&key, true, now);
+    app.seen
+        .complete(&key, now, true, app.verifier.clock().now_unix());
     Ok(StatusCode::NO_CONTENT)
 }
 

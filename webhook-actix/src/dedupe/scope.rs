@@ -13,16 +13,18 @@ pub(crate) struct DedupeScope(Rc<Inner>);
 
 struct Inner {
     store: Arc<dyn DedupeStore>,
-    /// The claimed key, with the clock of the configuration that claimed it.
-    claimed: RefCell<Option<(String, Arc<dyn Clock>)>>,
+    claimed: RefCell<Option<Claimed>>,
 }
+
+/// The claimed key, when it was claimed, and the clock of the configuration that claimed it.
+type Claimed = (String, i64, Arc<dyn Clock>);
 
 impl fmt::Debug for DedupeScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DedupeScope")
             .field(
                 "claimed",
-                &self.0.claimed.borrow().as_ref().map(|(key, _)| key),
+                &self.0.claimed.borrow().as_ref().map(|(key, ..)| key),
             )
             .finish_non_exhaustive()
     }
@@ -45,13 +47,16 @@ impl DedupeScope {
     /// and the dedupe window) tells; on [`Claim::New`] remembers it so that the response
     /// completes it, reading `clock` again then.
     pub(crate) fn claim(&self, key: String, clock: &Arc<dyn Clock>) -> Claim {
-        let claim = self.0.store.claim(&key, clock.now_unix());
+        let now = clock.now_unix();
+        let claim = self.0.store.claim(&key, now);
         if claim == Claim::New {
             // A request claims at most one key; a second extractor on the same request cannot
             // read the (already consumed) body, but release a previous claim rather than leak it.
-            let previous = self.0.claimed.replace(Some((key, clock.clone())));
-            if let Some((previous, clock)) = previous {
-                self.0.store.complete(&previous, false, clock.now_unix());
+            let previous = self.0.claimed.replace(Some((key, now, clock.clone())));
+            if let Some((previous, claimed_at, clock)) = previous {
+                self.0
+                    .store
+                    .complete(&previous, claimed_at, false, clock.now_unix());
             }
         }
         claim
@@ -60,8 +65,10 @@ impl DedupeScope {
     /// Records the outcome of the claimed key, if any (at most once).
     pub(crate) fn complete(&self, success: bool) {
         let claimed = self.0.claimed.borrow_mut().take();
-        if let Some((key, clock)) = claimed {
-            self.0.store.complete(&key, success, clock.now_unix());
+        if let Some((key, claimed_at, clock)) = claimed {
+            self.0
+                .store
+                .complete(&key, claimed_at, success, clock.now_unix());
         }
     }
 }
