@@ -21,6 +21,12 @@ pub(crate) async fn read_limited(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(too_large);
     }
+    if matches!(payload, dev::Payload::None) && declared.is_some_and(|len| len > 0) {
+        // A body was sent, but an earlier extractor of the handler has taken it.
+        return Err(Rejection::Misconfigured(
+            "the request body was already read by another extractor: take VerifiedEvent or VerifiedDelivery as the handler's only body extractor",
+        ));
+    }
     let mut body = BodyBuffer::new(limit, declared);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| Rejection::BodyRead)?;
@@ -90,6 +96,23 @@ mod tests {
         };
         let err = read_limited(&req, payload, 5).await.unwrap_err();
         assert_eq!(err, Rejection::PayloadTooLarge { limit: 5 });
+    }
+
+    #[actix_web::test]
+    async fn a_body_taken_by_another_extractor_is_a_misconfiguration() {
+        let req = TestRequest::default()
+            .insert_header(("content-length", "2"))
+            .to_http_request();
+        let err = read_limited(&req, dev::Payload::None, 5).await.unwrap_err();
+        assert!(matches!(err, Rejection::Misconfigured(_)), "{err:?}");
+        // No body sent: an empty body, which the signature check judges.
+        let req = TestRequest::default().to_http_request();
+        assert!(
+            read_limited(&req, dev::Payload::None, 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[actix_web::test]

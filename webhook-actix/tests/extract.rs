@@ -263,6 +263,24 @@ async fn missing_config_is_500_naming_it() {
     assert_rejected(&got, 500, "misconfigured", "WebhookConfig");
 }
 
+/// `web::Bytes` before the extractor takes the body: a 500 naming the mistake, not a 401 that
+/// would read as a wrong secret.
+#[actix_web::test]
+async fn a_body_read_by_an_earlier_extractor_is_500_naming_it() {
+    let app = test::init_service(App::new().app_data(config()).route(
+        "/webhooks",
+        web::post().to(|_raw: Bytes, _d: VerifiedDelivery| async { HttpResponse::Ok().finish() }),
+    ))
+    .await;
+    let got = send(&app, signed(ORG_CREATED).to_request()).await;
+    assert_rejected(
+        &got,
+        500,
+        "misconfigured",
+        "already read by another extractor",
+    );
+}
+
 #[actix_web::test]
 async fn config_as_web_data_and_innermost_wins() {
     let other = WebhookConfig::secret(OLD_SECRET).unwrap();
