@@ -164,7 +164,7 @@ pub struct NewDelivery {
 pub const MAX_STORED_ID_LEN: usize = 1024;
 
 impl NewDelivery {
-    /// Checks what every backend can store: no NUL character and at most
+    /// Checks what every backend can store: no NUL character in the text fields, and at most
     /// [`MAX_STORED_ID_LEN`] bytes in the ids and the event type.
     pub(crate) fn check_storable(&self) -> Result<(), InboxError> {
         let fields = [
@@ -184,6 +184,17 @@ impl NewDelivery {
                 return Err(InboxError::Unstorable(format!(
                     "its {name} is {} bytes long; at most {MAX_STORED_ID_LEN} are stored",
                     value.len()
+                )));
+            }
+        }
+        let meta = [
+            ("user agent", self.meta.user_agent.as_ref()),
+            ("client address", self.meta.client_addr.as_ref()),
+        ];
+        for (name, value) in meta {
+            if value.is_some_and(|v| v.contains('\0')) {
+                return Err(InboxError::Unstorable(format!(
+                    "its {name} contains a NUL character"
                 )));
             }
         }

@@ -321,6 +321,32 @@ async fn missing_schema_is_created_once_by_racing_instances() {
     admin.close().await;
 }
 
+/// With `options[search_path]=<schema>,public` and no `<schema>` yet, the inbox is created in
+/// `<schema>`, not in `public` (the first schema that exists).
+#[tokio::test]
+async fn the_first_schema_of_the_search_path_is_created_even_when_public_follows() {
+    let base = pg_support::database_url();
+    let schema = pg_support::unique_schema("path");
+    let url = pg_support::with_schema(&base, &format!("{schema},public"));
+    let b = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let admin = PgPool::connect(&base).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'inbox_deliveries'")
+        .bind(&schema)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let in_public: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'inbox_deliveries'")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(in_public, 0);
+    b.close().await;
+    admin.close().await;
+}
+
 /// PostgreSQL refuses a NUL in `TEXT` (and a JSON body can carry one as `\u0000`), so one such
 /// delivery would fail the whole group commit. The inbox checks before committing: it fails
 /// alone, and the delivery committed next to it is stored.
@@ -345,13 +371,16 @@ async fn an_unstorable_delivery_fails_alone() {
     let nul = support::delivery("nul", r"user.\u0000created", "{}");
     let long = support::delivery(&"m".repeat(3000), "t", "{}");
     let good = support::delivery("good", "t", "{}");
-    let (nul, long, good) = tokio::join!(
+    let agent = support::delivery("agent", "t", "{}");
+    let (nul, long, agent, good) = tokio::join!(
         inbox.accept(&nul, AcceptMeta::new()),
         inbox.accept(&long, AcceptMeta::new()),
+        inbox.accept(&agent, AcceptMeta::new().user_agent("bot\0")),
         inbox.accept(&good, AcceptMeta::new()),
     );
     assert!(matches!(nul, Err(InboxError::Unstorable(_))), "{nul:?}");
     assert!(matches!(long, Err(InboxError::Unstorable(_))), "{long:?}");
+    assert!(matches!(agent, Err(InboxError::Unstorable(_))), "{agent:?}");
     assert!(matches!(good, Ok(Accepted::New(_))), "{good:?}");
     assert_eq!(inbox.counts().await.unwrap().pending, 1);
     inbox.close().await;

@@ -571,20 +571,31 @@ impl PostgresBackend {
 /// `options[search_path]=webhooks`), under an advisory lock so instances starting together do
 /// not race.
 async fn ensure_schema(pool: &PgPool) -> BackendResult<()> {
-    let current: Option<String> = sqlx::query_scalar("SELECT current_schema()")
-        .fetch_one(pool)
-        .await?;
-    if current.is_some() {
-        return Ok(());
-    }
     let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
         .fetch_one(pool)
         .await?;
-    let first = first_schema(&path).ok_or_else(|| {
-        InboxError::Config(format!(
-            "the search_path `{path}` names no schema to create the inbox in"
-        ))
-    })?;
+    // The inbox lives in the first schema of the search path. `current_schema()` would name the
+    // first one that exists: with `webhooks, public` and no `webhooks` yet, the tables would go
+    // to `public`, and an instance started after `webhooks` appeared would use another inbox.
+    let Some(first) = first_schema(&path) else {
+        let current: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(pool)
+            .await?;
+        return match current {
+            Some(_) => Ok(()),
+            None => Err(InboxError::Config(format!(
+                "the search_path `{path}` names no schema to create the inbox in"
+            ))),
+        };
+    };
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(&first)
+            .fetch_one(pool)
+            .await?;
+    if exists {
+        return Ok(());
+    }
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('webhook_inbox.create_schema'))")
         .execute(&mut *tx)
