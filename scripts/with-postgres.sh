@@ -5,14 +5,28 @@
 # directory, listens only on loopback (port $PGPORT, default 54329) and is removed at exit.
 set -euo pipefail
 
-PGPORT="${PGPORT:-54329}"
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "installing PostgreSQL from Debian's packages" >&2
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then
+        command -v sudo >/dev/null || { echo "PostgreSQL is missing: install the postgresql package (needs root)" >&2; exit 1; }
+        SUDO=sudo
+    fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq postgresql >/dev/null
+    # Only the binaries: no default cluster left running on port 5432.
+    $SUDO mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+PGBIN="$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")"
+
+# A port nothing listens on (a cluster left by a killed run keeps its port).
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -z "${PGPORT:-}" ]; then
+    PGPORT=54329
+    while ! port_free "$PGPORT"; do PGPORT=$((PGPORT + 1)); done
+fi
 
 as_pg() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

@@ -47,12 +47,12 @@ start sqlite 18184 "sqlite://$WORK/inbox.db"
 load 18184 64 sq "$WORK/sq.json"; stop_all
 cat "$WORK/sq.json"
 
-rps2=$(echo "$(field "$WORK/pg2a.json" rps) + $(field "$WORK/pg2b.json" rps)" | bc)
+rps2=$(awk -v a="$(field "$WORK/pg2a.json" rps)" -v b="$(field "$WORK/pg2b.json" rps)" 'BEGIN { print a + b }')
 p99_2=$(printf '%s\n%s\n' "$(field "$WORK/pg2a.json" p99_ms)" "$(field "$WORK/pg2b.json" p99_ms)" | sort -g | tail -1)
 sq=$(field "$WORK/sq.json" rps)
 echo
 echo "| store | instances | acked/s | p99 ack (ms) | vs SQLite |"
 echo "|---|---|---|---|---|"
-printf '| PostgreSQL | 2 | %.0f | %s | %.2fx |\n' "$rps2" "$p99_2" "$(echo "$rps2 / $sq" | bc -l)"
-printf '| PostgreSQL | 1 | %.0f | %s | %.2fx |\n' "$(field "$WORK/pg1.json" rps)" "$(field "$WORK/pg1.json" p99_ms)" "$(echo "$(field "$WORK/pg1.json" rps) / $sq" | bc -l)"
+printf '| PostgreSQL | 2 | %.0f | %s | %.2fx |\n' "$rps2" "$p99_2" "$(awk -v a="$rps2" -v b="$sq" 'BEGIN { print a / b }')"
+printf '| PostgreSQL | 1 | %.0f | %s | %.2fx |\n' "$(field "$WORK/pg1.json" rps)" "$(field "$WORK/pg1.json" p99_ms)" "$(awk -v a="$(field "$WORK/pg1.json" rps)" -v b="$sq" 'BEGIN { print a / b }')"
 printf '| SQLite | 1 | %.0f | %s | 1.00x |\n' "$sq" "$(field "$WORK/sq.json" p99_ms)"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 cargo build --release -q -p webhook-inbox --features test-support --bins
 BIN=target/release
 WORK=$(mktemp -d)
-PORT=18${RANDOM:0:3}
+PORT=$((18000 + RANDOM % 1000))
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 for durability in full process; do

@@ -34,7 +34,8 @@ async fn start_receiver(port: u16, dir: &Path) -> Child {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    for _ in 0..500 {
+    // Up to 30 s: a restart right after a SIGKILL reopens the database under load.
+    for _ in 0..3000 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()

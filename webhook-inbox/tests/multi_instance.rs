@@ -82,7 +82,13 @@ async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
     }
 
     // Mid-load: SIGKILL r1 while its worker holds leases.
+    let waiting = Instant::now();
     while acked.load(Ordering::Relaxed) < DELIVERIES / 3 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "only {} acknowledged after 120 s: the receivers are stuck",
+            acked.load(Ordering::Relaxed)
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let victim_pid = receivers[1].pid();

@@ -84,7 +84,13 @@ async fn postgres_restart_during_load_loses_nothing_and_never_acks_unstored() {
         });
     }
 
+    let waiting = Instant::now();
     while acked.load(Ordering::Relaxed) < DELIVERIES / 4 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "only {} acknowledged after 120 s: the receivers are stuck",
+            acked.load(Ordering::Relaxed)
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let acked_before = acked.load(Ordering::Relaxed);
