@@ -2,9 +2,16 @@
 //! recorder (Prometheus, OpenTelemetry bridge) in the application to export them.
 //!
 //! Labels are low-cardinality: `event_type` (the sender's event type, `""` when none) and
-//! `outcome`. Never a delivery id.
+//! `outcome`. Never a delivery id. Event types come from the sender, and for GitHub and Shopify
+//! from a header the signature does not cover, so a process labels at most
+//! [`MAX_EVENT_TYPE_LABELS`] of them; later ones are counted under `"other"`.
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+/// The most distinct `event_type` label values a process records.
+pub const MAX_EVENT_TYPE_LABELS: usize = 256;
 
 /// Counter: deliveries accepted, labels `event_type`, `outcome` = `new` | `duplicate`.
 pub const ACCEPTED_TOTAL: &str = "webhook_inbox_accepted_total";
@@ -27,7 +34,26 @@ pub const DEAD: &str = "webhook_inbox_dead";
 pub const CIRCUIT_DEFERRED_TOTAL: &str = "webhook_inbox_circuit_deferred_total";
 
 fn event_label(event_type: Option<&str>) -> String {
-    event_type.unwrap_or("").chars().take(128).collect()
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    bounded(
+        seen.get_or_insert_with(HashSet::new),
+        event_type.unwrap_or(""),
+        MAX_EVENT_TYPE_LABELS,
+    )
+}
+
+/// `event_type` (cut to 128 characters) if it is one of the first `max` seen, else `"other"`.
+fn bounded(seen: &mut HashSet<String>, event_type: &str, max: usize) -> String {
+    let label: String = event_type.chars().take(128).collect();
+    if seen.contains(&label) {
+        return label;
+    }
+    if seen.len() >= max {
+        return "other".to_owned();
+    }
+    seen.insert(label.clone());
+    label
 }
 
 pub(crate) fn accepted(event_type: Option<&str>, duplicate: bool) {
@@ -59,4 +85,20 @@ pub(crate) fn deferred(event_type: Option<&str>) {
 pub(crate) fn gauges(counts: &crate::StatusCounts) {
     metrics::gauge!(QUEUE_DEPTH).set(counts.queue_depth() as f64);
     metrics::gauge!(DEAD).set(counts.dead as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_type_labels_are_bounded() {
+        let mut seen = HashSet::new();
+        for i in 0..3 {
+            assert_eq!(bounded(&mut seen, &format!("t{i}"), 3), format!("t{i}"));
+        }
+        assert_eq!(bounded(&mut seen, "t3", 3), "other");
+        assert_eq!(bounded(&mut seen, "t1", 3), "t1");
+        assert_eq!(bounded(&mut seen, &"x".repeat(500), 4).len(), 128);
+    }
 }
