@@ -81,10 +81,14 @@ async fn execute(inbox: &Inbox, command: &InboxCommand, json: bool) -> Result<Ve
     Ok(text.into_bytes())
 }
 
-/// Finds a delivery by numeric id, or by event id, message id or dedupe key (one indexed lookup;
-/// a key naming several deliveries is a usage error listing their ids).
+/// Finds a delivery by numeric id (`42`, or `#42` for that alone), or by event id, message id or
+/// dedupe key (one indexed lookup). A number can be both (Shopify's event ids are numbers): when
+/// it names more than one delivery, or a key names several, that is a usage error listing ids.
 async fn resolve(inbox: &Inbox, id: &str) -> Result<StoredDelivery, CliError> {
-    if let Ok(n) = id.parse::<i64>() {
+    if let Some(n) = id.strip_prefix('#') {
+        let n = n
+            .parse::<i64>()
+            .map_err(|_| CliError::Usage(format!("`{id}`: `#` takes the inbox's numeric id")))?;
         return inbox
             .get(DeliveryId(n))
             .await
@@ -95,13 +99,19 @@ async fn resolve(inbox: &Inbox, id: &str) -> Result<StoredDelivery, CliError> {
         .list(&ListFilter::new().key(id).limit(10))
         .await
         .map_err(inbox_error)?;
+    if let Ok(n) = id.parse::<i64>()
+        && let Some(by_id) = inbox.get(DeliveryId(n)).await.map_err(inbox_error)?
+        && !matches.iter().any(|d| d.id == by_id.id)
+    {
+        matches.insert(0, by_id);
+    }
     match matches.len() {
         0 => Err(CliError::NotFound(format!(
-            "no delivery with event id, message id or dedupe key `{id}`"
+            "no delivery with id, event id, message id or dedupe key `{id}`"
         ))),
         1 => Ok(matches.remove(0)),
         _ => Err(CliError::Usage(format!(
-            "`{id}` names {} deliveries (ids {}); pass the numeric id",
+            "`{id}` names {} deliveries (ids {}); pass the numeric id of one, as `#ID`",
             matches.len(),
             matches
                 .iter()

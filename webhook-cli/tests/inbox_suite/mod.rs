@@ -241,17 +241,29 @@ pub fn unknown_ids_exit_4(f: &Fixture) {
     }
 }
 
-/// The same event sent again under a new message id (a sender's manual resend): its event id
-/// names two deliveries, so the CLI asks for the numeric id rather than pick one.
-pub fn an_event_id_naming_several_deliveries_exits_2(f: &Fixture) {
+/// The same event sent again under a new message id (a sender's manual resend), or a numeric
+/// event id equal to another delivery's own id: the CLI asks for the numeric id rather than
+/// pick one; `#N` always means delivery N.
+pub fn an_id_naming_several_deliveries_exits_2(f: &Fixture) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         let inbox = Inbox::builder(&f.url).build().await.unwrap();
-        let body = r#"{"id":"evt_twice","type":"user.login","data":{}}"#;
-        for msg in ["msg_first", "msg_resent"] {
+        let deliveries = [
+            (
+                "msg_first",
+                r#"{"id":"evt_twice","type":"user.login","data":{}}"#,
+            ),
+            (
+                "msg_resent",
+                r#"{"id":"evt_twice","type":"user.login","data":{}}"#,
+            ),
+            // A numeric event id (Shopify's are numbers) equal to delivery 3's own id.
+            ("msg_numeric", r#"{"id":3,"type":"orders/create"}"#),
+        ];
+        for (msg, body) in deliveries {
             let headers =
                 Signer::standard(SECRET)
                     .unwrap()
@@ -276,6 +288,16 @@ pub fn an_event_id_naming_several_deliveries_exits_2(f: &Fixture) {
             .stderr(predicate::str::contains("pass the numeric id"));
     }
     inbox(f).args(["show", "msg_resent"]).assert().success();
+    inbox(f)
+        .args(["show", "3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`3` names 2 deliveries"));
+    assert_eq!(json(inbox(f).args(["show", "#3"]))["id"], 3);
+    assert_eq!(
+        json(inbox(f).args(["show", "msg_numeric"]))["event_id"],
+        "3"
+    );
 }
 
 pub fn replay_requeues_a_done_delivery_with_a_fresh_attempt_count(f: &Fixture) {
@@ -374,7 +396,7 @@ macro_rules! inbox_suite {
             show_by_numeric_id_event_id_or_message_id,
             show_body_prints_the_exact_bytes_that_verify_again,
             unknown_ids_exit_4,
-            an_event_id_naming_several_deliveries_exits_2,
+            an_id_naming_several_deliveries_exits_2,
             replay_requeues_a_done_delivery_with_a_fresh_attempt_count,
             redrive_one_then_all_dead,
             the_database_comes_from_the_environment_too,
