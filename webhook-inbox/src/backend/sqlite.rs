@@ -294,7 +294,10 @@ impl SqliteBackend {
         now_ms: i64,
         operation: &'static str,
     ) -> BackendResult<()> {
-        let mut tx = self.write.begin().await?;
+        // Reads, then writes: take the write lock first, or another process committing in
+        // between (the receiver, while the CLI replays) fails the write at once (a stale
+        // snapshot is not retried by the busy timeout).
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let status: Option<String> =
             sqlx::query_scalar("SELECT status FROM inbox_deliveries WHERE id = ?1")
                 .bind(id.0)
