@@ -58,13 +58,26 @@ pub use webhook_core::scalekit::samples;
 ///     .build();
 /// assert!(github.headers()["x-hub-signature-256"].to_str().unwrap().starts_with("sha256="));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SignedRequest {
     scheme: Scheme,
     secret: String,
     delivery: TestDelivery,
     method: Method,
     uri: String,
+}
+
+/// The secret is redacted: test output ends up in CI logs.
+impl std::fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("scheme", &self.scheme)
+            .field("secret", &"<redacted>")
+            .field("delivery", &self.delivery)
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .finish()
+    }
 }
 
 impl SignedRequest {
@@ -228,5 +241,20 @@ pub fn sample(event_type: &str) -> String {
         None => panic!(
             "no Scalekit sample for `{event_type}`; see webhook_core::scalekit::samples::all()"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let req = SignedRequest::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "{}");
+        let shown = format!("{req:?}");
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("MfKQ9r8G"),
+            "{shown}"
+        );
     }
 }

@@ -82,6 +82,21 @@ async fn invalid_patterns_are_refused_and_bad_bodies_go_dead() {
             .spawn()
             .is_err()
     );
+    // A second handler for a pattern would never run.
+    let twice = inbox
+        .worker()
+        .on_raw("a.*", |_d: StoredDelivery| async { Ok(()) })
+        .on_batch(
+            "a.*",
+            BatchOptions::default(),
+            |_b: Vec<StoredDelivery>| async { Ok(()) },
+        )
+        .spawn();
+    assert!(
+        matches!(&twice, Err(e) if e.to_string().contains("two handlers for the event pattern `a.*`")),
+        "{:?}",
+        twice.map(|w| w.owner_id().to_owned())
+    );
     #[derive(serde::Deserialize)]
     struct Strict {
         #[allow(dead_code)]
@@ -708,6 +723,50 @@ async fn an_unreadable_row_is_dead_lettered_and_its_batch_runs() {
             .unwrap();
     assert_eq!(status, "dead");
     assert!(error.contains("the stored row cannot be read"), "{error}");
+    worker.shutdown().await;
+}
+
+/// A poll interval longer than a third of the lease does not delay renewals: a long run keeps
+/// its delivery.
+#[tokio::test]
+async fn renewals_do_not_wait_for_a_long_poll_interval() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let release = Arc::new(tokio::sync::Notify::new());
+    let started = Arc::new(AtomicBool::new(false));
+    let (r2, s2) = (release.clone(), started.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_secs(30))
+        .lease(Duration::from_secs(3))
+        .on_raw("*", move |_d: StoredDelivery| {
+            let (release, started) = (r2.clone(), s2.clone());
+            async move {
+                started.store(true, Ordering::SeqCst);
+                release.notified().await;
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "long", "t").await;
+    assert!(eventually(5, || async { started.load(Ordering::SeqCst) }).await);
+    let start = webhook_inbox::Clock::now_unix_ms(&clock);
+    clock.advance(Duration::from_millis(1100));
+    // Renewed (to the advanced clock plus a lease) within seconds, not after the 30 s poll.
+    assert!(
+        eventually(4, || async {
+            inbox.get(id).await.unwrap().unwrap().next_attempt_at_ms >= start + 1100 + 3000
+        })
+        .await,
+        "lease not renewed before the next poll"
+    );
+    release.notify_waiters();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
     worker.shutdown().await;
 }
 

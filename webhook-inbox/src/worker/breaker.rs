@@ -102,9 +102,12 @@ impl Breaker {
         match s.open_until {
             None => Admit::Run,
             Some(until) if now_ms < until => Admit::Hold(until),
-            Some(_) if s.trial_in_flight => {
-                Admit::Hold(now_ms + duration_ms(self.config.recovery).min(1_000))
-            }
+            // While the trial runs the others look again shortly: within a second, and not
+            // sooner than 100 ms (a zero recovery would have them claimed and released in a
+            // loop).
+            Some(_) if s.trial_in_flight => Admit::Hold(
+                now_ms.saturating_add(duration_ms(self.config.recovery).clamp(100, 1_000)),
+            ),
             Some(_) => {
                 s.trial_in_flight = true;
                 Admit::Trial
@@ -219,6 +222,14 @@ mod tests {
         // The trial decides.
         assert!(!b.record(Success, true, 60_300));
         assert_eq!(b.admit(60_300), Admit::Run);
+    }
+
+    #[test]
+    fn a_zero_recovery_still_holds_the_others_while_the_trial_runs() {
+        let b = Breaker::new(BreakerConfig::new(1, Duration::ZERO));
+        assert!(b.record(Failure, false, 0));
+        assert_eq!(b.admit(0), Admit::Trial);
+        assert_eq!(b.admit(0), Admit::Hold(100));
     }
 
     #[test]

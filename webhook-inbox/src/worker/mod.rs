@@ -18,6 +18,9 @@ pub use handler::{Handler, HandlerError, HandlerResult};
 
 use crate::{Inbox, InboxError, StoredDelivery};
 use breaker::Breaker;
+
+/// The most handler runs a worker lets in flight at once.
+const MAX_CONCURRENCY: usize = 65_536;
 use handler::{ErasedBatchHandler, ErasedHandler};
 
 /// How batch handlers are fed.
@@ -156,6 +159,10 @@ impl WorkerBuilder {
 
     fn route(mut self, pattern: &str, kind: Kind) -> Self {
         match EventPattern::parse(pattern) {
+            // A second handler for the same pattern would never run.
+            Ok(pattern) if self.routes.iter().any(|r| r.pattern == pattern) => self
+                .errors
+                .push(format!("two handlers for the event pattern `{pattern}`")),
             Ok(pattern) => self.routes.push(Route {
                 pattern,
                 kind,
@@ -198,9 +205,10 @@ impl WorkerBuilder {
         self.route(pattern, Kind::Batch(handler::batch(handler), options))
     }
 
-    /// How many handler runs (a batch counts as one) may be in flight (default 8).
+    /// How many handler runs (a batch counts as one) may be in flight (default 8; at least 1, at
+    /// most 65 536).
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.config.concurrency = n.max(1);
+        self.config.concurrency = n.clamp(1, MAX_CONCURRENCY);
         self
     }
 
@@ -210,11 +218,12 @@ impl WorkerBuilder {
         self
     }
 
-    /// How long a claim lasts (default 5 minutes). The worker renews the leases of the
-    /// deliveries it holds every third of this, so a long run keeps its delivery; a crashed
-    /// worker's deliveries are claimed by others at most one lease after its last renewal.
+    /// How long a claim lasts (default 5 minutes, at least 1 s). The worker renews the leases of
+    /// the deliveries it holds every third of this, whatever the poll interval, so a long run
+    /// keeps its delivery; a crashed worker's deliveries are claimed by others at most one lease
+    /// after its last renewal.
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.config.lease = lease;
+        self.config.lease = lease.max(Duration::from_secs(1));
         self
     }
 
@@ -250,7 +259,8 @@ impl WorkerBuilder {
         self
     }
 
-    /// Starts the worker on the current tokio runtime. Fails if a pattern did not parse.
+    /// Starts the worker on the current tokio runtime. Fails if a pattern did not parse or has
+    /// two handlers.
     pub fn spawn(mut self) -> Result<Worker, InboxError> {
         if !self.errors.is_empty() {
             return Err(InboxError::Config(self.errors.join("; ")));

@@ -537,6 +537,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut backoff = Duration::ZERO;
     let lease_ms = duration_ms(config.lease);
     let mut renewed_at = l.shared.now();
+    let mut stop_open = true;
 
     loop {
         l.reap();
@@ -591,14 +592,21 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         if full {
             continue;
         }
+        // Wake for the next renewal too: a poll interval longer than a third of the lease must
+        // not let held leases run out.
+        let renew_at = renewed_at.saturating_add((lease_ms / 3).max(1));
+        let renew_in = u64::try_from(renew_at.saturating_sub(l.shared.now())).unwrap_or(0);
         let wait = next_batch
             .map_or(config.poll_interval, |n| n.min(config.poll_interval))
+            .min(Duration::from_millis(renew_in.max(1)))
             .max(backoff);
         backoff = Duration::ZERO;
         tokio::select! {
             () = &mut notified => {}
             () = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => {}
+            // An error: the handle was dropped without `shutdown()`, and the worker runs on.
+            // Without the guard, the closed channel would end every wait at once.
+            changed = stop.changed(), if stop_open => stop_open = changed.is_ok(),
             Some(done) = l.tasks.join_next(), if !l.tasks.is_empty() => log_join(done),
         }
     }
