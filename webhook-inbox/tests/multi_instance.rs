@@ -177,8 +177,8 @@ async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
         }
     }
 
-    // Exactly once: one effect per dedupe key (the primary key), one stored delivery per id,
-    // and the effects are exactly the acknowledged ids.
+    // One stored delivery per id, and the effects (keyed by the dedupe key) are exactly the
+    // acknowledged ids; below, only the killed instance's leases ran twice.
     let keys = string_set(&db, "SELECT dedupe_key FROM test_effects").await;
     let expected: HashSet<String> = answers
         .iter()
@@ -220,6 +220,16 @@ async fn three_instances_one_killed_mid_load_every_delivery_handled_once() {
             .await
             .unwrap();
     assert!(attempts.iter().all(|a| *a >= 2));
+    // And nothing else ran twice: every committed run beyond the first of its delivery, and
+    // every run that found its effect already there, is one of the killed instance's leases.
+    let unexplained: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM test_runs WHERE (attempt >= 2 OR NOT fresh) AND NOT (delivery_id = ANY($1))",
+    )
+    .bind(&leased)
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(unexplained, 0, "deliveries ran again without a crash");
 
     let runs = count(&db, "SELECT COUNT(*) FROM test_runs").await;
     let by_instance: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(

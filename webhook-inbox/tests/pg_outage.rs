@@ -157,7 +157,9 @@ async fn postgres_restart_during_load_loses_nothing_and_never_acks_unstored() {
     );
 
     // No 2xx for an unstored delivery: every acknowledged id is in the store (the sender
-    // never sends an acknowledged id again, so a lost one would be missing), handled once.
+    // never sends an acknowledged id again, so a lost one would be missing), and its effect is
+    // there. (Runs during the outage may fail and run again: the effects table, keyed by the
+    // delivery, is what shows each was handled.)
     let stored = string_set(&db, "SELECT dedupe_key FROM inbox_deliveries").await;
     let keys = string_set(&db, "SELECT dedupe_key FROM test_effects").await;
     let expected: HashSet<String> = answers

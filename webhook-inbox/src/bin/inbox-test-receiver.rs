@@ -62,6 +62,12 @@ async fn effects_pool(path: &str) -> Result<SqlitePool, sqlx::Error> {
     sqlx::query("CREATE TABLE IF NOT EXISTS effects (message_id TEXT NOT NULL, delivery_id INTEGER NOT NULL)")
         .execute(&pool)
         .await?;
+    // Every committed run, fresh or not: what tests count re-runs by.
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS runs (message_id TEXT NOT NULL, fresh INTEGER NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
     Ok(pool)
 }
 
@@ -80,11 +86,16 @@ async fn record_effect(pool: SqlitePool, d: StoredDelivery) -> Result<(), Handle
             .rows_affected();
     if fresh == 1 {
         sqlx::query("INSERT INTO effects (message_id, delivery_id) VALUES (?1, ?2)")
-            .bind(id)
+            .bind(id.clone())
             .bind(d.id.0)
             .execute(&mut *tx)
             .await?;
     }
+    sqlx::query("INSERT INTO runs (message_id, fresh) VALUES (?1, ?2)")
+        .bind(id)
+        .bind(i64::try_from(fresh).unwrap_or(0))
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
