@@ -42,23 +42,49 @@ pub struct ReceiverArgs {
     pub lease_secs: u64,
 }
 
-/// The signing secret from `WEBHOOK_SECRET`, or a freshly generated one, announced on stderr with
-/// the exact command that sends the receiver a signed test event.
-pub fn secret_or_generate(addr: SocketAddr) -> String {
+/// The signing secret from `WEBHOOK_SECRET`, or a freshly generated one (`Generated`), which the
+/// receiver announces with [`announce`] once it knows the address it listens on.
+pub fn secret_or_generate() -> Secret {
     if let Ok(secret) = std::env::var("WEBHOOK_SECRET")
         && !secret.trim().is_empty()
     {
-        return secret;
+        return Secret::FromEnv(secret);
     }
     let mut bytes = [0u8; 24];
     if getrandom::fill(&mut bytes).is_err() {
         eprintln!("error: no random source to generate a secret; set WEBHOOK_SECRET");
         std::process::exit(2);
     }
-    let secret = format!(
+    Secret::Generated(format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
-    );
+    ))
+}
+
+/// Where the receiver's signing secret came from.
+#[derive(Clone, Debug)]
+pub enum Secret {
+    /// `WEBHOOK_SECRET`.
+    FromEnv(String),
+    /// Generated for this run.
+    Generated(String),
+}
+
+impl Secret {
+    /// The secret (or comma-separated secrets).
+    pub fn value(&self) -> &str {
+        match self {
+            Secret::FromEnv(s) | Secret::Generated(s) => s,
+        }
+    }
+}
+
+/// Prints a generated secret on stderr with the exact command that sends the receiver at `addr`
+/// a signed test event (nothing for a secret from the environment).
+pub fn announce(secret: &Secret, addr: SocketAddr) {
+    let Secret::Generated(secret) = secret else {
+        return;
+    };
     eprintln!(
         "WEBHOOK_SECRET is not set; generated one for this run:\n\n    WEBHOOK_SECRET={secret}\n"
     );
@@ -66,7 +92,6 @@ pub fn secret_or_generate(addr: SocketAddr) -> String {
     eprintln!(
         "    cargo run -p webhook-cli -- send --url http://{addr}/webhooks --secret '{secret}' --type organization.directory.user_created\n"
     );
-    secret
 }
 
 /// Opens the inbox named by `--database` with the flags' retry policy.

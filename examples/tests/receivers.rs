@@ -136,6 +136,21 @@ async fn dead_letters_after_the_last_attempt(bin: &str) {
         assert!(std::time::Instant::now() < deadline, "never dead: {stats}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Dead after exactly the two attempts it was given.
+    let dead: serde_json::Value =
+        reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let login = dead["event_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["event_type"] == "user.login")
+        .unwrap_or_else(|| panic!("no user.login stats: {dead}"));
+    assert_eq!(login["failed"], 2, "{dead}");
     assert!(
         next_line(&server, Duration::from_millis(200)).is_none(),
         "a dead delivery is not processed"
@@ -204,9 +219,9 @@ async fn generates_a_secret_and_prints_the_send_command(bin: &str) {
     let server = start(bin, &["--database", &database], &[]);
     let log = server.stderr.lock().unwrap().join("\n");
     assert!(log.contains("WEBHOOK_SECRET=whsec_"), "{log}");
+    // The address it listens on, not the `127.0.0.1:0` it was asked for.
     assert!(
-        log.contains("send --url http://127.0.0.1:0/webhooks")
-            || log.contains("send --url http://"),
+        log.contains(&format!("send --url http://{}/webhooks", server.addr)),
         "{log}"
     );
     let secret = log

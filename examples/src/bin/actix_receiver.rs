@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use webhook_actix::{VerifiedDelivery, WebhookConfig};
 use webhook_core::Scheme;
 use webhook_examples::{
-    ReceiverArgs, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
+    ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
 };
 use webhook_inbox::{AcceptMeta, Accepted, Inbox};
 
@@ -30,8 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let args = ReceiverArgs::parse();
     let metrics = PrometheusBuilder::new().install_recorder()?;
-    let secret = secret_or_generate(args.addr);
-    let config = WebhookConfig::secrets(Scheme::StandardWebhooks, secret.split(','))?;
+    let secret = secret_or_generate();
+    let config = WebhookConfig::secrets(Scheme::StandardWebhooks, secret.value().split(','))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .workers(2)
         .bind(args.addr)?;
         for addr in server.addrs() {
+            announce(&secret, addr);
             tracing::info!("actix-receiver listening on {addr}");
         }
         server.run().await

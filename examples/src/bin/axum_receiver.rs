@@ -24,7 +24,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower::Layer as _;
 use webhook_core::{Scheme, Verifier};
 use webhook_examples::{
-    ReceiverArgs, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
+    ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
 };
 use webhook_inbox::Inbox;
 use webhook_tower::WebhookVerify;
@@ -40,9 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let args = ReceiverArgs::parse();
     let metrics = PrometheusBuilder::new().install_recorder()?;
-    let secret = secret_or_generate(args.addr);
+    let secret = secret_or_generate();
     // Several secrets, comma-separated, during a rotation.
-    let verifier = Verifier::with_secrets(Scheme::StandardWebhooks, secret.split(','))?;
+    let verifier = Verifier::with_secrets(Scheme::StandardWebhooks, secret.value().split(','))?;
 
     let inbox = open_inbox(&args).await?;
     let worker = spawn_worker(&inbox, &args)?;
@@ -60,6 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
 
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    announce(&secret, listener.local_addr()?);
     tracing::info!("axum-receiver listening on {}", listener.local_addr()?);
     axum::serve(
         listener,
