@@ -195,7 +195,10 @@ mod tests {
 
         #[test]
         fn arbitrary_lines_never_panic(line in "\\PC{0,64}") {
-            let _ = header_line(&line);
+            // Whatever parses is a usable header: a non-empty lowercase name.
+            if let Ok(h) = header_line(&line) {
+                prop_assert!(!h.name.is_empty() && h.name == h.name.to_ascii_lowercase(), "{:?}", h.name);
+            }
             let _ = header_lines(&line);
             let _ = tolerance(&line);
             let _ = duration(&line);

@@ -470,11 +470,14 @@ proptest! {
         }
     }
 
+    /// A type the catalog does not know (a new or legacy one) never fails to parse: it is kept
+    /// as `Unknown` with its data. (Known types with data that does not fit are 422s, above.)
     #[test]
-    fn arbitrary_types_never_fail_when_data_is_an_object(t in "[a-z_.]{0,30}") {
+    fn unknown_types_never_fail_when_data_is_an_object(t in "[a-z_.]{0,30}") {
+        prop_assume!(!ScalekitEvent::is_known_type(&t));
         let body = envelope(&t, r#"{"id":"x_1","organization_id":"org_1"}"#);
         let event = scalekit::parse(body.as_bytes()).unwrap();
         prop_assert_eq!(event.data.event_type(), t.as_str());
-        prop_assert_eq!(event.data.is_unknown(), !ScalekitEvent::is_known_type(&t));
+        prop_assert!(event.data.is_unknown());
     }
 }

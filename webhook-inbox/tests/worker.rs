@@ -321,7 +321,8 @@ async fn replay_runs_a_done_delivery_again_with_its_original_bytes() {
     inbox.replay(id).await.unwrap();
     assert!(eventually(5, || async { bodies.lock().unwrap().len() == 2 }).await);
     let bodies = bodies.lock().unwrap().clone();
-    assert_eq!(bodies[0], bodies[1]);
+    let sent = delivery("a", "t", "{}").body().clone();
+    assert_eq!(bodies, [sent.clone(), sent]);
     assert!(matches!(
         inbox.replay(DeliveryId(424242)).await,
         Err(webhook_inbox::InboxError::NotFound(_))

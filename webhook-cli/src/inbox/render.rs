@@ -311,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn bodies_are_pretty_json_text_or_a_binary_note() {
+    fn bodies_are_shown_as_received_or_as_a_binary_note() {
         assert_eq!(body_text(br#"{"b":1,"a":2}"#), r#"{"b":1,"a":2}"#);
         assert_eq!(body_text(b"a=1&b=2"), "a=1&b=2");
         assert!(body_text(&[0xff, 0xfe]).starts_with("(binary, 2 bytes"));

@@ -488,7 +488,7 @@ pub async fn prune_keeps_dedupe_keys_longer(b: &dyn Backend) {
     ));
 }
 
-pub async fn large_batches_commit_atomically(b: &dyn Backend) {
+pub async fn large_batches_are_chunked_and_deduplicated_within(b: &dyn Backend) {
     let batch: Vec<NewDelivery> = (0..1_200)
         .map(|i| new(&format!("m{}", i % 1_000), "bulk", T0))
         .collect();
@@ -508,7 +508,7 @@ macro_rules! backend_suite {
             outcomes_schedule_retries_and_dead_letters, release_does_not_count_an_attempt,
             extended_leases_hold_off_other_claims, list_finds_a_delivery_by_any_of_its_keys,
             replay_and_redrive, list_filters_and_pages, stats_per_event_type,
-            prune_keeps_dedupe_keys_longer, large_batches_commit_atomically);
+            prune_keeps_dedupe_keys_longer, large_batches_are_chunked_and_deduplicated_within);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(
