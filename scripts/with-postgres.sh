@@ -13,9 +13,12 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
         SUDO=sudo
     fi
     export DEBIAN_FRONTEND=noninteractive
-    # Only the binaries: no default cluster left running on port 5432.
-    $SUDO mkdir -p /etc/postgresql-common
-    echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+    # Only the binaries: no default cluster left running on port 5432 (an existing
+    # configuration is left alone).
+    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+        $SUDO mkdir -p /etc/postgresql-common
+        echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq postgresql >/dev/null
 fi

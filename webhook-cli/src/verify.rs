@@ -65,18 +65,18 @@ fn read_text(path: &std::path::Path, what: &str) -> Result<String, CliError> {
         what: what.to_owned(),
         source,
     })?;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     file.take(MAX_HEADERS_FILE_BYTES + 1)
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(|source| CliError::Io {
             what: what.to_owned(),
             source,
         })?;
-    if text.len() as u64 > MAX_HEADERS_FILE_BYTES {
+    if bytes.len() as u64 > MAX_HEADERS_FILE_BYTES {
         return Err(CliError::Usage(format!(
             "{what} is larger than {} MiB: not a header block",
             MAX_HEADERS_FILE_BYTES / 1024 / 1024
         )));
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|_| CliError::Usage(format!("{what} is not UTF-8 text")))
 }

@@ -366,9 +366,12 @@ impl DedupeStore for MemoryDedupe {
         let set = &mut slots[first..first + WAYS];
         let found = set.iter().position(|s| s[0] == tag);
         if success {
-            // Remembered even when the claim was given up and its slot reused meanwhile.
-            let i = found.unwrap_or_else(|| self.room(set, now));
-            set[i] = slot(tag, now.saturating_add(self.ttl), true);
+            // Remembered even when the claim was given up and its slot reused meanwhile, in a
+            // free slot: never at the cost of another key's live entry.
+            let live = |s: &Slot| s[0] != 0 && now < deadline(s);
+            if let Some(i) = found.or_else(|| set.iter().position(|s| !live(s))) {
+                set[i] = slot(tag, now.saturating_add(self.ttl), true);
+            }
         } else if let Some(i) = found
             && set[i] == claimed
         {

@@ -267,10 +267,8 @@ impl Inbox {
 
     /// [`accept`](Inbox::accept) for a delivery already converted (the service uses it).
     pub(crate) async fn accept_new(&self, delivery: NewDelivery) -> Result<Accepted, InboxError> {
-        let result = match delivery.check_storable() {
-            Ok(()) => self.commit(delivery).await,
-            Err(e) => Err(e),
-        };
+        delivery.check_storable()?;
+        let result = self.commit(delivery).await;
         if result.is_err() {
             crate::metrics::accept_error();
         }

@@ -761,14 +761,21 @@ async fn renewals_do_not_wait_for_a_long_poll_interval() {
         .await,
         "lease not renewed before the next poll"
     );
-    release.notify_waiters();
+    // The same while shutting down, waiting for the run to finish.
+    let shutdown = tokio::spawn(worker.shutdown());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let start = webhook_inbox::Clock::now_unix_ms(&clock);
+    clock.advance(Duration::from_millis(1100));
     assert!(
-        eventually(5, || async {
-            status(&inbox, id).await == DeliveryStatus::Done
+        eventually(4, || async {
+            inbox.get(id).await.unwrap().unwrap().next_attempt_at_ms >= start + 1100 + 3000
         })
-        .await
+        .await,
+        "lease not renewed during shutdown before the next poll"
     );
-    worker.shutdown().await;
+    release.notify_waiters();
+    shutdown.await.unwrap();
+    assert_eq!(status(&inbox, id).await, DeliveryStatus::Done);
 }
 
 #[tokio::test]

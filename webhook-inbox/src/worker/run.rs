@@ -131,6 +131,13 @@ impl Shared {
         }
     }
 
+    /// How long until the next renewal is due (at least 1 ms).
+    fn until_renewal(&self, renewed_at: i64, lease_ms: i64) -> Duration {
+        let due = renewed_at.saturating_add((lease_ms / 3).max(1));
+        let ms = u64::try_from(due.saturating_sub(self.now())).unwrap_or(0);
+        Duration::from_millis(ms.max(1))
+    }
+
     /// Extends the leases of every delivery this worker holds (running, or waiting in a batch)
     /// to `lease_until_ms`; false when the store could not be reached.
     async fn renew_leases(&self, lease_until_ms: i64) -> bool {
@@ -594,12 +601,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         // Wake for the next renewal too: a poll interval longer than a third of the lease must
         // not let held leases run out.
-        let renew_at = renewed_at.saturating_add((lease_ms / 3).max(1));
-        let renew_in = u64::try_from(renew_at.saturating_sub(l.shared.now())).unwrap_or(0);
         let wait = next_batch
             .map_or(config.poll_interval, |n| n.min(config.poll_interval))
-            .min(Duration::from_millis(renew_in.max(1)))
-            .max(backoff);
+            .max(backoff)
+            .min(l.shared.until_renewal(renewed_at, lease_ms));
         backoff = Duration::ZERO;
         tokio::select! {
             () = &mut notified => {}
@@ -630,7 +635,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                     Some(done) => log_join(done),
                     None => break,
                 },
-                () = tokio::time::sleep(config.poll_interval) => {}
+                () = tokio::time::sleep(
+                    config.poll_interval.min(l.shared.until_renewal(renewed_at, lease_ms)),
+                ) => {}
             }
         }
     })
