@@ -2,7 +2,8 @@
 # Runs a command with a throwaway PostgreSQL cluster on 127.0.0.1 and DATABASE_URL pointing at it.
 #   scripts/with-postgres.sh cargo test --workspace --all-features
 # Installs PostgreSQL from Debian's packages if it is missing. The cluster lives in a temporary
-# directory, listens only on loopback (port $PGPORT, default 54329) and is removed at exit.
+# directory, listens only on loopback (port $PGPORT, default 54329 or the next free one) and is
+# removed at exit.
 set -euo pipefail
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

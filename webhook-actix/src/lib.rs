@@ -29,6 +29,7 @@
 //! | situation | status | `code` |
 //! | --- | --- | --- |
 //! | no `WebhookConfig` in `app_data` | 500 | `misconfigured` |
+//! | the body already taken by an earlier extractor (`web::Bytes`) | 500 | `misconfigured` |
 //! | `Content-Length` or streamed body over the limit (default 2 MiB) | 413 | `payload_too_large` |
 //! | missing or malformed signature headers | 400 | `missing_header`, `malformed_header` |
 //! | bad signature, stale or future timestamp | 401 | `signature_mismatch`, `timestamp_too_old`, … |

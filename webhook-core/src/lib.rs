@@ -36,7 +36,8 @@
 //! - Signatures are decoded, length-checked and compared in constant time; empty and truncated
 //!   signatures fail (the svix RUSTSEC-2024-0010 bypass).
 //! - Empty secrets are refused when the verifier is built.
-//! - A timestamp tolerance (default 300 s) limits replays; deduplicate on [`Verified::id`] too.
+//! - A timestamp tolerance (default 300 s) limits replays; deduplicate on
+//!   [`Delivery::dedupe_key`] too (the `dedupe` module keeps the keys for the replay window).
 //! - Neither `Debug` nor any error exposes a secret or an expected signature.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -61,7 +61,8 @@ impl Scheme {
     }
 
     /// The dedupe key of a delivery with this id under this scheme: `{scheme}:{id}`, what
-    /// [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) returns when the delivery has an id.
+    /// [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) returns when the delivery has an id
+    /// (for the timestamped scheme, the body's event id).
     ///
     /// ```
     /// use webhook_core::Scheme;

@@ -174,7 +174,8 @@ impl Verifier {
     }
 
     /// Reads the signature from another header (the timestamped scheme's header name differs
-    /// between integrations). Case-insensitive.
+    /// between integrations). Case-insensitive. Standard Webhooks always reads
+    /// `webhook-signature` (or `svix-signature`), which the spec names.
     ///
     /// ```
     /// use webhook_core::{Scheme, Verifier};

@@ -21,9 +21,10 @@ pub enum InboxError {
         "unsupported inbox URL `{0}`: expected `sqlite://path.db` (feature `sqlite`) or `postgres://user@host/db` (feature `postgres`)"
     )]
     UnsupportedUrl(String),
-    /// The delivery is verified but no backend can store it as it is: an id or event type with
-    /// a NUL character (PostgreSQL's `TEXT` refuses them, and a JSON body can carry one as
-    /// `\u0000`), or an id longer than [`MAX_STORED_ID_LEN`](crate::MAX_STORED_ID_LEN). Checked
+    /// The delivery is verified but no backend can store it as it is: a NUL character in an id,
+    /// the event type, the user agent or the client address (PostgreSQL's `TEXT` refuses them,
+    /// and a JSON body can carry one as `\u0000`), or an id, dedupe key or event type longer
+    /// than [`MAX_STORED_ID_LEN`](crate::MAX_STORED_ID_LEN). Checked
     /// before the group commit on every backend, so one such delivery fails alone; the service
     /// answers it with 422, since sending it again cannot help.
     #[error("the delivery cannot be stored: {0}")]

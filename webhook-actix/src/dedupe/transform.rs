@@ -45,7 +45,8 @@ impl WebhookDedupe {
     }
 
     /// Deduplicates in memory for the [`replay_window`] of `config`'s verifier (twice its
-    /// tolerance, at least 600 s), so that no replay that verifies runs the handler again.
+    /// tolerance, at least 600 s), so that no replay inside the timestamp tolerance runs the
+    /// handler again.
     ///
     /// ```
     /// use std::time::Duration;

@@ -345,13 +345,16 @@ impl SqliteBackend {
             q.push(" AND id < ").push_bind(before.0);
         }
         if let Some(key) = &filter.key {
-            // Two index lookups: dedupe keys (message ids under every scheme), body event ids.
+            // Index lookups: dedupe keys (message ids under every scheme), body event ids, and
+            // message ids a key is not built from.
             q.push(" AND id IN (SELECT id FROM inbox_dedupe WHERE dedupe_key IN (");
             let mut keys = q.separated(", ");
             for k in ListFilter::dedupe_keys(key) {
                 keys.push_bind(k);
             }
             q.push(") UNION SELECT id FROM inbox_deliveries WHERE event_id = ")
+                .push_bind(key.clone())
+                .push(" UNION SELECT id FROM inbox_deliveries WHERE message_id = ")
                 .push_bind(key.clone())
                 .push(")");
         }

@@ -279,6 +279,25 @@ pub async fn list_finds_a_delivery_by_any_of_its_keys(b: &dyn Backend) {
     }
     assert_eq!(found(ListFilter::new().key("a")).await, [ids[2]]);
     assert_eq!(found(ListFilter::new().key("evt_a")).await, [ids[2]]);
+    // The timestamped scheme keys on the body: its `webhook-id` is found as a message id.
+    let body = br#"{"id":"evt_ts","type":"t"}"#;
+    let headers = webhook_core::Signer::new(webhook_core::Scheme::Timestamped, "secret")
+        .unwrap()
+        .sign("wh_1", 1_700_000_000, body);
+    let ts = webhook_core::Verifier::new(webhook_core::Scheme::Timestamped, "secret")
+        .unwrap()
+        .without_timestamp_check()
+        .verify_delivery(&headers, bytes::Bytes::from_static(body))
+        .unwrap();
+    assert_eq!(ts.dedupe_key(), "timestamped:evt_ts");
+    let ts_id = b
+        .accept_batch(&[NewDelivery::from_delivery(&ts, AcceptMeta::new(), T0)])
+        .await
+        .unwrap()[0]
+        .id();
+    for key in ["wh_1", "evt_ts", "timestamped:evt_ts"] {
+        assert_eq!(found(ListFilter::new().key(key)).await, [ts_id], "{key}");
+    }
     assert!(found(ListFilter::new().key("msg_")).await.is_empty());
     assert!(
         found(ListFilter::new().key("msg_a").status(DeliveryStatus::Dead))

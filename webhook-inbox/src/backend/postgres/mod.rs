@@ -482,7 +482,8 @@ impl PostgresBackend {
         // a generic plan scan the whole table.
         let by_key = if filter.key.is_some() {
             "AND d.id IN (SELECT id FROM inbox_dedupe WHERE dedupe_key = ANY($5) \
-                          UNION SELECT id FROM inbox_deliveries WHERE event_id = $6)"
+                          UNION SELECT id FROM inbox_deliveries WHERE event_id = $6 \
+                          UNION SELECT id FROM inbox_deliveries WHERE message_id = $6)"
         } else {
             "AND ($5::text[] IS NULL) AND ($6::text IS NULL)"
         };
