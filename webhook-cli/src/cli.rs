@@ -276,8 +276,9 @@ pub(crate) struct SignArgs {
     #[arg(long, value_name = "ID")]
     pub(crate) id: Option<String>,
 
-    /// The signed timestamp, in Unix seconds. Default: now.
-    #[arg(long, short = 't', value_name = "UNIX", allow_negative_numbers = true)]
+    /// The signed timestamp, in Unix seconds (not negative: verifiers refuse it). Default: now.
+    #[arg(long, short = 't', value_name = "UNIX", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i64).range(0..))]
     pub(crate) timestamp: Option<i64>,
 
     /// Read the body from this file (`-` for standard input). Default: standard input.
@@ -358,7 +359,7 @@ pub(crate) struct SendArgs {
 
     /// Send deliveries the receiver must reject: `signature` (a well-formed signature over other
     /// bytes, the default) or `timestamp` (a valid signature over a timestamp an hour old).
-    /// Success is then a 4xx for every delivery.
+    /// Success is then a 400 or 401 (a failed verification) for every delivery.
     #[arg(long, value_name = "HOW", value_enum, num_args = 0..=1, default_missing_value = "signature")]
     pub(crate) tamper: Option<Tamper>,
 

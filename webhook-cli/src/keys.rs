@@ -1,6 +1,6 @@
 //! Building webhook-core's [`Signer`] and [`Verifier`] from the command line's key flags.
 
-use webhook_core::{Signer, Verifier};
+use webhook_core::{Scheme, Signer, Verifier};
 
 use crate::cli::KeyArgs;
 use crate::error::CliError;
@@ -8,6 +8,7 @@ use crate::error::CliError;
 /// A signer holding every `--secret` (schemes with several signatures sign with each).
 pub(crate) fn signer(key: &KeyArgs) -> Result<Signer, CliError> {
     let signer = Signer::with_secrets(key.scheme, secrets(key)?)?;
+    check_signature_header(key)?;
     Ok(match &key.signature_header {
         Some(name) => signer.signature_header(name),
         None => signer,
@@ -17,10 +18,29 @@ pub(crate) fn signer(key: &KeyArgs) -> Result<Signer, CliError> {
 /// A verifier accepting any `--secret`.
 pub(crate) fn verifier(key: &KeyArgs) -> Result<Verifier, CliError> {
     let verifier = Verifier::with_secrets(key.scheme, secrets(key)?)?;
+    check_signature_header(key)?;
     Ok(match &key.signature_header {
         Some(name) => verifier.signature_header(name),
         None => verifier,
     })
+}
+
+/// `--signature-header` must be a valid header name, and a scheme that lets it move.
+fn check_signature_header(key: &KeyArgs) -> Result<(), CliError> {
+    let Some(name) = &key.signature_header else {
+        return Ok(());
+    };
+    if key.scheme == Scheme::StandardWebhooks {
+        return Err(CliError::Usage(
+            "--signature-header does not apply to the standard scheme: Standard Webhooks always uses webhook-signature".into(),
+        ));
+    }
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(CliError::Usage(format!(
+            "--signature-header `{name}` is not a valid header name"
+        )));
+    }
+    Ok(())
 }
 
 fn secrets(key: &KeyArgs) -> Result<&[String], CliError> {

@@ -73,17 +73,30 @@ pub(crate) fn header_line(line: &str) -> Result<HeaderLine, HeaderLineError> {
 /// HTTP request or status line (`POST /hook HTTP/1.1`, `HTTP/1.1 200 OK`) are skipped.
 pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, HeaderLineError)> {
     let mut out = Vec::new();
+    let mut first = true;
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        if index == 0 && !line.contains(':') && line.contains("HTTP/") {
+        // The first line that is not a comment may be a request line, with a path or a full URL.
+        if std::mem::take(&mut first) && is_request_line(line) {
             continue;
         }
         out.push(header_line(line).map_err(|e| (index + 1, e))?);
     }
     Ok(out)
+}
+
+/// `METHOD target HTTP/x.y`, as a proxy or `curl -v` shows it.
+fn is_request_line(line: &str) -> bool {
+    let mut parts = line.split_whitespace();
+    let (Some(method), Some(_target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    method.chars().all(|c| c.is_ascii_uppercase()) && version.starts_with("HTTP/")
 }
 
 fn is_tchar(c: char) -> bool {
@@ -151,6 +164,16 @@ mod tests {
         assert_eq!(header_line(": v"), Err(HeaderLineError::EmptyName));
         assert_eq!(header_line("a b: v"), Err(HeaderLineError::BadName(' ')));
         assert_eq!(header_line("a: v\u{0}"), Err(HeaderLineError::BadValue));
+    }
+
+    #[test]
+    fn request_lines_with_a_full_url_or_after_a_comment_are_skipped() {
+        let text = "# captured\nPOST http://localhost:3000/hooks HTTP/1.1\nwebhook-id: msg_1\n";
+        let lines = header_lines(text).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].name, "webhook-id");
+        // Only the first line can be one: later, it is a malformed header.
+        assert!(header_lines("webhook-id: m\nPOST /x HTTP/1.1\n").is_err());
     }
 
     #[test]

@@ -11,7 +11,8 @@ use serde_json::json;
 pub(crate) enum Expect {
     /// A 2xx: the delivery is genuine.
     Success,
-    /// A 4xx: the delivery was tampered with on purpose.
+    /// A 400 or 401: the delivery was tampered with on purpose, and verification refused it.
+    /// Any other 4xx (404, 409, 413, 422) means it never reached, or got past, verification.
     Rejection,
 }
 
@@ -19,14 +20,14 @@ impl Expect {
     fn accepts(self, status: u16) -> bool {
         match self {
             Expect::Success => (200..300).contains(&status),
-            Expect::Rejection => (400..500).contains(&status),
+            Expect::Rejection => matches!(status, 400 | 401),
         }
     }
 
     fn describe(self) -> &'static str {
         match self {
             Expect::Success => "2xx",
-            Expect::Rejection => "4xx (tampered)",
+            Expect::Rejection => "400/401 (tampered)",
         }
     }
 }

@@ -16,6 +16,11 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
     if id.chars().any(char::is_control) {
         return Err(CliError::Usage("--id has a control character".into()));
     }
+    if id.trim().is_empty() {
+        return Err(CliError::Usage(
+            "--id is empty: every verifier refuses an empty delivery id".into(),
+        ));
+    }
     let body = body::read(args.body_file.as_deref())?;
     let headers = signer.sign(&id, timestamp, &body);
     let text = match args.format {

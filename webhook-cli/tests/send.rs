@@ -418,3 +418,18 @@ fn an_endless_response_body_is_cut_off_and_the_2xx_counts() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+/// `--tamper` expects the answers of a failed verification: a 404 from a wrong path proves
+/// nothing about the receiver's checks.
+#[test]
+fn tamper_against_a_wrong_path_is_not_a_pass() {
+    let receiver = start(Some(
+        Verifier::new(Scheme::StandardWebhooks, SECRET).unwrap(),
+    ));
+    let wrong = receiver.url.replace("/webhooks", "/typo");
+    webhook()
+        .args(["send", "--url", &wrong, "--secret", SECRET, "--tamper"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("400/401"));
+}

@@ -480,3 +480,53 @@ fn an_oversized_headers_file_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("larger than 1 MiB"));
 }
+
+/// Standard Webhooks names its signature header: moving it is refused, and a header name HTTP
+/// cannot carry is refused for the schemes that allow moving it.
+#[test]
+fn signature_header_is_checked() {
+    webhook()
+        .args([
+            "sign",
+            "--secret",
+            STD_SECRET,
+            "--signature-header",
+            "x-sig",
+        ])
+        .write_stdin("{}")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "does not apply to the standard scheme",
+        ));
+    webhook()
+        .args([
+            "sign",
+            "--scheme",
+            "timestamped",
+            "--secret",
+            "s",
+            "--signature-header",
+            "X Sig",
+        ])
+        .write_stdin("{}")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a valid header name"));
+}
+
+/// `sign` refuses what every verifier would refuse: a negative timestamp, an empty id.
+#[test]
+fn sign_refuses_unverifiable_ids_and_timestamps() {
+    webhook()
+        .args(["sign", "--secret", STD_SECRET, "--timestamp", "-5"])
+        .write_stdin("{}")
+        .assert()
+        .code(2);
+    webhook()
+        .args(["sign", "--secret", STD_SECRET, "--id", ""])
+        .write_stdin("{}")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--id is empty"));
+}

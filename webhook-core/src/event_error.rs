@@ -88,7 +88,7 @@ impl EventError {
         let reason = strip_position(&message);
         match err.classify() {
             serde_json::error::Category::Data => EventError::InvalidData {
-                event_type: event_type.map(str::to_owned),
+                event_type: event_type.map(printable_type),
                 path,
                 reason: redact_strings(reason),
             },
@@ -146,9 +146,31 @@ fn redact_strings(reason: &str) -> String {
     out
 }
 
+/// The body's event type as an error may quote it: escaped (no line breaks or control
+/// characters reach a log line) and cut to 100 characters.
+fn printable_type(event_type: &str) -> String {
+    let mut shown: String = event_type
+        .chars()
+        .take(100)
+        .flat_map(char::escape_debug)
+        .collect();
+    if event_type.chars().count() > 100 {
+        shown.push('…');
+    }
+    shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_event_type_is_escaped_and_bounded() {
+        assert_eq!(printable_type("user.login"), "user.login");
+        assert_eq!(printable_type("a\nlevel=ERROR"), "a\\nlevel=ERROR");
+        let long = printable_type(&"x".repeat(500));
+        assert_eq!(long.chars().count(), 101);
+    }
 
     #[test]
     fn redacts_quoted_strings() {

@@ -116,9 +116,13 @@ impl Signer {
         Ok(self)
     }
 
-    /// Writes the signature into another header (for the timestamped scheme).
+    /// Writes the signature into another header (for the timestamped scheme). Standard Webhooks
+    /// always writes `webhook-signature`, the header its spec names and verifiers read.
     pub fn signature_header(mut self, name: &str) -> Self {
-        self.signature_header = name.to_ascii_lowercase();
+        // Standard Webhooks names its header, and verifiers read only that one.
+        if self.scheme != Scheme::StandardWebhooks {
+            self.signature_header = name.to_ascii_lowercase();
+        }
         self
     }
 

@@ -335,3 +335,15 @@ fn timestamped_cross_checked_with_ring() {
         Err(VerifyError::MissingHeader { .. })
     ));
 }
+
+/// Standard Webhooks names its signature header: a signer asked to move it keeps it (verifiers
+/// read only `webhook-signature`), so its deliveries verify and tampering helpers find it.
+#[test]
+fn standard_webhooks_keeps_its_signature_header() {
+    let signer = webhook_core::Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .unwrap()
+        .signature_header("x-sig");
+    assert_eq!(signer.signature_header_name(), "webhook-signature");
+    let headers = signer.sign("m", 1, b"{}");
+    assert!(headers.get("webhook-signature").is_some() && headers.get("x-sig").is_none());
+}
