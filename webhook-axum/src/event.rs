@@ -58,33 +58,10 @@ impl<T> std::ops::DerefMut for VerifiedEvent<T> {
 fn parse<T: DeserializeOwned>(
     delivery: &Delivery,
 ) -> Result<VerifiedEvent<T>, VerifiedEventRejection> {
-    match webhook_core::event::from_slice::<T>(delivery.body()) {
-        Ok(value) => Ok(VerifiedEvent(value)),
-        Err(err) => Err(VerifiedEventRejection::InvalidEvent(with_event_type(
-            err,
-            delivery.event_type(),
-        ))),
-    }
-}
-
-/// Names the event type in the error when the body parser could not (it is known from the
-/// delivery).
-fn with_event_type(
-    err: webhook_core::EventError,
-    event_type: Option<&str>,
-) -> webhook_core::EventError {
-    match err {
-        webhook_core::EventError::InvalidData {
-            event_type: None,
-            path,
-            reason,
-        } if event_type.is_some() => webhook_core::EventError::InvalidData {
-            event_type: event_type.map(str::to_owned),
-            path,
-            reason,
-        },
-        other => other,
-    }
+    delivery
+        .json::<T>()
+        .map(VerifiedEvent)
+        .map_err(VerifiedEventRejection::InvalidEvent)
 }
 
 impl<T, S> FromRequestParts<S> for VerifiedEvent<T>

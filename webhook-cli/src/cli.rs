@@ -359,7 +359,7 @@ pub(crate) struct SendArgs {
 
     /// Send deliveries the receiver must reject: `signature` (a well-formed signature over other
     /// bytes, the default) or `timestamp` (a valid signature over a timestamp an hour old).
-    /// Success is then a 400 or 401 (a failed verification) for every delivery.
+    /// Success is then a 400, 401 or 403 (a failed verification) for every delivery.
     #[arg(long, value_name = "HOW", value_enum, num_args = 0..=1, default_missing_value = "signature")]
     pub(crate) tamper: Option<Tamper>,
 

@@ -31,6 +31,10 @@ fn check_signature_header(key: &KeyArgs) -> Result<(), CliError> {
         return Ok(());
     };
     if key.scheme == Scheme::StandardWebhooks {
+        // Naming the header it uses anyway changes nothing.
+        if ["webhook-signature", "svix-signature"].contains(&name.to_ascii_lowercase().as_str()) {
+            return Ok(());
+        }
         return Err(CliError::Usage(
             "--signature-header does not apply to the standard scheme: Standard Webhooks always uses webhook-signature".into(),
         ));

@@ -79,8 +79,9 @@ pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, Header
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        // The first line that is not a comment may be a request line, with a path or a full URL.
-        if std::mem::take(&mut first) && is_request_line(line) {
+        // The first line that is not a comment may be a request line (with a path or a full URL)
+        // or a status line.
+        if std::mem::take(&mut first) && is_start_line(line) {
             continue;
         }
         out.push(header_line(line).map_err(|e| (index + 1, e))?);
@@ -88,8 +89,11 @@ pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, Header
     Ok(out)
 }
 
-/// `METHOD target HTTP/x.y`, as a proxy or `curl -v` shows it.
-fn is_request_line(line: &str) -> bool {
+/// `METHOD target HTTP/x.y` or `HTTP/x.y status reason`, as a proxy or `curl -v` shows them.
+fn is_start_line(line: &str) -> bool {
+    if line.starts_with("HTTP/") {
+        return true;
+    }
     let mut parts = line.split_whitespace();
     let (Some(method), Some(_target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -172,6 +176,8 @@ mod tests {
         let lines = header_lines(text).unwrap();
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].name, "webhook-id");
+        let text = "HTTP/1.1 200 OK\nwebhook-id: msg_1\n";
+        assert_eq!(header_lines(text).unwrap().len(), 1);
         // Only the first line can be one: later, it is a malformed header.
         assert!(header_lines("webhook-id: m\nPOST /x HTTP/1.1\n").is_err());
     }

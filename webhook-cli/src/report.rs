@@ -11,8 +11,8 @@ use serde_json::json;
 pub(crate) enum Expect {
     /// A 2xx: the delivery is genuine.
     Success,
-    /// A 400 or 401: the delivery was tampered with on purpose, and verification refused it.
-    /// Any other 4xx (404, 409, 413, 422) means it never reached, or got past, verification.
+    /// A 400, 401 or 403: the delivery was tampered with on purpose, and verification refused
+    /// it. Any other 4xx (404, 409, 413, 422) means it never reached, or got past, verification.
     Rejection,
 }
 
@@ -20,14 +20,14 @@ impl Expect {
     fn accepts(self, status: u16) -> bool {
         match self {
             Expect::Success => (200..300).contains(&status),
-            Expect::Rejection => matches!(status, 400 | 401),
+            Expect::Rejection => matches!(status, 400 | 401 | 403),
         }
     }
 
     fn describe(self) -> &'static str {
         match self {
             Expect::Success => "2xx",
-            Expect::Rejection => "400/401 (tampered)",
+            Expect::Rejection => "400/401/403 (tampered)",
         }
     }
 }

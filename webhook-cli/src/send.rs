@@ -154,7 +154,7 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
             report.sent(),
             match expect {
                 Expect::Success => "with a 2xx",
-                Expect::Rejection => "with a 400/401 although their signatures were bad",
+                Expect::Rejection => "with a 400/401/403 although their signatures were bad",
             }
         )));
     }

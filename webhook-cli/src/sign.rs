@@ -16,9 +16,9 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
     if id.chars().any(char::is_control) {
         return Err(CliError::Usage("--id has a control character".into()));
     }
-    if id.trim().is_empty() {
+    if id.trim().is_empty() && signer.scheme() == webhook_core::Scheme::StandardWebhooks {
         return Err(CliError::Usage(
-            "--id is empty: every verifier refuses an empty delivery id".into(),
+            "--id is empty: Standard Webhooks verifiers refuse an empty webhook-id".into(),
         ));
     }
     let body = body::read(args.body_file.as_deref())?;

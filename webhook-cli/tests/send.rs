@@ -431,5 +431,5 @@ fn tamper_against_a_wrong_path_is_not_a_pass() {
         .args(["send", "--url", &wrong, "--secret", SECRET, "--tamper"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("400/401"));
+        .stderr(predicate::str::contains("400/401/403"));
 }

@@ -499,6 +499,18 @@ fn signature_header_is_checked() {
         .stderr(predicate::str::contains(
             "does not apply to the standard scheme",
         ));
+    // Naming the header Standard Webhooks uses anyway is harmless.
+    webhook()
+        .args([
+            "sign",
+            "--secret",
+            STD_SECRET,
+            "--signature-header",
+            "Webhook-Signature",
+        ])
+        .write_stdin("{}")
+        .assert()
+        .success();
     webhook()
         .args([
             "sign",

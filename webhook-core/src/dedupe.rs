@@ -141,9 +141,9 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
 
 /// How long a delivery verified by `verifier` must be remembered to catch every replay of it:
 /// twice its tolerance (a timestamp may be that far ahead, then as far behind), at least
-/// [`DEFAULT_TTL`]. Without a timestamp check (turned off, or GitHub and Shopify, which sign none)
-/// a captured request verifies forever, and no window is long enough: this is then
-/// [`DEFAULT_TTL`], which covers the sender's own retries.
+/// [`DEFAULT_TTL`]. With the timestamp check off this is [`DEFAULT_TTL`]. Without a signed
+/// timestamp (GitHub, Shopify) a captured request verifies forever and no window is long enough:
+/// the window then covers the sender's own retries.
 ///
 /// ```
 /// use std::time::Duration;

@@ -253,7 +253,7 @@ impl Delivery {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn json<'a, T: Deserialize<'a>>(&'a self) -> Result<T, crate::EventError> {
-        crate::event::from_slice(&self.body)
+        crate::event::from_slice(&self.body).map_err(|e| e.with_event_type(self.event_type()))
     }
 
     /// Parses the verified body as a typed Scalekit event

@@ -38,7 +38,7 @@ pub enum EventError {
     /// a wrong type, an unparsable timestamp).
     #[error("{}field `{path}` does not fit: {reason}", match event_type { Some(t) => format!("event `{t}`: "), None => String::new() })]
     InvalidData {
-        /// The event type, when known.
+        /// The event type, when known: escaped, and cut to 100 characters.
         event_type: Option<String>,
         /// Where it failed: `data.email`, `occurred_at`, `data.groups[0].id`; `.` for the root.
         path: String,
@@ -76,6 +76,29 @@ impl EventError {
     ) -> Self {
         let path = err.path().to_string();
         Self::from_json_error(err.into_inner(), path, event_type)
+    }
+
+    /// Names `event_type` in the error when the body did not (GitHub's and Shopify's come from
+    /// a header), escaped and cut like one read from the body.
+    ///
+    /// ```
+    /// let err = webhook_core::event::from_slice::<u32>(b"\"x\"").unwrap_err();
+    /// let err = err.with_event_type(Some("issues.opened"));
+    /// assert!(err.to_string().starts_with("event `issues.opened`"), "{err}");
+    /// ```
+    pub fn with_event_type(self, event_type: Option<&str>) -> Self {
+        match self {
+            EventError::InvalidData {
+                event_type: None,
+                path,
+                reason,
+            } if event_type.is_some() => EventError::InvalidData {
+                event_type: event_type.map(printable_type),
+                path,
+                reason,
+            },
+            other => other,
+        }
     }
 
     pub(crate) fn from_json_error(

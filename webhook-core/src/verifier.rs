@@ -184,7 +184,9 @@ impl Verifier {
     /// # Ok::<(), webhook_core::SecretError>(())
     /// ```
     pub fn signature_header(mut self, name: &str) -> Self {
-        self.signature_header = Cow::Owned(name.to_ascii_lowercase());
+        if self.scheme != Scheme::StandardWebhooks {
+            self.signature_header = Cow::Owned(name.to_ascii_lowercase());
+        }
         self
     }
 

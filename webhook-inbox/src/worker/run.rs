@@ -131,11 +131,12 @@ impl Shared {
         }
     }
 
-    /// How long until the next renewal is due (at least 1 ms).
+    /// How long until the next renewal is due (at least 100 ms, so that renewals that keep
+    /// failing do not turn the loop into a busy one).
     fn until_renewal(&self, renewed_at: i64, lease_ms: i64) -> Duration {
         let due = renewed_at.saturating_add((lease_ms / 3).max(1));
         let ms = u64::try_from(due.saturating_sub(self.now())).unwrap_or(0);
-        Duration::from_millis(ms.max(1))
+        Duration::from_millis(ms.max(100))
     }
 
     /// Extends the leases of every delivery this worker holds (running, or waiting in a batch)
