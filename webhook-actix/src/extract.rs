@@ -8,7 +8,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use webhook_core::dedupe::{Claim, replay_window};
+use webhook_core::dedupe::{Claim, forgets_too_soon};
 use webhook_core::{Delivery, Rejection};
 
 use crate::body::read_limited;
@@ -202,8 +202,7 @@ async fn verified(
 /// expire (the store is built apart from the config, so this is the first place both meet).
 fn warn_if_forgetful(scope: &DedupeScope, config: &WebhookConfig) {
     static WARNED: AtomicBool = AtomicBool::new(false);
-    let window = replay_window(config.verifier());
-    if let Some(ttl) = scope.remembers_for().filter(|&ttl| ttl < window)
+    if let Some((ttl, window)) = forgets_too_soon(scope.store(), config.verifier())
         && !WARNED.swap(true, Ordering::Relaxed)
     {
         tracing::warn!(

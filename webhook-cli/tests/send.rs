@@ -35,14 +35,25 @@ struct Running {
 }
 
 fn start(verifier: Option<Verifier>) -> Running {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Seen::default()));
     let state = Receiver {
         verifier,
         seen: seen.clone(),
     };
+    let url = serve(
+        axum::Router::new()
+            .route("/webhooks", post(receive))
+            .with_state(state),
+    );
+    Running { url, seen }
+}
+
+/// Serves `app` on 127.0.0.1:0 from a thread of its own until the test process ends; returns
+/// the URL of its `/webhooks` route.
+fn serve(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -50,13 +61,10 @@ fn start(verifier: Option<Verifier>) -> Running {
             .unwrap();
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new()
-                .route("/webhooks", post(receive))
-                .with_state(state);
             axum::serve(listener, app).await.unwrap();
         });
     });
-    Running { url, seen }
+    url
 }
 
 async fn receive(
@@ -384,26 +392,13 @@ fn samples_lists_the_catalog_and_prints_bodies_that_sign_and_verify() {
 /// 64 KiB, takes the 2xx, and moves on instead of waiting for `--timeout`.
 #[test]
 fn an_endless_response_body_is_cut_off_and_the_2xx_counts() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}/webhooks", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let endless = || async {
-                let chunks = futures_util::stream::repeat_with(|| {
-                    Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(&[b'x'; 4096]))
-                });
-                axum::body::Body::from_stream(chunks)
-            };
-            let app = axum::Router::new().route("/webhooks", post(endless));
-            axum::serve(listener, app).await.unwrap();
+    let endless = || async {
+        let chunks = futures_util::stream::repeat_with(|| {
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(&[b'x'; 4096]))
         });
-    });
+        axum::body::Body::from_stream(chunks)
+    };
+    let url = serve(axum::Router::new().route("/webhooks", post(endless)));
     let started = std::time::Instant::now();
     let out = webhook()
         .args(["send", "--url", &url, "--secret", SECRET])

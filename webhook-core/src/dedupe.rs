@@ -139,6 +139,34 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
     }
 }
 
+/// How long `store` remembers successful keys and how long `verifier`'s [`replay_window`] is,
+/// when the store forgets them sooner (a replay in between would run the handler again). The
+/// integrations log it as a warning.
+///
+/// ```
+/// use std::time::Duration;
+/// use webhook_core::Verifier;
+/// use webhook_core::dedupe::{MemoryDedupe, forgets_too_soon};
+///
+/// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+///     .tolerance(Duration::from_secs(3600));
+/// assert_eq!(
+///     forgets_too_soon(&MemoryDedupe::new(), &verifier),
+///     Some((Duration::from_secs(600), Duration::from_secs(7200)))
+/// );
+/// # Ok::<(), webhook_core::SecretError>(())
+/// ```
+pub fn forgets_too_soon(
+    store: &dyn DedupeStore,
+    verifier: &Verifier,
+) -> Option<(Duration, Duration)> {
+    let window = replay_window(verifier);
+    store
+        .remembers_for()
+        .filter(|&ttl| ttl < window)
+        .map(|ttl| (ttl, window))
+}
+
 /// How long a delivery verified by `verifier` must be remembered to catch every replay of it:
 /// twice its tolerance (a timestamp may be that far ahead, then as far behind), at least
 /// [`DEFAULT_TTL`]. With the timestamp check off this is [`DEFAULT_TTL`]. Without a signed
@@ -371,8 +399,7 @@ impl DedupeStore for MemoryDedupe {
         if success {
             // Remembered even when the claim was given up and its slot reused meanwhile, in a
             // free slot: never at the cost of another key's live entry.
-            let live = |s: &Slot| s[0] != 0 && now < deadline(s);
-            if let Some(i) = found.or_else(|| set.iter().position(|s| !live(s))) {
+            if let Some(i) = found.or_else(|| free(set, now)) {
                 set[i] = slot(tag, now.saturating_add(self.ttl), true);
             }
         } else if let Some(i) = found
@@ -387,14 +414,18 @@ impl MemoryDedupe {
     /// A slot of `set` for a new key: a free or expired one, else the live one to forget first
     /// (done keys before in-flight ones, then the earliest deadline).
     fn room(&self, set: &[Slot], now: i64) -> usize {
-        let live = |s: &Slot| s[0] != 0 && now < deadline(s);
-        if let Some(i) = set.iter().position(|s| !live(s)) {
+        if let Some(i) = free(set, now) {
             return i;
         }
         self.evictions.fetch_add(1, Ordering::Relaxed);
         let rank = |s: &Slot| (!is_done(s), deadline(s));
         (0..set.len()).min_by_key(|&i| rank(&set[i])).unwrap_or(0)
     }
+}
+
+/// The first slot of `set` that is empty or expired at `now`.
+fn free(set: &[Slot], now: i64) -> Option<usize> {
+    set.iter().position(|s| s[0] == 0 || now >= deadline(s))
 }
 
 fn secs(d: Duration) -> i64 {

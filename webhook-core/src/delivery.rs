@@ -320,36 +320,21 @@ mod tests {
     /// The timestamped scheme does not sign `webhook-id`: the key comes from the signed body.
     #[test]
     fn timestamped_keys_ignore_the_unsigned_id_header() {
+        let key = |webhook_id: &str, body: &str| {
+            deliver(
+                Scheme::Timestamped,
+                "secret",
+                &[("webhook-id", webhook_id)],
+                body,
+            )
+            .dedupe_key()
+        };
         let with_id = r#"{"id":"evt_1","type":"user.created"}"#;
-        let first = deliver(
-            Scheme::Timestamped,
-            "secret",
-            &[("webhook-id", "d1")],
-            with_id,
-        );
-        let replay = deliver(
-            Scheme::Timestamped,
-            "secret",
-            &[("webhook-id", "d2")],
-            with_id,
-        );
-        assert_eq!(first.dedupe_key(), "timestamped:evt_1");
-        assert_eq!(replay.dedupe_key(), first.dedupe_key());
+        assert_eq!(key("d1", with_id), "timestamped:evt_1");
+        assert_eq!(key("d2", with_id), key("d1", with_id));
         let no_id = r#"{"type":"user.created"}"#;
-        let first = deliver(
-            Scheme::Timestamped,
-            "secret",
-            &[("webhook-id", "d1")],
-            no_id,
-        );
-        let replay = deliver(
-            Scheme::Timestamped,
-            "secret",
-            &[("webhook-id", "d2")],
-            no_id,
-        );
-        assert!(first.dedupe_key().starts_with("timestamped:sha256:"));
-        assert_eq!(replay.dedupe_key(), first.dedupe_key());
+        assert!(key("d1", no_id).starts_with("timestamped:sha256:"));
+        assert_eq!(key("d2", no_id), key("d1", no_id));
     }
 
     #[test]

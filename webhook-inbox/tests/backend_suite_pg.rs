@@ -295,6 +295,15 @@ async fn idle_worker_on_another_instance_wakes_at_once() {
     accepting.close().await;
 }
 
+/// How many `inbox_deliveries` tables `schema` holds (0 or 1).
+async fn inbox_tables_in(admin: &PgPool, schema: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'inbox_deliveries'")
+        .bind(schema)
+        .fetch_one(admin)
+        .await
+        .unwrap()
+}
+
 /// A schema named in the search path that does not exist yet is created, also when several
 /// instances start at the same moment.
 #[tokio::test]
@@ -309,12 +318,7 @@ async fn missing_schema_is_created_once_by_racing_instances() {
     );
     let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
     let admin = PgPool::connect(&base).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'inbox_deliveries'")
-        .bind(&schema)
-        .fetch_one(&admin)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(inbox_tables_in(&admin, &schema).await, 1);
     for b in [a, b, c] {
         b.close().await;
     }
@@ -332,17 +336,8 @@ async fn the_first_schema_of_the_search_path_is_created_even_when_public_follows
         .await
         .unwrap();
     let admin = PgPool::connect(&base).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'inbox_deliveries'")
-        .bind(&schema)
-        .fetch_one(&admin)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
-    let in_public: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'inbox_deliveries'")
-        .fetch_one(&admin)
-        .await
-        .unwrap();
-    assert_eq!(in_public, 0);
+    assert_eq!(inbox_tables_in(&admin, &schema).await, 1);
+    assert_eq!(inbox_tables_in(&admin, "public").await, 0);
     b.close().await;
     admin.close().await;
 }

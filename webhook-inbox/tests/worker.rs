@@ -24,6 +24,52 @@ async fn accept(inbox: &Inbox, id: &str, event_type: &str) -> DeliveryId {
         .id()
 }
 
+/// A handler that counts its runs and holds each one until `release`.
+#[derive(Clone, Default)]
+struct Held {
+    runs: Arc<AtomicUsize>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Held {
+    fn handler(
+        &self,
+    ) -> impl Fn(StoredDelivery) -> futures_util::future::BoxFuture<'static, HandlerResult>
+    + Send
+    + Sync
+    + 'static {
+        let held = self.clone();
+        move |_d: StoredDelivery| {
+            let held = held.clone();
+            Box::pin(async move {
+                held.runs.fetch_add(1, Ordering::SeqCst);
+                held.release.notified().await;
+                Ok(())
+            })
+        }
+    }
+
+    fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+
+    /// Waits (up to 5 s) for the first run to start.
+    async fn started(&self) -> bool {
+        eventually(5, || async { self.runs() >= 1 }).await
+    }
+
+    fn release(&self) {
+        self.release.notify_waiters();
+    }
+}
+
+/// A connection of its own to the inbox file in `dir`, to change rows behind the inbox's back.
+async fn raw_db(dir: &tempfile::TempDir) -> sqlx::SqliteConnection {
+    use sqlx::Connection as _;
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    sqlx::SqliteConnection::connect(&url).await.unwrap()
+}
+
 #[derive(serde::Deserialize)]
 struct Envelope {
     id: String,
@@ -578,30 +624,21 @@ async fn a_crashed_workers_lease_expires_and_is_reclaimed() {
 #[tokio::test]
 async fn a_long_run_keeps_its_lease_and_runs_once() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;
-    let runs = Arc::new(AtomicUsize::new(0));
-    let release = Arc::new(tokio::sync::Notify::new());
-    let worker = |owner_runs: Arc<AtomicUsize>, release: Arc<tokio::sync::Notify>| {
+    let held = Held::default();
+    let worker = || {
         inbox
             .worker()
             .poll_interval(Duration::from_millis(10))
             .lease(Duration::from_secs(30))
-            .on_raw("*", move |_d: StoredDelivery| {
-                let runs = owner_runs.clone();
-                let release = release.clone();
-                async move {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    release.notified().await;
-                    Ok(())
-                }
-            })
+            .on_raw("*", held.handler())
             .spawn()
             .unwrap()
     };
-    let first = worker(runs.clone(), release.clone());
+    let first = worker();
     let id = accept(&inbox, "long", "t").await;
-    assert!(eventually(5, || async { runs.load(Ordering::SeqCst) == 1 }).await);
+    assert!(eventually(5, || async { held.runs() == 1 }).await);
     let start = webhook_inbox::Clock::now_unix_ms(&clock);
-    let second = worker(runs.clone(), release.clone());
+    let second = worker();
     // The handler runs for four lease lengths; the first worker renews every third of one.
     for step in 1..=12 {
         clock.advance(Duration::from_secs(10));
@@ -615,12 +652,8 @@ async fn a_long_run_keeps_its_lease_and_runs_once() {
         );
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(
-        runs.load(Ordering::SeqCst),
-        1,
-        "the delivery was claimed twice"
-    );
-    release.notify_waiters();
+    assert_eq!(held.runs(), 1, "the delivery was claimed twice");
+    held.release();
     assert!(
         eventually(5, || async {
             status(&inbox, id).await == DeliveryStatus::Done
@@ -628,7 +661,7 @@ async fn a_long_run_keeps_its_lease_and_runs_once() {
         .await
     );
     let row = inbox.get(id).await.unwrap().unwrap();
-    assert_eq!((row.attempts, runs.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!((row.attempts, held.runs()), (1, 1));
     first.shutdown().await;
     second.shutdown().await;
 }
@@ -637,30 +670,19 @@ async fn a_long_run_keeps_its_lease_and_runs_once() {
 /// worker's next claim returns its own running delivery: it is not started a second time.
 #[tokio::test]
 async fn a_worker_does_not_start_again_what_it_still_runs_after_its_lease_ran_out() {
-    use sqlx::Connection as _;
     let (dir, inbox, _clock) = inbox_with(|b| b).await;
-    let runs = Arc::new(AtomicUsize::new(0));
-    let release = Arc::new(tokio::sync::Notify::new());
-    let (r2, rel2) = (runs.clone(), release.clone());
+    let held = Held::default();
     let worker = inbox
         .worker()
         .poll_interval(Duration::from_millis(10))
         .lease(Duration::from_secs(30))
-        .on_raw("*", move |_d: StoredDelivery| {
-            let (runs, release) = (r2.clone(), rel2.clone());
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                release.notified().await;
-                Ok(())
-            }
-        })
+        .on_raw("*", held.handler())
         .spawn()
         .unwrap();
     let id = accept(&inbox, "long", "t").await;
-    assert!(eventually(5, || async { runs.load(Ordering::SeqCst) == 1 }).await);
+    assert!(eventually(5, || async { held.runs() == 1 }).await);
     // The lease runs out behind the worker's back, as when its renewals fail.
-    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut db = raw_db(&dir).await;
     sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = 0 WHERE id = ?1")
         .bind(id.0)
         .execute(&mut db)
@@ -675,15 +697,15 @@ async fn a_worker_does_not_start_again_what_it_still_runs_after_its_lease_ran_ou
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
     // ...and does not start it while the first run goes on.
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "started twice at once");
-    release.notify_waiters();
+    assert_eq!(held.runs(), 1, "started twice at once");
+    held.release();
     assert!(
         eventually(5, || async {
             status(&inbox, id).await == DeliveryStatus::Done
         })
         .await
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(held.runs(), 1);
     worker.shutdown().await;
 }
 
@@ -691,13 +713,11 @@ async fn a_worker_does_not_start_again_what_it_still_runs_after_its_lease_ran_ou
 /// is dead-lettered with the reason; the deliveries claimed with it run as usual.
 #[tokio::test]
 async fn an_unreadable_row_is_dead_lettered_and_its_batch_runs() {
-    use sqlx::Connection as _;
     let (dir, inbox, _clock) = inbox_with(|b| b).await;
     let first = accept(&inbox, "first", "t").await;
     let bad = accept(&inbox, "bad", "t").await;
     let last = accept(&inbox, "last", "t").await;
-    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let mut db = raw_db(&dir).await;
     sqlx::query(r#"UPDATE inbox_deliveries SET headers = '{"not":"pairs"}' WHERE id = ?1"#)
         .bind(bad.0)
         .execute(&mut db)
@@ -732,25 +752,16 @@ async fn an_unreadable_row_is_dead_lettered_and_its_batch_runs() {
 #[tokio::test]
 async fn renewals_do_not_wait_for_a_long_poll_interval() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;
-    let release = Arc::new(tokio::sync::Notify::new());
-    let started = Arc::new(AtomicBool::new(false));
-    let (r2, s2) = (release.clone(), started.clone());
+    let held = Held::default();
     let worker = inbox
         .worker()
         .poll_interval(Duration::from_secs(30))
         .lease(Duration::from_secs(3))
-        .on_raw("*", move |_d: StoredDelivery| {
-            let (release, started) = (r2.clone(), s2.clone());
-            async move {
-                started.store(true, Ordering::SeqCst);
-                release.notified().await;
-                Ok(())
-            }
-        })
+        .on_raw("*", held.handler())
         .spawn()
         .unwrap();
     let id = accept(&inbox, "long", "t").await;
-    assert!(eventually(5, || async { started.load(Ordering::SeqCst) }).await);
+    assert!(held.started().await);
     let start = webhook_inbox::Clock::now_unix_ms(&clock);
     clock.advance(Duration::from_millis(1100));
     // Renewed (to the advanced clock plus a lease) within seconds, not after the 30 s poll.
@@ -773,7 +784,7 @@ async fn renewals_do_not_wait_for_a_long_poll_interval() {
         .await,
         "lease not renewed during shutdown before the next poll"
     );
-    release.notify_waiters();
+    held.release();
     shutdown.await.unwrap();
     assert_eq!(status(&inbox, id).await, DeliveryStatus::Done);
 }
@@ -781,26 +792,17 @@ async fn renewals_do_not_wait_for_a_long_poll_interval() {
 #[tokio::test]
 async fn a_run_finishing_during_shutdown_keeps_its_lease() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;
-    let release = Arc::new(tokio::sync::Notify::new());
-    let started = Arc::new(AtomicBool::new(false));
-    let (r2, s2) = (release.clone(), started.clone());
+    let held = Held::default();
     let worker = inbox
         .worker()
         .poll_interval(Duration::from_millis(10))
         .lease(Duration::from_secs(30))
         .shutdown_timeout(Duration::from_secs(30))
-        .on_raw("*", move |_d: StoredDelivery| {
-            let (release, started) = (r2.clone(), s2.clone());
-            async move {
-                started.store(true, Ordering::SeqCst);
-                release.notified().await;
-                Ok(())
-            }
-        })
+        .on_raw("*", held.handler())
         .spawn()
         .unwrap();
     let id = accept(&inbox, "draining", "t").await;
-    assert!(eventually(5, || async { started.load(Ordering::SeqCst) }).await);
+    assert!(held.started().await);
     let shutdown = tokio::spawn(worker.shutdown());
     let start = webhook_inbox::Clock::now_unix_ms(&clock);
     for step in 1..=6 {
@@ -814,7 +816,7 @@ async fn a_run_finishing_during_shutdown_keeps_its_lease() {
             "lease not renewed while shutting down, step {step}"
         );
     }
-    release.notify_waiters();
+    held.release();
     shutdown.await.unwrap();
     let row = inbox.get(id).await.unwrap().unwrap();
     assert_eq!((row.status, row.attempts), (DeliveryStatus::Done, 1));

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_layer::Layer;
-use webhook_core::dedupe::{DedupeStore, MemoryDedupe, replay_window};
+use webhook_core::dedupe::{DedupeStore, MemoryDedupe, forgets_too_soon, replay_window};
 use webhook_core::{Clock, EventFilter, SecretError, Verifier};
 
 use crate::observe::FailureLog;
@@ -140,8 +140,7 @@ impl<R> WebhookVerify<R> {
     /// A store that forgets deliveries sooner than the verifier's [`replay_window`] is logged
     /// as a warning: a replay arriving in between would run the handler again.
     pub fn dedupe<D: DedupeStore + 'static>(mut self, store: D) -> Self {
-        let window = replay_window(&self.config.verifier);
-        if let Some(ttl) = store.remembers_for().filter(|&ttl| ttl < window) {
+        if let Some((ttl, window)) = forgets_too_soon(&store, &self.config.verifier) {
             tracing::warn!(
                 remembers_secs = ttl.as_secs(),
                 replay_window_secs = window.as_secs(),

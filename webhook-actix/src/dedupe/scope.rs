@@ -38,9 +38,9 @@ impl DedupeScope {
         }))
     }
 
-    /// How long the store remembers a successful key, when it knows.
-    pub(crate) fn remembers_for(&self) -> Option<std::time::Duration> {
-        self.0.store.remembers_for()
+    /// The store.
+    pub(crate) fn store(&self) -> &dyn DedupeStore {
+        &*self.0.store
     }
 
     /// Claims `key` at the time `clock` (the verifier's: one clock drives the timestamp check

@@ -124,7 +124,7 @@ impl Shared {
     /// renewal that succeeded (a failed one is tried again on the next turn).
     async fn renew_if_due(&self, renewed_at: &mut i64, lease_ms: i64) {
         let now = self.now();
-        if now.saturating_sub(*renewed_at) >= (lease_ms / 3).max(1)
+        if now >= renewal_due(*renewed_at, lease_ms)
             && self.renew_leases(now.saturating_add(lease_ms)).await
         {
             *renewed_at = now;
@@ -134,7 +134,7 @@ impl Shared {
     /// How long until the next renewal is due (at least 100 ms, so that renewals that keep
     /// failing do not turn the loop into a busy one).
     fn until_renewal(&self, renewed_at: i64, lease_ms: i64) -> Duration {
-        let due = renewed_at.saturating_add((lease_ms / 3).max(1));
+        let due = renewal_due(renewed_at, lease_ms);
         let ms = u64::try_from(due.saturating_sub(self.now())).unwrap_or(0);
         Duration::from_millis(ms.max(100))
     }
@@ -197,7 +197,7 @@ impl Shared {
                     Err(e) => match policy.delay_after(item.attempts) {
                         Some(delay) => OutcomeResult::Retry {
                             error: e.message().to_owned(),
-                            at_ms: now.saturating_add(duration_ms_of(delay)),
+                            at_ms: now.saturating_add(crate::clock::duration_ms(delay)),
                         },
                         None => OutcomeResult::Dead {
                             error: format!("{} (gave up after {} attempts)", e.message(), item.attempts),
@@ -249,8 +249,9 @@ impl Shared {
     }
 }
 
-fn duration_ms_of(d: Duration) -> i64 {
-    duration_ms(d)
+/// When leases last renewed at `renewed_at` are due again: a third of the lease later.
+fn renewal_due(renewed_at: i64, lease_ms: i64) -> i64 {
+    renewed_at.saturating_add((lease_ms / 3).max(1))
 }
 
 fn store_retry() -> ExponentialBuilder {
