@@ -126,6 +126,15 @@ pub enum SecretError {
     /// The key type does not fit the scheme (e.g. an ed25519 public key for Stripe).
     #[error("this key cannot be used with the {0} scheme")]
     WrongScheme(crate::Scheme),
+    /// A signer was given more secrets than one header may carry signatures
+    /// ([`MAX_SIGNATURES`](crate::MAX_SIGNATURES)): verifiers would refuse what it signs.
+    #[error(
+        "a signer takes at most {max} secrets (verifiers refuse a header with more signatures); sign with the current ones only"
+    )]
+    TooManySecrets {
+        /// The most a signer takes.
+        max: usize,
+    },
 }
 
 #[cfg(test)]

@@ -80,9 +80,11 @@ impl Signer {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let keys = secret::parse_all(scheme, secrets, parse_sign_key)?;
+        at_most_max(keys.len())?;
         Ok(Signer {
             scheme,
-            keys: secret::parse_all(scheme, secrets, parse_sign_key)?,
+            keys,
             signature_header: scheme.signature_header().to_owned(),
         })
     }
@@ -112,6 +114,7 @@ impl Signer {
     /// # Ok::<(), webhook_core::SecretError>(())
     /// ```
     pub fn add_secret(mut self, secret: &str) -> Result<Self, SecretError> {
+        at_most_max(self.keys.len() + 1)?;
         self.keys.push(parse_sign_key(self.scheme, secret)?);
         Ok(self)
     }
@@ -197,6 +200,15 @@ impl Signer {
         };
         SignedHeaders(pairs)
     }
+}
+
+/// A header carries at most [`MAX_SIGNATURES`](crate::MAX_SIGNATURES) signatures, one per secret.
+fn at_most_max(secrets: usize) -> Result<(), SecretError> {
+    let max = crate::MAX_SIGNATURES;
+    if secrets > max {
+        return Err(SecretError::TooManySecrets { max });
+    }
+    Ok(())
 }
 
 fn parse_sign_key(scheme: Scheme, secret: &str) -> Result<SignKey, SecretError> {

@@ -228,6 +228,36 @@ fn empty_secrets_are_refused_at_construction() {
     );
 }
 
+/// A signer signs with every secret it holds; verifiers refuse a header with more than
+/// `MAX_SIGNATURES` signatures, so a signer holding more is refused at construction.
+#[test]
+fn a_signer_holds_at_most_as_many_secrets_as_a_header_carries() {
+    let max = webhook_core::MAX_SIGNATURES;
+    for scheme in [Scheme::StandardWebhooks, Scheme::Stripe, Scheme::Paddle] {
+        let secrets: Vec<String> = (0..=max)
+            .map(|i| secret_for(scheme, format!("secret number {i}").as_bytes()))
+            .collect();
+        let signer = Signer::with_secrets(scheme, &secrets[..max]).unwrap();
+        let headers = signer.sign("msg_1", 1_700_000_000, b"{}");
+        let verifier = Verifier::new(scheme, &secrets[max - 1]).unwrap();
+        assert_eq!(
+            verifier
+                .verify_at(&headers, b"{}", 1_700_000_000)
+                .unwrap()
+                .secret_index(),
+            0,
+            "{scheme}: the last secret's signature is in the header"
+        );
+        let refused = SecretError::TooManySecrets { max };
+        assert_eq!(Signer::with_secrets(scheme, &secrets).unwrap_err(), refused);
+        assert_eq!(
+            signer.add_secret(&secrets[max]).unwrap_err(),
+            refused,
+            "{scheme}"
+        );
+    }
+}
+
 #[test]
 fn duplicated_or_missing_headers_are_400s() {
     let v = Verifier::standard(SECRET).unwrap();
