@@ -244,10 +244,6 @@ pub const MAX_CAPACITY: usize = 1 << 24;
 /// Slots per set: 8 × 16 bytes, two cache lines.
 const WAYS: usize = 8;
 
-// A `Slot` is `[tag, word]`: `tag` is the key's hash with the low bit set (0 marks an empty
-// slot); `word` is the deadline (Unix seconds) shifted left once, with the low bit set once the
-// key is done.
-
 /// Deadlines are stored in 63 bits.
 const MAX_DEADLINE: i64 = i64::MAX >> 1;
 
