@@ -14,18 +14,15 @@
 pub(super) type Slot = [u64; 2];
 
 /// Zeroed slots, fixed in number.
-pub(super) struct Table {
-    memory: Memory,
-    len: usize,
-}
-
-enum Memory {
+pub(super) enum Table {
     Heap(Box<[Slot]>),
     #[cfg(target_os = "linux")]
     Mapped {
         map: memmap2::MmapMut,
         /// Where the 2 MiB-aligned slots start in `map`.
         offset: usize,
+        /// The number of slots.
+        len: usize,
     },
 }
 
@@ -40,10 +37,7 @@ impl Table {
         if let Some(table) = Table::mapped(len) {
             return table;
         }
-        Table {
-            memory: Memory::Heap(vec![[0; 2]; len].into_boxed_slice()),
-            len,
-        }
+        Table::Heap(vec![[0; 2]; len].into_boxed_slice())
     }
 
     /// An anonymous mapping (zero pages until written) with room to start the slots on a huge
@@ -61,28 +55,25 @@ impl Table {
         // A hint: with huge pages off, this is an ordinary zeroed mapping.
         let _ = map.advise(memmap2::Advice::HugePage);
         let offset = (map.as_ptr() as usize).wrapping_neg() % HUGE_PAGE;
-        Some(Table {
-            memory: Memory::Mapped { map, offset },
-            len,
-        })
+        Some(Table::Mapped { map, offset, len })
     }
 
     pub(super) fn slots(&self) -> &[Slot] {
-        match &self.memory {
-            Memory::Heap(slots) => slots,
+        match self {
+            Table::Heap(slots) => slots,
             #[cfg(target_os = "linux")]
-            Memory::Mapped { map, offset } => {
-                bytemuck::cast_slice(&map[*offset..*offset + self.len * size_of::<Slot>()])
+            Table::Mapped { map, offset, len } => {
+                bytemuck::cast_slice(&map[*offset..*offset + *len * size_of::<Slot>()])
             }
         }
     }
 
     pub(super) fn slots_mut(&mut self) -> &mut [Slot] {
-        match &mut self.memory {
-            Memory::Heap(slots) => slots,
+        match self {
+            Table::Heap(slots) => slots,
             #[cfg(target_os = "linux")]
-            Memory::Mapped { map, offset } => {
-                bytemuck::cast_slice_mut(&mut map[*offset..*offset + self.len * size_of::<Slot>()])
+            Table::Mapped { map, offset, len } => {
+                bytemuck::cast_slice_mut(&mut map[*offset..*offset + *len * size_of::<Slot>()])
             }
         }
     }
@@ -95,7 +86,7 @@ mod tests {
     #[test]
     fn small_tables_are_zeroed_heap_slots() {
         let mut t = Table::zeroed(1000);
-        assert!(matches!(t.memory, Memory::Heap(_)));
+        assert!(matches!(t, Table::Heap(_)));
         assert_eq!(t.slots().len(), 1000);
         assert!(t.slots().iter().all(|s| *s == [0, 0]));
         t.slots_mut()[999] = [3, 4];
@@ -107,7 +98,7 @@ mod tests {
     fn large_tables_start_on_a_huge_page_and_are_zeroed() {
         let len = 4 * HUGE_PAGE / size_of::<Slot>() + 8;
         let mut t = Table::zeroed(len);
-        assert!(matches!(t.memory, Memory::Mapped { .. }));
+        assert!(matches!(t, Table::Mapped { .. }));
         assert_eq!(t.slots().len(), len);
         assert_eq!(t.slots().as_ptr() as usize % HUGE_PAGE, 0);
         assert!(t.slots().iter().all(|s| *s == [0, 0]));
