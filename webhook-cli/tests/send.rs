@@ -3,10 +3,12 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use assert_cmd::Command;
+mod common;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use common::{assert_exit_0, webhook};
 use predicates::prelude::*;
 use webhook_core::{Scheme, Verifier};
 
@@ -103,12 +105,6 @@ async fn receive(
     }
 }
 
-fn webhook() -> Command {
-    let mut cmd = Command::cargo_bin("webhook").unwrap();
-    cmd.env_remove("WEBHOOK_SECRET");
-    cmd
-}
-
 fn summary(out: &std::process::Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.lines().last().unwrap_or_default())
@@ -123,12 +119,7 @@ fn count_20_concurrency_4_all_verify_with_distinct_ids() {
         .args(["--count", "20", "--concurrency", "4", "--json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out, "webhook");
     let json = summary(&out);
     assert_eq!(json["sent"], 20);
     assert_eq!(json["statuses"]["201"], 20);
@@ -170,12 +161,7 @@ fn tamper_sends_bad_signatures_that_get_401() {
         .args(["--tamper", "--count", "6", "--concurrency", "3", "--json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out, "webhook");
     assert_eq!(summary(&out)["statuses"]["401"], 6);
     let seen = receiver.seen.lock().unwrap();
     assert_eq!(seen.valid, 0);
@@ -405,12 +391,7 @@ fn an_endless_response_body_is_cut_off_and_the_2xx_counts() {
         .args(["--count", "2", "--timeout", "20"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_0(&out, "webhook");
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
 
