@@ -74,18 +74,8 @@ async fn stores_acknowledges_processes_with_retries(bin: &str) {
     assert_eq!(res.status(), 400);
 
     // Admin endpoints.
-    let stats: serde_json::Value =
-        reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    let types = stats["event_types"].as_array().unwrap();
-    let user_stats = types
-        .iter()
-        .find(|t| t["event_type"] == "organization.directory.user_created")
-        .unwrap();
+    let stats = stats(&server.addr).await;
+    let user_stats = for_type(&stats, "organization.directory.user_created");
     assert_eq!(user_stats["succeeded"], 1);
     assert_eq!(user_stats["failed"], 1);
     let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
@@ -99,6 +89,26 @@ async fn stores_acknowledges_processes_with_retries(bin: &str) {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+}
+
+/// The receiver's `/admin/webhook-stats` answer.
+async fn stats(addr: &str) -> serde_json::Value {
+    reqwest::get(format!("http://{addr}/admin/webhook-stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The per-event-type entry of a stats answer.
+fn for_type<'a>(stats: &'a serde_json::Value, event_type: &str) -> &'a serde_json::Value {
+    stats["event_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["event_type"] == event_type)
+        .unwrap_or_else(|| panic!("no {event_type} stats: {stats}"))
 }
 
 async fn dead_letters_after_the_last_attempt(bin: &str) {
@@ -122,35 +132,16 @@ async fn dead_letters_after_the_last_attempt(bin: &str) {
     let body = sample("user.login", "evt_login_1");
     assert_eq!(sender.send("msg_dead", &body).await.status(), 201);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let stats: serde_json::Value =
-            reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+    let dead = loop {
+        let stats = stats(&server.addr).await;
         if stats["counts"]["dead"] == 1 {
-            break;
+            break stats;
         }
         assert!(std::time::Instant::now() < deadline, "never dead: {stats}");
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     // Dead after exactly the two attempts it was given.
-    let dead: serde_json::Value =
-        reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    let login = dead["event_types"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["event_type"] == "user.login")
-        .unwrap_or_else(|| panic!("no user.login stats: {dead}"));
-    assert_eq!(login["failed"], 2, "{dead}");
+    assert_eq!(for_type(&dead, "user.login")["failed"], 2, "{dead}");
     assert!(
         next_line(&server, Duration::from_millis(200)).is_none(),
         "a dead delivery is not processed"
