@@ -382,17 +382,12 @@ impl Loop {
                         continue;
                     }
                     let trial = admit == Admit::Trial;
-                    match self.permits.clone().try_acquire_owned() {
-                        Ok(permit) => {
+                    match self.permit(route, trial) {
+                        Some(permit) => {
                             self.tasks
                                 .spawn(run_one(self.shared.clone(), index, trial, d, permit));
                         }
-                        Err(_) => {
-                            if trial {
-                                route.breaker.cancel_trial();
-                            }
-                            held.entry(now).or_default().push(d.id);
-                        }
+                        None => held.entry(now).or_default().push(d.id),
                     }
                 }
                 Kind::Batch(_, options) => {
@@ -430,6 +425,15 @@ impl Loop {
         }
     }
 
+    /// A run permit if one is free; when none is, a trial the breaker admitted is given back.
+    fn permit(&self, route: &Route, trial: bool) -> Option<OwnedSemaphorePermit> {
+        let permit = self.permits.clone().try_acquire_owned().ok();
+        if permit.is_none() && trial {
+            route.breaker.cancel_trial();
+        }
+        permit
+    }
+
     /// Starts a batch run if a permit is free (else it waits in its buffer).
     fn flush(&mut self, key: &(usize, String), now: i64, held: &mut HashMap<i64, Vec<DeliveryId>>) {
         let route = &self.shared.routes[key.0];
@@ -446,10 +450,7 @@ impl Loop {
             return;
         }
         let trial = admit == Admit::Trial;
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            if trial {
-                route.breaker.cancel_trial();
-            }
+        let Some(permit) = self.permit(route, trial) else {
             return;
         };
         match self.buffers.remove(key) {
