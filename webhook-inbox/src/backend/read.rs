@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::BackendResult;
+use super::{Backend, BackendResult};
 use crate::{
     DeliveryId, DeliveryStatus, EventTypeStats, InboxError, Outcome, OutcomeResult, StatusCounts,
     StoredDelivery,
@@ -126,6 +126,17 @@ where
     }
     read.sort_by_key(|d| d.id);
     (read, unreadable)
+}
+
+/// Records the dead-letter outcomes [`claimed`] made of unreadable rows. When that fails too,
+/// the rows are claimed again after the lease.
+pub(crate) async fn dead_letter_unreadable<B: Backend>(backend: &B, unreadable: &[Outcome]) {
+    if unreadable.is_empty() {
+        return;
+    }
+    if let Err(e) = backend.record(unreadable).await {
+        tracing::error!(error = %e, "dead-lettering unreadable deliveries failed; they are claimed again after the lease");
+    }
 }
 
 /// Per event type figures, gathered from the deliveries query and the attempts query.

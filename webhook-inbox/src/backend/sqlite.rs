@@ -194,11 +194,7 @@ impl SqliteBackend {
             .fetch_all(&self.write)
             .await?;
         let (claimed, unreadable) = read::claimed(&rows, owner, now_ms);
-        if !unreadable.is_empty()
-            && let Err(e) = self.record_outcomes(&unreadable).await
-        {
-            tracing::error!(error = %e, "dead-lettering unreadable deliveries failed; they are claimed again after the lease");
-        }
+        read::dead_letter_unreadable(self, &unreadable).await;
         Ok(claimed)
     }
 

@@ -283,11 +283,7 @@ impl PostgresBackend {
             .fetch_all(&self.pool)
             .await?;
         let (claimed, unreadable) = read::claimed(&rows, owner, now_ms);
-        if !unreadable.is_empty()
-            && let Err(e) = self.record_outcomes(&unreadable).await
-        {
-            tracing::error!(error = %e, "dead-lettering unreadable deliveries failed; they are claimed again after the lease");
-        }
+        read::dead_letter_unreadable(self, &unreadable).await;
         Ok(claimed)
     }
 
