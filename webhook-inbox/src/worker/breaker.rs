@@ -124,32 +124,21 @@ impl Breaker {
         let Ok(mut s) = self.state.lock() else {
             return false;
         };
-        let reopen_at = now_ms.saturating_add(duration_ms(self.config.recovery));
         if trial {
             s.trial_in_flight = false;
-            match verdict {
-                Verdict::Success => *s = State::default(),
-                Verdict::Failure => {
-                    s.consecutive_failures = s.consecutive_failures.saturating_add(1);
-                    s.open_until = Some(reopen_at);
-                    return true;
-                }
-                // The next delivery is the trial.
-                Verdict::Neutral => {}
-            }
-            return false;
-        }
-        if s.open_until.is_some() {
+        } else if s.open_until.is_some() {
             // Admitted before the circuit opened: the trial decides.
             return false;
         }
         match verdict {
-            Verdict::Success => s.consecutive_failures = 0,
+            // Closed (a closed circuit has no trial either).
+            Verdict::Success => *s = State::default(),
+            // After a trial, the next delivery is the trial.
             Verdict::Neutral => {}
             Verdict::Failure => {
                 s.consecutive_failures = s.consecutive_failures.saturating_add(1);
-                if s.consecutive_failures >= self.config.failure_threshold {
-                    s.open_until = Some(reopen_at);
+                if trial || s.consecutive_failures >= self.config.failure_threshold {
+                    s.open_until = Some(now_ms.saturating_add(duration_ms(self.config.recovery)));
                     return true;
                 }
             }
