@@ -1,5 +1,6 @@
 //! Building webhook-core's [`Signer`] and [`Verifier`] from the command line's key flags.
 
+use webhook_core::headers::{SVIX_SIGNATURE, WEBHOOK_SIGNATURE};
 use webhook_core::{Scheme, Signer, Verifier};
 
 use crate::cli::KeyArgs;
@@ -32,7 +33,7 @@ fn check_signature_header(key: &KeyArgs) -> Result<(), CliError> {
     };
     if key.scheme == Scheme::StandardWebhooks {
         // Naming the header it uses anyway changes nothing.
-        if ["webhook-signature", "svix-signature"].contains(&name.to_ascii_lowercase().as_str()) {
+        if [WEBHOOK_SIGNATURE, SVIX_SIGNATURE].contains(&name.to_ascii_lowercase().as_str()) {
             return Ok(());
         }
         return Err(CliError::Usage(
