@@ -80,12 +80,9 @@ impl<B> Service<Request<B>> for InboxService {
                 Ok(Accepted::Duplicate(id)) => {
                     json(StatusCode::OK, format!(r#"{{"id":{id},"duplicate":true}}"#))
                 }
-                Err(InboxError::Unstorable(reason)) => {
-                    tracing::warn!(%reason, "webhook verified but not storable; answered 422");
-                    let body = serde_json::json!({
-                        "error": format!("the delivery cannot be stored: {reason}"),
-                        "code": "unstorable",
-                    });
+                Err(e @ InboxError::Unstorable(_)) => {
+                    tracing::warn!(error = %e, "webhook verified but not storable; answered 422");
+                    let body = serde_json::json!({ "error": e.to_string(), "code": "unstorable" });
                     json(StatusCode::UNPROCESSABLE_ENTITY, body.to_string())
                 }
                 Err(e) => {
