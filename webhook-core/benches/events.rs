@@ -6,11 +6,12 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::Value;
 use webhook_core::event::{Event, from_slice};
 use webhook_core::scalekit::{DirectoryUser, ScalekitEvent, samples};
-use webhook_core::{EventFilter, scalekit};
+use webhook_core::{EventFilter, Signer, Verifier, scalekit};
 
 /// The `organization.directory.user_created` sample, padded with custom attributes to 4 KiB.
 fn body_4k() -> String {
@@ -97,5 +98,51 @@ fn bench_filter(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_typing, bench_filter);
+/// What a layer with tracing or a filter pays to name a delivery: the event type and the body's
+/// id, read from a fresh `Delivery` (each read is cached in the delivery), against parsing the
+/// same body into a `Value`, which the handler does anyway.
+fn bench_identity(c: &mut Criterion) {
+    let body = body_4k();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let headers = Signer::standard(secret)
+        .unwrap()
+        .sign("msg_1", 1_700_000_000, body.as_bytes());
+    let verifier = Verifier::standard(secret)
+        .unwrap()
+        .without_timestamp_check();
+    let delivery = verifier
+        .verify_delivery(&headers, Bytes::from(body.clone()))
+        .unwrap();
+    assert_eq!(
+        delivery.event_type(),
+        Some("organization.directory.user_created")
+    );
+    let fresh = || {
+        verifier
+            .verify_delivery(&headers, delivery.body().clone())
+            .unwrap()
+    };
+
+    let mut g = c.benchmark_group("identity_4k");
+    g.bench_function("event_type", |b| {
+        b.iter_batched(
+            fresh,
+            |d| d.event_type().map(str::len),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("event_type_and_event_id", |b| {
+        b.iter_batched(
+            fresh,
+            |d| (d.event_type().map(str::len), d.event_id().map(str::len)),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("serde_json_Value", |b| {
+        b.iter(|| serde_json::from_slice::<Value>(black_box(body.as_bytes())).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_typing, bench_filter, bench_identity);
 criterion_main!(benches);

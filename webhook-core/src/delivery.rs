@@ -1,12 +1,12 @@
 //! [`Delivery`]: a verified delivery with its raw body, event type and deduplication key.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::top_level::{self, Scalar};
 use crate::{Headers, KeptHeaders, Scheme, Verified, Verifier, VerifyError};
 
 /// A verified delivery: what a receiver stores, routes and hands to its handlers.
@@ -28,15 +28,26 @@ use crate::{Headers, KeptHeaders, Scheme, Verified, Verifier, VerifyError};
 /// assert_eq!(delivery.dedupe_key(), "standard:msg_1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Delivery {
     verified: Verified,
     body: Bytes,
-    /// Read from the body (and headers) on first use: a receiver that neither filters nor
-    /// stores never pays for a JSON scan here.
-    envelope: OnceLock<Identity>,
+    /// Read from the body (or headers) on first use, each by a scan that stops at its field: a
+    /// receiver that neither filters nor stores never scans the body here.
+    event_type: OnceLock<Option<String>>,
+    event_id: OnceLock<Option<String>>,
     headers: KeptHeaders,
 }
+
+/// Equal when verified alike with the same body and kept headers; what has been read from the
+/// body so far (a cache) does not count.
+impl PartialEq for Delivery {
+    fn eq(&self, other: &Self) -> bool {
+        self.verified == other.verified && self.body == other.body && self.headers == other.headers
+    }
+}
+
+impl Eq for Delivery {}
 
 /// Never the body or the header values (the signature among them): a `Debug` print ends up in
 /// logs.
@@ -49,13 +60,6 @@ impl std::fmt::Debug for Delivery {
             .field("headers", &self.headers)
             .finish()
     }
-}
-
-/// The event type and body id, once read.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Identity {
-    event_type: Option<String>,
-    body_id: Option<String>,
 }
 
 impl Verifier {
@@ -88,34 +92,11 @@ impl Verifier {
         Ok(Delivery {
             verified,
             body,
-            envelope: OnceLock::new(),
+            event_type: OnceLock::new(),
+            event_id: OnceLock::new(),
             headers: kept,
         })
     }
-}
-
-/// The fields of a body that name and identify an event, whatever the sender.
-#[derive(Deserialize, Default)]
-struct Envelope<'a> {
-    #[serde(borrow, rename = "type", default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    action: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    id: Option<IdValue<'a>>,
-    #[serde(borrow, default)]
-    event_id: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum IdValue<'a> {
-    Str(#[serde(borrow)] Cow<'a, str>),
-    Num(i64),
-    #[allow(dead_code)]
-    Other(serde::de::IgnoredAny),
 }
 
 impl Delivery {
@@ -126,43 +107,9 @@ impl Delivery {
             headers: KeptHeaders::from_request(verified.scheme(), None, headers),
             verified,
             body,
-            envelope: OnceLock::new(),
+            event_type: OnceLock::new(),
+            event_id: OnceLock::new(),
         }
-    }
-
-    fn identity(&self) -> &Identity {
-        self.envelope.get_or_init(|| {
-            let scheme = self.scheme();
-            let envelope: Envelope<'_> = serde_json::from_slice(&self.body).unwrap_or_default();
-            let header = |name: &str| self.headers.get(name);
-            let event_type = match scheme {
-                Scheme::GitHub => {
-                    header("x-github-event").map(|event| match envelope.action.as_deref() {
-                        Some(action) => format!("{event}.{action}"),
-                        None => event.to_owned(),
-                    })
-                }
-                Scheme::Shopify => header("x-shopify-topic").map(str::to_owned),
-                Scheme::Paddle => envelope
-                    .event_type
-                    .as_deref()
-                    .or(envelope.kind.as_deref())
-                    .map(str::to_owned),
-                _ => envelope.kind.as_deref().map(str::to_owned),
-            };
-            let body_id = match scheme {
-                Scheme::Paddle | Scheme::Slack => envelope.event_id.map(Cow::into_owned),
-                _ => match envelope.id {
-                    Some(IdValue::Str(s)) => Some(s.into_owned()),
-                    Some(IdValue::Num(n)) => Some(n.to_string()),
-                    _ => None,
-                },
-            };
-            Identity {
-                event_type,
-                body_id,
-            }
-        })
     }
 
     /// What verification established.
@@ -182,8 +129,19 @@ impl Delivery {
 
     /// The event's own id from the body (`id`, or `event_id` for Paddle and Slack), if any:
     /// Scalekit's `evt_…`, Stripe's `evt_…`.
+    ///
+    /// Only the body's head is read: the scan stops at the first top-level `id`.
     pub fn event_id(&self) -> Option<&str> {
-        self.identity().body_id.as_deref()
+        self.event_id
+            .get_or_init(|| match self.scheme() {
+                Scheme::Paddle | Scheme::Slack => top_level::string(&self.body, "event_id"),
+                _ => match top_level::field(&self.body, "id")? {
+                    Scalar::Str(id) => Some(id),
+                    Scalar::Int(id) => Some(id.to_string()),
+                    Scalar::Other => None,
+                },
+            })
+            .as_deref()
     }
 
     /// The exact body bytes that were verified.
@@ -194,8 +152,28 @@ impl Delivery {
     /// The event type: the body's `type` (Scalekit, Standard Webhooks, Stripe), `event_type`
     /// (Paddle), `X-GitHub-Event` joined with the body's `action` (`issues.opened`), or
     /// `X-Shopify-Topic` (`orders/create`).
+    ///
+    /// Only the body's head is read: the scan stops at the first top-level `type` (`event_type`,
+    /// `action`), so naming an event whose type comes before its data costs little whatever the
+    /// body's size.
     pub fn event_type(&self) -> Option<&str> {
-        self.identity().event_type.as_deref()
+        self.event_type
+            .get_or_init(|| {
+                let body = &self.body;
+                match self.scheme() {
+                    Scheme::GitHub => self.headers.get("x-github-event").map(|event| {
+                        match top_level::string(body, "action") {
+                            Some(action) => format!("{event}.{action}"),
+                            None => event.to_owned(),
+                        }
+                    }),
+                    Scheme::Shopify => self.headers.get("x-shopify-topic").map(str::to_owned),
+                    Scheme::Paddle => top_level::string(body, "event_type")
+                        .or_else(|| top_level::string(body, "type")),
+                    _ => top_level::string(body, "type"),
+                }
+            })
+            .as_deref()
     }
 
     /// The headers kept for re-verification and routing, lowercase names.
@@ -413,11 +391,14 @@ mod tests {
         );
         assert_eq!(d.dedupe_key(), "standard:d1");
         assert!(
-            d.envelope.get().is_none(),
+            d.event_id.get().is_none(),
             "the dedupe key comes from the header id"
         );
+        assert!(d.event_type.get().is_none());
+        let clone = d.clone();
         assert_eq!(d.event_type(), Some("a.b"));
-        assert!(d.envelope.get().is_some());
+        assert!(d.event_type.get().is_some() && d.event_id.get().is_none());
+        assert_eq!(d, clone, "what was read is a cache, not part of the value");
     }
 
     #[test]

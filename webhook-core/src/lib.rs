@@ -65,6 +65,7 @@ mod scheme;
 mod secret;
 mod signer;
 pub mod testing;
+mod top_level;
 mod verified;
 mod verifier;
 

@@ -481,3 +481,69 @@ proptest! {
         prop_assert!(event.data.is_unknown());
     }
 }
+
+/// Any JSON value, nested a few levels, with strings that need escaping.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "\\PC{0,12}|[\"\\\\/\u{0}-\u{1f}é]{0,6}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("type|id|data|[a-z]{1,3}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// What a `type` or `id` field holds: mostly strings and integers, sometimes anything.
+fn name_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        "\\PC{0,12}|[\"\\\\a-z.]{0,8}".prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        json_value(),
+    ]
+}
+
+proptest! {
+    /// The event type and event id, read by a scan that stops at their field, are what a full
+    /// parse of the body finds at the top level.
+    #[test]
+    fn delivery_names_match_a_full_parse(
+        mut fields in prop::collection::btree_map("data|[a-z]{1,3}", json_value(), 0..6),
+        type_value in prop::option::of(name_value()),
+        id_value in prop::option::of(name_value()),
+        pretty in any::<bool>(),
+    ) {
+        fields.extend(type_value.map(|v| ("type".to_owned(), v)));
+        fields.extend(id_value.map(|v| ("id".to_owned(), v)));
+        let object = Value::Object(fields.into_iter().collect());
+        let body = if pretty {
+            serde_json::to_string_pretty(&object).unwrap()
+        } else {
+            serde_json::to_string(&object).unwrap()
+        };
+        let delivery = verified(&body);
+        prop_assert_eq!(delivery.event_type(), object["type"].as_str());
+        let id = match &object["id"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => n.as_i64().map(|n| n.to_string()),
+            _ => None,
+        };
+        prop_assert_eq!(delivery.event_id(), id.as_deref());
+    }
+
+    #[test]
+    fn naming_arbitrary_bodies_never_panics(body in prop::collection::vec(any::<u8>(), 0..256)) {
+        let delivery = verified(&String::from_utf8_lossy(&body));
+        let _ = (delivery.event_type(), delivery.event_id(), delivery.dedupe_key());
+    }
+}
