@@ -220,8 +220,10 @@ pub fn processed(d: &StoredDelivery) {
 
 /// `GET /admin/webhook-stats`: per event type figures over the last hour plus queue counts.
 pub async fn stats_json(inbox: &Inbox) -> serde_json::Value {
-    let stats = inbox.stats(Duration::from_secs(3600)).await;
+    // Counts first: the per-type figures, read after them, then include every attempt of a
+    // delivery the counts show finished (its status and its attempt are written together).
     let counts = inbox.counts().await;
+    let stats = inbox.stats(Duration::from_secs(3600)).await;
     match (stats, counts) {
         (Ok(stats), Ok(counts)) => {
             serde_json::json!({ "window_secs": 3600, "event_types": stats, "counts": counts })

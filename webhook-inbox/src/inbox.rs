@@ -324,7 +324,9 @@ impl Inbox {
     }
 
     /// Per event type totals over the last `window`: what an `/admin/webhook-stats` endpoint
-    /// returns.
+    /// returns. Read from one snapshot of the store: the statuses and the attempts agree.
+    /// Paired with [`counts`](Inbox::counts), call that first: these totals then include every
+    /// attempt of a delivery the counts show finished.
     pub async fn stats(&self, window: Duration) -> Result<Vec<EventTypeStats>, InboxError> {
         self.inner
             .backend

@@ -362,13 +362,16 @@ impl SqliteBackend {
 
     async fn stats_since(&self, since_ms: i64) -> BackendResult<Vec<EventTypeStats>> {
         let mut stats = read::StatsByType::default();
+        // One read transaction: both queries see the same snapshot (WAL), so a delivery's
+        // status and its attempts agree.
+        let mut tx = self.read.begin().await?;
         let rows = sqlx::query(
             "SELECT COALESCE(event_type, ''), COUNT(*), \
                     SUM(status = 'done'), SUM(status = 'dead'), SUM(status IN ('pending', 'processing', 'retrying')) \
              FROM inbox_deliveries WHERE received_at_ms >= ?1 GROUP BY 1",
         )
         .bind(since_ms)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
             stats.add_deliveries(row)?;
@@ -378,11 +381,12 @@ impl SqliteBackend {
              FROM inbox_attempts WHERE finished_at_ms >= ?1 GROUP BY 1",
         )
         .bind(since_ms)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
             stats.add_attempts(row)?;
         }
+        tx.commit().await?;
         Ok(stats.into_sorted())
     }
 }

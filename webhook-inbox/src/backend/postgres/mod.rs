@@ -503,6 +503,11 @@ impl PostgresBackend {
 
     async fn stats_since(&self, since_ms: i64) -> BackendResult<Vec<EventTypeStats>> {
         let mut stats = read::StatsByType::default();
+        // One snapshot for both queries, so a delivery's status and its attempts agree.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
         let rows = sqlx::query(
             "SELECT COALESCE(event_type, ''), COUNT(*), COUNT(*) FILTER (WHERE status = 'done'), \
                     COUNT(*) FILTER (WHERE status = 'dead'), \
@@ -510,7 +515,7 @@ impl PostgresBackend {
              FROM inbox_deliveries WHERE received_at_ms >= $1 GROUP BY 1",
         )
         .bind(since_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
             stats.add_deliveries(row)?;
@@ -521,11 +526,12 @@ impl PostgresBackend {
              FROM inbox_attempts WHERE finished_at_ms >= $1 GROUP BY 1",
         )
         .bind(since_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
             stats.add_attempts(row)?;
         }
+        tx.commit().await?;
         Ok(stats.into_sorted())
     }
 
