@@ -421,3 +421,81 @@ async fn a_claim_dead_letters_an_unreadable_row_and_returns_the_rest() {
     assert_eq!(status, "dead");
     assert!(error.contains("the stored row cannot be read"), "{error}");
 }
+
+/// A prune can delete a key (past retention, its delivery gone) between an accept's insert,
+/// which found the key taken, and the accept's read of that key's id. The accept then runs
+/// again, stores the delivery as new and answers for the whole batch, instead of failing it.
+#[tokio::test]
+async fn a_key_pruned_during_an_accept_is_stored_as_new() {
+    let url = pg_support::fresh_url("prune_race");
+    let b = Arc::new(
+        PostgresBackend::connect(&url, Durability::Full)
+            .await
+            .unwrap(),
+    );
+    let (a, later) = (
+        suite::new("a", "t", suite::T0),
+        suite::new("b", "t", suite::T0),
+    );
+    assert!(
+        a.dedupe_key < later.dedupe_key,
+        "keys are inserted in order"
+    );
+    let old = b.accept_batch(std::slice::from_ref(&a)).await.unwrap()[0].id();
+
+    // `later`'s key, inserted and not committed: the accept's insert finds `a` taken, then
+    // waits on this transaction.
+    let pool = PgPool::connect(&url).await.unwrap();
+    let mut holder = pool.begin().await.unwrap();
+    let holder_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *holder)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO inbox_dedupe (dedupe_key, first_seen_ms) VALUES ($1, 0)")
+        .bind(&later.dedupe_key)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let accept = tokio::spawn({
+        let (b, batch) = (b.clone(), [a.clone(), later.clone()]);
+        async move { b.accept_batch(&batch).await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE pg_blocking_pids(pid) @> ARRAY[$1]",
+        )
+        .bind(holder_pid)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the accept never waited");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // What a prune does to `a`: its finished delivery, then its key.
+    for sql in [
+        "DELETE FROM inbox_deliveries WHERE dedupe_key = $1",
+        "DELETE FROM inbox_dedupe WHERE dedupe_key = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(&a.dedupe_key)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    holder.rollback().await.unwrap();
+
+    let accepted = accept.await.unwrap().unwrap();
+    assert!(
+        accepted.iter().all(|x| !x.is_duplicate()),
+        "both are new: {accepted:?}"
+    );
+    assert_ne!(accepted[0].id(), old);
+    for (x, d) in accepted.iter().zip([&a, &later]) {
+        let stored = b.get(x.id()).await.unwrap().expect("stored");
+        assert_eq!(stored.dedupe_key, d.dedupe_key);
+    }
+}

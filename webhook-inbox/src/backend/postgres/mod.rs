@@ -86,6 +86,9 @@ impl Drop for Listeners {
     }
 }
 
+/// How many times an accept runs again after a concurrent prune took a key it had seen.
+const ACCEPT_ATTEMPTS: usize = 3;
+
 impl PostgresBackend {
     /// How long a statement waits for a pooled connection (or for the server to accept a new
     /// one) before failing, so accepts answer 503 quickly while the server is down.
@@ -162,6 +165,23 @@ impl PostgresBackend {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        // A key another transaction holds can vanish between our insert, which saw it, and our
+        // read of its id: a prune of keys past retention. The key is then free, and the next
+        // attempt stores the delivery under it as new (its first-seen time is now, so no prune
+        // takes it again).
+        for _ in 0..ACCEPT_ATTEMPTS {
+            if let Some(accepted) = self.accept_once(batch).await? {
+                return Ok(accepted);
+            }
+        }
+        Err(InboxError::Corrupt(format!(
+            "dedupe keys vanished during {ACCEPT_ATTEMPTS} accepts in a row"
+        )))
+    }
+
+    /// One accept in one transaction; `None`, with nothing stored, when a key the insert found
+    /// taken was gone by the time its id was read.
+    async fn accept_once(&self, batch: &[NewDelivery]) -> BackendResult<Option<Vec<Accepted>>> {
         // The first occurrence of each key is the one stored. Keys go in sorted, so concurrent
         // batches from several instances take their index locks in the same order.
         let mut first: HashMap<&str, &NewDelivery> = HashMap::with_capacity(batch.len());
@@ -234,6 +254,11 @@ impl PostgresBackend {
                 existing.insert(row.try_get(1)?, row.try_get(0)?);
             }
         }
+        if existing.len() < missing.len() {
+            // Rolled back on drop: nothing of this attempt is kept, so the next one sees the
+            // batch's other keys as new again.
+            return Ok(None);
+        }
         tx.commit().await?;
 
         let mut stored: HashSet<&str> = HashSet::with_capacity(batch.len());
@@ -248,15 +273,14 @@ impl PostgresBackend {
                         Accepted::Duplicate(DeliveryId(id))
                     })
                 } else {
-                    existing
-                        .get(key)
-                        .map(|&id| Accepted::Duplicate(DeliveryId(id)))
-                        .ok_or_else(|| {
-                            InboxError::Corrupt(format!("dedupe key vanished during accept: {key}"))
-                        })
+                    let id = existing.get(key).ok_or_else(|| {
+                        InboxError::Corrupt(format!("no id for the dedupe key {key}"))
+                    })?;
+                    Ok(Accepted::Duplicate(DeliveryId(*id)))
                 }
             })
-            .collect()
+            .collect::<BackendResult<_>>()
+            .map(Some)
     }
 
     async fn claim_due(
