@@ -145,57 +145,67 @@ impl Signer {
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
         let ts = timestamp.to_string();
         let prefix = signed_prefix(self.scheme, id.as_bytes(), ts.as_bytes());
-        let mut hex_sigs = Vec::new();
-        let mut b64_sigs = Vec::new();
-        let mut entries = Vec::new();
-        for key in &self.keys {
-            match key {
+        let several = matches!(
+            self.scheme,
+            Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Paddle
+        );
+        let keys = if several {
+            &self.keys[..]
+        } else {
+            &self.keys[..1]
+        };
+        // Each signature in the encoding the scheme sends: `v1,<base64>` entries for Standard
+        // Webhooks (`v1a,` for ed25519), base64 for Shopify, hex for the rest.
+        let sigs: Vec<String> = keys
+            .iter()
+            .map(|key| match key {
                 SignKey::Hmac(keyed) => {
                     let tag = prefix.mac(keyed, body);
-                    let b64 = STANDARD.encode(tag);
-                    hex_sigs.push(hex::encode(tag));
-                    entries.push(format!("v1,{b64}"));
-                    b64_sigs.push(b64);
+                    match self.scheme {
+                        Scheme::StandardWebhooks => format!("v1,{}", STANDARD.encode(tag)),
+                        Scheme::Shopify => STANDARD.encode(tag),
+                        _ => hex::encode(tag),
+                    }
                 }
                 #[cfg(feature = "ed25519")]
                 SignKey::Ed25519(signing) => {
                     use ed25519_dalek::Signer as _;
                     let sig = signing.sign(&prefix.joined(body));
-                    entries.push(format!("v1a,{}", STANDARD.encode(sig.to_bytes())));
+                    format!("v1a,{}", STANDARD.encode(sig.to_bytes()))
                 }
-            }
-        }
-        let first_hex = hex_sigs.first().cloned().unwrap_or_default();
+            })
+            .collect();
+        let tagged = |tag: &str, sep: &str| {
+            sigs.iter()
+                .map(|s| format!("{tag}={s}"))
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let first = sigs.first().cloned().unwrap_or_default();
         let sig_header = self.signature_header.clone();
         let pairs: Vec<(String, String)> = match self.scheme {
             Scheme::StandardWebhooks => vec![
                 (WEBHOOK_ID.into(), id.into()),
                 (WEBHOOK_TIMESTAMP.into(), ts),
-                (WEBHOOK_SIGNATURE.into(), entries.join(" ")),
+                (WEBHOOK_SIGNATURE.into(), sigs.join(" ")),
             ],
-            Scheme::Stripe => {
-                let v1: Vec<String> = hex_sigs.iter().map(|s| format!("v1={s}")).collect();
-                vec![(sig_header, format!("t={ts},{}", v1.join(",")))]
-            }
+            Scheme::Stripe => vec![(sig_header, format!("t={ts},{}", tagged("v1", ",")))],
             Scheme::Timestamped => vec![
                 (WEBHOOK_ID.into(), id.into()),
-                (sig_header, format!("t={ts},v1={first_hex}")),
+                (sig_header, format!("t={ts},v1={first}")),
             ],
-            Scheme::Paddle => {
-                let h1: Vec<String> = hex_sigs.iter().map(|s| format!("h1={s}")).collect();
-                vec![(sig_header, format!("ts={ts};{}", h1.join(";")))]
-            }
+            Scheme::Paddle => vec![(sig_header, format!("ts={ts};{}", tagged("h1", ";")))],
             Scheme::GitHub => vec![
                 ("x-github-delivery".into(), id.into()),
-                (sig_header, format!("sha256={first_hex}")),
+                (sig_header, format!("sha256={first}")),
             ],
             Scheme::Slack => vec![
                 ("x-slack-request-timestamp".into(), ts),
-                (sig_header, format!("v0={first_hex}")),
+                (sig_header, format!("v0={first}")),
             ],
             Scheme::Shopify => vec![
                 ("x-shopify-webhook-id".into(), id.into()),
-                (sig_header, b64_sigs.first().cloned().unwrap_or_default()),
+                (sig_header, first),
             ],
         };
         SignedHeaders(pairs)

@@ -228,6 +228,41 @@ fn empty_secrets_are_refused_at_construction() {
     );
 }
 
+/// A signer in the middle of a rotation: schemes that carry several signatures carry one per
+/// secret, in order, each verifying under its secret alone; the others are signed with the
+/// first secret, exactly as a signer holding only that one signs.
+#[test]
+fn a_rotating_signer_signs_with_each_secret_where_the_scheme_carries_several() {
+    for scheme in Scheme::ALL {
+        let secrets: Vec<String> = ["first secret", "second secret", "third secret"]
+            .iter()
+            .map(|s| secret_for(scheme, s.as_bytes()))
+            .collect();
+        let rotating =
+            Signer::with_secrets(scheme, &secrets)
+                .unwrap()
+                .sign("msg_1", 1_700_000_000, b"{}");
+        let several = matches!(
+            scheme,
+            Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Paddle
+        );
+        for (i, secret) in secrets.iter().enumerate() {
+            let alone =
+                Verifier::new(scheme, secret)
+                    .unwrap()
+                    .verify_at(&rotating, b"{}", 1_700_000_000);
+            assert_eq!(alone.is_ok(), several || i == 0, "{scheme:?} secret {i}");
+        }
+        if !several {
+            let first_only =
+                Signer::new(scheme, &secrets[0])
+                    .unwrap()
+                    .sign("msg_1", 1_700_000_000, b"{}");
+            assert_eq!(rotating, first_only, "{scheme:?}");
+        }
+    }
+}
+
 /// A signer signs with every secret it holds; verifiers refuse a header with more than
 /// `MAX_SIGNATURES` signatures, so a signer holding more is refused at construction.
 #[test]
