@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::{delivery, eventually, inbox_with};
+use webhook_inbox::backend::sqlite::SqliteBackend;
+use webhook_inbox::backend::{BackendResult, BoxFuture};
 use webhook_inbox::{
-    AcceptMeta, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus, HandlerError,
-    HandlerResult, Inbox, ListFilter, StoredDelivery, Unhandled,
+    AcceptMeta, Accepted, Backend, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus,
+    Durability, EventTypeStats, HandlerError, HandlerResult, Inbox, ListFilter, NewDelivery,
+    Outcome, PruneReport, StatusCounts, StoredDelivery, Unhandled,
 };
 
 async fn status(inbox: &Inbox, id: DeliveryId) -> DeliveryStatus {
@@ -952,5 +955,161 @@ async fn stats_health_and_retention() {
             .unwrap()
             .is_duplicate()
     );
+    worker.shutdown().await;
+}
+
+/// The real SQLite backend, except that a claim returning the watched delivery waits, after the
+/// store has answered, until the test lets the worker read the answer.
+#[derive(Debug)]
+struct PausingClaims {
+    inner: Arc<dyn Backend>,
+    watched: Mutex<Option<DeliveryId>>,
+    claimed: Arc<tokio::sync::Notify>,
+    go: Arc<tokio::sync::Notify>,
+}
+
+impl Backend for PausingClaims {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn accept_batch<'a>(
+        &'a self,
+        batch: &'a [NewDelivery],
+    ) -> BoxFuture<'a, BackendResult<Vec<Accepted>>> {
+        self.inner.accept_batch(batch)
+    }
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(async move {
+            let claimed = self
+                .inner
+                .claim(owner, limit, now_ms, lease_until_ms)
+                .await?;
+            let watched = *self.watched.lock().unwrap();
+            if claimed.iter().any(|d| Some(d.id) == watched) {
+                self.claimed.notify_one();
+                self.go.notified().await;
+            }
+            Ok(claimed)
+        })
+    }
+    fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
+        self.inner.record(outcomes)
+    }
+    fn release<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        due_at_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>> {
+        self.inner.release(owner, ids, due_at_ms)
+    }
+    fn extend_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        ids: &'a [DeliveryId],
+        lease_until_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<u64>> {
+        self.inner.extend_leases(owner, ids, lease_until_ms)
+    }
+    fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
+        self.inner.replay(id, now_ms)
+    }
+    fn redrive(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
+        self.inner.redrive(id, now_ms)
+    }
+    fn redrive_all_dead(&self, now_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
+        self.inner.redrive_all_dead(now_ms)
+    }
+    fn get(&self, id: DeliveryId) -> BoxFuture<'_, BackendResult<Option<StoredDelivery>>> {
+        self.inner.get(id)
+    }
+    fn list<'a>(
+        &'a self,
+        filter: &'a ListFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        self.inner.list(filter)
+    }
+    fn stats(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<Vec<EventTypeStats>>> {
+        self.inner.stats(since_ms)
+    }
+    fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
+        self.inner.failures_since(since_ms)
+    }
+    fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>> {
+        self.inner.counts()
+    }
+    fn prune(
+        &self,
+        done_before_ms: i64,
+        keys_before_ms: i64,
+    ) -> BoxFuture<'_, BackendResult<PruneReport>> {
+        self.inner.prune(done_before_ms, keys_before_ms)
+    }
+    fn close(&self) -> BoxFuture<'_, ()> {
+        self.inner.close()
+    }
+}
+
+/// A run that ends while a claim returning its delivery is on its way (its lease had run out,
+/// the claim took it back, then the run recorded its outcome under the renewed lease): the
+/// claimed copy is stale, and the handler does not run a second time.
+#[tokio::test]
+async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
+    let (dir, url) = support::temp_db();
+    let sqlite = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let backend = Arc::new(PausingClaims {
+        inner: Arc::new(sqlite),
+        watched: Mutex::new(None),
+        claimed: Arc::default(),
+        go: Arc::default(),
+    });
+    let inbox = Inbox::builder(&url)
+        .backend(backend.clone())
+        .build()
+        .await
+        .unwrap();
+    let held = Held::default();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .lease(Duration::from_secs(30))
+        .on_raw("*", held.handler())
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "long", "t").await;
+    assert!(held.started().await);
+    // The lease runs out behind the worker's back; the next claim takes the delivery back and
+    // waits before the worker sees it.
+    *backend.watched.lock().unwrap() = Some(id);
+    let mut db = raw_db(&dir).await;
+    sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = 0 WHERE id = ?1")
+        .bind(id.0)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), backend.claimed.notified())
+        .await
+        .expect("the claim never took the delivery back");
+    // Meanwhile the first run ends and records its outcome under the renewed lease.
+    held.release();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    *backend.watched.lock().unwrap() = None;
+    backend.go.notify_one();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(held.runs(), 1, "the stale claimed copy ran again");
+    assert_eq!(status(&inbox, id).await, DeliveryStatus::Done);
     worker.shutdown().await;
 }

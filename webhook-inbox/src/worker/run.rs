@@ -26,7 +26,18 @@ pub(crate) struct Shared {
     routes: Vec<Route>,
     owner: String,
     config: WorkerConfig,
-    in_flight: Mutex<HashSet<DeliveryId>>,
+    in_flight: Mutex<InFlight>,
+}
+
+/// The deliveries this worker holds (running, or waiting in a batch), and, while a claim is on
+/// its way, the ones whose runs ended meanwhile.
+#[derive(Default)]
+struct InFlight {
+    held: HashSet<DeliveryId>,
+    /// A claim can return a delivery whose run ends before the claim's answer is read: its lease
+    /// had run out (renewals failed), the claim took it back, then the run recorded its outcome
+    /// under the renewed lease. That claimed copy is stale and must not run again.
+    ended_during_claim: Option<HashSet<DeliveryId>>,
 }
 
 /// What a finished run needs to know about each delivery.
@@ -63,7 +74,7 @@ impl Shared {
             routes,
             owner,
             config,
-            in_flight: Mutex::new(HashSet::new()),
+            in_flight: Mutex::new(InFlight::default()),
         }
     }
 
@@ -77,32 +88,57 @@ impl Shared {
             .position(|r| r.pattern.matches(event_type))
     }
 
-    /// Tracks claimed deliveries and returns the ones to start. A delivery this worker still runs
-    /// comes back from a claim when its lease ran out (renewals failed while the store was
-    /// unreachable): that claim has just renewed the lease, and the run in progress records the
-    /// outcome, so it is not started a second time.
+    /// Called before each claim: from now until [`track_claimed`](Shared::track_claimed), runs
+    /// that end are noted.
+    fn claim_started(&self) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            in_flight.ended_during_claim = Some(HashSet::new());
+        }
+    }
+
+    /// Tracks what a claim returned and gives back the deliveries to start. A delivery this
+    /// worker still runs, or whose run ended while the claim was on its way, comes back from a
+    /// claim when its lease ran out (renewals failed while the store was unreachable): a run in
+    /// progress keeps going under the lease the claim just renewed and records the outcome, and
+    /// a run that ended has recorded it, so neither is started a second time.
     fn track_claimed(&self, mut claimed: Vec<StoredDelivery>) -> Vec<StoredDelivery> {
-        if let Ok(mut set) = self.in_flight.lock() {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            let ended = in_flight.ended_during_claim.take().unwrap_or_default();
             claimed.retain(|d| {
-                let new = set.insert(d.id);
-                if !new {
+                let start = !ended.contains(&d.id) && in_flight.held.insert(d.id);
+                if !start {
                     tracing::debug!(
                         webhook.delivery = d.id.0,
-                        "claimed a delivery this worker still runs; its lease is renewed"
+                        "claimed a delivery whose run this worker still has or just ended; not started again"
                     );
                 }
-                new
+                start
             });
         }
         claimed
     }
 
     fn untrack(&self, ids: impl IntoIterator<Item = DeliveryId>) {
-        if let Ok(mut set) = self.in_flight.lock() {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            let InFlight {
+                held,
+                ended_during_claim,
+            } = &mut *in_flight;
             for id in ids {
-                set.remove(&id);
+                held.remove(&id);
+                if let Some(ended) = ended_during_claim {
+                    ended.insert(id);
+                }
             }
         }
+    }
+
+    /// The deliveries this worker holds.
+    fn held(&self) -> Vec<DeliveryId> {
+        self.in_flight
+            .lock()
+            .map(|in_flight| in_flight.held.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     async fn release(&self, ids: &[DeliveryId], due_at_ms: i64) {
@@ -143,7 +179,7 @@ impl Shared {
     /// to `lease_until_ms`; false when the store could not be reached.
     async fn renew_leases(&self, lease_until_ms: i64) -> bool {
         let ids: Vec<DeliveryId> = match self.in_flight.lock() {
-            Ok(set) => set.iter().copied().collect(),
+            Ok(in_flight) => in_flight.held.iter().copied().collect(),
             Err(_) => return false,
         };
         if ids.is_empty() {
@@ -362,12 +398,13 @@ impl Loop {
         self.buffers.values().map(|b| b.items.len()).sum()
     }
 
-    /// Routes claimed deliveries: spawn runs, fill batches, hold those behind an open circuit.
+    /// Routes claimed deliveries (as [`Shared::track_claimed`] returned them): spawn runs, fill
+    /// batches, hold those behind an open circuit.
     async fn dispatch(&mut self, claimed: Vec<StoredDelivery>) {
         let now = self.shared.now();
         let mut held: HashMap<i64, Vec<DeliveryId>> = HashMap::new();
         let mut unhandled: Vec<RunItem> = Vec::new();
-        for d in self.shared.track_claimed(claimed) {
+        for d in claimed {
             let Some(index) = self.shared.route_for(d.event_type_str()) else {
                 unhandled.push(RunItem::of(&d));
                 continue;
@@ -582,18 +619,21 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         if want > 0 && backoff.is_zero() {
             let now = l.shared.now();
             let lease_until = now.saturating_add(duration_ms(config.lease));
-            match inbox
+            l.shared.claim_started();
+            let claimed = inbox
                 .backend()
                 .claim(&l.shared.owner, want, now, lease_until)
-                .await
-            {
+                .await;
+            match claimed {
                 Ok(claimed) => {
                     full = claimed.len() as u32 == want;
-                    if !claimed.is_empty() {
-                        l.dispatch(claimed).await;
+                    let start = l.shared.track_claimed(claimed);
+                    if !start.is_empty() {
+                        l.dispatch(start).await;
                     }
                 }
                 Err(e) => {
+                    l.shared.track_claimed(Vec::new());
                     tracing::warn!(error = %e, "claiming webhook deliveries failed; backing off");
                     backoff = config.poll_interval.max(Duration::from_millis(100));
                 }
@@ -648,12 +688,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     if drained.is_err() {
         l.tasks.abort_all();
         while l.tasks.join_next().await.is_some() {}
-        let left: Vec<DeliveryId> = l
-            .shared
-            .in_flight
-            .lock()
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
+        let left = l.shared.held();
         tracing::warn!(
             count = left.len(),
             "shutdown timeout: releasing unfinished webhook runs"
