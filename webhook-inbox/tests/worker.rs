@@ -73,6 +73,15 @@ async fn raw_db(dir: &tempfile::TempDir) -> sqlx::SqliteConnection {
     sqlx::SqliteConnection::connect(&url).await.unwrap()
 }
 
+/// Makes the lease on `id` run out now, behind the worker's back (as when its renewals fail).
+async fn expire_lease(dir: &tempfile::TempDir, id: DeliveryId) {
+    sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = 0 WHERE id = ?1")
+        .bind(id.0)
+        .execute(&mut raw_db(dir).await)
+        .await
+        .unwrap();
+}
+
 #[derive(serde::Deserialize)]
 struct Envelope {
     id: String,
@@ -685,12 +694,7 @@ async fn a_worker_does_not_start_again_what_it_still_runs_after_its_lease_ran_ou
     let id = accept(&inbox, "long", "t").await;
     assert!(eventually(5, || async { held.runs() == 1 }).await);
     // The lease runs out behind the worker's back, as when its renewals fail.
-    let mut db = raw_db(&dir).await;
-    sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = 0 WHERE id = ?1")
-        .bind(id.0)
-        .execute(&mut db)
-        .await
-        .unwrap();
+    expire_lease(&dir, id).await;
     // The worker claims it again (the claim renews its lease)...
     assert!(
         eventually(5, || async {
@@ -1089,12 +1093,7 @@ async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
     // The lease runs out behind the worker's back; the next claim takes the delivery back and
     // waits before the worker sees it.
     *backend.watched.lock().unwrap() = Some(id);
-    let mut db = raw_db(&dir).await;
-    sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = 0 WHERE id = ?1")
-        .bind(id.0)
-        .execute(&mut db)
-        .await
-        .unwrap();
+    expire_lease(&dir, id).await;
     tokio::time::timeout(Duration::from_secs(5), backend.claimed.notified())
         .await
         .expect("the claim never took the delivery back");
