@@ -32,6 +32,16 @@ impl Headers for ActixHeaders<'_> {
     fn count(&self, name: &str) -> usize {
         self.0.get_all(name).count()
     }
+
+    fn visit_all<'a>(&'a self, visit: &mut dyn FnMut(&str, &'a [u8])) -> bool {
+        if self.0.len() > webhook_core::headers::ONE_PASS_MAX {
+            return false;
+        }
+        for (name, value) in self.0.iter() {
+            visit(name.as_str(), value.as_bytes());
+        }
+        true
+    }
 }
 
 #[cfg(test)]
@@ -51,6 +61,39 @@ mod tests {
         assert_eq!(headers.count("webhook-signature"), 2);
         assert_eq!(headers.get("webhook-id"), None);
         assert_eq!(headers.count("webhook-id"), 0);
+    }
+
+    #[test]
+    fn a_small_map_is_visited_whole_a_large_one_not_at_all() {
+        let mut map = HeaderMap::new();
+        map.append(
+            HeaderName::from_static("webhook-id"),
+            HeaderValue::from_static("m"),
+        );
+        for v in ["v1,a", "v1,b"] {
+            map.append(
+                HeaderName::from_static("webhook-signature"),
+                HeaderValue::from_static(v),
+            );
+        }
+        let mut seen = Vec::new();
+        assert!(ActixHeaders(&map).visit_all(&mut |n, v| seen.push((n.to_owned(), v.to_vec()))));
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("webhook-id".to_owned(), b"m".to_vec()),
+                ("webhook-signature".to_owned(), b"v1,a".to_vec()),
+                ("webhook-signature".to_owned(), b"v1,b".to_vec()),
+            ]
+        );
+        for _ in map.len()..=webhook_core::headers::ONE_PASS_MAX {
+            map.append(
+                HeaderName::from_static("x-filler"),
+                HeaderValue::from_static("x"),
+            );
+        }
+        assert!(!ActixHeaders(&map).visit_all(&mut |_, _| panic!("visited past the limit")));
     }
 
     #[test]

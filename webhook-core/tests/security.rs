@@ -590,3 +590,53 @@ proptest! {
         prop_assert!(verifier.verify_at(&headers, &body2, ts).is_err());
     }
 }
+
+/// The `http` header map read only by lookups, never in one pass.
+struct LookupOnly<'a>(&'a http::HeaderMap);
+
+impl webhook_core::Headers for LookupOnly<'_> {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        webhook_core::Headers::get(self.0, name)
+    }
+    fn count(&self, name: &str) -> usize {
+        webhook_core::Headers::count(self.0, name)
+    }
+    fn get_unique(&self, name: &str) -> Result<Option<&[u8]>, webhook_core::headers::Duplicated> {
+        webhook_core::Headers::get_unique(self.0, name)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Reading the Standard Webhooks headers in one pass answers exactly as reading them by
+    /// lookups: the same verified delivery or the same error, whatever mix of `webhook-*`,
+    /// `svix-*` and other headers, right or wrong, once or repeated, below and past the
+    /// one-pass limit.
+    #[test]
+    fn one_pass_and_lookups_read_the_same_headers(
+        entries in prop::collection::vec((0usize..8, 0usize..3), 0..24),
+    ) {
+        let names = [
+            "webhook-id", "webhook-timestamp", "webhook-signature",
+            "svix-id", "svix-timestamp", "svix-signature", "content-type", "x-other",
+        ];
+        let right = [ID, TS, &format!("v1,{SIG}")].map(str::to_owned);
+        let mut map = http::HeaderMap::new();
+        for (name, value) in entries {
+            let value = match value {
+                0 => right[name % 3].clone(),
+                1 => String::new(),
+                _ => "v1,AAAA 12x".to_owned(),
+            };
+            map.append(names[name], value.parse().unwrap());
+        }
+        let verifier = Verifier::standard(SECRET).unwrap();
+        let one_pass = verifier.verify_at(&map, BODY, NOW);
+        prop_assert_eq!(&one_pass, &verifier.verify_at(&LookupOnly(&map), BODY, NOW));
+        let delivery = verifier.verify_delivery_at(&map, BODY.to_vec().into(), NOW);
+        let looked_up =
+            verifier.verify_delivery_at(&LookupOnly(&map), BODY.to_vec().into(), NOW);
+        prop_assert_eq!(delivery.map(|d| d.headers().clone()), looked_up.map(|d| d.headers().clone()));
+    }
+}
