@@ -53,6 +53,17 @@ pub trait Headers {
     /// uses it to read them in one pass instead of a lookup each, so an implementation should
     /// offer it only when one pass is the cheaper: the `HeaderMap` one does for maps of up to
     /// [`ONE_PASS_MAX`] values. The default returns `false`.
+    ///
+    /// ```
+    /// use webhook_core::Headers;
+    ///
+    /// let mut map = http::HeaderMap::new();
+    /// map.insert("Webhook-Id", "msg_1".parse()?);
+    /// let mut seen = Vec::new();
+    /// assert!(map.visit_all(&mut |name, value| seen.push((name.to_owned(), value.to_vec()))));
+    /// assert_eq!(seen, [("webhook-id".to_owned(), b"msg_1".to_vec())]);
+    /// # Ok::<(), http::header::InvalidHeaderValue>(())
+    /// ```
     fn visit_all<'a>(&'a self, visit: &mut dyn FnMut(&str, &'a [u8])) -> bool {
         let _ = visit;
         false
