@@ -128,7 +128,7 @@ pub fn from_slice<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, EventErro
 /// Re-parses with path tracking to say which field failed.
 #[cold]
 fn explain<'a, T: Deserialize<'a>>(body: &'a [u8], first: serde_json::Error) -> EventError {
-    let event_type = peek_type(body);
+    let event_type = crate::top_level::string(body, "type");
     let mut de = serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Err(err) => EventError::from_path_error(err, event_type.as_deref()),
@@ -139,16 +139,6 @@ fn explain<'a, T: Deserialize<'a>>(body: &'a [u8], first: serde_json::Error) -> 
             Ok(()) => EventError::from_json_error(first, ".".to_owned(), event_type.as_deref()),
         },
     }
-}
-
-/// The body's top-level `type`, for error messages.
-fn peek_type(body: &[u8]) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Peek {
-        #[serde(rename = "type")]
-        event_type: Option<String>,
-    }
-    serde_json::from_slice::<Peek>(body).ok()?.event_type
 }
 
 #[cfg(test)]
