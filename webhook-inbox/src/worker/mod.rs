@@ -18,10 +18,10 @@ pub use handler::{Handler, HandlerError, HandlerResult};
 
 use crate::{Inbox, InboxError, StoredDelivery};
 use breaker::Breaker;
+use handler::{ErasedBatchHandler, ErasedHandler};
 
 /// The most handler runs a worker lets in flight at once.
 const MAX_CONCURRENCY: usize = 65_536;
-use handler::{ErasedBatchHandler, ErasedHandler};
 
 /// How batch handlers are fed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
