@@ -7,7 +7,8 @@ use crate::Rejection;
 /// It is distinct from verification failures ([`VerifyError`](crate::VerifyError), 400/401):
 /// the signature was fine, the content is not what the receiver expects, so the answer is
 /// `422 Unprocessable Content` ([`status`](EventError::status)). Messages name the field that
-/// failed (`data.organization_id`) and never quote a string value from the body.
+/// failed (`data.organization_id`) and never quote a string value from the body (an object's keys
+/// can appear: in the path, and as serde's `unknown field` name).
 ///
 /// ```
 /// use webhook_core::event::{from_slice, Event};
@@ -139,9 +140,30 @@ fn strip_position(message: &str) -> &str {
 }
 
 /// Drops string values that serde quotes in its messages (`invalid type: string "a@b.c",
-/// expected a boolean` becomes `invalid type: string, expected a boolean`): a 422 body or a log
+/// expected a boolean` becomes `invalid type: string, expected a boolean`; `unknown variant
+/// `a@b.c`, expected `admin`` becomes `unknown variant, expected `admin``): a 422 body or a log
 /// line must not echo the sender's data.
 fn redact_strings(reason: &str) -> String {
+    redact_variant(&redact_quoted(reason))
+}
+
+/// serde writes `unknown variant `{value}`, expected …` (or `…, there are no variants`) with the
+/// value unescaped, so its end is the last of those tails; the expected names come from the type.
+fn redact_variant(reason: &str) -> String {
+    const START: &str = "unknown variant `";
+    let Some(start) = reason.find(START) else {
+        return reason.to_owned();
+    };
+    let value = &reason[start + START.len()..];
+    let end = ["`, expected ", "`, there are no variants"]
+        .iter()
+        .filter_map(|tail| value.rfind(tail).map(|i| i + 1))
+        .max();
+    let rest = end.map_or("", |end| &value[end..]);
+    format!("{}unknown variant{rest}", &reason[..start])
+}
+
+fn redact_quoted(reason: &str) -> String {
     let mut out = String::with_capacity(reason.len());
     let mut rest = reason;
     while let Some(start) = rest.find("string \"") {
@@ -207,6 +229,46 @@ mod tests {
         );
         assert_eq!(redact_strings("missing field `id`"), "missing field `id`");
         assert_eq!(redact_strings(r#"string "unterminated"#), "string");
+        assert_eq!(
+            redact_strings("unknown variant `a@b.c`, expected `admin` or `member`"),
+            "unknown variant, expected `admin` or `member`"
+        );
+        assert_eq!(
+            redact_strings("unknown variant `x`, expected y`, expected `admin`"),
+            "unknown variant, expected `admin`"
+        );
+        assert_eq!(
+            redact_strings("unknown variant `secret`, there are no variants"),
+            "unknown variant, there are no variants"
+        );
+        assert_eq!(
+            redact_strings("unknown variant `unterminated"),
+            "unknown variant"
+        );
+    }
+
+    #[test]
+    fn an_unknown_variant_from_the_body_is_not_quoted() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        #[allow(dead_code)]
+        enum Role {
+            Admin,
+            Member,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct User {
+            role: Role,
+        }
+        let err = crate::event::from_slice::<User>(br#"{"role":"jane@corp.example"}"#).unwrap_err();
+        assert_eq!(err.path(), Some("role"));
+        let shown = err.to_string();
+        assert!(!shown.contains("jane"), "{shown}");
+        assert!(
+            shown.contains("unknown variant, expected `admin` or `member`"),
+            "{shown}"
+        );
     }
 
     #[test]
