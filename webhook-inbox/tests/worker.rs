@@ -12,7 +12,7 @@ use webhook_inbox::backend::{BackendResult, BoxFuture};
 use webhook_inbox::{
     AcceptMeta, Accepted, Backend, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus,
     Durability, EventTypeStats, HandlerError, HandlerResult, Inbox, ListFilter, NewDelivery,
-    Outcome, PruneReport, StatusCounts, StoredDelivery, Unhandled,
+    Outcome, PruneReport, RetryPolicy, StatusCounts, StoredDelivery, Unhandled,
 };
 
 async fn status(inbox: &Inbox, id: DeliveryId) -> DeliveryStatus {
@@ -965,22 +965,45 @@ async fn stats_health_and_retention() {
 /// The real SQLite backend, except that a claim returning the watched delivery waits, after the
 /// store has answered, until the test lets the worker read the answer.
 #[derive(Debug)]
-struct PausingClaims {
-    inner: Arc<dyn Backend>,
+/// SQLite behind a wrapper that can hold a claim's answer, or a record's, when it concerns the
+/// watched delivery, until `go`.
+#[derive(Default)]
+struct Pausing {
+    inner: Option<Arc<dyn Backend>>,
+    /// Pause claims that return this delivery, after the claim.
     watched: Mutex<Option<DeliveryId>>,
     claimed: Arc<tokio::sync::Notify>,
+    /// Pause records of this delivery's outcome, after the record, until `go_record`; with
+    /// `then_watch_claims`, claims that return it pause from then on.
+    watched_record: Mutex<Option<DeliveryId>>,
+    then_watch_claims: bool,
+    recorded: Arc<tokio::sync::Notify>,
     go: Arc<tokio::sync::Notify>,
+    go_record: Arc<tokio::sync::Notify>,
 }
 
-impl Backend for PausingClaims {
+impl Pausing {
+    fn over(inner: SqliteBackend) -> Self {
+        Pausing {
+            inner: Some(Arc::new(inner)),
+            ..Pausing::default()
+        }
+    }
+
+    fn inner(&self) -> &Arc<dyn Backend> {
+        self.inner.as_ref().unwrap()
+    }
+}
+
+impl Backend for Pausing {
     fn name(&self) -> &'static str {
-        self.inner.name()
+        self.inner().name()
     }
     fn accept_batch<'a>(
         &'a self,
         batch: &'a [NewDelivery],
     ) -> BoxFuture<'a, BackendResult<Vec<Accepted>>> {
-        self.inner.accept_batch(batch)
+        self.inner().accept_batch(batch)
     }
     fn claim<'a>(
         &'a self,
@@ -991,7 +1014,7 @@ impl Backend for PausingClaims {
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
         Box::pin(async move {
             let claimed = self
-                .inner
+                .inner()
                 .claim(owner, limit, now_ms, lease_until_ms)
                 .await?;
             let watched = *self.watched.lock().unwrap();
@@ -1003,7 +1026,18 @@ impl Backend for PausingClaims {
         })
     }
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
-        self.inner.record(outcomes)
+        Box::pin(async move {
+            let applied = self.inner().record(outcomes).await?;
+            let watched = self.watched_record.lock().unwrap().take();
+            if outcomes.iter().any(|o| Some(o.id) == watched) {
+                if self.then_watch_claims {
+                    *self.watched.lock().unwrap() = watched;
+                }
+                self.recorded.notify_one();
+                self.go_record.notified().await;
+            }
+            Ok(applied)
+        })
     }
     fn release<'a>(
         &'a self,
@@ -1011,7 +1045,7 @@ impl Backend for PausingClaims {
         ids: &'a [DeliveryId],
         due_at_ms: i64,
     ) -> BoxFuture<'a, BackendResult<u64>> {
-        self.inner.release(owner, ids, due_at_ms)
+        self.inner().release(owner, ids, due_at_ms)
     }
     fn extend_leases<'a>(
         &'a self,
@@ -1019,44 +1053,44 @@ impl Backend for PausingClaims {
         ids: &'a [DeliveryId],
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<u64>> {
-        self.inner.extend_leases(owner, ids, lease_until_ms)
+        self.inner().extend_leases(owner, ids, lease_until_ms)
     }
     fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
-        self.inner.replay(id, now_ms)
+        self.inner().replay(id, now_ms)
     }
     fn redrive(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
-        self.inner.redrive(id, now_ms)
+        self.inner().redrive(id, now_ms)
     }
     fn redrive_all_dead(&self, now_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
-        self.inner.redrive_all_dead(now_ms)
+        self.inner().redrive_all_dead(now_ms)
     }
     fn get(&self, id: DeliveryId) -> BoxFuture<'_, BackendResult<Option<StoredDelivery>>> {
-        self.inner.get(id)
+        self.inner().get(id)
     }
     fn list<'a>(
         &'a self,
         filter: &'a ListFilter,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
-        self.inner.list(filter)
+        self.inner().list(filter)
     }
     fn stats(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<Vec<EventTypeStats>>> {
-        self.inner.stats(since_ms)
+        self.inner().stats(since_ms)
     }
     fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
-        self.inner.failures_since(since_ms)
+        self.inner().failures_since(since_ms)
     }
     fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>> {
-        self.inner.counts()
+        self.inner().counts()
     }
     fn prune(
         &self,
         done_before_ms: i64,
         keys_before_ms: i64,
     ) -> BoxFuture<'_, BackendResult<PruneReport>> {
-        self.inner.prune(done_before_ms, keys_before_ms)
+        self.inner().prune(done_before_ms, keys_before_ms)
     }
     fn close(&self) -> BoxFuture<'_, ()> {
-        self.inner.close()
+        self.inner().close()
     }
 }
 
@@ -1069,12 +1103,7 @@ async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
     let sqlite = SqliteBackend::connect(&url, Durability::Full)
         .await
         .unwrap();
-    let backend = Arc::new(PausingClaims {
-        inner: Arc::new(sqlite),
-        watched: Mutex::new(None),
-        claimed: Arc::default(),
-        go: Arc::default(),
-    });
+    let backend = Arc::new(Pausing::over(sqlite));
     let inbox = Inbox::builder(&url)
         .backend(backend.clone())
         .build()
@@ -1110,5 +1139,128 @@ async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(held.runs(), 1, "the stale claimed copy ran again");
     assert_eq!(status(&inbox, id).await, DeliveryStatus::Done);
+    worker.shutdown().await;
+}
+
+/// A run whose retry is recorded, then claimed at once by this worker before the run lets go of
+/// it: the claimed copy is given back (undoing its attempt) instead of waiting out a lease, and
+/// the retry runs.
+#[tokio::test]
+async fn a_retry_claimed_before_its_run_lets_go_is_given_back_and_runs() {
+    let (_dir, url) = support::temp_db();
+    let sqlite = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let backend = Arc::new(Pausing::over(sqlite));
+    let inbox = Inbox::builder(&url)
+        .backend(backend.clone())
+        .retry_policy(RetryPolicy::fixed([Duration::ZERO, Duration::ZERO]))
+        .build()
+        .await
+        .unwrap();
+    let id = accept(&inbox, "flaky", "t").await;
+    *backend.watched_record.lock().unwrap() = Some(id);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .lease(Duration::from_secs(60))
+        .on_raw("*", move |_d: StoredDelivery| {
+            let run = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run == 0 {
+                    Err(HandlerError::new("first run fails"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), backend.recorded.notified())
+        .await
+        .expect("the failed run was never recorded");
+    // The retry is due at once: the worker claims it while the failed run still holds it.
+    assert!(
+        eventually(5, || async {
+            let d = inbox.get(id).await.unwrap().unwrap();
+            d.status == DeliveryStatus::Processing && d.attempts == 2
+        })
+        .await,
+        "the worker never claimed the retry"
+    );
+    backend.go_record.notify_one();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await,
+        "the retry waited for the lease instead of running"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(inbox.get(id).await.unwrap().unwrap().attempts, 2);
+    worker.shutdown().await;
+}
+
+/// The same order, but the run lets go while the claim that took its retry is on its way: that
+/// copy is given back too.
+#[tokio::test]
+async fn a_retry_claimed_while_its_run_lets_go_is_given_back_and_runs() {
+    let (_dir, url) = support::temp_db();
+    let sqlite = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let backend = Arc::new(Pausing {
+        then_watch_claims: true,
+        ..Pausing::over(sqlite)
+    });
+    let inbox = Inbox::builder(&url)
+        .backend(backend.clone())
+        .retry_policy(RetryPolicy::fixed([Duration::ZERO, Duration::ZERO]))
+        .build()
+        .await
+        .unwrap();
+    let id = accept(&inbox, "flaky", "t").await;
+    *backend.watched_record.lock().unwrap() = Some(id);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .lease(Duration::from_secs(60))
+        .on_raw("*", move |_d: StoredDelivery| {
+            let run = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run == 0 {
+                    Err(HandlerError::new("first run fails"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .spawn()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), backend.recorded.notified())
+        .await
+        .expect("the failed run was never recorded");
+    // The worker claims the retry, which is due at once; the claim's answer waits.
+    tokio::time::timeout(Duration::from_secs(5), backend.claimed.notified())
+        .await
+        .expect("the worker never claimed the retry");
+    *backend.watched.lock().unwrap() = None;
+    // The failed run lets go while the claim is on its way.
+    backend.go_record.notify_one();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    backend.go.notify_one();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await,
+        "the retry waited for the lease instead of running"
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert_eq!(inbox.get(id).await.unwrap().unwrap().attempts, 2);
     worker.shutdown().await;
 }

@@ -21,6 +21,10 @@ use crate::{DeliveryId, HandlerError, Inbox, Outcome, OutcomeResult, StoredDeliv
 /// The most deliveries waiting in batch buffers before the worker stops claiming.
 const MAX_BUFFERED: usize = 10_000;
 
+/// How many times a finished run gives back copies claimed meanwhile before it lets go (each
+/// round needs another claim to return the same delivery during the release).
+const SETTLE_ROUNDS: usize = 4;
+
 pub(crate) struct Shared {
     inbox: Inbox,
     routes: Vec<Route>,
@@ -29,15 +33,31 @@ pub(crate) struct Shared {
     in_flight: Mutex<InFlight>,
 }
 
-/// The deliveries this worker holds (running, or waiting in a batch), and, while a claim is on
-/// its way, the ones whose runs ended meanwhile.
+/// The deliveries this worker holds (running, or waiting in a batch), and the claimed copies of
+/// them that must not start.
+///
+/// A claim can return a delivery this worker still holds, or whose run ended while the claim
+/// was on its way. Either the claim came first (the lease had run out while renewals failed:
+/// the claim took the delivery back, and the run records its outcome under the renewed lease),
+/// or the run's outcome came first (a retry already due: the claim took the retried delivery
+/// and counted an attempt). Neither copy is started. Each is given back once its run has
+/// recorded the outcome: a release applies only to a delivery still processing under this
+/// worker, so it changes nothing in the first order and undoes the claim in the second.
 #[derive(Default)]
 struct InFlight {
     held: HashSet<DeliveryId>,
-    /// A claim can return a delivery whose run ends before the claim's answer is read: its lease
-    /// had run out (renewals failed), the claim took it back, then the run recorded its outcome
-    /// under the renewed lease. That claimed copy is stale and must not run again.
+    /// While a claim is on its way: the deliveries whose runs ended meanwhile.
     ended_during_claim: Option<HashSet<DeliveryId>>,
+    /// Claimed again while held: given back when the holding run has recorded its outcome.
+    claimed_while_held: HashSet<DeliveryId>,
+}
+
+/// What a claim's answer turns into.
+struct Claimed {
+    /// Deliveries to start.
+    start: Vec<StoredDelivery>,
+    /// Copies of deliveries whose runs ended while the claim was on its way, to give back.
+    stale: Vec<DeliveryId>,
 }
 
 /// What a finished run needs to know about each delivery.
@@ -96,26 +116,39 @@ impl Shared {
         }
     }
 
-    /// Tracks what a claim returned and gives back the deliveries to start. A delivery this
-    /// worker still runs, or whose run ended while the claim was on its way, comes back from a
-    /// claim when its lease ran out (renewals failed while the store was unreachable): a run in
-    /// progress keeps going under the lease the claim just renewed and records the outcome, and
-    /// a run that ended has recorded it, so neither is started a second time.
-    fn track_claimed(&self, mut claimed: Vec<StoredDelivery>) -> Vec<StoredDelivery> {
-        if let Ok(mut in_flight) = self.in_flight.lock() {
-            let ended = in_flight.ended_during_claim.take().unwrap_or_default();
-            claimed.retain(|d| {
-                let start = !ended.contains(&d.id) && in_flight.held.insert(d.id);
-                if !start {
-                    tracing::debug!(
-                        webhook.delivery = d.id.0,
-                        "claimed a delivery whose run this worker still has or just ended; not started again"
-                    );
-                }
-                start
-            });
+    /// Tracks what a claim returned: the deliveries to start, and the copies of deliveries this
+    /// worker holds or has just finished, which are not started (see [`InFlight`]).
+    fn track_claimed(&self, claimed: Vec<StoredDelivery>) -> Claimed {
+        let mut answer = Claimed {
+            start: Vec::with_capacity(claimed.len()),
+            stale: Vec::new(),
+        };
+        let Ok(mut in_flight) = self.in_flight.lock() else {
+            return answer;
+        };
+        let InFlight {
+            held,
+            ended_during_claim,
+            claimed_while_held,
+        } = &mut *in_flight;
+        let ended = ended_during_claim.take().unwrap_or_default();
+        for d in claimed {
+            let id = d.id;
+            if ended.contains(&id) {
+                answer.stale.push(id);
+            } else if held.contains(&id) {
+                claimed_while_held.insert(id);
+            } else {
+                held.insert(id);
+                answer.start.push(d);
+                continue;
+            }
+            tracing::debug!(
+                webhook.delivery = id.0,
+                "claimed a delivery whose run this worker still has or just ended; not started again"
+            );
         }
-        claimed
+        answer
     }
 
     fn untrack(&self, ids: impl IntoIterator<Item = DeliveryId>) {
@@ -123,14 +156,37 @@ impl Shared {
             let InFlight {
                 held,
                 ended_during_claim,
+                claimed_while_held,
             } = &mut *in_flight;
             for id in ids {
                 held.remove(&id);
+                claimed_while_held.remove(&id);
                 if let Some(ended) = ended_during_claim {
                     ended.insert(id);
                 }
             }
         }
+    }
+
+    /// Stops holding `ids` after their run recorded its outcome, first giving back the copies
+    /// claimed meanwhile. Each is released while still held, so no copy of it can start in
+    /// between; a claim during the release marks it again, and the loop gives that one back too.
+    async fn settle(&self, ids: &[DeliveryId]) {
+        for _ in 0..SETTLE_ROUNDS {
+            let stale: Vec<DeliveryId> = match self.in_flight.lock() {
+                Ok(mut in_flight) => ids
+                    .iter()
+                    .copied()
+                    .filter(|id| in_flight.claimed_while_held.remove(id))
+                    .collect(),
+                Err(_) => break,
+            };
+            if stale.is_empty() {
+                break;
+            }
+            self.give_back(&stale, self.now()).await;
+        }
+        self.untrack(ids.iter().copied());
     }
 
     /// The deliveries this worker holds.
@@ -141,7 +197,15 @@ impl Shared {
             .unwrap_or_default()
     }
 
+    /// Gives deliveries back (due at `due_at_ms`) and stops holding them.
     async fn release(&self, ids: &[DeliveryId], due_at_ms: i64) {
+        self.give_back(ids, due_at_ms).await;
+        self.untrack(ids.iter().copied());
+    }
+
+    /// Gives back what this worker still has processing among `ids`, without counting the
+    /// attempt; deliveries it no longer has are left as they are.
+    async fn give_back(&self, ids: &[DeliveryId], due_at_ms: i64) {
         if ids.is_empty() {
             return;
         }
@@ -153,7 +217,6 @@ impl Shared {
         if let Err(e) = result {
             tracing::warn!(error = %e, count = ids.len(), "releasing deliveries failed; their leases will expire");
         }
-        self.untrack(ids.iter().copied());
     }
 
     /// Renews the leases when a third of the lease has passed since `renewed_at`, the last
@@ -281,7 +344,8 @@ impl Shared {
                 tracing::error!(error = %e, "recording outcomes failed; the deliveries run again after the lease")
             }
         }
-        self.untrack(items.iter().map(|i| i.id));
+        let ids: Vec<DeliveryId> = items.iter().map(|i| i.id).collect();
+        self.settle(&ids).await;
     }
 }
 
@@ -520,10 +584,12 @@ impl Loop {
                 continue;
             };
             let waited = buffer.since.elapsed();
-            if waited >= options.max_wait || buffer.items.len() >= options.max_batch {
+            let due = waited >= options.max_wait || buffer.items.len() >= options.max_batch;
+            if due {
                 self.flush(&key, now, &mut held);
             }
-            if self.buffers.contains_key(&key) {
+            // A due batch still buffered waits for a permit: the end of a run wakes the loop.
+            if !due && self.buffers.contains_key(&key) {
                 let left = options
                     .max_wait
                     .saturating_sub(waited)
@@ -627,9 +693,10 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             match claimed {
                 Ok(claimed) => {
                     full = claimed.len() as u32 == want;
-                    let start = l.shared.track_claimed(claimed);
-                    if !start.is_empty() {
-                        l.dispatch(start).await;
+                    let claimed = l.shared.track_claimed(claimed);
+                    l.shared.give_back(&claimed.stale, now).await;
+                    if !claimed.start.is_empty() {
+                        l.dispatch(claimed.start).await;
                     }
                 }
                 Err(e) => {
