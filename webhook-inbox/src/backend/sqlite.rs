@@ -27,6 +27,9 @@ const COLUMNS: &str = "id, dedupe_key, scheme, message_id, event_id, event_type,
 /// Deliveries per multi-row INSERT, well under SQLite's 32766 bound parameters.
 const INSERT_CHUNK: usize = 500;
 
+/// Ids per lease update (one bound parameter each; a worker can hold more than SQLite's 32766).
+const ID_CHUNK: usize = 10_000;
+
 /// The SQLite backend. Build it with [`SqliteBackend::connect`], or let
 /// [`Inbox::connect`](crate::Inbox::connect) pick it for `sqlite://` URLs.
 #[derive(Debug, Clone)]
@@ -255,16 +258,17 @@ impl SqliteBackend {
         ids: &[DeliveryId],
         due_at_ms: i64,
     ) -> BackendResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
+        let mut released = 0;
+        for chunk in ids.chunks(ID_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "UPDATE inbox_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
+                 attempts = MAX(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = ",
+            );
+            q.push_bind(due_at_ms);
+            held_by(&mut q, owner, chunk);
+            released += q.build().execute(&self.write).await?.rows_affected();
         }
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "UPDATE inbox_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
-             attempts = MAX(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = ",
-        );
-        q.push_bind(due_at_ms);
-        held_by(&mut q, owner, ids);
-        Ok(q.build().execute(&self.write).await?.rows_affected())
+        Ok(released)
     }
 
     async fn extend_ids(
@@ -273,15 +277,16 @@ impl SqliteBackend {
         ids: &[DeliveryId],
         lease_until_ms: i64,
     ) -> BackendResult<u64> {
-        if ids.is_empty() {
-            return Ok(0);
+        let mut extended = 0;
+        for chunk in ids.chunks(ID_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "UPDATE inbox_deliveries SET next_attempt_at_ms = MAX(next_attempt_at_ms, ",
+            );
+            q.push_bind(lease_until_ms).push(")");
+            held_by(&mut q, owner, chunk);
+            extended += q.build().execute(&self.write).await?.rows_affected();
         }
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "UPDATE inbox_deliveries SET next_attempt_at_ms = MAX(next_attempt_at_ms, ",
-        );
-        q.push_bind(lease_until_ms).push(")");
-        held_by(&mut q, owner, ids);
-        Ok(q.build().execute(&self.write).await?.rows_affected())
+        Ok(extended)
     }
 
     async fn requeue(

@@ -517,6 +517,23 @@ pub async fn large_batches_are_chunked_and_deduplicated_within(b: &dyn Backend) 
     assert_eq!(b.counts().await.unwrap().pending, 1_000);
 }
 
+/// A worker can hold more deliveries than SQLite binds parameters in one statement (32766):
+/// its leases are still extended and released, all of them.
+pub async fn leases_of_more_ids_than_one_statement_binds(b: &dyn Backend) {
+    const N: usize = 33_000;
+    let batch: Vec<NewDelivery> = (0..N).map(|i| new(&format!("m{i}"), "t", T0)).collect();
+    b.accept_batch(&batch).await.unwrap();
+    let claimed = b.claim("A", N as u32, T0, T0 + 1_000).await.unwrap();
+    assert_eq!(claimed.len(), N);
+    let ids: Vec<DeliveryId> = claimed.iter().map(|d| d.id).collect();
+    assert_eq!(
+        b.extend_leases("A", &ids, T0 + 5_000).await.unwrap(),
+        N as u64
+    );
+    assert_eq!(b.release("A", &ids, T0 + 6_000).await.unwrap(), N as u64);
+    assert_eq!(b.counts().await.unwrap().pending, N as u64);
+}
+
 /// Instantiates every suite test for a backend factory: an expression evaluating to a future
 /// of `(guard, Arc<dyn Backend>)`.
 #[macro_export]
@@ -527,7 +544,8 @@ macro_rules! backend_suite {
             outcomes_schedule_retries_and_dead_letters, release_does_not_count_an_attempt,
             extended_leases_hold_off_other_claims, list_finds_a_delivery_by_any_of_its_keys,
             replay_and_redrive, list_filters_and_pages, stats_per_event_type,
-            prune_keeps_dedupe_keys_longer, large_batches_are_chunked_and_deduplicated_within);
+            prune_keeps_dedupe_keys_longer, large_batches_are_chunked_and_deduplicated_within,
+            leases_of_more_ids_than_one_statement_binds);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(
