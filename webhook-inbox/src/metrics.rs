@@ -22,7 +22,8 @@ pub const COMMIT_BATCH_SIZE: &str = "webhook_inbox_commit_batch_size";
 /// Histogram: seconds per group commit (transaction + fsync).
 pub const COMMIT_SECONDS: &str = "webhook_inbox_commit_seconds";
 /// Counter: finished handler runs, labels `event_type`, `outcome` = `processed` | `failed` |
-/// `dead`.
+/// `dead`: what the run's result asks for, counted when the run ends, also when a lost lease or
+/// an unreachable store keeps the outcome from being stored (the delivery then runs again).
 pub const PROCESSED_TOTAL: &str = "webhook_inbox_processed_total";
 /// Histogram: handler run time in seconds, labels `event_type`, `outcome`.
 pub const PROCESSING_SECONDS: &str = "webhook_inbox_processing_seconds";

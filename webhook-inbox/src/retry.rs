@@ -80,6 +80,8 @@ impl RetryPolicy {
 
     /// Retries as a backon builder yields delays (`ExponentialBuilder`, `ConstantBuilder`,
     /// `FibonacciBuilder`, …). Give the builder a `max_times`: an endless builder never dies.
+    /// Each decision builds the schedule afresh, so bound it by count: with `with_total_delay`
+    /// and `with_jitter` together, the number of retries would change from one draw to the next.
     pub fn new<B>(builder: B) -> Self
     where
         B: BackoffBuilder + Clone + 'static,

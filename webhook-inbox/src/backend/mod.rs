@@ -113,7 +113,8 @@ pub trait Backend: Debug + Send + Sync + 'static {
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<u64>>;
 
-    /// Re-queues a done, dead or retrying delivery with its original bytes, attempts reset.
+    /// Re-queues a done, dead, retrying or pending delivery with its original bytes, attempts
+    /// reset; a delivery being processed is an `InvalidState` error.
     fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>>;
 
     /// Re-queues a dead delivery.

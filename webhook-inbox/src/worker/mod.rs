@@ -195,7 +195,8 @@ impl WorkerBuilder {
     }
 
     /// Handles event types matching `pattern` in batches of one event type. The batch
-    /// completes or fails as a unit. Keep the lease longer than `max_wait` plus the run time.
+    /// completes or fails as a unit. Deliveries keep their leases while they wait in the
+    /// buffer and while the batch runs (the worker renews them).
     pub fn on_batch<H: Handler<Vec<StoredDelivery>>>(
         self,
         pattern: &str,
