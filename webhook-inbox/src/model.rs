@@ -164,7 +164,8 @@ pub struct NewDelivery {
 pub const MAX_STORED_ID_LEN: usize = 1024;
 
 impl NewDelivery {
-    /// Checks what every backend can store: no NUL character in the text fields, and at most
+    /// Checks what every backend can store: no NUL character in the text fields or the kept
+    /// headers (PostgreSQL's text and `jsonb` refuse it), and at most
     /// [`MAX_STORED_ID_LEN`] bytes in the ids and the event type.
     pub(crate) fn check_storable(&self) -> Result<(), InboxError> {
         let fields = [
@@ -186,6 +187,20 @@ impl NewDelivery {
                     value.len()
                 )));
             }
+        }
+        // JSON writes a NUL as `\u0000`; the parse tells it from an escaped backslash.
+        if self.headers_json.contains("\\u0000")
+            && serde_json::from_str::<Vec<(String, String)>>(&self.headers_json).is_ok_and(
+                |headers| {
+                    headers
+                        .iter()
+                        .any(|(n, v)| n.contains('\0') || v.contains('\0'))
+                },
+            )
+        {
+            return Err(InboxError::Unstorable(
+                "a kept header contains a NUL character".to_owned(),
+            ));
         }
         let meta = [
             ("user agent", self.meta.user_agent.as_ref()),

@@ -367,18 +367,44 @@ async fn an_unstorable_delivery_fails_alone() {
     let long = support::delivery(&"m".repeat(3000), "t", "{}");
     let good = support::delivery("good", "t", "{}");
     let agent = support::delivery("agent", "t", "{}");
-    let (nul, long, agent, good) = tokio::join!(
+    let header = nul_in_a_kept_header();
+    let (nul, long, agent, header, good) = tokio::join!(
         inbox.accept(&nul, AcceptMeta::new()),
         inbox.accept(&long, AcceptMeta::new()),
         inbox.accept(&agent, AcceptMeta::new().user_agent("bot\0")),
+        inbox.accept(&header, AcceptMeta::new()),
         inbox.accept(&good, AcceptMeta::new()),
     );
     assert!(matches!(nul, Err(InboxError::Unstorable(_))), "{nul:?}");
+    assert!(
+        matches!(header, Err(InboxError::Unstorable(_))),
+        "{header:?}"
+    );
     assert!(matches!(long, Err(InboxError::Unstorable(_))), "{long:?}");
     assert!(matches!(agent, Err(InboxError::Unstorable(_))), "{agent:?}");
     assert!(matches!(good, Ok(Accepted::New(_))), "{good:?}");
     assert_eq!(inbox.counts().await.unwrap().pending, 1);
     inbox.close().await;
+}
+
+/// A verified delivery whose kept signature header carries a NUL in an entry the verifier
+/// ignores (an unknown version). HTTP forbids it; a `Headers` source of another kind need not.
+fn nul_in_a_kept_header() -> webhook_core::Delivery {
+    let body = r#"{"id":"evt_h","type":"t","data":{}}"#;
+    let mut headers = webhook_core::Signer::standard(support::SECRET)
+        .unwrap()
+        .sign("header", 1_700_000_000, body.as_bytes())
+        .0;
+    for (name, value) in &mut headers {
+        if name == "webhook-signature" {
+            value.push_str(" v9,a\0b");
+        }
+    }
+    webhook_core::Verifier::standard(support::SECRET)
+        .unwrap()
+        .without_timestamp_check()
+        .verify_delivery(headers.as_slice(), bytes::Bytes::from(body))
+        .unwrap()
 }
 
 /// A claimed row that cannot be read is dead-lettered by the claim, which returns the others.
