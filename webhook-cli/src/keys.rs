@@ -32,12 +32,12 @@ fn check_signature_header(key: &KeyArgs) -> Result<(), CliError> {
         return Ok(());
     };
     if key.scheme == Scheme::StandardWebhooks {
-        // Naming the header it uses anyway changes nothing.
+        // Its two names: verifiers read both; the signer writes the svix-* set for the second.
         if [WEBHOOK_SIGNATURE, SVIX_SIGNATURE].contains(&name.to_ascii_lowercase().as_str()) {
             return Ok(());
         }
         return Err(CliError::Usage(
-            "--signature-header does not apply to the standard scheme: Standard Webhooks always uses webhook-signature".into(),
+            "--signature-header takes only webhook-signature or svix-signature with the standard scheme".into(),
         ));
     }
     if http::HeaderName::from_bytes(name.as_bytes()).is_err() {

@@ -460,8 +460,8 @@ fn an_oversized_headers_file_is_a_usage_error() {
         .stderr(predicate::str::contains("larger than 1 MiB"));
 }
 
-/// Standard Webhooks names its signature header: moving it is refused, and a header name HTTP
-/// cannot carry is refused for the schemes that allow moving it.
+/// Standard Webhooks names its signature header: moving it is refused (except to the svix-*
+/// names), and a header name HTTP cannot carry is refused for the schemes that allow moving it.
 #[test]
 fn signature_header_is_checked() {
     webhook()
@@ -476,8 +476,37 @@ fn signature_header_is_checked() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "does not apply to the standard scheme",
+            "takes only webhook-signature or svix-signature",
         ));
+    // svix-signature writes the svix-* names Svix sends, and verify reads them.
+    let dir = tempfile::tempdir().unwrap();
+    let headers = dir.path().join("headers.txt");
+    let out = webhook()
+        .args([
+            "sign",
+            "--secret",
+            STD_SECRET,
+            "--signature-header",
+            "svix-signature",
+        ])
+        .write_stdin("{}")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text.lines().filter_map(|l| l.split(':').next()).collect();
+    assert_eq!(
+        names,
+        ["svix-id", "svix-timestamp", "svix-signature"],
+        "{text}"
+    );
+    std::fs::write(&headers, &text).unwrap();
+    webhook()
+        .args(["verify", "--secret", STD_SECRET, "--headers-file"])
+        .arg(&headers)
+        .write_stdin("{}")
+        .assert()
+        .success();
     // Naming the header Standard Webhooks uses anyway is harmless.
     webhook()
         .args([
@@ -506,7 +535,8 @@ fn signature_header_is_checked() {
         .stderr(predicate::str::contains("not a valid header name"));
 }
 
-/// `sign` refuses what every verifier would refuse: a negative timestamp, an empty id.
+/// `sign` refuses what every verifier would refuse: a negative timestamp, an empty id, an id
+/// with surrounding whitespace (HTTP drops it, verifiers trim it).
 #[test]
 fn sign_refuses_unverifiable_ids_and_timestamps() {
     webhook()
@@ -520,4 +550,12 @@ fn sign_refuses_unverifiable_ids_and_timestamps() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--id is empty"));
+    for id in [" msg_1", "msg_1 ", "  msg_1  "] {
+        webhook()
+            .args(["sign", "--secret", STD_SECRET, "--id", id])
+            .write_stdin("{}")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("whitespace"));
+    }
 }

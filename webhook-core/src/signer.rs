@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use crate::headers::{SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_TIMESTAMP};
 use crate::secret::{self, HmacSha256};
 use crate::verifier::signed_prefix;
 use crate::{Scheme, SecretError};
@@ -120,11 +120,21 @@ impl Signer {
     }
 
     /// Writes the signature into another header (for the timestamped scheme). Standard Webhooks
-    /// always writes `webhook-signature`, the header its spec names and verifiers read.
+    /// writes the `webhook-*` headers its spec names, or, given `svix-signature`, the `svix-id`,
+    /// `svix-timestamp` and `svix-signature` that Svix itself sends; it ignores any other name.
+    ///
+    /// ```
+    /// let signer = webhook_core::Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .signature_header("svix-signature");
+    /// let headers = signer.sign("msg_1", 1_700_000_000, b"{}");
+    /// assert_eq!(headers.get("svix-id"), Some("msg_1"));
+    /// assert!(headers.get("webhook-id").is_none());
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn signature_header(mut self, name: &str) -> Self {
-        // Standard Webhooks names its header, and verifiers read only that one.
-        if self.scheme != Scheme::StandardWebhooks {
-            self.signature_header = name.to_ascii_lowercase();
+        let name = name.to_ascii_lowercase();
+        if self.scheme != Scheme::StandardWebhooks || name == SVIX_SIGNATURE {
+            self.signature_header = name;
         }
         self
     }
@@ -141,7 +151,8 @@ impl Signer {
 
     /// Signs `body` and returns the headers to send. `id` goes into the scheme's delivery-id
     /// header where it has one (`webhook-id`, `X-GitHub-Delivery`, `X-Shopify-Webhook-Id`);
-    /// `timestamp` (Unix seconds) is ignored by schemes without one.
+    /// `timestamp` (Unix seconds) is ignored by schemes without one. The id is signed as
+    /// given: pass it without surrounding whitespace, which HTTP drops and verifiers trim.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
         let ts = timestamp.to_string();
         let prefix = signed_prefix(self.scheme, id.as_bytes(), ts.as_bytes());
@@ -184,11 +195,18 @@ impl Signer {
         let first = sigs.first().cloned().unwrap_or_default();
         let sig_header = self.signature_header.clone();
         let pairs: Vec<(String, String)> = match self.scheme {
-            Scheme::StandardWebhooks => vec![
-                (WEBHOOK_ID.into(), id.into()),
-                (WEBHOOK_TIMESTAMP.into(), ts),
-                (WEBHOOK_SIGNATURE.into(), sigs.join(" ")),
-            ],
+            Scheme::StandardWebhooks => {
+                let (id_name, ts_name) = if sig_header == SVIX_SIGNATURE {
+                    (SVIX_ID, SVIX_TIMESTAMP)
+                } else {
+                    (WEBHOOK_ID, WEBHOOK_TIMESTAMP)
+                };
+                vec![
+                    (id_name.into(), id.into()),
+                    (ts_name.into(), ts),
+                    (sig_header, sigs.join(" ")),
+                ]
+            }
             Scheme::Stripe => vec![(sig_header, format!("t={ts},{}", tagged("v1", ",")))],
             Scheme::Timestamped => vec![
                 (WEBHOOK_ID.into(), id.into()),

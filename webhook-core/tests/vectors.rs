@@ -347,3 +347,44 @@ fn standard_webhooks_keeps_its_signature_header() {
     let headers = signer.sign("m", 1, b"{}");
     assert!(headers.get("webhook-signature").is_some() && headers.get("x-sig").is_none());
 }
+
+/// Given `svix-signature`, the Standard Webhooks signer writes the `svix-*` names Svix sends:
+/// the svix crate and our verifier accept them, and the standardwebhooks crate, which reads
+/// only `webhook-*`, does not.
+#[test]
+fn svix_named_headers_are_what_the_svix_crate_accepts() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = br#"{"type":"user.created"}"#;
+    let signed = Signer::standard(SECRET)
+        .unwrap()
+        .signature_header("SVIX-Signature")
+        .sign("msg_1", now, body);
+    let names: Vec<&str> = signed.iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["svix-id", "svix-timestamp", "svix-signature"]);
+    let map = http::HeaderMap::from(signed.clone());
+    svix::webhooks::Webhook::new(SECRET)
+        .unwrap()
+        .verify(body, &map)
+        .unwrap();
+    assert!(
+        standardwebhooks::Webhook::new(SECRET)
+            .unwrap()
+            .verify(body, &map)
+            .is_err()
+    );
+    let verified = Verifier::standard(SECRET)
+        .unwrap()
+        .verify_at(&signed, body, now)
+        .unwrap();
+    assert_eq!(verified.id(), Some("msg_1"));
+    // Any other name leaves the spec's names.
+    let signed = Signer::standard(SECRET)
+        .unwrap()
+        .signature_header("x-signature")
+        .sign("msg_1", now, body);
+    assert!(signed.get("webhook-signature").is_some());
+}
