@@ -197,7 +197,7 @@ Examples:
   webhook sign --scheme stripe --body-file event.json > headers.txt
   webhook verify --scheme stripe --headers-file headers.txt --body-file event.json
 
-Exit codes: 0 success, 2 usage error, 3 unreadable body.";
+Exit codes: 0 success, 2 usage error (also a body over 64 MiB), 3 unreadable body.";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -217,7 +217,8 @@ Examples:
   if webhook verify --headers-file captured-headers.txt --body-file captured-body.bin; then ...
 
 Exit codes: 0 verified (JSON summary on stdout), 1 rejected (reason on stderr),
-2 usage error, 3 unreadable body or headers file.";
+2 usage error (also a body over 64 MiB, or a headers file over 1 MiB or not UTF-8),
+3 unreadable body or headers file.";
 
 const SEND_EXAMPLES: &str = "\
 Examples:
@@ -231,10 +232,10 @@ Examples:
   # Load: 1000 deliveries, 16 at a time, progress bar and latency summary
   webhook send --url http://localhost:3000/webhooks --secret whsec_... --count 1000 --concurrency 16
 
-  # Check that the receiver rejects bad signatures (expects 4xx for every delivery)
+  # Check that the receiver rejects bad signatures (expects 400, 401 or 403 for every delivery)
   webhook send --url http://localhost:3000/webhooks --secret whsec_... --tamper --count 10
 
-Exit codes: 0 every delivery answered as expected (2xx, or 4xx with --tamper),
+Exit codes: 0 every delivery answered as expected (2xx, or 400/401/403 with --tamper),
 1 some were not, 2 usage error, 3 network failure (connection refused, timeout).";
 
 /// The scheme and secret(s) shared by `sign`, `verify` and `send`.
@@ -260,7 +261,8 @@ pub(crate) struct KeyArgs {
     pub(crate) secret: Vec<String>,
 
     /// Another header for the signature (the timestamped scheme's header differs between
-    /// integrations; default: the scheme's own).
+    /// integrations; default: the scheme's own). For the standard scheme, `svix-signature`
+    /// signs with the svix-* header names Svix sends.
     #[arg(long, value_name = "NAME")]
     pub(crate) signature_header: Option<String>,
 }
@@ -367,8 +369,8 @@ pub(crate) struct SendArgs {
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = header_line_arg)]
     pub(crate) headers: Vec<HeaderLine>,
 
-    /// Give up on a delivery after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    /// Give up on a delivery after this many seconds (at least 1).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) timeout: u64,
 
     /// Print the summary as JSON.

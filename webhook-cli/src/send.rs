@@ -65,7 +65,7 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
         extra.append(name, value);
     }
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(args.timeout.max(1)))
+        .timeout(Duration::from_secs(args.timeout))
         .user_agent(concat!("webhook-cli/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -21,6 +21,13 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
             "--id is empty: Standard Webhooks verifiers refuse an empty webhook-id".into(),
         ));
     }
+    if id.trim() != id {
+        return Err(CliError::Usage(
+            "--id has leading or trailing whitespace: HTTP drops it from the header, so the \
+             signature over the id as given would match nowhere"
+                .into(),
+        ));
+    }
     let body = body::read(args.body_file.as_deref())?;
     let headers = signer.sign(&id, timestamp, &body);
     let text = match args.format {

@@ -356,6 +356,12 @@ fn usage_errors_exit_2() {
         .args(["--type", "user.login", "--body-file", "x.json"])
         .assert()
         .code(2);
+    webhook()
+        .args(["send", "--url", "http://127.0.0.1:9/", "--secret", SECRET])
+        .args(["--timeout", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--timeout"));
 }
 
 #[test]
