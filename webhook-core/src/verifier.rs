@@ -131,15 +131,25 @@ impl Verifier {
     }
 
     /// Sets the timestamp tolerance (both directions). Default: [`DEFAULT_TOLERANCE`], 300 s.
+    /// Timestamps are whole seconds, so a fraction of a second rounds up.
     ///
     /// ```
     /// use std::time::Duration;
-    /// let v = webhook_core::Verifier::new(webhook_core::Scheme::Paddle, "pdl_ntfset_x")?
-    ///     .tolerance(Duration::from_secs(5));
+    /// let v = webhook_core::Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .tolerance(Duration::from_millis(500));
+    /// let headers = [
+    ///     ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+    ///     ("webhook-timestamp", "1614265330"),
+    ///     ("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+    /// ];
+    /// let body = br#"{"test": 2432232314}"#;
+    /// assert!(v.verify_at(&headers, body, 1614265331).is_ok());
+    /// assert!(v.verify_at(&headers, body, 1614265332).is_err());
     /// # Ok::<(), webhook_core::SecretError>(())
     /// ```
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = Some(tolerance.as_secs());
+        let secs = tolerance.as_secs();
+        self.tolerance = Some(secs.saturating_add(u64::from(tolerance.subsec_nanos() > 0)));
         self
     }
 
