@@ -1,6 +1,6 @@
 //! Reading the raw request body with a limit.
 
-use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::{HttpRequest, dev};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -21,7 +21,8 @@ pub(crate) async fn read_limited(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(too_large);
     }
-    if matches!(payload, dev::Payload::None) && declared.is_some_and(|len| len > 0) {
+    let sent = declared.is_some_and(|len| len > 0) || req.headers().contains_key(TRANSFER_ENCODING);
+    if matches!(payload, dev::Payload::None) && sent {
         // A body was sent, but an earlier extractor of the handler has taken it.
         return Err(Rejection::Misconfigured(
             "the request body was already read by another extractor: take VerifiedEvent or VerifiedDelivery as the handler's only body extractor",
@@ -102,6 +103,12 @@ mod tests {
     async fn a_body_taken_by_another_extractor_is_a_misconfiguration() {
         let req = TestRequest::default()
             .insert_header(("content-length", "2"))
+            .to_http_request();
+        let err = read_limited(&req, dev::Payload::None, 5).await.unwrap_err();
+        assert!(matches!(err, Rejection::Misconfigured(_)), "{err:?}");
+        // A chunked body, which has no length.
+        let req = TestRequest::default()
+            .insert_header(("transfer-encoding", "chunked"))
             .to_http_request();
         let err = read_limited(&req, dev::Payload::None, 5).await.unwrap_err();
         assert!(matches!(err, Rejection::Misconfigured(_)), "{err:?}");

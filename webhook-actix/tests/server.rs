@@ -126,3 +126,35 @@ async fn verifies_over_a_real_socket() {
 
     handle.stop(true).await;
 }
+
+/// `web::Bytes` before the extractor takes a chunked body (no Content-Length): a 500 naming the
+/// mistake over a real socket, not a 401 that would read as a wrong secret.
+#[actix_web::test]
+async fn a_chunked_body_read_by_an_earlier_extractor_is_500() {
+    let config = WebhookConfig::secret(SECRET).unwrap();
+    let server = HttpServer::new(move || {
+        App::new().app_data(config.clone()).route(
+            "/webhooks",
+            web::post().to(
+                |_raw: bytes::Bytes, _d: webhook_actix::VerifiedDelivery| async {
+                    HttpResponse::Ok().finish()
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let delivery = signed(ORG_CREATED).id("msg_taken");
+    let status = actix_web::rt::task::spawn_blocking(move || post_chunked(addr, &delivery, 10))
+        .await
+        .unwrap();
+    assert!(status.starts_with("HTTP/1.1 500"), "{status}");
+    handle.stop(true).await;
+}
