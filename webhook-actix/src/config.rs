@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{HttpRequest, web};
-use webhook_core::{Clock, EventFilter, Rejection, Scheme, SecretError, Verifier};
+use webhook_core::{Clock, EventFilter, FailureLog, Rejection, Scheme, SecretError, Verifier};
 
 /// The default body limit: 2 MiB, as the tower layer.
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// The default minimum time between two warnings about failing verification: 60 s.
+pub const DEFAULT_WARN_INTERVAL: Duration = Duration::from_secs(60);
 
 type ErrorHandler = dyn Fn(Rejection, &HttpRequest) -> actix_web::Error + Send + Sync;
 
@@ -41,6 +44,7 @@ pub struct WebhookConfig {
     limit: usize,
     filter: EventFilter,
     error_handler: Option<Arc<ErrorHandler>>,
+    failures: Arc<FailureLog>,
 }
 
 impl fmt::Debug for WebhookConfig {
@@ -63,6 +67,7 @@ impl WebhookConfig {
             limit: DEFAULT_BODY_LIMIT,
             filter: EventFilter::all(),
             error_handler: None,
+            failures: Arc::new(FailureLog::new(DEFAULT_WARN_INTERVAL)),
         }
     }
 
@@ -118,6 +123,15 @@ impl WebhookConfig {
     /// event type cannot be read are passed on, as the tower layer does.
     pub fn events(mut self, filter: EventFilter) -> Self {
         self.filter = filter;
+        self
+    }
+
+    /// The minimum time between two warnings about failing verification (default
+    /// [`DEFAULT_WARN_INTERVAL`], 60 s). Each warning counts the failures since the last one by
+    /// check and names the usual cause (a wrong or rotated secret for `signature_mismatch`), so
+    /// verification that keeps failing is never silent. Clones share the count.
+    pub fn warn_interval(mut self, interval: Duration) -> Self {
+        self.failures = Arc::new(FailureLog::new(interval));
         self
     }
 
@@ -178,6 +192,7 @@ impl WebhookConfig {
     /// Converts a rejection into the error the extractor returns, through the custom handler if
     /// one is set.
     pub(crate) fn reject(&self, rejection: Rejection, req: &HttpRequest) -> actix_web::Error {
+        crate::observe::rejected(&rejection, &self.failures);
         match &self.error_handler {
             Some(handler) => handler(rejection, req),
             None => crate::WebhookError::Rejected(rejection).into(),

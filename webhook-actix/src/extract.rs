@@ -101,7 +101,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for VerifiedEvent<T> {
             let delivery = verified(&req, config, payload).await?;
             let event = delivery
                 .json::<T>()
-                .map_err(|e| reject(config, e.into(), &req))?;
+                .map_err(|e| config.reject(e.into(), &req))?;
             claim(&req, config, &delivery)?;
             Ok(VerifiedEvent { event, delivery })
         })
@@ -163,15 +163,6 @@ fn config(req: &HttpRequest) -> Result<&WebhookConfig, actix_web::Error> {
     })
 }
 
-fn reject(config: &WebhookConfig, rejection: Rejection, req: &HttpRequest) -> actix_web::Error {
-    tracing::debug!(
-        code = rejection.code(),
-        status = rejection.status(),
-        "webhook rejected: {rejection}"
-    );
-    config.reject(rejection, req)
-}
-
 /// Reads, verifies and filters.
 async fn verified(
     req: &HttpRequest,
@@ -180,11 +171,11 @@ async fn verified(
 ) -> Result<Delivery, actix_web::Error> {
     let body = read_limited(req, payload, config.limit())
         .await
-        .map_err(|r| reject(config, r, req))?;
+        .map_err(|r| config.reject(r, req))?;
     let delivery = config
         .verifier()
         .verify_delivery(&ActixHeaders(req.headers()), body)
-        .map_err(|e| reject(config, e.into(), req))?;
+        .map_err(|e| config.reject(e.into(), req))?;
     if !config.subscribed(delivery.event_type()) {
         tracing::debug!(
             event_type = delivery.event_type(),
@@ -230,6 +221,6 @@ fn claim(
             tracing::debug!(key, "webhook delivery already processed; acknowledged");
             Err(WebhookError::Duplicate { key }.into())
         }
-        Claim::InFlight => Err(reject(config, Rejection::InFlight, req)),
+        Claim::InFlight => Err(config.reject(Rejection::InFlight, req)),
     }
 }

@@ -61,11 +61,12 @@ pub mod dedupe;
 mod error;
 mod extract;
 mod headers;
+mod observe;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use config::{DEFAULT_BODY_LIMIT, WebhookConfig};
+pub use config::{DEFAULT_BODY_LIMIT, DEFAULT_WARN_INTERVAL, WebhookConfig};
 pub use dedupe::WebhookDedupe;
 pub use error::WebhookError;
 pub use extract::{VerifiedDelivery, VerifiedEvent};

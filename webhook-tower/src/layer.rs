@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 use webhook_core::dedupe::{DedupeStore, MemoryDedupe, forgets_too_soon, replay_window};
-use webhook_core::{Clock, EventFilter, SecretError, Verifier};
+use webhook_core::{Clock, EventFilter, FailureLog, SecretError, Verifier};
 
-use crate::observe::FailureLog;
 use crate::rejection::{DefaultRejection, OnRejection};
 use crate::service::WebhookVerifyService;
 

@@ -1,11 +1,10 @@
 //! Tracing span, metrics and the rate-limited warning about failing verification.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tracing::Span;
 use tracing::field::Empty;
-use webhook_core::{Delivery, Rejection, VerifyError};
+use webhook_core::{Delivery, FailureLog, Rejection};
 
 // Metrics: `webhook_requests_total{outcome}` (accepted, failed, duplicate, unsubscribed,
 // in_flight, rejected), `webhook_rejections_total{reason}` (the `Rejection::code`),
@@ -123,90 +122,14 @@ pub(crate) fn rejected(span: &Span, rejection: &Rejection, failures: &FailureLog
         reason = rejection.code(),
         "webhook rejected: {rejection}"
     );
-    if let Rejection::Verify(err) = rejection {
-        failures.record(err);
-    }
-}
-
-/// Counts verification failures by check and warns at most once per interval, so that a wrong
-/// or rotated secret never fails silently yet cannot flood the logs.
-#[derive(Debug)]
-pub(crate) struct FailureLog {
-    interval: Duration,
-    state: Mutex<FailureState>,
-}
-
-#[derive(Debug, Default)]
-struct FailureState {
-    last_warning: Option<Instant>,
-    counts: Vec<(&'static str, u64)>,
-}
-
-impl FailureLog {
-    pub(crate) fn new(interval: Duration) -> Self {
-        FailureLog {
-            interval,
-            state: Mutex::new(FailureState::default()),
-        }
-    }
-
-    pub(crate) fn record(&self, err: &VerifyError) {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let code = err.code();
-        match state.counts.iter_mut().find(|(c, _)| *c == code) {
-            Some((_, n)) => *n += 1,
-            None => state.counts.push((code, 1)),
-        }
-        let now = Instant::now();
-        if state
-            .last_warning
-            .is_some_and(|at| now.duration_since(at) < self.interval)
-        {
-            return;
-        }
-        let since = state
-            .last_warning
-            .map(|at| now.duration_since(at).as_secs());
-        state.last_warning = Some(now);
-        let mut counts = std::mem::take(&mut state.counts);
-        drop(state);
-        counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
-        let total: u64 = counts.iter().map(|(_, n)| n).sum();
-        let checks = counts
-            .iter()
-            .map(|(c, n)| format!("{c} ×{n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let window = match since {
-            Some(secs) => format!("in the last {secs} s"),
-            None => String::from("since start"),
-        };
+    if let Rejection::Verify(err) = rejection
+        && let Some(report) = failures.record(err)
+    {
         tracing::warn!(
-            failures = total,
-            checks = %checks,
+            failures = report.total(),
+            checks = %report.checks(),
             latest = %err,
-            "webhook verification failing: {total} request(s) rejected {window} ({checks}); {}",
-            hint(counts.first().map_or(code, |(c, _)| c)),
+            "{report}"
         );
-    }
-}
-
-fn hint(code: &str) -> &'static str {
-    match code {
-        "signature_mismatch" => {
-            "a wrong or rotated secret is the usual cause: compare the endpoint's secret with the sender's dashboard, and add the new one with Verifier::add_secret during a rotation"
-        }
-        "timestamp_too_old" | "timestamp_too_new" => {
-            "check this server's clock (NTP), or a queue or proxy delaying requests"
-        }
-        "no_supported_signature" => {
-            "the sender signs with another scheme or signature version than this verifier expects"
-        }
-        _ => {
-            "requests lack the sender's headers: a different sender, the wrong scheme, or a proxy stripping headers"
-        }
     }
 }

@@ -1,0 +1,167 @@
+//! Rejection metrics and the rate-limited warning when verification keeps failing, as the tower
+//! layer has them.
+
+mod common;
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::sync::Once;
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, web};
+use common::*;
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use webhook_actix::testing::SignedRequest;
+use webhook_actix::{VerifiedEvent, WebhookConfig};
+
+async fn handler(_event: VerifiedEvent<OrgEvent>) -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// Sends each request in turn to an app with `config`; returns the statuses.
+fn drive(config: WebhookConfig, requests: Vec<SignedRequest>) -> Vec<u16> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = actix_web::test::init_service(
+            App::new()
+                .app_data(config)
+                .route("/webhooks", web::post().to(handler)),
+        )
+        .await;
+        let mut statuses = Vec::new();
+        for req in requests {
+            let res = actix_web::test::call_service(&app, req.to_request()).await;
+            statuses.push(res.status().as_u16());
+        }
+        statuses
+    })
+}
+
+fn wrong_secret(id: &str) -> SignedRequest {
+    SignedRequest::standard(OLD_SECRET, ORG_CREATED.to_owned())
+        .unwrap()
+        .uri("/webhooks")
+        .id(id)
+}
+
+#[test]
+fn rejections_are_counted_by_reason() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let statuses = metrics::with_local_recorder(&recorder, || {
+        drive(
+            WebhookConfig::secret(SECRET).unwrap(),
+            vec![
+                signed(ORG_CREATED),
+                wrong_secret("m1"),
+                wrong_secret("m2"),
+                signed(ORG_CREATED).header("webhook-timestamp", "1000"),
+            ],
+        )
+    });
+    assert_eq!(statuses, [200, 401, 401, 401]);
+    let mut counters: Vec<(String, String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => {
+                let labels: Vec<String> = key
+                    .key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                Some((key.key().name().to_owned(), labels.join(","), n))
+            }
+            _ => None,
+        })
+        .collect();
+    counters.sort();
+    assert_eq!(
+        counters,
+        [
+            (
+                "webhook_rejections_total".to_owned(),
+                "reason=signature_mismatch".to_owned(),
+                2
+            ),
+            (
+                "webhook_rejections_total".to_owned(),
+                "reason=timestamp_too_old".to_owned(),
+                1
+            ),
+        ]
+    );
+}
+
+#[test]
+fn repeated_failures_warn_once_per_interval_naming_the_check() {
+    let logs = capture_logs(|| {
+        drive(
+            WebhookConfig::secret(SECRET).unwrap(),
+            (0..5).map(|i| wrong_secret(&format!("w{i}"))).collect(),
+        );
+    });
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains(" WARN ")).collect();
+    assert_eq!(warnings.len(), 1, "one warning per interval, got:\n{logs}");
+    assert!(
+        warnings[0].contains("signature_mismatch ×1"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains("wrong or rotated secret"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        !logs.contains("MfKQ9r8") && !logs.contains("C2FVsBQ"),
+        "secrets must not be logged"
+    );
+
+    let logs = capture_logs(|| {
+        drive(
+            WebhookConfig::secret(SECRET)
+                .unwrap()
+                .warn_interval(Duration::ZERO),
+            vec![wrong_secret("z1"), wrong_secret("z2")],
+        );
+    });
+    assert_eq!(
+        logs.lines().filter(|l| l.contains(" WARN ")).count(),
+        2,
+        "{logs}"
+    );
+}
+
+thread_local! {
+    static CAPTURED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes into this thread's capture buffer.
+struct ThreadBuffer;
+
+impl Write for ThreadBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURED.with_borrow_mut(|captured| captured.extend_from_slice(buf));
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `f` and returns what it logged on this thread (one global subscriber writing into a
+/// per-thread buffer; actix's test system runs on the calling thread).
+fn capture_logs(f: impl FnOnce()) -> String {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ThreadBuffer)
+            .init();
+    });
+    CAPTURED.with_borrow_mut(Vec::clear);
+    f();
+    String::from_utf8(CAPTURED.with_borrow_mut(std::mem::take)).unwrap()
+}
