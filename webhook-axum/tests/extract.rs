@@ -287,3 +287,42 @@ async fn other_schemes_through_with_verifier() {
     let text = res.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(text, "github|gh-1|0|issues.opened|19");
 }
+
+/// axum's own `Bytes`, `Json` and `String` extractors keep axum's `DefaultBodyLimit` (2 MB)
+/// over the re-buffered body: with a larger `body_limit`, raise it too. The webhook extractors
+/// read the verified bytes from the extensions and need nothing more.
+#[tokio::test]
+async fn a_body_limit_over_axums_default_needs_default_body_limit_for_axums_extractors() {
+    use axum::extract::DefaultBodyLimit;
+    const LIMIT: usize = 4 * 1024 * 1024;
+    let big = format!(
+        r#"{{"type":"user.login","pad":"{}"}}"#,
+        "x".repeat(3 * 1024 * 1024)
+    );
+    let request = || SignedRequest::new(SECRET, big.clone()).uri("/").build();
+    let bytes_route = || {
+        Router::new()
+            .route(
+                "/",
+                post(|body: Bytes| async move { body.len().to_string() }),
+            )
+            .layer(WebhookVerify::new(SECRET).body_limit(LIMIT))
+    };
+    let status = |app: Router| async move { app.oneshot(request()).await.unwrap().status() };
+    assert_eq!(
+        status(bytes_route()).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "axum's default limit no longer applies: drop the advice from the docs"
+    );
+    assert_eq!(
+        status(bytes_route().layer(DefaultBodyLimit::max(LIMIT))).await,
+        StatusCode::OK
+    );
+    let delivery_route = Router::new()
+        .route(
+            "/",
+            post(|d: VerifiedDelivery| async move { d.body().len().to_string() }),
+        )
+        .layer(WebhookVerify::new(SECRET).body_limit(LIMIT));
+    assert_eq!(status(delivery_route).await, StatusCode::OK);
+}

@@ -35,10 +35,26 @@ pin_project! {
         on_rejection: R,
         span: Span,
     }
+
+    impl<ReqBody, S, R> PinnedDrop for ResponseFuture<ReqBody, S, R>
+    where
+        S: Service<Request<Full<Bytes>>>,
+    {
+        // Dropped while reading the body or waiting for the inner service (client gone, a
+        // timeout outside the layer): the request still gets an outcome.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if matches!(this.state.as_ref().project_ref(), StateProjRef::Collecting { .. } | StateProjRef::Calling { .. }) {
+                let _entered = this.span.enter();
+                observe::finish(this.span, Outcome::Cancelled);
+            }
+        }
+    }
 }
 
 pin_project! {
     #[project = StateProj]
+    #[project_ref = StateProjRef]
     enum State<ReqBody, S, F> {
         Collecting {
             #[pin]

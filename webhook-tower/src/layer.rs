@@ -111,7 +111,9 @@ impl<R> WebhookVerify<R> {
 
     /// The largest body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`], 2 MiB). A larger
     /// `Content-Length` is answered 413 before reading; a streamed body is read up to the limit
-    /// and then answered 413, so a request never buffers more than this.
+    /// and then answered 413, so a request never buffers more than this. Under axum, a limit
+    /// over 2 MB also needs `DefaultBodyLimit::max` for axum's own `Bytes`, `Json` and `String`
+    /// extractors (see [Body types](crate#body-types)).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config_mut().limit = bytes;
         self

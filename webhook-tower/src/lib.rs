@@ -43,8 +43,11 @@
 //!
 //! The inner service receives `Request<Full<Bytes>>` whatever the incoming body type was
 //! (hyper's `Incoming`, axum's `Body`, …); axum's router and every handler extractor (`Bytes`,
-//! `Json`, `String`) accept it. Responses are wrapped in [`ResponseBody`] so that the layer can
-//! answer with its own body whatever the inner service's body type is.
+//! `Json`, `String`) accept it. Those three still apply axum's `DefaultBodyLimit` (2 MB): with a
+//! larger [`body_limit`](WebhookVerify::body_limit), add `DefaultBodyLimit::max` with the same
+//! value, or read the body through the `VerifiedEvent` and `VerifiedDelivery` extractors, which
+//! take the verified bytes from the extensions. Responses are wrapped in [`ResponseBody`] so
+//! that the layer can answer with its own body whatever the inner service's body type is.
 //!
 //! # Observability
 //!

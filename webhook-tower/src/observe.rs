@@ -7,7 +7,7 @@ use tracing::field::Empty;
 use webhook_core::{Delivery, FailureLog, Rejection};
 
 // Metrics: `webhook_requests_total{outcome}` (accepted, failed, duplicate, unsubscribed,
-// in_flight, rejected), `webhook_rejections_total{reason}` (the `Rejection::code`),
+// in_flight, rejected, cancelled), `webhook_rejections_total{reason}` (the `Rejection::code`),
 // `webhook_verify_duration_seconds` (histogram).
 
 /// How a request ended.
@@ -25,6 +25,8 @@ pub(crate) enum Outcome {
     InFlight,
     /// Rejected by the layer (400, 401, 413).
     Rejected,
+    /// Dropped before an answer: the client went away, or a timeout outside the layer fired.
+    Cancelled,
 }
 
 impl Outcome {
@@ -36,6 +38,7 @@ impl Outcome {
             Outcome::Unsubscribed => "unsubscribed",
             Outcome::InFlight => "in_flight",
             Outcome::Rejected => "rejected",
+            Outcome::Cancelled => "cancelled",
         }
     }
 }
@@ -86,7 +89,8 @@ pub(crate) fn finish(span: &Span, outcome: Outcome) {
             "duplicate",
             "unsubscribed",
             "in_flight",
-            "rejected"
+            "rejected",
+            "cancelled"
         ]
     );
 }

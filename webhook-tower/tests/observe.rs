@@ -237,3 +237,53 @@ fn span_carries_id_type_scheme_and_outcome_but_never_the_body() {
     );
     assert!(!logs.contains("MfKQ9r8"), "the secret must not be logged");
 }
+
+/// A request dropped before it is answered (the client went away, a timeout outside the layer)
+/// still counts, as `cancelled`: while the inner service runs, and while the body is read.
+#[test]
+fn a_request_dropped_before_its_answer_counts_as_cancelled() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        runtime().block_on(async {
+            let layer = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
+            let stuck = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>().await
+            }));
+            let call = stuck.clone().oneshot(request("slow", SECRET));
+            let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
+            assert!(dropped.is_err(), "the inner service answered");
+
+            // A client that sends its headers, then nothing.
+            let body = http_body_util::StreamBody::new(futures_util::stream::pending::<
+                Result<http_body::Frame<Bytes>, Infallible>,
+            >());
+            let mut streaming = Request::post("/").body(body).unwrap();
+            *streaming.headers_mut() = request("streaming", SECRET).headers().clone();
+            let call = layer
+                .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+                }))
+                .oneshot(streaming);
+            let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
+            assert!(dropped.is_err(), "the body was read to its end");
+        })
+    });
+    let cancelled: u64 = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| {
+            key.key().name() == "webhook_requests_total"
+                && key
+                    .key()
+                    .labels()
+                    .any(|l| l.key() == "outcome" && l.value() == "cancelled")
+        })
+        .map(|(.., value)| match value {
+            DebugValue::Counter(n) => n,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(cancelled, 2);
+}
