@@ -60,13 +60,30 @@ fn post_chunked(addr: SocketAddr, signed: &SignedRequest, chunk: usize) -> Strin
     response.lines().next().unwrap_or_default().to_owned()
 }
 
+/// Starts an `HttpServer` with `workers` workers over the app factory on 127.0.0.1, on an
+/// ephemeral port; gives its address and handle.
+macro_rules! serve {
+    ($workers:expr, $factory:expr) => {{
+        let server = HttpServer::new($factory)
+            .workers($workers)
+            .disable_signals()
+            .bind(("127.0.0.1", 0))
+            .unwrap();
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        (addr, handle)
+    }};
+}
+
 #[actix_web::test]
 async fn verifies_over_a_real_socket() {
     let calls = Calls::default();
     let dedupe = WebhookDedupe::memory();
     let config = WebhookConfig::secret(SECRET).unwrap().body_limit(1024);
     let app_calls = calls.clone();
-    let server = HttpServer::new(move || {
+    let (addr, handle) = serve!(2, move || {
         App::new()
             .app_data(config.clone())
             .app_data(web::Data::new(app_calls.clone()))
@@ -75,15 +92,7 @@ async fn verifies_over_a_real_socket() {
                     .wrap(dedupe.clone())
                     .route(web::post().to(handle)),
             )
-    })
-    .workers(2)
-    .disable_signals()
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    });
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
 
@@ -132,7 +141,7 @@ async fn verifies_over_a_real_socket() {
 #[actix_web::test]
 async fn a_chunked_body_read_by_an_earlier_extractor_is_500() {
     let config = WebhookConfig::secret(SECRET).unwrap();
-    let server = HttpServer::new(move || {
+    let (addr, handle) = serve!(1, move || {
         App::new().app_data(config.clone()).route(
             "/webhooks",
             web::post().to(
@@ -141,15 +150,7 @@ async fn a_chunked_body_read_by_an_earlier_extractor_is_500() {
                 },
             ),
         )
-    })
-    .workers(1)
-    .disable_signals()
-    .bind(("127.0.0.1", 0))
-    .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
+    });
 
     let delivery = signed(ORG_CREATED).id("msg_taken");
     let status = actix_web::rt::task::spawn_blocking(move || post_chunked(addr, &delivery, 10))

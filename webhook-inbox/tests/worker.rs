@@ -1142,46 +1142,89 @@ async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
     worker.shutdown().await;
 }
 
+/// A worker over `backend` (SQLite in `dir`) whose handler fails its first run and succeeds
+/// after; retries are due at once. The delivery's record is watched: the record that ends the
+/// first run waits for `go_record` before the run lets go of the delivery.
+struct Flaky {
+    _dir: tempfile::TempDir,
+    backend: Arc<Pausing>,
+    inbox: Inbox,
+    id: DeliveryId,
+    runs: Arc<AtomicUsize>,
+    worker: webhook_inbox::Worker,
+}
+
+impl Flaky {
+    async fn start(then_watch_claims: bool) -> Self {
+        let (dir, url) = support::temp_db();
+        let sqlite = SqliteBackend::connect(&url, Durability::Full)
+            .await
+            .unwrap();
+        let backend = Arc::new(Pausing {
+            then_watch_claims,
+            ..Pausing::over(sqlite)
+        });
+        let inbox = Inbox::builder(&url)
+            .backend(backend.clone())
+            .retry_policy(RetryPolicy::fixed([Duration::ZERO, Duration::ZERO]))
+            .build()
+            .await
+            .unwrap();
+        let id = accept(&inbox, "flaky", "t").await;
+        *backend.watched_record.lock().unwrap() = Some(id);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let worker = inbox
+            .worker()
+            .poll_interval(Duration::from_millis(10))
+            .lease(Duration::from_secs(60))
+            .on_raw("*", move |_d: StoredDelivery| {
+                let run = counted.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if run == 0 {
+                        Err(HandlerError::new("first run fails"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .spawn()
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), backend.recorded.notified())
+            .await
+            .expect("the failed run was never recorded");
+        Flaky {
+            _dir: dir,
+            backend,
+            inbox,
+            id,
+            runs,
+            worker,
+        }
+    }
+
+    /// The retry ran once, with its attempt counted once, without waiting out a lease.
+    async fn assert_retried(self) {
+        assert!(
+            eventually(5, || async {
+                status(&self.inbox, self.id).await == DeliveryStatus::Done
+            })
+            .await,
+            "the retry waited for the lease instead of running"
+        );
+        assert_eq!(self.runs.load(Ordering::SeqCst), 2);
+        assert_eq!(self.inbox.get(self.id).await.unwrap().unwrap().attempts, 2);
+        self.worker.shutdown().await;
+    }
+}
+
 /// A run whose retry is recorded, then claimed at once by this worker before the run lets go of
 /// it: the claimed copy is given back (undoing its attempt) instead of waiting out a lease, and
 /// the retry runs.
 #[tokio::test]
 async fn a_retry_claimed_before_its_run_lets_go_is_given_back_and_runs() {
-    let (_dir, url) = support::temp_db();
-    let sqlite = SqliteBackend::connect(&url, Durability::Full)
-        .await
-        .unwrap();
-    let backend = Arc::new(Pausing::over(sqlite));
-    let inbox = Inbox::builder(&url)
-        .backend(backend.clone())
-        .retry_policy(RetryPolicy::fixed([Duration::ZERO, Duration::ZERO]))
-        .build()
-        .await
-        .unwrap();
-    let id = accept(&inbox, "flaky", "t").await;
-    *backend.watched_record.lock().unwrap() = Some(id);
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counted = runs.clone();
-    let worker = inbox
-        .worker()
-        .poll_interval(Duration::from_millis(10))
-        .lease(Duration::from_secs(60))
-        .on_raw("*", move |_d: StoredDelivery| {
-            let run = counted.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if run == 0 {
-                    Err(HandlerError::new("first run fails"))
-                } else {
-                    Ok(())
-                }
-            }
-        })
-        .spawn()
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), backend.recorded.notified())
-        .await
-        .expect("the failed run was never recorded");
-    // The retry is due at once: the worker claims it while the failed run still holds it.
+    let flaky = Flaky::start(false).await;
+    let (inbox, id) = (&flaky.inbox, flaky.id);
     assert!(
         eventually(5, || async {
             let d = inbox.get(id).await.unwrap().unwrap();
@@ -1190,77 +1233,23 @@ async fn a_retry_claimed_before_its_run_lets_go_is_given_back_and_runs() {
         .await,
         "the worker never claimed the retry"
     );
-    backend.go_record.notify_one();
-    assert!(
-        eventually(5, || async {
-            status(&inbox, id).await == DeliveryStatus::Done
-        })
-        .await,
-        "the retry waited for the lease instead of running"
-    );
-    assert_eq!(runs.load(Ordering::SeqCst), 2);
-    assert_eq!(inbox.get(id).await.unwrap().unwrap().attempts, 2);
-    worker.shutdown().await;
+    flaky.backend.go_record.notify_one();
+    flaky.assert_retried().await;
 }
 
 /// The same order, but the run lets go while the claim that took its retry is on its way: that
 /// copy is given back too.
 #[tokio::test]
 async fn a_retry_claimed_while_its_run_lets_go_is_given_back_and_runs() {
-    let (_dir, url) = support::temp_db();
-    let sqlite = SqliteBackend::connect(&url, Durability::Full)
-        .await
-        .unwrap();
-    let backend = Arc::new(Pausing {
-        then_watch_claims: true,
-        ..Pausing::over(sqlite)
-    });
-    let inbox = Inbox::builder(&url)
-        .backend(backend.clone())
-        .retry_policy(RetryPolicy::fixed([Duration::ZERO, Duration::ZERO]))
-        .build()
-        .await
-        .unwrap();
-    let id = accept(&inbox, "flaky", "t").await;
-    *backend.watched_record.lock().unwrap() = Some(id);
-    let runs = Arc::new(AtomicUsize::new(0));
-    let counted = runs.clone();
-    let worker = inbox
-        .worker()
-        .poll_interval(Duration::from_millis(10))
-        .lease(Duration::from_secs(60))
-        .on_raw("*", move |_d: StoredDelivery| {
-            let run = counted.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if run == 0 {
-                    Err(HandlerError::new("first run fails"))
-                } else {
-                    Ok(())
-                }
-            }
-        })
-        .spawn()
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), backend.recorded.notified())
-        .await
-        .expect("the failed run was never recorded");
+    let flaky = Flaky::start(true).await;
     // The worker claims the retry, which is due at once; the claim's answer waits.
-    tokio::time::timeout(Duration::from_secs(5), backend.claimed.notified())
+    tokio::time::timeout(Duration::from_secs(5), flaky.backend.claimed.notified())
         .await
         .expect("the worker never claimed the retry");
-    *backend.watched.lock().unwrap() = None;
+    *flaky.backend.watched.lock().unwrap() = None;
     // The failed run lets go while the claim is on its way.
-    backend.go_record.notify_one();
+    flaky.backend.go_record.notify_one();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    backend.go.notify_one();
-    assert!(
-        eventually(5, || async {
-            status(&inbox, id).await == DeliveryStatus::Done
-        })
-        .await,
-        "the retry waited for the lease instead of running"
-    );
-    assert_eq!(runs.load(Ordering::SeqCst), 2);
-    assert_eq!(inbox.get(id).await.unwrap().unwrap().attempts, 2);
-    worker.shutdown().await;
+    flaky.backend.go.notify_one();
+    flaky.assert_retried().await;
 }
