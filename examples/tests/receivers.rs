@@ -37,6 +37,10 @@ async fn stores_acknowledges_processes_with_retries(bin: &str) {
         201,
         "new deliveries are acknowledged with 201 once stored"
     );
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["duplicate"], false, "{body}");
+    let first_id = body["id"].clone();
+    assert!(first_id.is_i64(), "{body}");
 
     // The first attempt fails on purpose; the retry succeeds and prints the line.
     let line = next_line(&server, Duration::from_secs(20)).expect("processed line");
@@ -48,6 +52,11 @@ async fn stores_acknowledges_processes_with_retries(bin: &str) {
     // The sender's retry (same id, new signature) is a duplicate: 200, not processed again.
     let res = sender.send("msg_user_1", &user).await;
     assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "id": first_id, "duplicate": true })
+    );
 
     let group = sample("organization.directory.group_created", "evt_group_1");
     assert_eq!(sender.send("msg_group_1", &group).await.status(), 201);
@@ -72,6 +81,11 @@ async fn stores_acknowledges_processes_with_retries(bin: &str) {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
+    // Verified, but no store keeps an id this long: 422, so the sender stops retrying.
+    let res = sender.send(&"m".repeat(1100), &user).await;
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "unstorable", "{body}");
 
     // Admin endpoints.
     let stats = stats(&server.addr).await;

@@ -51,6 +51,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod answer;
 pub mod backend;
 mod clock;
 mod error;
@@ -63,6 +64,7 @@ mod service;
 mod worker;
 mod writer;
 
+pub use answer::AcceptAnswer;
 pub use backend::{Backend, Durability};
 pub use error::InboxError;
 pub use future::ResponseFuture;

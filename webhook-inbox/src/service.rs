@@ -10,21 +10,15 @@ use tower_service::Service;
 use webhook_core::{Delivery, Rejection};
 
 use crate::future::ResponseFuture;
-use crate::{AcceptMeta, Accepted, Inbox, InboxError, NewDelivery};
+use crate::{AcceptAnswer, AcceptMeta, Inbox, NewDelivery};
 
 /// Accepts verified deliveries over HTTP.
 ///
 /// It reads the [`webhook_core::Delivery`] that the verification layer
 /// (`webhook_tower::WebhookVerify`) put in the request extensions and stores it with
-/// [`Inbox::accept`], then answers:
-///
-/// | outcome | status | body |
-/// |---|---|---|
-/// | new delivery, committed | 201 | `{"id":42,"duplicate":false}` |
-/// | duplicate (already stored) | 200 | `{"id":42,"duplicate":true}` |
-/// | verified, but no backend can store it ([`InboxError::Unstorable`]) | 422 | `{"error":…,"code":"unstorable"}` |
-/// | the store could not commit | 503 + `Retry-After` | `{"error":…,"code":"store_unavailable"}` |
-/// | no `Delivery` in the extensions | 500 | `{"error":…,"code":"misconfigured"}` |
+/// [`Inbox::accept`], then answers as [`AcceptAnswer`] says (201 new, 200 duplicate, 422
+/// unstorable, 503 + `Retry-After` when the store could not commit), or 500
+/// `{"error":…,"code":"misconfigured"}` when there is no `Delivery` in the extensions.
 ///
 /// The 2xx is only sent after the commit, so a sender that got one never needs to retry.
 /// The client address comes from a `SocketAddr` or axum `ConnectInfo<SocketAddr>` extension
@@ -72,32 +66,16 @@ impl<B> Service<Request<B>> for InboxService {
         let new = NewDelivery::from_delivery(&delivery, meta, inbox.now_ms());
         drop(delivery);
         ResponseFuture::new(Box::pin(async move {
-            match inbox.accept_new(new).await {
-                Ok(Accepted::New(id)) => json(
-                    StatusCode::CREATED,
-                    format!(r#"{{"id":{id},"duplicate":false}}"#),
-                ),
-                Ok(Accepted::Duplicate(id)) => {
-                    json(StatusCode::OK, format!(r#"{{"id":{id},"duplicate":true}}"#))
-                }
-                Err(e @ InboxError::Unstorable(_)) => {
-                    tracing::warn!(error = %e, "webhook verified but not storable; answered 422");
-                    let body = serde_json::json!({ "error": e.to_string(), "code": "unstorable" });
-                    json(StatusCode::UNPROCESSABLE_ENTITY, body.to_string())
-                }
-                Err(e) => {
-                    let mut resp = json(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        r#"{"error":"the webhook store is unavailable; retry later","code":"store_unavailable"}"#.into(),
-                    );
-                    tracing::warn!(error = %e, "webhook not stored; answered 503");
-                    let secs = inbox.retry_after().as_secs().max(1);
-                    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                        resp.headers_mut().insert(header::RETRY_AFTER, v);
-                    }
-                    resp
-                }
+            let result = inbox.accept_new(new).await;
+            let answer = AcceptAnswer::new(&result, inbox.retry_after());
+            let status =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut resp = json(status, answer.body);
+            if let Some(secs) = answer.retry_after_secs {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
+            resp
         }))
     }
 }

@@ -15,7 +15,7 @@ use webhook_core::Scheme;
 use webhook_examples::{
     ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
 };
-use webhook_inbox::{AcceptMeta, Accepted, Inbox};
+use webhook_inbox::{AcceptAnswer, AcceptMeta, Inbox, InboxError};
 
 /// The inbox lives on its own multi-threaded tokio runtime; actix-web's workers are
 /// single-threaded runtimes of their own and hand it work through `Handle::spawn`.
@@ -97,25 +97,20 @@ async fn receive(
         .runtime
         .spawn(async move { inbox.accept(&delivery, meta).await })
         .await;
-    match accepted {
-        Ok(Ok(Accepted::New(id))) => {
-            HttpResponse::Created().json(serde_json::json!({ "id": id.0 }))
-        }
-        Ok(Ok(Accepted::Duplicate(id))) => {
-            HttpResponse::Ok().json(serde_json::json!({ "id": id.0, "duplicate": true }))
-        }
-        Ok(Err(err)) => unavailable(&store, &err.to_string()),
-        Err(err) => unavailable(&store, &err.to_string()),
+    let result = accepted.unwrap_or_else(|err| {
+        tracing::error!("the accept task failed: {err}");
+        Err(InboxError::Closed)
+    });
+    // The same answers as the axum receiver's InboxService: 201/200 once committed, 422 for a
+    // delivery no store can keep, 503 + Retry-After otherwise (never a 2xx before the commit).
+    let answer = AcceptAnswer::new(&result, store.inbox.retry_after());
+    let mut response = HttpResponse::build(
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    if let Some(secs) = answer.retry_after_secs {
+        response.insert_header(("retry-after", secs.to_string()));
     }
-}
-
-/// Never a 2xx for a delivery that was not stored: the sender retries later.
-fn unavailable(store: &Store, reason: &str) -> HttpResponse {
-    tracing::error!("could not store delivery: {reason}");
-    let retry_after = store.inbox.retry_after().as_secs().max(1);
-    HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
-        .insert_header(("retry-after", retry_after.to_string()))
-        .json(serde_json::json!({ "error": "the inbox could not store the delivery; retry later", "code": "store_unavailable" }))
+    response.content_type("application/json").body(answer.body)
 }
 
 async fn stats(store: web::Data<Store>) -> HttpResponse {
