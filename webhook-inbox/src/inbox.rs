@@ -291,8 +291,9 @@ impl Inbox {
         }
     }
 
-    /// Puts a stored delivery (done, dead, retrying or pending) back in the queue with its
-    /// original bytes and a fresh attempt count.
+    /// Puts a stored delivery (done, dead, retrying or pending, or processing under an expired
+    /// lease, as after a crash) back in the queue with its original bytes and a fresh attempt
+    /// count.
     pub async fn replay(&self, id: DeliveryId) -> Result<(), InboxError> {
         self.inner.backend.replay(id, self.now_ms()).await?;
         self.inner.new_work.notify_waiters();

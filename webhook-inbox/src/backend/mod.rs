@@ -114,7 +114,8 @@ pub trait Backend: Debug + Send + Sync + 'static {
     ) -> BoxFuture<'a, BackendResult<u64>>;
 
     /// Re-queues a done, dead, retrying or pending delivery with its original bytes, attempts
-    /// reset; a delivery being processed is an `InvalidState` error.
+    /// reset; also one left processing under a lease that has run out (its worker died). One
+    /// a worker holds is an `InvalidState` error.
     fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>>;
 
     /// Re-queues a dead delivery.
@@ -159,4 +160,35 @@ pub trait Backend: Debug + Send + Sync + 'static {
 
     /// Closes connections after pending work.
     fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// Whether `operation` (`replay` or `redrive`) may put delivery `id` back in the queue: a
+/// re-drive only a dead one; a replay any but one a worker holds, that is processing under a
+/// lease that has not run out at `now_ms` (a crashed worker's delivery can be replayed).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn check_requeue(
+    id: DeliveryId,
+    status: crate::DeliveryStatus,
+    lease_until_ms: i64,
+    now_ms: i64,
+    operation: &'static str,
+) -> BackendResult<()> {
+    use crate::DeliveryStatus;
+    let (allowed, expected) = match operation {
+        "redrive" => (status == DeliveryStatus::Dead, "dead"),
+        _ => (
+            status != DeliveryStatus::Processing || lease_until_ms <= now_ms,
+            "done, dead, retrying, pending, or processing under an expired lease",
+        ),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(InboxError::InvalidState {
+            id,
+            status,
+            operation,
+            expected,
+        })
+    }
 }

@@ -16,8 +16,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{Backend, BackendResult, BoxFuture, Durability, read};
 use crate::{
-    Accepted, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter, NewDelivery,
-    Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
+    Accepted, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery, Outcome,
+    OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
 };
 
 const COLUMNS: &str = "id, dedupe_key, scheme, message_id, event_id, event_type, body, headers, client_addr, \
@@ -299,27 +299,13 @@ impl SqliteBackend {
         // between (the receiver, while the CLI replays) fails the write at once (a stale
         // snapshot is not retried by the busy timeout).
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM inbox_deliveries WHERE id = ?1")
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT status, next_attempt_at_ms FROM inbox_deliveries WHERE id = ?1")
                 .bind(id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let status: DeliveryStatus = status.ok_or(InboxError::NotFound(id))?.parse()?;
-        let allowed = match operation {
-            "redrive" => (status == DeliveryStatus::Dead, "dead"),
-            _ => (
-                status != DeliveryStatus::Processing,
-                "done, dead, retrying or pending",
-            ),
-        };
-        if !allowed.0 {
-            return Err(InboxError::InvalidState {
-                id,
-                status,
-                operation,
-                expected: allowed.1,
-            });
-        }
+        let (status, lease_until_ms) = row.ok_or(InboxError::NotFound(id))?;
+        super::check_requeue(id, status.parse()?, lease_until_ms, now_ms, operation)?;
         sqlx::query(
             "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = ?1, \
              lease_owner = NULL, last_error = NULL, finished_at_ms = NULL WHERE id = ?2",

@@ -368,6 +368,22 @@ pub async fn replay_and_redrive(b: &dyn Backend) {
         &again[0].body[..],
         br#"{"id":"evt_a","type":"t","data":{}}"#
     );
+    // A delivery left processing by a worker that died can be replayed once its lease ran out,
+    // not before.
+    let held = again[0].id;
+    assert!(matches!(
+        b.replay(held, T0 + 59_999).await,
+        Err(InboxError::InvalidState { .. })
+    ));
+    b.replay(held, T0 + 60_000).await.unwrap();
+    let row = b.get(held).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.attempts, row.next_attempt_at_ms),
+        (DeliveryStatus::Pending, 0, T0 + 60_000)
+    );
+    let reclaimed = b.claim("V", 10, T0 + 60_000, T0 + 90_000).await.unwrap();
+    let replayed = reclaimed.iter().find(|d| d.id == held).unwrap();
+    assert_eq!(replayed.attempts, 1);
 }
 
 pub async fn list_filters_and_pages(b: &dyn Backend) {

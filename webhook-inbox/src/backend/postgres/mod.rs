@@ -446,27 +446,14 @@ impl PostgresBackend {
         operation: &'static str,
     ) -> BackendResult<()> {
         let mut tx = self.pool.begin().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM inbox_deliveries WHERE id = $1 FOR UPDATE")
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let status: DeliveryStatus = status.ok_or(InboxError::NotFound(id))?.parse()?;
-        let allowed = match operation {
-            "redrive" => (status == DeliveryStatus::Dead, "dead"),
-            _ => (
-                status != DeliveryStatus::Processing,
-                "done, dead, retrying or pending",
-            ),
-        };
-        if !allowed.0 {
-            return Err(InboxError::InvalidState {
-                id,
-                status,
-                operation,
-                expected: allowed.1,
-            });
-        }
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT status, next_attempt_at_ms FROM inbox_deliveries WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (status, lease_until_ms) = row.ok_or(InboxError::NotFound(id))?;
+        super::check_requeue(id, status.parse()?, lease_until_ms, now_ms, operation)?;
         sqlx::query(
             "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = $1, \
              lease_owner = NULL, last_error = NULL, finished_at_ms = NULL WHERE id = $2",
