@@ -19,7 +19,8 @@ type ErrorHandler = dyn Fn(Rejection, &HttpRequest) -> actix_web::Error + Send +
 /// [`VerifiedDelivery`](crate::VerifiedDelivery) extractors.
 ///
 /// Register it the actix way, like `JsonConfig`: `App::app_data`, `Scope::app_data` or
-/// `Resource::app_data` (the innermost wins), either as is or wrapped in `web::Data`. There is no
+/// `Resource::app_data` (the innermost wins), either as is or wrapped in `web::Data`. Use one
+/// form throughout: a plain `WebhookConfig` at any level is found before a `web::Data` one. There is no
 /// default: an extractor that finds none answers `500` with a body naming `WebhookConfig`.
 ///
 /// ```
@@ -175,8 +176,8 @@ impl WebhookConfig {
         &self.filter
     }
 
-    /// The configuration registered for `req`: a `WebhookConfig` or a `web::Data<WebhookConfig>`
-    /// in `app_data`, innermost first.
+    /// The configuration registered for `req`: the innermost `WebhookConfig` in `app_data`, or,
+    /// when there is none, the innermost `web::Data<WebhookConfig>`.
     pub fn from_req(req: &HttpRequest) -> Option<&WebhookConfig> {
         req.app_data::<WebhookConfig>().or_else(|| {
             req.app_data::<web::Data<WebhookConfig>>()

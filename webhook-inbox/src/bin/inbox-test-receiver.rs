@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! inbox-test-receiver --addr 127.0.0.1:8080 --db /tmp/inbox.db [--effects /tmp/effects.db]
-//!                     [--durability full|process] [--lease-ms 1000] [--secret whsec_…]
+//!                     [--durability full|process] [--lease-ms 2000] [--secret whsec_…]
 //! ```
 
 use std::net::SocketAddr;
