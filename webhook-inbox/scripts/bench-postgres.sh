@@ -34,7 +34,7 @@ PG="${DATABASE_URL}${sep}options[search_path]=bench_$(date +%s)"
 start pg-a 18181 "$PG"; start pg-b 18182 "$PG"
 load 18181 32 pg2a "$WORK/pg2a.json" & l1=$!
 load 18182 32 pg2b "$WORK/pg2b.json" & l2=$!
-wait $l1 $l2; stop_all
+wait "$l1"; wait "$l2"; stop_all
 cat "$WORK/pg2a.json" "$WORK/pg2b.json"
 
 # PostgreSQL, one instance, 64 senders.
