@@ -29,6 +29,12 @@ pub enum InboxError {
     /// answers it with 422, since sending it again cannot help.
     #[error("the delivery cannot be stored: {0}")]
     Unstorable(String),
+    /// The store did not finish a commit within
+    /// [`InboxBuilder::commit_timeout`](crate::InboxBuilder::commit_timeout) (a server that
+    /// stopped answering). Answered with 503 like a store failure: the delivery may or may not
+    /// be stored, and the sender's retry tells (a stored one is then a duplicate).
+    #[error("the inbox store did not finish the commit within {0:?}")]
+    Timeout(std::time::Duration),
     /// The inbox was closed; nothing more is accepted.
     #[error("the inbox is closed")]
     Closed,

@@ -19,6 +19,9 @@ use crate::{
 /// Default retention of done deliveries.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// Default longest group commit before its accepts are answered 503: 10 s.
+pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Configures and opens an [`Inbox`].
 ///
 /// ```no_run
@@ -49,6 +52,7 @@ pub struct InboxBuilder {
     health_window: Duration,
     health_threshold: u64,
     retry_after: Duration,
+    commit_timeout: Duration,
 }
 
 impl InboxBuilder {
@@ -66,6 +70,7 @@ impl InboxBuilder {
             health_window: Duration::from_secs(300),
             health_threshold: 10,
             retry_after: Duration::from_secs(5),
+            commit_timeout: DEFAULT_COMMIT_TIMEOUT,
         }
     }
 
@@ -132,6 +137,15 @@ impl InboxBuilder {
         self
     }
 
+    /// How long a group commit may take before its accepts are answered with
+    /// [`InboxError::Timeout`] (503), for a database server that stops answering without
+    /// closing the connection (default [`DEFAULT_COMMIT_TIMEOUT`], 10 s). When a commit fails or
+    /// times out, the accepts queued behind it are answered at once.
+    pub fn commit_timeout(mut self, timeout: Duration) -> Self {
+        self.commit_timeout = timeout;
+        self
+    }
+
     /// Opens the store (creating it and its schema if needed) and starts the group-commit
     /// writer. Must run inside a tokio runtime.
     pub async fn build(self) -> Result<Inbox, InboxError> {
@@ -147,6 +161,7 @@ impl InboxBuilder {
             rx,
             self.max_batch,
             new_work.clone(),
+            self.commit_timeout,
         ));
         let dedupe_retention = self
             .dedupe_retention

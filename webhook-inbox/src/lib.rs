@@ -68,7 +68,7 @@ pub use answer::AcceptAnswer;
 pub use backend::{Backend, Durability};
 pub use error::InboxError;
 pub use future::ResponseFuture;
-pub use inbox::{DEFAULT_RETENTION, Inbox, InboxBuilder};
+pub use inbox::{DEFAULT_COMMIT_TIMEOUT, DEFAULT_RETENTION, Inbox, InboxBuilder};
 pub use model::{
     AcceptMeta, Accepted, DeliveryId, DeliveryStatus, EventTypeStats, Health, ListFilter,
     MAX_STORED_ID_LEN, NewDelivery, Outcome, OutcomeResult, PruneReport, StatusCounts,

@@ -2,9 +2,13 @@
 //! the previous transaction was committing in a single transaction (one fsync), then answers
 //! each caller. Nobody waits for a timer: a lone delivery is committed at once, and under load
 //! batches grow by themselves.
+//!
+//! When a commit fails (or does not finish within the commit timeout), the accepts queued behind
+//! it are answered with the same error at once instead of each waiting for a failing store: a
+//! sender hears 503 within about one commit attempt, and the next accept tries the store again.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -22,6 +26,7 @@ pub(crate) async fn run(
     mut rx: mpsc::Receiver<AcceptRequest>,
     max_batch: usize,
     new_work: Arc<Notify>,
+    commit_timeout: Duration,
 ) {
     let mut requests: Vec<AcceptRequest> = Vec::with_capacity(max_batch);
     let mut batch: Vec<NewDelivery> = Vec::with_capacity(max_batch);
@@ -30,7 +35,9 @@ pub(crate) async fn run(
         let (deliveries, replies): (Vec<_>, Vec<_>) =
             requests.drain(..).map(|r| (r.delivery, r.reply)).unzip();
         batch.extend(deliveries);
-        let result = backend.accept_batch(&batch).await;
+        let result = tokio::time::timeout(commit_timeout, backend.accept_batch(&batch))
+            .await
+            .unwrap_or(Err(InboxError::Timeout(commit_timeout)));
         m::commit(batch.len(), started.elapsed());
         match result {
             Ok(accepted) if accepted.len() == batch.len() => {
@@ -54,7 +61,12 @@ pub(crate) async fn run(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, batch = batch.len(), "group commit failed; answering 503");
+                let mut waiting = 0usize;
+                while let Ok(queued) = rx.try_recv() {
+                    let _ = queued.reply.send(Err(e.clone()));
+                    waiting += 1;
+                }
+                tracing::error!(error = %e, batch = batch.len(), waiting, "group commit failed; answering 503");
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));
                 }

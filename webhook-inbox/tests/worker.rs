@@ -6,13 +6,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use support::interposed::Interposed;
 use support::{delivery, eventually, inbox_with};
 use webhook_inbox::backend::sqlite::SqliteBackend;
-use webhook_inbox::backend::{BackendResult, BoxFuture};
 use webhook_inbox::{
-    AcceptMeta, Accepted, Backend, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus,
-    Durability, EventTypeStats, HandlerError, HandlerResult, Inbox, ListFilter, NewDelivery,
-    Outcome, PruneReport, RetryPolicy, StatusCounts, StoredDelivery, Unhandled,
+    AcceptMeta, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus, Durability, HandlerError,
+    HandlerResult, Inbox, ListFilter, RetryPolicy, StoredDelivery, Unhandled,
 };
 
 async fn status(inbox: &Inbox, id: DeliveryId) -> DeliveryStatus {
@@ -962,138 +961,6 @@ async fn stats_health_and_retention() {
     worker.shutdown().await;
 }
 
-/// The real SQLite backend, except that a claim returning the watched delivery waits, after the
-/// store has answered, until the test lets the worker read the answer.
-#[derive(Debug)]
-/// SQLite behind a wrapper that can hold a claim's answer, or a record's, when it concerns the
-/// watched delivery, until `go`.
-#[derive(Default)]
-struct Pausing {
-    inner: Option<Arc<dyn Backend>>,
-    /// Pause claims that return this delivery, after the claim.
-    watched: Mutex<Option<DeliveryId>>,
-    claimed: Arc<tokio::sync::Notify>,
-    /// Pause records of this delivery's outcome, after the record, until `go_record`; with
-    /// `then_watch_claims`, claims that return it pause from then on.
-    watched_record: Mutex<Option<DeliveryId>>,
-    then_watch_claims: bool,
-    recorded: Arc<tokio::sync::Notify>,
-    go: Arc<tokio::sync::Notify>,
-    go_record: Arc<tokio::sync::Notify>,
-}
-
-impl Pausing {
-    fn over(inner: SqliteBackend) -> Self {
-        Pausing {
-            inner: Some(Arc::new(inner)),
-            ..Pausing::default()
-        }
-    }
-
-    fn inner(&self) -> &Arc<dyn Backend> {
-        self.inner.as_ref().unwrap()
-    }
-}
-
-impl Backend for Pausing {
-    fn name(&self) -> &'static str {
-        self.inner().name()
-    }
-    fn accept_batch<'a>(
-        &'a self,
-        batch: &'a [NewDelivery],
-    ) -> BoxFuture<'a, BackendResult<Vec<Accepted>>> {
-        self.inner().accept_batch(batch)
-    }
-    fn claim<'a>(
-        &'a self,
-        owner: &'a str,
-        limit: u32,
-        now_ms: i64,
-        lease_until_ms: i64,
-    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
-        Box::pin(async move {
-            let claimed = self
-                .inner()
-                .claim(owner, limit, now_ms, lease_until_ms)
-                .await?;
-            let watched = *self.watched.lock().unwrap();
-            if claimed.iter().any(|d| Some(d.id) == watched) {
-                self.claimed.notify_one();
-                self.go.notified().await;
-            }
-            Ok(claimed)
-        })
-    }
-    fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
-        Box::pin(async move {
-            let applied = self.inner().record(outcomes).await?;
-            let watched = self.watched_record.lock().unwrap().take();
-            if outcomes.iter().any(|o| Some(o.id) == watched) {
-                if self.then_watch_claims {
-                    *self.watched.lock().unwrap() = watched;
-                }
-                self.recorded.notify_one();
-                self.go_record.notified().await;
-            }
-            Ok(applied)
-        })
-    }
-    fn release<'a>(
-        &'a self,
-        owner: &'a str,
-        ids: &'a [DeliveryId],
-        due_at_ms: i64,
-    ) -> BoxFuture<'a, BackendResult<u64>> {
-        self.inner().release(owner, ids, due_at_ms)
-    }
-    fn extend_leases<'a>(
-        &'a self,
-        owner: &'a str,
-        ids: &'a [DeliveryId],
-        lease_until_ms: i64,
-    ) -> BoxFuture<'a, BackendResult<u64>> {
-        self.inner().extend_leases(owner, ids, lease_until_ms)
-    }
-    fn replay(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
-        self.inner().replay(id, now_ms)
-    }
-    fn redrive(&self, id: DeliveryId, now_ms: i64) -> BoxFuture<'_, BackendResult<()>> {
-        self.inner().redrive(id, now_ms)
-    }
-    fn redrive_all_dead(&self, now_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
-        self.inner().redrive_all_dead(now_ms)
-    }
-    fn get(&self, id: DeliveryId) -> BoxFuture<'_, BackendResult<Option<StoredDelivery>>> {
-        self.inner().get(id)
-    }
-    fn list<'a>(
-        &'a self,
-        filter: &'a ListFilter,
-    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
-        self.inner().list(filter)
-    }
-    fn stats(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<Vec<EventTypeStats>>> {
-        self.inner().stats(since_ms)
-    }
-    fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
-        self.inner().failures_since(since_ms)
-    }
-    fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>> {
-        self.inner().counts()
-    }
-    fn prune(
-        &self,
-        done_before_ms: i64,
-        keys_before_ms: i64,
-    ) -> BoxFuture<'_, BackendResult<PruneReport>> {
-        self.inner().prune(done_before_ms, keys_before_ms)
-    }
-    fn close(&self) -> BoxFuture<'_, ()> {
-        self.inner().close()
-    }
-}
-
 /// A run that ends while a claim returning its delivery is on its way (its lease had run out,
 /// the claim took it back, then the run recorded its outcome under the renewed lease): the
 /// claimed copy is stale, and the handler does not run a second time.
@@ -1103,7 +970,7 @@ async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
     let sqlite = SqliteBackend::connect(&url, Durability::Full)
         .await
         .unwrap();
-    let backend = Arc::new(Pausing::over(sqlite));
+    let backend = Arc::new(Interposed::over(sqlite));
     let inbox = Inbox::builder(&url)
         .backend(backend.clone())
         .build()
@@ -1147,7 +1014,7 @@ async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
 /// first run waits for `go_record` before the run lets go of the delivery.
 struct Flaky {
     _dir: tempfile::TempDir,
-    backend: Arc<Pausing>,
+    backend: Arc<Interposed>,
     inbox: Inbox,
     id: DeliveryId,
     runs: Arc<AtomicUsize>,
@@ -1160,9 +1027,9 @@ impl Flaky {
         let sqlite = SqliteBackend::connect(&url, Durability::Full)
             .await
             .unwrap();
-        let backend = Arc::new(Pausing {
+        let backend = Arc::new(Interposed {
             then_watch_claims,
-            ..Pausing::over(sqlite)
+            ..Interposed::over(sqlite)
         });
         let inbox = Inbox::builder(&url)
             .backend(backend.clone())

@@ -9,6 +9,8 @@ use tempfile::TempDir;
 use webhook_core::{Delivery, Signer, Verifier};
 use webhook_inbox::{Inbox, InboxBuilder, ManualClock, RetryPolicy};
 
+pub mod interposed;
+
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A temp dir that lives as long as the test, and the `sqlite://` URL of a file in it.

@@ -1,0 +1,83 @@
+//! Accepts while the store fails or stops answering: every caller hears a 503 quickly, and
+//! none waits behind a failing store for its own attempt.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use support::delivery;
+use support::interposed::Interposed;
+use webhook_inbox::backend::sqlite::SqliteBackend;
+use webhook_inbox::{AcceptAnswer, AcceptMeta, Durability, Inbox, InboxError};
+
+async fn interposed_inbox(
+    configure: impl FnOnce(webhook_inbox::InboxBuilder) -> webhook_inbox::InboxBuilder,
+) -> (tempfile::TempDir, Arc<Interposed>, Inbox) {
+    let (dir, url) = support::temp_db();
+    let sqlite = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let backend = Arc::new(Interposed::over(sqlite));
+    let inbox = configure(Inbox::builder(&url).backend(backend.clone()))
+        .build()
+        .await
+        .unwrap();
+    (dir, backend, inbox)
+}
+
+/// A server that stops answering without closing the connection: the commit is given up after
+/// the commit timeout and answered 503.
+#[tokio::test]
+async fn a_commit_that_never_finishes_is_answered_503_after_the_commit_timeout() {
+    let (_dir, backend, inbox) =
+        interposed_inbox(|b| b.commit_timeout(Duration::from_millis(200))).await;
+    *backend.accept_delay.lock().unwrap() = Duration::from_secs(3600);
+    let started = Instant::now();
+    let result = inbox
+        .accept(&delivery("hung", "t", "{}"), AcceptMeta::new())
+        .await;
+    assert!(matches!(result, Err(InboxError::Timeout(_))), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert_eq!(AcceptAnswer::new(&result, inbox.retry_after()).status, 503);
+}
+
+/// When a commit fails, the accepts queued behind it get the same error at once instead of
+/// each trying the failing store in turn; the next accept tries it again.
+#[tokio::test]
+async fn accepts_queued_behind_a_failing_commit_are_answered_at_once() {
+    // One delivery per commit, so that without the drain each would take its own 300 ms try.
+    let (_dir, backend, inbox) = interposed_inbox(|b| b.max_batch(1)).await;
+    *backend.accept_delay.lock().unwrap() = Duration::from_millis(300);
+    backend.accept_fails.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let accepts = (0..40).map(|i| {
+        let inbox = inbox.clone();
+        tokio::spawn(async move {
+            inbox
+                .accept(&delivery(&format!("m{i}"), "t", "{}"), AcceptMeta::new())
+                .await
+        })
+    });
+    for accept in futures_util::future::join_all(accepts).await {
+        assert!(accept.unwrap().is_err());
+    }
+    let tries = backend.accept_calls.load(Ordering::SeqCst);
+    assert!(tries <= 3, "{tries} commits tried against a failing store");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The store recovers: the next accept is committed.
+    backend.accept_fails.store(false, Ordering::SeqCst);
+    *backend.accept_delay.lock().unwrap() = Duration::ZERO;
+    assert!(
+        inbox
+            .accept(&delivery("after", "t", "{}"), AcceptMeta::new())
+            .await
+            .is_ok()
+    );
+}
