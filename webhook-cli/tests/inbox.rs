@@ -14,3 +14,14 @@ inbox_suite!(sqlite());
 fn usage_and_database_errors() {
     inbox_suite::usage_and_database_errors();
 }
+
+#[test]
+fn a_file_without_an_inbox_exits_3_and_stays_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("other.db");
+    std::fs::write(&file, b"").unwrap();
+    inbox_suite::a_url_without_an_inbox_exits_3_and_stays_without_one(&format!(
+        "sqlite://{}",
+        file.display()
+    ));
+}

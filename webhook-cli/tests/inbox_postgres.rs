@@ -46,3 +46,14 @@ fn an_unreachable_server_exits_3() {
         .assert()
         .code(3);
 }
+
+#[test]
+fn a_search_path_without_an_inbox_exits_3_and_stays_without_one() {
+    let url =
+        std::env::var("DATABASE_URL").expect("DATABASE_URL: run through scripts/with-postgres.sh");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    inbox_suite::a_url_without_an_inbox_exits_3_and_stays_without_one(&format!(
+        "{url}{sep}options[search_path]=t_cli_mistyped_{}",
+        std::process::id()
+    ));
+}

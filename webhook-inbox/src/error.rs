@@ -35,6 +35,12 @@ pub enum InboxError {
     /// be stored, and the sender's retry tells (a stored one is then a duplicate).
     #[error("the inbox store did not finish the commit within {0:?}")]
     Timeout(std::time::Duration),
+    /// The URL holds no webhook inbox, and it was opened with
+    /// [`SchemaSetup::Existing`](crate::backend::SchemaSetup::Existing), which creates none.
+    #[error(
+        "no webhook inbox at this URL (no inbox_deliveries table): check the path, the database name and the search_path"
+    )]
+    NoInbox,
     /// The inbox was closed; nothing more is accepted.
     #[error("the inbox is closed")]
     Closed,

@@ -7,7 +7,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use webhook_core::Delivery;
 
-use crate::backend::{Backend, Durability};
+use crate::backend::{Backend, Durability, SchemaSetup};
 use crate::clock::duration_ms;
 use crate::writer::{self, AcceptRequest};
 use crate::{
@@ -53,6 +53,7 @@ pub struct InboxBuilder {
     health_threshold: u64,
     retry_after: Duration,
     commit_timeout: Duration,
+    schema: SchemaSetup,
 }
 
 impl InboxBuilder {
@@ -71,6 +72,7 @@ impl InboxBuilder {
             health_threshold: 10,
             retry_after: Duration::from_secs(5),
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
+            schema: SchemaSetup::Migrate,
         }
     }
 
@@ -89,6 +91,14 @@ impl InboxBuilder {
     /// The clock (default: the system clock). Tests pass a [`ManualClock`](crate::ManualClock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Whether opening the URL may create and migrate the inbox's schema (default
+    /// [`SchemaSetup::Migrate`]); [`SchemaSetup::Existing`] opens an inbox that must already
+    /// be there, changing no schema (for tools that inspect a receiver's store).
+    pub fn schema(mut self, setup: SchemaSetup) -> Self {
+        self.schema = setup;
         self
     }
 
@@ -151,7 +161,7 @@ impl InboxBuilder {
     pub async fn build(self) -> Result<Inbox, InboxError> {
         let backend = match self.backend {
             Some(backend) => backend,
-            None => open_backend(&self.url, self.durability).await?,
+            None => open_backend(&self.url, self.durability, self.schema).await?,
         };
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let new_work = Arc::new(Notify::new());
@@ -186,20 +196,24 @@ impl InboxBuilder {
 }
 
 /// Opens the backend a connection string names.
-async fn open_backend(url: &str, durability: Durability) -> Result<Arc<dyn Backend>, InboxError> {
+async fn open_backend(
+    url: &str,
+    durability: Durability,
+    setup: SchemaSetup,
+) -> Result<Arc<dyn Backend>, InboxError> {
     #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") {
         return Ok(Arc::new(
-            crate::backend::sqlite::SqliteBackend::connect(url, durability).await?,
+            crate::backend::sqlite::SqliteBackend::open(url, durability, setup).await?,
         ));
     }
     #[cfg(feature = "postgres")]
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         return Ok(Arc::new(
-            crate::backend::postgres::PostgresBackend::connect(url, durability).await?,
+            crate::backend::postgres::PostgresBackend::open(url, durability, setup).await?,
         ));
     }
-    let _ = durability;
+    let _ = (durability, setup);
     Err(InboxError::UnsupportedUrl(
         url.split(':').next().unwrap_or_default().to_owned() + ":…",
     ))

@@ -65,7 +65,7 @@ mod worker;
 mod writer;
 
 pub use answer::AcceptAnswer;
-pub use backend::{Backend, Durability};
+pub use backend::{Backend, Durability, SchemaSetup};
 pub use error::InboxError;
 pub use future::ResponseFuture;
 pub use inbox::{DEFAULT_COMMIT_TIMEOUT, DEFAULT_RETENTION, Inbox, InboxBuilder};

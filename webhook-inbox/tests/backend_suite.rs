@@ -71,3 +71,53 @@ async fn replays_from_another_process_survive_concurrent_commits() {
     }
     writes.await.unwrap();
 }
+
+/// An older binary (a receiver not yet upgraded, or an older CLI) still opens a file that a
+/// newer one migrated further: the migrations only add, and unknown applied ones are ignored.
+#[tokio::test]
+async fn a_schema_migrated_by_a_newer_version_still_opens() {
+    use sqlx::Connection as _;
+    let (dir, url) = support::temp_db();
+    SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let path = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let mut raw = sqlx::SqliteConnection::connect(&path).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99999999999999, 'from a newer version', TRUE, x'00', 1)",
+    )
+    .execute(&mut raw)
+    .await
+    .unwrap();
+    raw.close().await.unwrap();
+    let b = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .expect("an older binary refused a schema a newer one migrated");
+    b.close().await;
+}
+
+/// Opening an existing inbox creates nothing: not the file, not the tables.
+#[tokio::test]
+async fn opening_an_existing_inbox_creates_nothing() {
+    use webhook_inbox::{InboxError, SchemaSetup};
+    let (dir, url) = support::temp_db();
+    let missing = SqliteBackend::open(&url, Durability::Full, SchemaSetup::Existing).await;
+    assert!(missing.is_err());
+    assert!(!dir.path().join("inbox.db").exists());
+    std::fs::write(dir.path().join("inbox.db"), b"").unwrap();
+    let empty = SqliteBackend::open(&url, Durability::Full, SchemaSetup::Existing).await;
+    assert!(matches!(empty, Err(InboxError::NoInbox)), "{empty:?}");
+    SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    SqliteBackend::open(&url, Durability::Full, SchemaSetup::Existing)
+        .await
+        .unwrap()
+        .close()
+        .await;
+}

@@ -4,7 +4,9 @@ mod render;
 
 use std::path::Path;
 
-use webhook_inbox::{DeliveryId, DeliveryStatus, Inbox, InboxError, ListFilter, StoredDelivery};
+use webhook_inbox::{
+    DeliveryId, DeliveryStatus, Inbox, InboxError, ListFilter, SchemaSetup, StoredDelivery,
+};
 
 use crate::cli::{InboxArgs, InboxCommand, StatusArg};
 use crate::error::CliError;
@@ -20,7 +22,12 @@ pub(crate) fn run(args: &InboxArgs, out: &mut dyn std::io::Write) -> Result<(), 
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
     let bytes = runtime.block_on(async {
-        let inbox = Inbox::connect(url).await.map_err(inbox_error)?;
+        // As the store is: the CLI never creates or migrates a receiver's schema.
+        let inbox = Inbox::builder(url)
+            .schema(SchemaSetup::Existing)
+            .build()
+            .await
+            .map_err(inbox_error)?;
         let result = execute(&inbox, &args.command, args.json).await;
         inbox.close().await;
         result
@@ -148,7 +155,10 @@ fn check_sqlite_file(url: &str) -> Result<(), CliError> {
         return Ok(());
     };
     let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or(rest);
+    let raw = rest.split('?').next().unwrap_or(rest);
+    // Percent-decoded, as sqlx reads it (`my%20app` is `my app`).
+    let path = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    let path = path.as_ref();
     if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
         return Ok(());
     }
@@ -167,6 +177,16 @@ fn check_sqlite_file(url: &str) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_paths_are_percent_decoded_as_sqlx_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("my app.db");
+        std::fs::write(&file, b"").unwrap();
+        let encoded = file.display().to_string().replace(' ', "%20");
+        assert!(check_sqlite_file(&format!("sqlite://{encoded}")).is_ok());
+        assert!(check_sqlite_file(&format!("sqlite://{}", file.display())).is_ok());
+    }
 
     #[test]
     fn missing_sqlite_files_are_refused_but_memory_and_other_urls_pass() {

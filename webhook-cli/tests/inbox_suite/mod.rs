@@ -412,3 +412,29 @@ macro_rules! inbox_suite {
         )*
     };
 }
+
+/// A URL that holds no inbox (an empty file, a mistyped database or search_path) is an error
+/// naming the likely cause, and the CLI leaves it as it was: no tables are created there.
+pub fn a_url_without_an_inbox_exits_3_and_stays_without_one(url: &str) {
+    Command::cargo_bin("webhook")
+        .unwrap()
+        .env_remove("WEBHOOK_INBOX_URL")
+        .args(["inbox", "--database", url, "stats"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no webhook inbox at this URL"));
+    let still = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(
+            Inbox::builder(url)
+                .schema(webhook_inbox::SchemaSetup::Existing)
+                .build(),
+        );
+    assert!(
+        matches!(still, Err(webhook_inbox::InboxError::NoInbox)),
+        "{still:?}"
+    );
+}

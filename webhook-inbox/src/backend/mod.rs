@@ -44,6 +44,21 @@ pub enum Durability {
     Process,
 }
 
+/// Whether opening a store may create and migrate its schema.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SchemaSetup {
+    /// Create the store (SQLite file, PostgreSQL schema) and its tables if missing, and apply
+    /// the embedded migrations. What a receiver does. The default.
+    #[default]
+    Migrate,
+    /// Use the store as it is: create and migrate nothing, and fail with
+    /// [`InboxError::NoInbox`] when the URL holds no inbox (a mistyped path, database or
+    /// `search_path`). For tools that inspect a receiver's store, like the `webhook` CLI: they
+    /// never change its schema, and work with a role that may only read and write rows.
+    Existing,
+}
+
 impl std::str::FromStr for Durability {
     type Err = InboxError;
 
@@ -63,6 +78,14 @@ impl std::str::FromStr for Durability {
             ))),
         }
     }
+}
+
+/// Older binaries keep running against a schema that newer ones migrated (a rolling upgrade, or
+/// the CLI of another version): the migrations only add.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn migrator(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
+    migrator.set_ignore_missing(true);
+    migrator
 }
 
 /// A place to keep deliveries: SQLite, PostgreSQL, or your own.

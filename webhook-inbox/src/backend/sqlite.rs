@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{Backend, BackendResult, BoxFuture, Durability, read};
+use super::{Backend, BackendResult, BoxFuture, Durability, SchemaSetup, read};
 use crate::{
     Accepted, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery, Outcome,
     OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
@@ -43,13 +43,23 @@ impl SqliteBackend {
     /// `sqlite:path.db` or `sqlite::memory:`), switches it to WAL, sets `synchronous` from
     /// `durability` and applies the embedded migrations.
     pub async fn connect(url: &str, durability: Durability) -> BackendResult<Self> {
+        Self::open(url, durability, SchemaSetup::Migrate).await
+    }
+
+    /// [`connect`](Self::connect), or with [`SchemaSetup::Existing`] an inbox that must already
+    /// be there: no file is created and no migration runs.
+    pub async fn open(
+        url: &str,
+        durability: Durability,
+        setup: SchemaSetup,
+    ) -> BackendResult<Self> {
         let synchronous = match durability {
             Durability::Full => SqliteSynchronous::Full,
             Durability::Process => SqliteSynchronous::Normal,
         };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+            .create_if_missing(setup == SchemaSetup::Migrate)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
@@ -62,7 +72,23 @@ impl SqliteBackend {
             .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        match setup {
+            SchemaSetup::Migrate => {
+                super::migrator(sqlx::migrate!("./migrations/sqlite"))
+                    .run(&write)
+                    .await?;
+            }
+            SchemaSetup::Existing => {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbox_deliveries'",
+                )
+                .fetch_optional(&write)
+                .await?;
+                if found.is_none() {
+                    return Err(InboxError::NoInbox);
+                }
+            }
+        }
         let read = if in_memory {
             write.clone()
         } else {

@@ -33,7 +33,7 @@ use sqlx::{Postgres, Row};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{Backend, BackendResult, BoxFuture, Durability, read};
+use super::{Backend, BackendResult, BoxFuture, Durability, SchemaSetup, read};
 use crate::{
     Accepted, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter, NewDelivery,
     Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
@@ -107,11 +107,21 @@ impl PostgresBackend {
     /// survives a crash of the receiver, but a crash of the database server may lose the last
     /// few hundred milliseconds of commits.
     pub async fn connect(url: &str, durability: Durability) -> BackendResult<Self> {
+        Self::open(url, durability, SchemaSetup::Migrate).await
+    }
+
+    /// [`connect`](Self::connect), or with [`SchemaSetup::Existing`] an inbox that must already
+    /// be in the first schema of the search path: no schema is created and no migration runs.
+    pub async fn open(
+        url: &str,
+        durability: Durability,
+        setup: SchemaSetup,
+    ) -> BackendResult<Self> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(Self::DEFAULT_MAX_CONNECTIONS)
             .acquire_timeout(Self::DEFAULT_ACQUIRE_TIMEOUT);
-        Self::connect_with(options, pool, durability).await
+        Self::open_with(options, pool, durability, setup).await
     }
 
     /// [`connect`](Self::connect) with your own connection and pool settings (TLS, pool size,
@@ -122,15 +132,40 @@ impl PostgresBackend {
         pool: PgPoolOptions,
         durability: Durability,
     ) -> BackendResult<Self> {
+        Self::open_with(options, pool, durability, SchemaSetup::Migrate).await
+    }
+
+    /// [`connect_with`](Self::connect_with), choosing whether the schema may be created and
+    /// migrated.
+    pub async fn open_with(
+        options: PgConnectOptions,
+        pool: PgPoolOptions,
+        durability: Durability,
+        setup: SchemaSetup,
+    ) -> BackendResult<Self> {
         let options = match durability {
             Durability::Full => options,
             Durability::Process => options.options([("synchronous_commit", "off")]),
         };
         let pool = pool.connect_with(options.clone()).await?;
-        ensure_schema(&pool).await?;
-        let mut migrator = sqlx::migrate!("./migrations/postgres");
-        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-        migrator.run(&pool).await?;
+        match setup {
+            SchemaSetup::Migrate => {
+                ensure_schema(&pool).await?;
+                let mut migrator = super::migrator(sqlx::migrate!("./migrations/postgres"));
+                migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+                migrator.run(&pool).await?;
+            }
+            SchemaSetup::Existing => {
+                let found: bool =
+                    sqlx::query_scalar("SELECT to_regclass('inbox_deliveries') IS NOT NULL")
+                        .fetch_one(&pool)
+                        .await?;
+                if !found {
+                    pool.close().await;
+                    return Err(InboxError::NoInbox);
+                }
+            }
+        }
         let channel: String =
             sqlx::query_scalar("SELECT 'webhook_inbox_' || md5(current_schema())")
                 .fetch_one(&pool)
