@@ -111,14 +111,20 @@ pub(super) fn list(rows: &[StoredDelivery], limit: u32, json: bool) -> String {
         t.add_row([
             d.id.to_string(),
             d.status.to_string(),
-            d.event_type_str().to_owned(),
-            d.event_id
-                .clone()
-                .or_else(|| d.message_id.clone())
-                .unwrap_or_default(),
+            printable(d.event_type_str(), ""),
+            printable(
+                d.event_id
+                    .as_deref()
+                    .or(d.message_id.as_deref())
+                    .unwrap_or_default(),
+                "",
+            ),
             d.attempts.to_string(),
             timestamp(d.received_at_ms),
-            d.last_error.as_deref().map(shorten).unwrap_or_default(),
+            d.last_error
+                .as_deref()
+                .map(|e| printable(&shorten(e), ""))
+                .unwrap_or_default(),
         ]);
     }
     let more = match rows.last() {
@@ -148,7 +154,7 @@ pub(super) fn show(d: &StoredDelivery, json: bool) -> String {
     t.load_style(presets::NOTHING);
     let mut field = |name: &str, value: String| {
         if !value.is_empty() {
-            t.add_row([name.to_owned(), value]);
+            t.add_row([name.to_owned(), printable(&value, "")]);
         }
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -179,7 +185,7 @@ pub(super) fn show(d: &StoredDelivery, json: bool) -> String {
     field("user agent", opt(&d.user_agent));
     let mut text = format!("{}\n\nheaders\n", t.trim_fmt());
     for (name, value) in &d.headers {
-        let _ = writeln!(text, "  {name}: {value}");
+        let _ = writeln!(text, "  {}: {}", printable(name, ""), printable(value, ""));
     }
     let _ = write!(text, "\nbody ({} bytes)\n", d.body.len());
     text.push_str(&body_text(&d.body));
@@ -218,7 +224,7 @@ pub(super) fn requeued(verb: &str, deliveries: &[StoredDelivery], json: bool) ->
 /// `inbox redrive --all-dead`.
 pub(super) fn redrove_all(n: u64, json: bool) -> String {
     if json {
-        return line(&json!({ "redriven": n }));
+        return line(&json!({ "redriven_count": n }));
     }
     format!(
         "re-drove {n} dead deliver{}\n",
@@ -242,10 +248,27 @@ fn delivery_json(d: &StoredDelivery) -> serde_json::Value {
     value
 }
 
-/// The body as received (re-serializing JSON would reorder its keys), or a note for binary.
+/// `text` for a terminal: control characters other than those in `keep` are escaped (`\u{1b}`),
+/// so a sender's bytes cannot move the cursor, recolour or retitle the operator's terminal.
+fn printable(text: &str, keep: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = c.is_control() && !keep.contains(c);
+            let (escaped, plain) = if escape {
+                (Some(c.escape_default()), None)
+            } else {
+                (None, Some(c))
+            };
+            escaped.into_iter().flatten().chain(plain)
+        })
+        .collect()
+}
+
+/// The body as received (re-serializing JSON would reorder its keys), with control characters
+/// escaped, or a note for binary.
 fn body_text(body: &[u8]) -> String {
     match std::str::from_utf8(body) {
-        Ok(text) => text.to_owned(),
+        Ok(text) => printable(text, "\n\t"),
         Err(_) => format!("(binary, {} bytes; --json shows it as base64)", body.len()),
     }
 }
@@ -315,6 +338,12 @@ mod tests {
         assert_eq!(body_text(br#"{"b":1,"a":2}"#), r#"{"b":1,"a":2}"#);
         assert_eq!(body_text(b"a=1&b=2"), "a=1&b=2");
         assert!(body_text(&[0xff, 0xfe]).starts_with("(binary, 2 bytes"));
+        assert_eq!(
+            body_text(b"{\"a\":\"\x1b]0;owned\x07\"}\n\tb\r"),
+            "{\"a\":\"\\u{1b}]0;owned\\u{7}\"}\n\tb\\r"
+        );
+        assert_eq!(printable("user.\x1b[31mred", ""), "user.\\u{1b}[31mred");
+        assert_eq!(printable("a\nb", ""), "a\\nb");
     }
 
     #[test]

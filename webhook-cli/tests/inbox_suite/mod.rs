@@ -325,6 +325,8 @@ pub fn redrive_one_then_all_dead(f: &Fixture) {
         .assert()
         .success()
         .stdout("re-drove 1 dead delivery\n");
+    let out = json(inbox(f).args(["redrive", "--all-dead"]));
+    assert_eq!(out, serde_json::json!({ "redriven_count": 0 }));
     let dead = json(inbox(f).args(["list", "--status", "dead"]));
     assert!(dead.as_array().unwrap().is_empty());
     let stats = json(inbox(f).arg("stats"));
