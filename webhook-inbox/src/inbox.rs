@@ -304,6 +304,14 @@ impl Inbox {
         result
     }
 
+    /// Whether accepts reach the writer (not closed, writer task running).
+    fn accepting(&self) -> bool {
+        self.inner
+            .tx
+            .lock()
+            .is_ok_and(|tx| tx.as_ref().is_some_and(|tx| !tx.is_closed()))
+    }
+
     /// Hands a delivery to the group-commit writer and waits for its answer.
     async fn commit(&self, delivery: NewDelivery) -> Result<Accepted, InboxError> {
         let sender = self
@@ -371,14 +379,25 @@ impl Inbox {
         Ok(counts)
     }
 
-    /// Healthy unless failed handler runs in the health window exceed the threshold or the
-    /// store does not answer: what an `/admin/health` endpoint returns.
+    /// Healthy unless failed handler runs in the health window exceed the threshold, the store
+    /// does not answer, or the inbox no longer accepts (closed, or its writer task ended): what
+    /// an `/admin/health` endpoint returns.
     pub async fn health(&self) -> Health {
         let since = self
             .now_ms()
             .saturating_sub(duration_ms(self.inner.health_window));
         let threshold = self.inner.health_threshold;
         let window_secs = self.inner.health_window.as_secs();
+        if !self.accepting() {
+            return Health {
+                healthy: false,
+                recent_failures: 0,
+                failure_threshold: threshold,
+                window_secs,
+                counts: None,
+                reason: Some(InboxError::Closed.to_string()),
+            };
+        }
         let failures = self.inner.backend.failures_since(since).await;
         let counts = self.counts().await;
         match (failures, counts) {

@@ -81,3 +81,23 @@ async fn accepts_queued_behind_a_failing_commit_are_answered_at_once() {
             .is_ok()
     );
 }
+
+/// An inbox whose writer task ended (a panicking backend) accepts nothing: health says so while
+/// the store itself still answers.
+#[tokio::test]
+async fn health_is_red_when_accepts_can_no_longer_be_stored() {
+    let (_dir, backend, inbox) = interposed_inbox(|b| b).await;
+    assert!(inbox.health().await.healthy);
+    backend.accept_panics.store(true, Ordering::SeqCst);
+    let result = inbox
+        .accept(&delivery("boom", "t", "{}"), AcceptMeta::new())
+        .await;
+    assert!(matches!(result, Err(InboxError::Closed)), "{result:?}");
+    let health = inbox.health().await;
+    assert!(!health.healthy);
+    assert_eq!(health.reason.as_deref(), Some("the inbox is closed"));
+    assert!(
+        inbox.counts().await.is_ok(),
+        "the store itself still answers"
+    );
+}

@@ -28,6 +28,8 @@ pub struct Interposed {
     /// Each accept waits this long first, then fails when `accept_fails` is set.
     pub accept_delay: Mutex<Duration>,
     pub accept_fails: AtomicBool,
+    /// The next accept panics (a bug in a backend), ending the writer task.
+    pub accept_panics: AtomicBool,
     /// Accepts that reached the wrapper.
     pub accept_calls: AtomicUsize,
 }
@@ -57,6 +59,9 @@ impl Backend for Interposed {
             self.accept_calls.fetch_add(1, Ordering::SeqCst);
             let delay = *self.accept_delay.lock().unwrap();
             tokio::time::sleep(delay).await;
+            if self.accept_panics.swap(false, Ordering::SeqCst) {
+                panic!("the interposed store panics on purpose");
+            }
             if self.accept_fails.load(Ordering::SeqCst) {
                 return Err(InboxError::Corrupt(
                     "the interposed store fails on purpose".into(),
