@@ -52,6 +52,18 @@ struct InFlight {
     claimed_while_held: HashSet<DeliveryId>,
 }
 
+impl InFlight {
+    fn untrack(&mut self, ids: impl IntoIterator<Item = DeliveryId>) {
+        for id in ids {
+            self.held.remove(&id);
+            self.claimed_while_held.remove(&id);
+            if let Some(ended) = &mut self.ended_during_claim {
+                ended.insert(id);
+            }
+        }
+    }
+}
+
 /// What a claim's answer turns into.
 struct Claimed {
     /// Deliveries to start.
@@ -153,40 +165,36 @@ impl Shared {
 
     fn untrack(&self, ids: impl IntoIterator<Item = DeliveryId>) {
         if let Ok(mut in_flight) = self.in_flight.lock() {
-            let InFlight {
-                held,
-                ended_during_claim,
-                claimed_while_held,
-            } = &mut *in_flight;
-            for id in ids {
-                held.remove(&id);
-                claimed_while_held.remove(&id);
-                if let Some(ended) = ended_during_claim {
-                    ended.insert(id);
-                }
-            }
+            in_flight.untrack(ids);
         }
     }
 
     /// Stops holding `ids` after their run recorded its outcome, first giving back the copies
     /// claimed meanwhile. Each is released while still held, so no copy of it can start in
     /// between; a claim during the release marks it again, and the loop gives that one back too.
+    /// The last check and the letting go happen under one lock, so no claim slips in between.
     async fn settle(&self, ids: &[DeliveryId]) {
-        for _ in 0..SETTLE_ROUNDS {
-            let stale: Vec<DeliveryId> = match self.in_flight.lock() {
-                Ok(mut in_flight) => ids
+        let mut rounds = 0;
+        loop {
+            let stale: Vec<DeliveryId> = {
+                let Ok(mut in_flight) = self.in_flight.lock() else {
+                    return;
+                };
+                let stale: Vec<DeliveryId> = ids
                     .iter()
                     .copied()
                     .filter(|id| in_flight.claimed_while_held.remove(id))
-                    .collect(),
-                Err(_) => break,
+                    .collect();
+                if stale.is_empty() || rounds == SETTLE_ROUNDS {
+                    // Past the rounds, a copy still claimed waits out its lease.
+                    in_flight.untrack(ids.iter().copied());
+                    return;
+                }
+                stale
             };
-            if stale.is_empty() {
-                break;
-            }
+            rounds += 1;
             self.give_back(&stale, self.now()).await;
         }
-        self.untrack(ids.iter().copied());
     }
 
     /// The deliveries this worker holds.
