@@ -145,6 +145,7 @@ fn capture_logs(f: impl FnOnce()) -> String {
     INSTALL.call_once(|| {
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
             .with_ansi(false)
             .with_writer(|| ThreadBuffer)
             .init();
@@ -230,7 +231,15 @@ fn span_carries_id_type_scheme_and_outcome_but_never_the_body() {
         logs.contains("webhook.scheme=\"standard\"") || logs.contains("webhook.scheme=standard"),
         "{logs}"
     );
-    assert!(logs.contains("duplicate"), "{logs}");
+    // The first request was handled, the second acknowledged as a duplicate (a span's fields
+    // show on its close line).
+    for outcome in ["accepted", "duplicate"] {
+        assert!(
+            logs.contains(&format!("webhook.outcome=\"{outcome}\""))
+                || logs.contains(&format!("webhook.outcome={outcome}")),
+            "no {outcome} outcome in:\n{logs}"
+        );
+    }
     assert!(
         !logs.contains("secret-body@example.com"),
         "the body must not be logged:\n{logs}"
