@@ -82,7 +82,7 @@ async fn unsubscribed_but_unauthentic_is_still_rejected() {
             .to_request(),
     )
     .await;
-    assert_rejected(&got, 401, "signature_mismatch", "");
+    assert_rejected(&got, 401, "signature_mismatch", "no signature matched");
 }
 
 #[actix_web::test]

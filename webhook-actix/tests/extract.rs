@@ -379,7 +379,7 @@ async fn other_schemes_through_the_testing_helper() {
         assert_eq!(got["event_type"], event_type);
         assert_eq!(got["scheme"], scheme.as_str());
         let got = send(&app, req.tamper(Tamper::Body).to_request()).await;
-        assert_rejected(&got, 401, "signature_mismatch", "");
+        assert_rejected(&got, 401, "signature_mismatch", "no signature matched");
     }
     // GitHub: no timestamp, event type from the header.
     let app = app!(WebhookConfig::secrets(Scheme::GitHub, ["gh"]).unwrap());

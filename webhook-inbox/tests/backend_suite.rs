@@ -104,12 +104,18 @@ async fn a_schema_migrated_by_a_newer_version_still_opens() {
 async fn opening_an_existing_inbox_creates_nothing() {
     use webhook_inbox::{InboxError, SchemaSetup};
     let (dir, url) = support::temp_db();
+    let file = dir.path().join("inbox.db");
     let missing = SqliteBackend::open(&url, Durability::Full, SchemaSetup::Existing).await;
-    assert!(missing.is_err());
-    assert!(!dir.path().join("inbox.db").exists());
-    std::fs::write(dir.path().join("inbox.db"), b"").unwrap();
+    assert!(matches!(missing, Err(InboxError::Store(_))), "{missing:?}");
+    assert!(!file.exists());
+    std::fs::write(&file, b"").unwrap();
     let empty = SqliteBackend::open(&url, Durability::Full, SchemaSetup::Existing).await;
     assert!(matches!(empty, Err(InboxError::NoInbox)), "{empty:?}");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().len(),
+        0,
+        "tables were created"
+    );
     SqliteBackend::connect(&url, Durability::Full)
         .await
         .unwrap()

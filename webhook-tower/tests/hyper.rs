@@ -65,9 +65,10 @@ async fn verifies_over_a_real_hyper_connection() {
         send("msg_h1", b"{\"type\":\"a\"}".to_vec(), false).await,
         (StatusCode::OK, Bytes::from("msg_h1:12"))
     );
+    // The sender's retry: acknowledged as a duplicate, the handler not run again.
     assert_eq!(
-        send("msg_h1", b"{\"type\":\"a\"}".to_vec(), false).await.0,
-        StatusCode::OK
+        send("msg_h1", b"{\"type\":\"a\"}".to_vec(), false).await,
+        (StatusCode::OK, Bytes::from(r#"{"status":"duplicate"}"#))
     );
     assert_eq!(
         send("msg_h2", b"{}".to_vec(), true).await.0,
