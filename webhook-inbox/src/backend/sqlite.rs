@@ -58,12 +58,16 @@ impl SqliteBackend {
             Durability::Process => SqliteSynchronous::Normal,
         };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let options = SqliteConnectOptions::from_str(url)?
+        let mut options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(setup == SchemaSetup::Migrate)
-            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory");
+        if setup == SchemaSetup::Migrate {
+            // Stored in the file: an existing inbox is in WAL already, and a file that is not
+            // one is left unwritten.
+            options = options.journal_mode(SqliteJournalMode::Wal);
+        }
         let write = SqlitePoolOptions::new()
             .min_connections(1)
             .max_connections(1)
