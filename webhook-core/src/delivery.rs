@@ -155,7 +155,14 @@ impl Delivery {
     ///
     /// Only the body's head is read: the scan stops at the first top-level `type` (`event_type`,
     /// `action`), so naming an event whose type comes before its data costs little whatever the
-    /// body's size.
+    /// body's size. A body with the key twice is named by the first (a `serde_json::Value` keeps
+    /// the last; the typed envelopes refuse such a body).
+    ///
+    /// GitHub and Shopify sign neither header: someone holding a captured delivery can resend it
+    /// under another `X-GitHub-Event` or `X-Shopify-Topic`, and it still verifies. Route on what
+    /// the body says where the event type matters. A GitHub delivery sent form-encoded (the
+    /// `application/x-www-form-urlencoded` content type) has no readable `action`: it is named by
+    /// `X-GitHub-Event` alone, so choose JSON in the webhook's settings.
     pub fn event_type(&self) -> Option<&str> {
         self.event_type
             .get_or_init(|| {
