@@ -238,7 +238,7 @@ impl Delivery {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn json<'a, T: Deserialize<'a>>(&'a self) -> Result<T, crate::EventError> {
-        crate::event::from_slice(&self.body).map_err(|e| e.with_event_type(self.event_type()))
+        crate::event::from_slice(&self.body).map_err(|e| e.of_event(self.event_type()))
     }
 
     /// Parses the verified body as a typed Scalekit event
@@ -386,6 +386,39 @@ mod tests {
         );
         assert_eq!(d.event_type(), Some("transaction.paid"));
         assert_eq!(d.dedupe_key(), "paddle:evt_01");
+    }
+
+    #[test]
+    fn a_body_that_does_not_fit_is_named_by_the_deliverys_event_type() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Issue {
+            number: u32,
+        }
+        // GitHub's event comes from its header; a top-level `type` in the body is something else.
+        let d = deliver(
+            Scheme::GitHub,
+            "s",
+            &[("x-github-event", "issues")],
+            r#"{"action":"opened","type":"Organization","number":"x"}"#,
+        );
+        let err = d.json::<Issue>().unwrap_err();
+        assert!(
+            err.to_string().starts_with("event `issues.opened`: "),
+            "{err}"
+        );
+        // Where the body names the event, that is the name.
+        let d = deliver(
+            Scheme::Stripe,
+            "whsec_x",
+            &[],
+            r#"{"id":"evt_9","type":"charge.succeeded","number":"x"}"#,
+        );
+        let err = d.json::<Issue>().unwrap_err();
+        assert!(
+            err.to_string().starts_with("event `charge.succeeded`: "),
+            "{err}"
+        );
     }
 
     #[test]

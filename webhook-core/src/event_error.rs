@@ -102,6 +102,21 @@ impl EventError {
         }
     }
 
+    /// Names the delivery's event type, which the scheme defines (a GitHub or Slack body's own
+    /// `type` field is something else); keeps the body's when the delivery has none.
+    pub(crate) fn of_event(self, event_type: Option<&str>) -> Self {
+        match self {
+            EventError::InvalidData { path, reason, .. } if event_type.is_some() => {
+                EventError::InvalidData {
+                    event_type: event_type.map(printable_type),
+                    path,
+                    reason,
+                }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn from_json_error(
         err: serde_json::Error,
         path: String,
