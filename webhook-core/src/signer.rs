@@ -3,7 +3,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::headers::{SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_TIMESTAMP};
+use crate::headers::{
+    SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+};
 use crate::secret::{self, HmacSha256};
 use crate::verifier::signed_prefix;
 use crate::{Scheme, SecretError};
@@ -120,8 +122,9 @@ impl Signer {
     }
 
     /// Writes the signature into another header (for the timestamped scheme). Standard Webhooks
-    /// writes the `webhook-*` headers its spec names, or, given `svix-signature`, the `svix-id`,
-    /// `svix-timestamp` and `svix-signature` that Svix itself sends; it ignores any other name.
+    /// writes the `webhook-*` headers its spec names (`webhook-signature`, the default), or, given
+    /// `svix-signature`, the `svix-id`, `svix-timestamp` and `svix-signature` that Svix itself
+    /// sends; it ignores any other name.
     ///
     /// ```
     /// let signer = webhook_core::Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
@@ -133,7 +136,8 @@ impl Signer {
     /// ```
     pub fn signature_header(mut self, name: &str) -> Self {
         let name = name.to_ascii_lowercase();
-        if self.scheme != Scheme::StandardWebhooks || name == SVIX_SIGNATURE {
+        let standard_name = [SVIX_SIGNATURE, WEBHOOK_SIGNATURE].contains(&name.as_str());
+        if self.scheme != Scheme::StandardWebhooks || standard_name {
             self.signature_header = name;
         }
         self

@@ -381,6 +381,13 @@ fn svix_named_headers_are_what_the_svix_crate_accepts() {
         .verify_at(&signed, body, now)
         .unwrap();
     assert_eq!(verified.id(), Some("msg_1"));
+    // And back to the spec's names.
+    let signed = Signer::standard(SECRET)
+        .unwrap()
+        .signature_header("svix-signature")
+        .signature_header("Webhook-Signature")
+        .sign("msg_1", now, body);
+    assert!(signed.get("webhook-id").is_some() && signed.get("svix-id").is_none());
     // Any other name leaves the spec's names.
     let signed = Signer::standard(SECRET)
         .unwrap()

@@ -35,9 +35,12 @@ async fn a_commit_that_never_finishes_is_answered_503_after_the_commit_timeout()
         interposed_inbox(|b| b.commit_timeout(Duration::from_millis(200))).await;
     *backend.accept_delay.lock().unwrap() = Duration::from_secs(3600);
     let started = Instant::now();
-    let result = inbox
-        .accept(&delivery("hung", "t", "{}"), AcceptMeta::new())
-        .await;
+    let result = tokio::time::timeout(
+        Duration::from_secs(5),
+        inbox.accept(&delivery("hung", "t", "{}"), AcceptMeta::new()),
+    )
+    .await
+    .expect("the accept waited for the hung commit");
     assert!(matches!(result, Err(InboxError::Timeout(_))), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(AcceptAnswer::new(&result, inbox.retry_after()).status, 503);

@@ -61,7 +61,7 @@ pub(super) fn stats(
             if s.event_type.is_empty() {
                 "(none)".to_owned()
             } else {
-                s.event_type.clone()
+                printable(&s.event_type, "")
             },
             s.total.to_string(),
             s.succeeded.to_string(),
@@ -211,9 +211,9 @@ pub(super) fn requeued(verb: &str, deliveries: &[StoredDelivery], json: bool) ->
                 "{verb} delivery {} ({}, was {}): queued again with a fresh attempt count\n",
                 d.id,
                 if d.event_type_str().is_empty() {
-                    "no event type"
+                    "no event type".to_owned()
                 } else {
-                    d.event_type_str()
+                    printable(d.event_type_str(), "")
                 },
                 d.status
             )
