@@ -330,7 +330,9 @@ impl Inbox {
 
     /// Puts a stored delivery (done, dead, retrying or pending, or processing under an expired
     /// lease, as after a crash) back in the queue with its original bytes and a fresh attempt
-    /// count.
+    /// count. A lease also expires when its worker is alive but cut off from the store: if that
+    /// worker claims the replayed delivery back before its old run ends, the old run's outcome
+    /// stands for the replay.
     pub async fn replay(&self, id: DeliveryId) -> Result<(), InboxError> {
         self.inner.backend.replay(id, self.now_ms()).await?;
         self.inner.new_work.notify_waiters();
