@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -34,19 +34,27 @@ pin_project! {
         config: Arc<Config>,
         on_rejection: R,
         span: Span,
+        // Set while `poll` runs: still set at drop, a panic left `poll` midway.
+        polling: bool,
     }
 
     impl<ReqBody, S, R> PinnedDrop for ResponseFuture<ReqBody, S, R>
     where
         S: Service<Request<Full<Bytes>>>,
     {
-        // Dropped while reading the body or waiting for the inner service (client gone, a
-        // timeout outside the layer): the request still gets an outcome.
+        // Dropped while reading the body or waiting for the inner service: the client went away
+        // or a timeout outside the layer fired (cancelled), or the inner service panicked and a
+        // catch-panic layer or the server caught it (failed). The request still gets an outcome.
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if matches!(this.state.as_ref().project_ref(), StateProjRef::Collecting { .. } | StateProjRef::Calling { .. }) {
                 let _entered = this.span.enter();
-                observe::finish(this.span, Outcome::Cancelled);
+                let outcome = if *this.polling {
+                    Outcome::Failed
+                } else {
+                    Outcome::Cancelled
+                };
+                observe::finish(this.span, outcome);
             }
         }
     }
@@ -146,6 +154,7 @@ where
             config,
             on_rejection,
             span,
+            polling: false,
         }
     }
 
@@ -163,6 +172,7 @@ where
             config,
             on_rejection,
             span,
+            polling: false,
         }
     }
 }
@@ -246,6 +256,8 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let _entered = this.span.enter();
+        // Every return below leaves `Done` or returns `Pending` after clearing it.
+        *this.polling = true;
         loop {
             match this.state.as_mut().project() {
                 StateProj::Collecting {
@@ -255,7 +267,14 @@ where
                     inner,
                 } => {
                     let failed = loop {
-                        match ready!(body.as_mut().poll_frame(cx)) {
+                        let frame = match body.as_mut().poll_frame(cx) {
+                            Poll::Ready(frame) => frame,
+                            Poll::Pending => {
+                                *this.polling = false;
+                                return Poll::Pending;
+                            }
+                        };
+                        match frame {
                             Some(Ok(frame)) => {
                                 if let Ok(data) = frame.into_data()
                                     && buffer.push(data).is_err()
@@ -295,7 +314,13 @@ where
                     }
                 }
                 StateProj::Calling { future, guard } => {
-                    let result = ready!(future.poll(cx));
+                    let result = match future.poll(cx) {
+                        Poll::Ready(result) => result,
+                        Poll::Pending => {
+                            *this.polling = false;
+                            return Poll::Pending;
+                        }
+                    };
                     let status = result
                         .as_ref()
                         .map_or(StatusCode::INTERNAL_SERVER_ERROR, Response::status);

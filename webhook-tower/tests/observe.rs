@@ -296,3 +296,40 @@ fn a_request_dropped_before_its_answer_counts_as_cancelled() {
         .sum();
     assert_eq!(cancelled, 2);
 }
+
+/// A panic in the inner service, unwinding through the layer (to a catch-panic layer or the
+/// server), counts as failed, not cancelled.
+#[test]
+fn a_panicking_inner_service_counts_as_failed() {
+    use futures_util::FutureExt as _;
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        runtime().block_on(async {
+            let svc = WebhookVerify::new(SECRET)
+                .clock(Arc::new(FixedClock(NOW)))
+                .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                    panic!("the handler panics");
+                    #[allow(unreachable_code)]
+                    Ok::<Response<Full<Bytes>>, Infallible>(Response::new(Full::new(Bytes::new())))
+                }));
+            let caught = std::panic::AssertUnwindSafe(svc.oneshot(request("boom", SECRET)))
+                .catch_unwind()
+                .await;
+            assert!(caught.is_err());
+        })
+    });
+    let outcomes: Vec<String> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
+        .flat_map(|(key, ..)| {
+            key.key()
+                .labels()
+                .map(|l| l.value().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(outcomes, ["failed"]);
+}
