@@ -390,17 +390,11 @@ impl Inbox {
             .saturating_sub(duration_ms(self.inner.health_window));
         let threshold = self.inner.health_threshold;
         let window_secs = self.inner.health_window.as_secs();
-        if !self.accepting() {
-            return Health {
-                healthy: false,
-                recent_failures: 0,
-                failure_threshold: threshold,
-                window_secs,
-                counts: None,
-                reason: Some(InboxError::Closed.to_string()),
-            };
-        }
-        let failures = self.inner.backend.failures_since(since).await;
+        let failures = if self.accepting() {
+            self.inner.backend.failures_since(since).await
+        } else {
+            Err(InboxError::Closed)
+        };
         let counts = self.counts().await;
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {

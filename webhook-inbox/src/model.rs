@@ -432,8 +432,8 @@ impl StatusCounts {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Health {
-    /// False when failed handler runs in the window exceed the threshold, or the store does
-    /// not answer.
+    /// False when failed handler runs in the window exceed the threshold, the store does not
+    /// answer, or accepts can no longer be stored.
     pub healthy: bool,
     /// Failed handler runs in the window.
     pub recent_failures: u64,
