@@ -3,36 +3,19 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use support::delivery;
-use support::interposed::Interposed;
-use webhook_inbox::backend::sqlite::SqliteBackend;
-use webhook_inbox::{AcceptAnswer, AcceptMeta, Durability, Inbox, InboxError};
-
-async fn interposed_inbox(
-    configure: impl FnOnce(webhook_inbox::InboxBuilder) -> webhook_inbox::InboxBuilder,
-) -> (tempfile::TempDir, Arc<Interposed>, Inbox) {
-    let (dir, url) = support::temp_db();
-    let sqlite = SqliteBackend::connect(&url, Durability::Full)
-        .await
-        .unwrap();
-    let backend = Arc::new(Interposed::over(sqlite));
-    let inbox = configure(Inbox::builder(&url).backend(backend.clone()))
-        .build()
-        .await
-        .unwrap();
-    (dir, backend, inbox)
-}
+use support::interposed::interposed_inbox;
+use webhook_inbox::{AcceptAnswer, AcceptMeta, InboxError};
 
 /// A server that stops answering without closing the connection: the commit is given up after
 /// the commit timeout and answered 503.
 #[tokio::test]
 async fn a_commit_that_never_finishes_is_answered_503_after_the_commit_timeout() {
     let (_dir, backend, inbox) =
-        interposed_inbox(|b| b.commit_timeout(Duration::from_millis(200))).await;
+        interposed_inbox(|i| i, |b| b.commit_timeout(Duration::from_millis(200))).await;
     *backend.accept_delay.lock().unwrap() = Duration::from_secs(3600);
     let started = Instant::now();
     let result = tokio::time::timeout(
@@ -51,7 +34,7 @@ async fn a_commit_that_never_finishes_is_answered_503_after_the_commit_timeout()
 #[tokio::test]
 async fn accepts_queued_behind_a_failing_commit_are_answered_at_once() {
     // One delivery per commit, so that without the drain each would take its own 300 ms try.
-    let (_dir, backend, inbox) = interposed_inbox(|b| b.max_batch(1)).await;
+    let (_dir, backend, inbox) = interposed_inbox(|i| i, |b| b.max_batch(1)).await;
     *backend.accept_delay.lock().unwrap() = Duration::from_millis(300);
     backend.accept_fails.store(true, Ordering::SeqCst);
     let started = Instant::now();
@@ -89,7 +72,7 @@ async fn accepts_queued_behind_a_failing_commit_are_answered_at_once() {
 /// the store itself still answers.
 #[tokio::test]
 async fn health_is_red_when_accepts_can_no_longer_be_stored() {
-    let (_dir, backend, inbox) = interposed_inbox(|b| b).await;
+    let (_dir, backend, inbox) = interposed_inbox(|i| i, |b| b).await;
     assert!(inbox.health().await.healthy);
     backend.accept_panics.store(true, Ordering::SeqCst);
     let result = inbox

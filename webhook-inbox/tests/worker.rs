@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::interposed::Interposed;
+use support::interposed::{Interposed, interposed_inbox};
 use support::{delivery, eventually, inbox_with};
-use webhook_inbox::backend::sqlite::SqliteBackend;
 use webhook_inbox::{
-    AcceptMeta, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus, Durability, HandlerError,
+    AcceptMeta, BatchOptions, BreakerConfig, DeliveryId, DeliveryStatus, HandlerError,
     HandlerResult, Inbox, ListFilter, RetryPolicy, StoredDelivery, Unhandled,
 };
 
@@ -966,16 +965,7 @@ async fn stats_health_and_retention() {
 /// claimed copy is stale, and the handler does not run a second time.
 #[tokio::test]
 async fn a_run_ending_while_a_claim_takes_its_delivery_back_is_not_run_again() {
-    let (dir, url) = support::temp_db();
-    let sqlite = SqliteBackend::connect(&url, Durability::Full)
-        .await
-        .unwrap();
-    let backend = Arc::new(Interposed::over(sqlite));
-    let inbox = Inbox::builder(&url)
-        .backend(backend.clone())
-        .build()
-        .await
-        .unwrap();
+    let (dir, backend, inbox) = interposed_inbox(|i| i, |b| b).await;
     let held = Held::default();
     let worker = inbox
         .worker()
@@ -1023,20 +1013,14 @@ struct Flaky {
 
 impl Flaky {
     async fn start(then_watch_claims: bool) -> Self {
-        let (dir, url) = support::temp_db();
-        let sqlite = SqliteBackend::connect(&url, Durability::Full)
-            .await
-            .unwrap();
-        let backend = Arc::new(Interposed {
-            then_watch_claims,
-            ..Interposed::over(sqlite)
-        });
-        let inbox = Inbox::builder(&url)
-            .backend(backend.clone())
-            .retry_policy(RetryPolicy::fixed([Duration::ZERO, Duration::ZERO]))
-            .build()
-            .await
-            .unwrap();
+        let (dir, backend, inbox) = interposed_inbox(
+            |i| Interposed {
+                then_watch_claims,
+                ..i
+            },
+            |b| b.retry_policy(RetryPolicy::fixed([Duration::ZERO, Duration::ZERO])),
+        )
+        .await;
         let id = accept(&inbox, "flaky", "t").await;
         *backend.watched_record.lock().unwrap() = Some(id);
         let runs = Arc::new(AtomicUsize::new(0));

@@ -6,9 +6,30 @@ use std::time::Duration;
 
 use webhook_inbox::backend::{BackendResult, BoxFuture};
 use webhook_inbox::{
-    Accepted, Backend, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery, Outcome,
-    PruneReport, StatusCounts, StoredDelivery,
+    Accepted, Backend, DeliveryId, EventTypeStats, Inbox, InboxBuilder, InboxError, ListFilter,
+    NewDelivery, Outcome, PruneReport, StatusCounts, StoredDelivery,
 };
+
+/// An inbox on a SQLite file in a temp dir, its store behind an [`Interposed`] that
+/// `interpose` sets up, built by `configure`.
+#[cfg(feature = "sqlite")]
+pub async fn interposed_inbox(
+    interpose: impl FnOnce(Interposed) -> Interposed,
+    configure: impl FnOnce(InboxBuilder) -> InboxBuilder,
+) -> (tempfile::TempDir, Arc<Interposed>, Inbox) {
+    use webhook_inbox::Durability;
+    use webhook_inbox::backend::sqlite::SqliteBackend;
+    let (dir, url) = super::temp_db();
+    let sqlite = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let backend = Arc::new(interpose(Interposed::over(sqlite)));
+    let inbox = configure(Inbox::builder(&url).backend(backend.clone()))
+        .build()
+        .await
+        .unwrap();
+    (dir, backend, inbox)
+}
 
 /// A real backend behind a wrapper that can hold a claim's answer, or a record's, when it
 /// concerns the watched delivery, until `go` (`go_record`), and can slow down or fail accepts.
