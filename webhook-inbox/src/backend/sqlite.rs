@@ -288,17 +288,15 @@ impl SqliteBackend {
         ids: &[DeliveryId],
         due_at_ms: i64,
     ) -> BackendResult<u64> {
-        let mut released = 0;
-        for chunk in ids.chunks(ID_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "UPDATE inbox_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
-                 attempts = MAX(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = ",
-            );
-            q.push_bind(due_at_ms);
-            held_by(&mut q, owner, chunk);
-            released += q.build().execute(&self.write).await?.rows_affected();
-        }
-        Ok(released)
+        self.update_held(
+            "UPDATE inbox_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
+             attempts = MAX(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = ",
+            due_at_ms,
+            "",
+            owner,
+            ids,
+        )
+        .await
     }
 
     async fn extend_ids(
@@ -307,16 +305,34 @@ impl SqliteBackend {
         ids: &[DeliveryId],
         lease_until_ms: i64,
     ) -> BackendResult<u64> {
-        let mut extended = 0;
+        self.update_held(
+            "UPDATE inbox_deliveries SET next_attempt_at_ms = MAX(next_attempt_at_ms, ",
+            lease_until_ms,
+            ")",
+            owner,
+            ids,
+        )
+        .await
+    }
+
+    /// Runs `{set}{value}{close}` on those of `ids` that `owner` holds, [`ID_CHUNK`] ids per
+    /// statement; returns how many rows changed.
+    async fn update_held(
+        &self,
+        set: &'static str,
+        value: i64,
+        close: &'static str,
+        owner: &str,
+        ids: &[DeliveryId],
+    ) -> BackendResult<u64> {
+        let mut changed = 0;
         for chunk in ids.chunks(ID_CHUNK) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "UPDATE inbox_deliveries SET next_attempt_at_ms = MAX(next_attempt_at_ms, ",
-            );
-            q.push_bind(lease_until_ms).push(")");
+            let mut q = QueryBuilder::<Sqlite>::new(set);
+            q.push_bind(value).push(close);
             held_by(&mut q, owner, chunk);
-            extended += q.build().execute(&self.write).await?.rows_affected();
+            changed += q.build().execute(&self.write).await?.rows_affected();
         }
-        Ok(extended)
+        Ok(changed)
     }
 
     async fn requeue(
