@@ -6,6 +6,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
+use crate::headers::{SHOPIFY_EVENT_ID, SHOPIFY_TOPIC};
 use crate::top_level::{self, Scalar};
 use crate::{Headers, KeptHeaders, Scheme, Verified, Verifier, VerifyError};
 
@@ -127,14 +128,25 @@ impl Delivery {
         self.verified.id()
     }
 
-    /// The event's own id from the body (`id`, or `event_id` for Paddle and Slack), if any:
-    /// Scalekit's `evt_…`, Stripe's `evt_…`.
+    /// The event's own id, if any: from the body (`id`, or `event_id` for Paddle and Slack:
+    /// Scalekit's and Stripe's `evt_…`), or for Shopify the `X-Shopify-Event-Id` header, the same
+    /// on every webhook Shopify sends for one event. GitHub's bodies carry no event id (its
+    /// delivery id is [`id`](Delivery::id)), and a Shopify body's `id` is the order's or the
+    /// product's, not the event's: neither is read.
     ///
     /// Only the body's head is read: the scan stops at the first top-level `id`.
     pub fn event_id(&self) -> Option<&str> {
         self.event_id
             .get_or_init(|| match self.scheme() {
                 Scheme::Paddle | Scheme::Slack => top_level::string(&self.body, "event_id"),
+                Scheme::Shopify => self
+                    .headers
+                    .get(SHOPIFY_EVENT_ID)
+                    .or_else(|| self.headers.get("shopify-event-id"))
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned),
+                Scheme::GitHub => None,
                 _ => match top_level::field(&self.body, "id")? {
                     Scalar::Str(id) => Some(id),
                     Scalar::Int(id) => Some(id.to_string()),
@@ -150,8 +162,10 @@ impl Delivery {
     }
 
     /// The event type: the body's `type` (Scalekit, Standard Webhooks, Stripe), `event_type`
-    /// (Paddle), `X-GitHub-Event` joined with the body's `action` (`issues.opened`), or
-    /// `X-Shopify-Topic` (`orders/create`).
+    /// (Paddle), `X-GitHub-Event` joined with the body's `action` (`issues.opened`),
+    /// `X-Shopify-Topic` (`orders/create`), or for Slack the inner `event.type` of an Events API
+    /// `event_callback` (`app_mention`), as Bolt routes it, else the body's `type`
+    /// (`url_verification`).
     ///
     /// Only the body's head is read: the scan stops at the first top-level `type` (`event_type`,
     /// `action`), so naming an event whose type comes before its data costs little whatever the
@@ -174,9 +188,21 @@ impl Delivery {
                             None => event.to_owned(),
                         }
                     }),
-                    Scheme::Shopify => self.headers.get("x-shopify-topic").map(str::to_owned),
+                    Scheme::Shopify => self
+                        .headers
+                        .get(SHOPIFY_TOPIC)
+                        .or_else(|| self.headers.get("shopify-topic"))
+                        .map(str::to_owned),
                     Scheme::Paddle => top_level::string(body, "event_type")
                         .or_else(|| top_level::string(body, "type")),
+                    Scheme::Slack => {
+                        let kind = top_level::string(body, "type")?;
+                        if kind == "event_callback" {
+                            top_level::nested_string(body, "event", "type").or(Some(kind))
+                        } else {
+                            Some(kind)
+                        }
+                    }
                     _ => top_level::string(body, "type"),
                 }
             })
@@ -191,7 +217,9 @@ impl Delivery {
     /// A key that is the same for every retry of the same delivery and differs between
     /// deliveries: `{scheme}:{id}` from the sender's delivery-id header; else
     /// `{scheme}:{event id}` from the body (Stripe, Paddle, Slack); else `{scheme}:sha256:{hex}`
-    /// of the body.
+    /// of the body. Shopify's key is its `X-Shopify-Event-Id` first, the header Shopify names
+    /// for spotting duplicates (several subscriptions to one topic get one webhook each, all
+    /// with the same event id), then `X-Shopify-Webhook-Id`.
     ///
     /// The timestamped scheme signs the body but not `webhook-id`, so its key comes from the
     /// body only (event id, else hash): a key from that header would let a captured delivery
@@ -201,6 +229,7 @@ impl Delivery {
     pub fn dedupe_key(&self) -> String {
         let id = match self.scheme() {
             Scheme::Timestamped => self.event_id(),
+            Scheme::Shopify => self.event_id().or_else(|| self.id()),
             _ => self.id().or_else(|| self.event_id()),
         };
         match id {
@@ -386,6 +415,187 @@ mod tests {
         );
         assert_eq!(d.event_type(), Some("transaction.paid"));
         assert_eq!(d.dedupe_key(), "paddle:evt_01");
+    }
+
+    /// Signs `body` under `scheme`, then sends the signed headers renamed by `rename` (dropped
+    /// when it returns `None`) with `extra`.
+    fn deliver_renamed(
+        scheme: Scheme,
+        extra: &[(&str, &str)],
+        rename: impl Fn(&str) -> Option<&str>,
+        body: &str,
+    ) -> Result<Delivery, VerifyError> {
+        let signed = Signer::new(scheme, "s")
+            .unwrap()
+            .sign("d1", 1_700_000_000, body.as_bytes());
+        let mut headers: Vec<(String, String)> = signed
+            .iter()
+            .filter_map(|(k, v)| Some((rename(k)?.to_owned(), v.to_owned())))
+            .collect();
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Verifier::new(scheme, "s")
+            .unwrap()
+            .verify_delivery(&headers, Bytes::copy_from_slice(body.as_bytes()))
+    }
+
+    /// A Shopify body is the resource (`id` is the order's): two updates of one order are two
+    /// events, told apart by `X-Shopify-Event-Id`, which is also what marks a duplicate.
+    #[test]
+    fn shopify_events_are_named_by_their_event_id_header() {
+        let order = r#"{"id":820982911946154508,"financial_status":"paid"}"#;
+        let keys: Vec<(Option<String>, String)> = ["evt-0", "evt-1"]
+            .iter()
+            .map(|event| {
+                let d = deliver_renamed(
+                    Scheme::Shopify,
+                    &[("x-shopify-event-id", event)],
+                    |name| (name != "x-shopify-webhook-id").then_some(name),
+                    order,
+                )
+                .unwrap();
+                (d.event_id().map(str::to_owned), d.dedupe_key())
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (Some("evt-0".to_owned()), "shopify:evt-0".to_owned()),
+                (Some("evt-1".to_owned()), "shopify:evt-1".to_owned())
+            ]
+        );
+        // The event id wins over the webhook id; without either, the body's hash, never its id.
+        let d = deliver(
+            Scheme::Shopify,
+            "s",
+            &[("x-shopify-event-id", "evt-0")],
+            order,
+        );
+        assert_eq!(
+            (d.id(), d.dedupe_key().as_str()),
+            (Some("d1"), "shopify:evt-0")
+        );
+        let d = deliver(Scheme::Shopify, "s", &[], order);
+        assert_eq!(
+            (d.event_id(), d.dedupe_key().as_str()),
+            (None, "shopify:d1")
+        );
+        let d = deliver_renamed(
+            Scheme::Shopify,
+            &[],
+            |name| (name != "x-shopify-webhook-id").then_some(name),
+            order,
+        )
+        .unwrap();
+        assert_eq!(d.event_id(), None);
+        assert!(
+            d.dedupe_key().starts_with("shopify:sha256:"),
+            "{}",
+            d.dedupe_key()
+        );
+    }
+
+    /// Shopify's Events deliveries send `shopify-*` headers (today beside the `x-shopify-*`
+    /// ones): they verify, name the event, and are kept to verify again.
+    #[test]
+    fn shopify_events_headers_without_the_x_prefix() {
+        let d = deliver_renamed(
+            Scheme::Shopify,
+            &[
+                ("shopify-topic", "orders/updated"),
+                ("shopify-event-id", "evt-7"),
+            ],
+            |name| match name {
+                "x-shopify-hmac-sha256" => Some("shopify-hmac-sha256"),
+                _ => None,
+            },
+            r#"{"id":1}"#,
+        )
+        .unwrap();
+        assert_eq!(d.event_type(), Some("orders/updated"));
+        assert_eq!(d.dedupe_key(), "shopify:evt-7");
+        assert_eq!(
+            d.headers().iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["shopify-hmac-sha256", "shopify-topic", "shopify-event-id"]
+        );
+        let verifier = Verifier::new(Scheme::Shopify, "s").unwrap();
+        assert_eq!(
+            verifier.verify(d.headers(), d.body()).unwrap(),
+            *d.verified()
+        );
+
+        // Neither name: the error names the legacy header. Two of the new one: ambiguous.
+        let none = deliver_renamed(Scheme::Shopify, &[], |_| None, "{}").unwrap_err();
+        assert_eq!(
+            none,
+            VerifyError::MissingHeader {
+                name: "x-shopify-hmac-sha256"
+            }
+        );
+        let twice = deliver_renamed(
+            Scheme::Shopify,
+            &[("shopify-hmac-sha256", "AAAA")],
+            |name| (name == "x-shopify-hmac-sha256").then_some("shopify-hmac-sha256"),
+            "{}",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                twice,
+                VerifyError::MalformedHeader {
+                    name: "shopify-hmac-sha256",
+                    ..
+                }
+            ),
+            "{twice:?}"
+        );
+    }
+
+    #[test]
+    fn github_bodies_have_no_event_id() {
+        let body = r#"{"action":"created","id":42}"#;
+        let d = deliver(Scheme::GitHub, "s", &[("x-github-event", "label")], body);
+        assert_eq!((d.event_id(), d.dedupe_key().as_str()), (None, "github:d1"));
+        let d = deliver_renamed(
+            Scheme::GitHub,
+            &[],
+            |name| (name != "x-github-delivery").then_some(name),
+            body,
+        )
+        .unwrap();
+        assert!(
+            d.dedupe_key().starts_with("github:sha256:"),
+            "{}",
+            d.dedupe_key()
+        );
+    }
+
+    /// Slack's Events API wraps every event in an `event_callback`: the event is named by the
+    /// inner `event.type`, as Bolt routes it.
+    #[test]
+    fn slack_events_are_named_by_the_inner_type() {
+        let body = r#"{"token":"t","event":{"type":"app_mention","user":"U1"},"type":"event_callback","event_id":"Ev1"}"#;
+        let d = deliver(Scheme::Slack, "s", &[], body);
+        assert_eq!(d.event_type(), Some("app_mention"));
+        assert_eq!(
+            (d.event_id(), d.dedupe_key().as_str()),
+            (Some("Ev1"), "slack:Ev1")
+        );
+        for (body, named) in [
+            (
+                r#"{"type":"url_verification","challenge":"c"}"#,
+                "url_verification",
+            ),
+            (r#"{"type":"event_callback"}"#, "event_callback"),
+            (
+                r#"{"type":"app_rate_limited","minute_rate_limited":1}"#,
+                "app_rate_limited",
+            ),
+        ] {
+            assert_eq!(
+                deliver(Scheme::Slack, "s", &[], body).event_type(),
+                Some(named)
+            );
+        }
     }
 
     #[test]

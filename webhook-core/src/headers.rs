@@ -13,6 +13,13 @@ pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
 /// `svix-signature`: the Svix alias of [`WEBHOOK_SIGNATURE`].
 pub const SVIX_SIGNATURE: &str = "svix-signature";
 
+// Shopify's headers. Its Events deliveries send `shopify-*` names beside the legacy `x-shopify-*`
+// ones (shopify-app-js `lib/webhooks/header-names.ts`); the legacy name is read first.
+pub(crate) const SHOPIFY_HMAC: &str = "x-shopify-hmac-sha256";
+pub(crate) const SHOPIFY_EVENTS_HMAC: &str = "shopify-hmac-sha256";
+pub(crate) const SHOPIFY_TOPIC: &str = "x-shopify-topic";
+pub(crate) const SHOPIFY_EVENT_ID: &str = "x-shopify-event-id";
+
 /// Read access to a request's headers.
 ///
 /// `name` is always lowercase ASCII. Implemented for `http` 1.x [`HeaderMap`](http::HeaderMap)

@@ -4,7 +4,8 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use crate::Headers;
 use crate::headers::{
-    SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+    SHOPIFY_EVENT_ID, SHOPIFY_EVENTS_HMAC, SHOPIFY_HMAC, SHOPIFY_TOPIC, SVIX_ID, SVIX_SIGNATURE,
+    SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use crate::scheme::Scheme;
 
@@ -64,7 +65,7 @@ impl KeptHeaders {
         let mut len = 0;
         for names in kept_names(scheme) {
             let value = match custom {
-                Some(custom) if *names == [scheme.signature_header()] => {
+                Some(custom) if names[0] == scheme.signature_header() => {
                     headers.get(custom).map(|value| (CUSTOM, value))
                 }
                 _ => names
@@ -175,12 +176,13 @@ fn kept_names(scheme: Scheme) -> &'static [&'static [&'static str]] {
             &["x-slack-request-timestamp"],
             &["x-slack-retry-num"],
         ],
+        // Shopify's Events deliveries also send (and may one day only send) `shopify-*` names.
         Scheme::Shopify => &[
-            &["x-shopify-hmac-sha256"],
+            &[SHOPIFY_HMAC, SHOPIFY_EVENTS_HMAC],
             &["x-shopify-webhook-id"],
-            &["x-shopify-topic"],
-            &["x-shopify-shop-domain"],
-            &["x-shopify-event-id"],
+            &[SHOPIFY_TOPIC, "shopify-topic"],
+            &["x-shopify-shop-domain", "shopify-shop-domain"],
+            &[SHOPIFY_EVENT_ID, "shopify-event-id"],
         ],
         Scheme::Paddle => &[&["paddle-signature"]],
         Scheme::Timestamped => &[&[WEBHOOK_ID], &[WEBHOOK_SIGNATURE]],

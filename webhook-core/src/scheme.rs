@@ -85,7 +85,7 @@ impl Scheme {
             Scheme::Stripe => "stripe-signature",
             Scheme::GitHub => "x-hub-signature-256",
             Scheme::Slack => "x-slack-signature",
-            Scheme::Shopify => "x-shopify-hmac-sha256",
+            Scheme::Shopify => crate::headers::SHOPIFY_HMAC,
             Scheme::Paddle => "paddle-signature",
             Scheme::Timestamped => crate::headers::WEBHOOK_SIGNATURE,
         }

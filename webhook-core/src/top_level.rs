@@ -25,6 +25,7 @@ pub(crate) fn field(body: &[u8], key: &str) -> Option<Scalar> {
     let _ = de.deserialize_map(Fields {
         key,
         found: &mut found,
+        inner: None,
     });
     found
 }
@@ -37,9 +38,45 @@ pub(crate) fn string(body: &[u8], key: &str) -> Option<String> {
     }
 }
 
+/// The first `inner` key of the object under the first top-level `outer` key, if a string:
+/// Slack's `event.type`. The scan stops there, as [`field`]'s does.
+pub(crate) fn nested_string(body: &[u8], outer: &str, inner: &str) -> Option<String> {
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let _ = de.deserialize_map(Fields {
+        key: outer,
+        found: &mut found,
+        inner: Some(inner),
+    });
+    match found? {
+        Scalar::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
 struct Fields<'a> {
     key: &'a str,
     found: &'a mut Option<Scalar>,
+    /// Read `key`'s value as an object and take this key of it instead.
+    inner: Option<&'a str>,
+}
+
+/// A value read as an object, for the first value of its key `key`.
+struct Inner<'a> {
+    key: &'a str,
+    found: &'a mut Option<Scalar>,
+}
+
+impl<'de> DeserializeSeed<'de> for Inner<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(Fields {
+            key: self.key,
+            found: self.found,
+            inner: None,
+        })
+    }
 }
 
 impl<'de> Visitor<'de> for Fields<'_> {
@@ -52,7 +89,13 @@ impl<'de> Visitor<'de> for Fields<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(wanted) = map.next_key_seed(KeyIs(self.key))? {
             if wanted {
-                *self.found = Some(map.next_value()?);
+                match self.inner {
+                    None => *self.found = Some(map.next_value()?),
+                    Some(key) => map.next_value_seed(Inner {
+                        key,
+                        found: self.found,
+                    })?,
+                }
                 return Ok(());
             }
             map.next_value::<IgnoredAny>()?;
@@ -145,6 +188,30 @@ mod tests {
         let body = br#"{"data":{"type":"nested"},"list":[{"type":"x"}],"type":"top"}"#;
         assert_eq!(string(body, "type").as_deref(), Some("top"));
         assert_eq!(field(body, "missing"), None);
+    }
+
+    #[test]
+    fn reads_one_level_down_under_the_first_outer_key() {
+        let body = br#"{"type":"event_callback","event":{"user":{"type":"x"},"type":"app_mention"},"event":{"type":"b"}}"#;
+        assert_eq!(
+            nested_string(body, "event", "type").as_deref(),
+            Some("app_mention")
+        );
+        assert_eq!(nested_string(body, "event", "missing"), None);
+        for body in [
+            &br#"{"event":"message"}"#[..],
+            br#"{"event":[{"type":"a"}]}"#,
+            br#"{"event":{"type":1}}"#,
+            br#"{"other":{"type":"a"}}"#,
+            br#"{"event":{"type""#,
+        ] {
+            assert_eq!(
+                nested_string(body, "event", "type"),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 
     #[test]

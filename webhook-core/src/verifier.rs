@@ -13,7 +13,8 @@ use crate::candidates::Alg;
 use crate::candidates::{Candidate, Candidates};
 use crate::headers::Duplicated;
 use crate::headers::{
-    SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+    SHOPIFY_EVENTS_HMAC, SHOPIFY_HMAC, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID,
+    WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use crate::parse::{self, MAX_SIGNATURES, trim};
 use crate::secret::{HmacSha256, Key, parse_all, parse_verify_key};
@@ -346,7 +347,17 @@ impl Verifier {
                 }
             }
             Scheme::GitHub | Scheme::Shopify => {
-                let sig = required(headers, &self.signature_header, sig_name)?;
+                let (sig_name, sig) = match optional_raw(headers, &self.signature_header, sig_name)?
+                {
+                    Some(sig) => (sig_name, sig),
+                    // Shopify's Events deliveries name it `shopify-hmac-sha256`.
+                    None if sig_name == SHOPIFY_HMAC => (
+                        SHOPIFY_EVENTS_HMAC,
+                        optional_raw(headers, SHOPIFY_EVENTS_HMAC, SHOPIFY_EVENTS_HMAC)?
+                            .ok_or(VerifyError::MissingHeader { name: sig_name })?,
+                    ),
+                    None => return Err(VerifyError::MissingHeader { name: sig_name }),
+                };
                 let id = match scheme.id_header() {
                     Some(name) => optional_str(headers, name)?,
                     None => None,
