@@ -16,11 +16,7 @@ pub(crate) async fn read_limited(
     mut payload: dev::Payload,
     limit: usize,
 ) -> Result<Bytes, Rejection> {
-    let too_large = Rejection::PayloadTooLarge { limit };
-    let declared = content_length(req);
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(too_large);
-    }
+    let declared = check_declared(req, limit)?;
     let sent = declared.is_some_and(|len| len > 0) || req.headers().contains_key(TRANSFER_ENCODING);
     if matches!(payload, dev::Payload::None) && sent {
         // A body was sent, but an earlier extractor of the handler has taken it.
@@ -35,6 +31,15 @@ pub(crate) async fn read_limited(
             .map_err(|TooLarge| Rejection::PayloadTooLarge { limit })?;
     }
     Ok(body.finish())
+}
+
+/// The declared `Content-Length`, refused (413) when above `limit`.
+pub(crate) fn check_declared(req: &HttpRequest, limit: usize) -> Result<Option<u64>, Rejection> {
+    let declared = content_length(req);
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Rejection::PayloadTooLarge { limit });
+    }
+    Ok(declared)
 }
 
 fn content_length(req: &HttpRequest) -> Option<u64> {

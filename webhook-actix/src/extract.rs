@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use webhook_core::dedupe::{Claim, forgets_too_soon};
 use webhook_core::{Delivery, Rejection};
 
-use crate::body::read_limited;
+use crate::body::{check_declared, read_limited};
 use crate::dedupe::DedupeScope;
 use crate::{ActixHeaders, WebhookConfig, WebhookError};
 
@@ -169,12 +169,19 @@ async fn verified(
     config: &WebhookConfig,
     payload: dev::Payload,
 ) -> Result<Delivery, actix_web::Error> {
+    // A body over the limit by its `Content-Length`, then headers that can never verify
+    // (missing, malformed, a stale timestamp): both refused before the body is read.
+    check_declared(req, config.limit()).map_err(|r| config.reject(r, req))?;
+    let headers = ActixHeaders(req.headers());
+    let verifier = config.verifier();
+    verifier
+        .check_headers_at(&headers, verifier.clock().now_unix())
+        .map_err(|e| config.reject(e.into(), req))?;
     let body = read_limited(req, payload, config.limit())
         .await
         .map_err(|r| config.reject(r, req))?;
-    let delivery = config
-        .verifier()
-        .verify_delivery(&ActixHeaders(req.headers()), body)
+    let delivery = verifier
+        .verify_delivery(&headers, body)
         .map_err(|e| config.reject(e.into(), req))?;
     if !config.subscribed(delivery.event_type()) {
         tracing::debug!(

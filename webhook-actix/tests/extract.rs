@@ -227,6 +227,36 @@ fn streamed(signed: &SignedRequest, chunk: usize) -> actix_http::Request {
     req.replace_payload(payload).0
 }
 
+/// Headers that can never verify are refused before the body is read: an endless body is
+/// neither buffered nor waited for.
+#[actix_web::test]
+async fn unverifiable_headers_are_refused_before_the_body_is_read() {
+    let app = app!(config());
+    let stale =
+        signed("{}").timestamp(webhook_core::Clock::now_unix(&webhook_core::SystemClock) - 3600);
+    for (delivery, status, code, needle) in [
+        (
+            signed("{}").without_header("webhook-id"),
+            400,
+            "missing_header",
+            "webhook-id",
+        ),
+        (stale, 401, "timestamp_too_old", "old"),
+    ] {
+        let mut req = delivery.to_test_request().to_request();
+        req.headers_mut().remove("content-length");
+        let endless = stream::repeat_with(|| Ok::<_, PayloadError>(Bytes::from_static(b"aaaa")));
+        let payload: Payload = Payload::Stream {
+            payload: Box::pin(endless),
+        };
+        let (req, _) = req.replace_payload(payload);
+        let got = actix_web::rt::time::timeout(std::time::Duration::from_secs(5), send(&app, req))
+            .await
+            .expect("answered without reading the endless body");
+        assert_rejected(&got, status, code, needle);
+    }
+}
+
 #[actix_web::test]
 async fn oversize_streamed_body_is_413() {
     let limit = ORG_CREATED.len() - 1;

@@ -20,6 +20,11 @@
 //!     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
 //! ```
 //!
+//! `Router::layer` also wraps the router's fallbacks: where the router has other routes, put the
+//! layer on the webhook's method router instead, so that a `GET` or an unknown path keeps its
+//! 405 or 404 rather than a 400 for a missing signature:
+//! `.route("/webhooks/scalekit", post(scalekit).route_layer(WebhookVerify::new(secret)))`.
+//!
 //! The layer (from `webhook-tower`, re-exported here) buffers and verifies the raw body and
 //! answers bad requests, duplicates and unsubscribed events itself; the extractors only read
 //! what it left in the request extensions, so handlers can still take `Bytes`, `Json` or

@@ -169,7 +169,8 @@ impl SignedRequest {
         self.delivery.body()
     }
 
-    /// The headers that will be sent.
+    /// The headers that will be sent (the [`build`](SignedRequest::build) request adds
+    /// `Content-Type`).
     ///
     /// # Panics
     /// If the secret is not valid for the scheme (see [`Signer::new`]), or a header added with
@@ -190,7 +191,8 @@ impl SignedRequest {
         self.delivery.headers(&signer).into()
     }
 
-    /// The request, with axum's body type.
+    /// The request, with axum's body type. It carries `Content-Type: application/json`, as
+    /// senders send, unless [`header`](SignedRequest::header) set another.
     pub fn build(&self) -> Request<Body> {
         self.build_with()
     }
@@ -211,6 +213,9 @@ impl SignedRequest {
             Err(err) => panic!("SignedRequest: invalid uri `{}`: {err}", self.uri),
         };
         *req.headers_mut() = self.headers();
+        req.headers_mut()
+            .entry(http::header::CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static("application/json"));
         req
     }
 }

@@ -326,3 +326,64 @@ async fn a_body_limit_over_axums_default_needs_default_body_limit_for_axums_extr
         .layer(WebhookVerify::new(SECRET).body_limit(LIMIT));
     assert_eq!(status(delivery_route).await, StatusCode::OK);
 }
+
+/// Where the layer goes decides what other requests see. `Router::layer` also wraps the router's
+/// fallbacks: an unknown path or another method on the route is refused as an unsigned webhook
+/// (400). On the method router, `route_layer` wraps the POST handler alone, so the router still
+/// answers 404 and 405 for the rest.
+#[tokio::test]
+async fn placement_decides_what_requests_other_than_the_webhook_get() {
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    let status = |app: Router, req: Request<Body>| async move {
+        app.oneshot(req).await.unwrap().status().as_u16()
+    };
+    let handler = |VerifiedEvent(_): VerifiedEvent<Value>| async { "ok" };
+
+    let on_router = || {
+        Router::new()
+            .route("/webhooks", post(handler))
+            .layer(WebhookVerify::new(SECRET))
+    };
+    assert_eq!(status(on_router(), get("/webhooks")).await, 400);
+    assert_eq!(status(on_router(), get("/other")).await, 400);
+
+    let on_route = || {
+        Router::new()
+            .route(
+                "/webhooks",
+                post(handler).route_layer(WebhookVerify::new(SECRET)),
+            )
+            .route("/health", axum::routing::get(|| async { "up" }))
+    };
+    assert_eq!(status(on_route(), get("/webhooks")).await, 405);
+    assert_eq!(status(on_route(), get("/other")).await, 404);
+    assert_eq!(status(on_route(), get("/health")).await, 200);
+    let signed = SignedRequest::new(SECRET, r#"{"type":"a.b"}"#)
+        .uri("/webhooks")
+        .build();
+    assert_eq!(status(on_route(), signed).await, 200);
+    let unsigned = Request::post("/webhooks").body(Body::from("{}")).unwrap();
+    assert_eq!(status(on_route(), unsigned).await, 400);
+}
+
+/// The test helper sends `Content-Type: application/json`, as senders do, so a handler may take
+/// axum's `Json` behind the layer.
+#[tokio::test]
+async fn signed_requests_are_json_for_axums_json_extractor() {
+    let app = Router::new()
+        .route(
+            "/",
+            post(|axum::Json(v): axum::Json<Value>| async move { v["type"].to_string() }),
+        )
+        .layer(WebhookVerify::new(SECRET));
+    let req = SignedRequest::new(SECRET, r#"{"type":"a.b"}"#)
+        .uri("/")
+        .build();
+    assert_eq!(req.headers()["content-type"], "application/json");
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let plain = SignedRequest::new(SECRET, "x")
+        .header("content-type", "text/plain")
+        .build();
+    assert_eq!(plain.headers()["content-type"], "text/plain");
+}

@@ -241,6 +241,39 @@ impl Verifier {
             .map(|(verified, _)| verified)
     }
 
+    /// Checks what can be checked before the body arrives, as of `now` (Unix seconds): the
+    /// scheme's headers are present, unique and well-formed, the signature header is not empty,
+    /// and the timestamp is inside the tolerance. A receiver calls it before reading the body,
+    /// so that a request that can never verify is refused without buffering it (the tower
+    /// layer and the actix extractor do). Passing it says nothing about the signature:
+    /// [`verify_at`](Verifier::verify_at) still decides.
+    ///
+    /// ```
+    /// use webhook_core::{Signer, Verifier, VerifyError};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::standard(secret)?;
+    /// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, b"{}");
+    /// verifier.check_headers_at(&headers, 1_700_000_000)?;
+    ///
+    /// let stale = verifier.check_headers_at(&headers, 1_700_000_000 + 3600).unwrap_err();
+    /// assert!(matches!(stale, VerifyError::TimestampTooOld { .. }));
+    /// let none: [(&str, &str); 0] = [];
+    /// assert_eq!(verifier.check_headers_at(&none[..], 0).unwrap_err().status(), 400);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_headers_at<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        let parts = self.extract(headers)?;
+        if let (Some(ts), Some(tolerance)) = (parts.timestamp, self.tolerance) {
+            check_tolerance(ts, now, tolerance)?;
+        }
+        Ok(())
+    }
+
     /// Verifies, and returns the signed header fields it read as well.
     pub(crate) fn verify_parts<'h, H: Headers + ?Sized>(
         &self,

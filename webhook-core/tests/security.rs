@@ -470,7 +470,7 @@ proptest! {
         names in prop::collection::vec(prop::sample::select(vec![
             "webhook-id", "webhook-timestamp", "webhook-signature", "svix-id", "svix-timestamp", "svix-signature",
             "stripe-signature", "x-hub-signature-256", "x-slack-signature", "x-slack-request-timestamp",
-            "x-shopify-hmac-sha256", "paddle-signature", "x-github-delivery",
+            "x-shopify-hmac-sha256", "shopify-hmac-sha256", "paddle-signature", "x-github-delivery",
         ]), 0..8),
         values in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..120), 8),
         body in prop::collection::vec(any::<u8>(), 0..256),
@@ -479,8 +479,18 @@ proptest! {
         let headers: Vec<(&str, Vec<u8>)> = names.iter().zip(values).map(|(n, v)| (*n, v)).collect();
         let verifier = Verifier::new(scheme, &secret_for(scheme, b"0123456789abcdef0123")).unwrap();
         let result = verifier.verify_at(&headers, &body, now);
-        if let Err(e) = result {
+        if let Err(e) = &result {
             prop_assert!(e.status() == 400 || e.status() == 401);
+        }
+        // The check before the body refuses exactly as verification would, and never refuses
+        // what verifies.
+        match verifier.check_headers_at(&headers, now) {
+            Err(early) => prop_assert_eq!(result.err(), Some(early)),
+            Ok(()) => {
+                let header_error = matches!(result, Err(VerifyError::MissingHeader { .. }
+                    | VerifyError::TimestampTooOld { .. } | VerifyError::TimestampTooNew { .. }));
+                prop_assert!(!header_error, "{:?}", result);
+            }
         }
     }
 

@@ -37,7 +37,29 @@
 //!
 //! Rejections carry `{"error":"…","code":"…"}` ([`Rejection::json_body`]) and the typed
 //! [`Rejection`] in the response extensions; [`WebhookVerify::on_rejection`] replaces the
-//! response.
+//! response. The headers are checked before the body is read: a request whose headers can never
+//! verify (missing, malformed, a timestamp out of tolerance) is answered without reading its
+//! body.
+//!
+//! # Placement
+//!
+//! `Router::layer` wraps the router's fallbacks too: in a router with other routes, a `GET` on
+//! the webhook route or an unknown path would be refused as an unsigned webhook (400). Put the
+//! layer on the webhook's method router there, and the rest keeps its 404 and 405:
+//!
+//! ```
+//! use axum::{Router, routing::{get, post}};
+//! use webhook_tower::WebhookVerify;
+//! # async fn handler() {}
+//!
+//! let app: Router = Router::new()
+//!     .route("/webhooks", post(handler).route_layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")))
+//!     .route("/health", get(|| async { "up" }));
+//! ```
+//!
+//! The inner service's readiness is held while the body uploads (as tower-http's
+//! `AsyncRequireAuthorization` holds it while it authorizes), so a concurrency limit inside the
+//! layer counts uploads in progress; put such a limit outside, or a timeout around the layer.
 //!
 //! # Body types
 //!

@@ -93,6 +93,18 @@ where
                 span.clone(),
             );
         }
+        // Headers that can never verify (missing, malformed, a stale timestamp) are refused
+        // before the body is read: such a request neither buffers nor waits for its body.
+        let now = self.config.verifier.clock().now_unix();
+        if let Err(err) = self.config.verifier.check_headers_at(req.headers(), now) {
+            let _entered = span.enter();
+            return ResponseFuture::rejected(
+                Rejection::Verify(err),
+                self.config.clone(),
+                self.on_rejection.clone(),
+                span.clone(),
+            );
+        }
         let declared = declared.or_else(|| req.body().size_hint().exact());
         // The inner service was made ready by `poll_ready`; move that one into the future and
         // keep a fresh clone for the next call.

@@ -358,6 +358,38 @@ async fn oversize_streamed_body_without_length_stops_at_the_limit() {
     assert_eq!(rec.calls(), 0);
 }
 
+/// Headers that can never verify are refused before the body is read: a request without them,
+/// or with a stale timestamp, neither buffers its body nor waits for it.
+#[tokio::test]
+async fn unverifiable_headers_are_refused_before_the_body_is_read() {
+    let stale = signed_post(
+        SECRET,
+        "msg_old",
+        NOW - 3600,
+        b"x",
+        endless_body(Arc::new(AtomicUsize::new(0)), 1000),
+    );
+    let bare = Request::post("/webhooks")
+        .body(endless_body(Arc::new(AtomicUsize::new(0)), 1000))
+        .unwrap();
+    for (req, code) in [(stale, "timestamp_too_old"), (bare, "missing_header")] {
+        let polled = Arc::new(AtomicUsize::new(0));
+        let (parts, _) = req.into_parts();
+        let req = Request::from_parts(parts, endless_body(polled.clone(), 1000));
+        let rec = Recorder::default();
+        let res = tokio::time::timeout(
+            Duration::from_secs(5),
+            layer().layer(rec.service(StatusCode::OK)).oneshot(req),
+        )
+        .await
+        .expect("answered without reading the endless body")
+        .unwrap();
+        assert_eq!(res.extensions().get::<Rejection>().unwrap().code(), code);
+        assert_eq!(polled.load(Ordering::SeqCst), 0, "{code}: body read");
+        assert_eq!(rec.calls(), 0);
+    }
+}
+
 #[tokio::test]
 async fn chunked_body_within_the_limit_is_joined_and_verified() {
     let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = BODY
