@@ -24,7 +24,8 @@ pub struct ReceiverArgs {
     #[arg(
         long,
         default_value = "sqlite://webhooks.db",
-        env = "WEBHOOK_INBOX_URL"
+        env = "WEBHOOK_INBOX_URL",
+        hide_env_values = true
     )]
     pub database: String,
     /// Fail the first N attempts of every delivery, to watch retries and dead letters happen.

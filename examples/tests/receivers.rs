@@ -248,6 +248,22 @@ async fn generates_a_secret_and_prints_the_send_command(bin: &str) {
     assert!(next_line(&server, Duration::from_secs(20)).is_some());
 }
 
+/// `--help` names `WEBHOOK_INBOX_URL` but never prints its value: it may hold a password.
+fn help_hides_the_database_url(bin: &str) {
+    let out = std::process::Command::new(bin)
+        .arg("--help")
+        .env(
+            "WEBHOOK_INBOX_URL",
+            "postgres://app:s3cret-pw@db.internal/hooks",
+        )
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    assert!(help.contains("WEBHOOK_INBOX_URL"), "{help}");
+    assert!(!help.contains("s3cret-pw"), "{help}");
+}
+
 macro_rules! receiver_tests {
     ($module:ident, $bin:literal) => {
         mod $module {
@@ -271,6 +287,11 @@ macro_rules! receiver_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn generates_a_secret_and_prints_the_send_command() {
                 super::generates_a_secret_and_prints_the_send_command(BIN).await
+            }
+
+            #[test]
+            fn help_hides_the_database_url() {
+                super::help_hides_the_database_url(BIN)
             }
         }
     };

@@ -6,9 +6,17 @@ use webhook_core::{Scheme, Signer, Verifier};
 use crate::cli::KeyArgs;
 use crate::error::CliError;
 
-/// A signer holding every `--secret` (schemes with several signatures sign with each).
+/// A signer holding every `--secret`: schemes with several signatures sign with each; the others
+/// carry one, so several secrets are refused rather than all but the first silently dropped.
 pub(crate) fn signer(key: &KeyArgs) -> Result<Signer, CliError> {
-    let signer = Signer::with_secrets(key.scheme, secrets(key)?)?;
+    let secrets = secrets(key)?;
+    if secrets.len() > 1 && !key.scheme.carries_several_signatures() {
+        return Err(CliError::Usage(format!(
+            "{} carries one signature: sign with one --secret (verify accepts several)",
+            key.scheme
+        )));
+    }
+    let signer = Signer::with_secrets(key.scheme, secrets)?;
     check_signature_header(key)?;
     Ok(match &key.signature_header {
         Some(name) => signer.signature_header(name),

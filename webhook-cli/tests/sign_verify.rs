@@ -418,6 +418,35 @@ fn sign_with_two_secrets_verifies_with_either() {
     }
 }
 
+/// GitHub carries one signature: two secrets to sign with are refused, not one dropped;
+/// verifying still accepts either.
+#[test]
+fn two_secrets_for_a_one_signature_scheme_are_refused_when_signing() {
+    webhook()
+        .args([
+            "sign", "--scheme", "github", "--secret", "new", "--secret", "old",
+        ])
+        .write_stdin("{}")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("github carries one signature"));
+    let out = webhook()
+        .args(["sign", "--scheme", "github", "--secret", "old"])
+        .write_stdin("{}")
+        .output()
+        .unwrap();
+    assert_exit_0(&out, "github");
+    let headers = String::from_utf8(out.stdout).unwrap();
+    let mut verify = webhook();
+    verify.args([
+        "verify", "--scheme", "github", "--secret", "new", "--secret", "old",
+    ]);
+    for line in headers.lines() {
+        verify.args(["--header", line]);
+    }
+    verify.write_stdin("{}").assert().success();
+}
+
 #[test]
 fn ed25519_keys_sign_v1a_and_verify_with_the_public_key() {
     let signing = "whsk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";

@@ -60,6 +60,22 @@ impl Scheme {
         }
     }
 
+    /// Whether the signature header carries several signatures (one per secret during a
+    /// rotation): Standard Webhooks, Stripe and Paddle. The other schemes carry one, so a
+    /// [`Signer`](crate::Signer) signs with its first secret only.
+    ///
+    /// ```
+    /// use webhook_core::Scheme;
+    /// assert!(Scheme::Stripe.carries_several_signatures());
+    /// assert!(!Scheme::GitHub.carries_several_signatures());
+    /// ```
+    pub const fn carries_several_signatures(self) -> bool {
+        matches!(
+            self,
+            Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Paddle
+        )
+    }
+
     /// The dedupe key of a delivery with this id under this scheme: `{scheme}:{id}`, what
     /// [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) returns when the delivery has an id
     /// (for the timestamped scheme, the body's event id).

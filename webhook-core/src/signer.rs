@@ -160,11 +160,7 @@ impl Signer {
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
         let ts = timestamp.to_string();
         let prefix = signed_prefix(self.scheme, id.as_bytes(), ts.as_bytes());
-        let several = matches!(
-            self.scheme,
-            Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Paddle
-        );
-        let keys = if several {
+        let keys = if self.scheme.carries_several_signatures() {
             &self.keys[..]
         } else {
             &self.keys[..1]

@@ -23,12 +23,16 @@
 
 mod listen;
 
+/// sqlx's connection and pool settings, which [`PostgresBackend::connect_with`] takes
+/// (re-exported so that a receiver needs no sqlx dependency of its own).
+pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
