@@ -71,3 +71,8 @@ pub use dedupe::WebhookDedupe;
 pub use error::WebhookError;
 pub use extract::{VerifiedDelivery, VerifiedEvent};
 pub use headers::ActixHeaders;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -65,3 +65,8 @@ pub use webhook_core::{
     Signer, Verified, Verifier, VerifyError, dedupe, scalekit,
 };
 pub use webhook_tower::{self, DefaultRejection, OnRejection, WebhookVerify};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -88,3 +88,8 @@ pub use signer::ed25519_public_key;
 pub use signer::{SignedHeaders, Signer};
 pub use verified::Verified;
 pub use verifier::{DEFAULT_TOLERANCE, Verifier};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

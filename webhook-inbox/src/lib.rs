@@ -81,3 +81,8 @@ pub use worker::{
     BatchOptions, BreakerConfig, Handler, HandlerError, HandlerResult, Unhandled, Worker,
     WorkerBuilder,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -104,3 +104,8 @@ pub use service::WebhookVerifyService;
 
 pub use http_body_util::Full;
 pub use webhook_core;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
