@@ -1,5 +1,6 @@
 //! Reading the raw request body with a limit.
 
+use actix_web::http::Version;
 use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::{HttpRequest, dev};
 use bytes::Bytes;
@@ -17,7 +18,11 @@ pub(crate) async fn read_limited(
     limit: usize,
 ) -> Result<Bytes, Rejection> {
     let declared = check_declared(req, limit)?;
-    let sent = declared.is_some_and(|len| len > 0) || req.headers().contains_key(TRANSFER_ENCODING);
+    // HTTP/1 gives a request without a body no payload; HTTP/2 gives every request one (its
+    // body may have no length, nor Transfer-Encoding), so none there means it was taken.
+    let sent = declared.is_some_and(|len| len > 0)
+        || req.headers().contains_key(TRANSFER_ENCODING)
+        || req.version() == Version::HTTP_2;
     if matches!(payload, dev::Payload::None) && sent {
         // A body was sent, but an earlier extractor of the handler has taken it.
         return Err(Rejection::Misconfigured(
@@ -117,7 +122,13 @@ mod tests {
             .to_http_request();
         let err = read_limited(&req, dev::Payload::None, 5).await.unwrap_err();
         assert!(matches!(err, Rejection::Misconfigured(_)), "{err:?}");
-        // No body sent: an empty body, which the signature check judges.
+        // HTTP/2, where a body need not declare its length: any request has a payload.
+        let req = TestRequest::default()
+            .version(actix_web::http::Version::HTTP_2)
+            .to_http_request();
+        let err = read_limited(&req, dev::Payload::None, 5).await.unwrap_err();
+        assert!(matches!(err, Rejection::Misconfigured(_)), "{err:?}");
+        // No body sent over HTTP/1: an empty body, which the signature check judges.
         let req = TestRequest::default().to_http_request();
         assert!(
             read_limited(&req, dev::Payload::None, 5)
