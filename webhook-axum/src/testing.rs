@@ -65,6 +65,8 @@ pub struct SignedRequest {
     delivery: TestDelivery,
     method: Method,
     uri: String,
+    /// Whether [`build`](SignedRequest::build) adds `Content-Type: application/json`.
+    json: bool,
 }
 
 /// The secret is redacted: test output ends up in CI logs.
@@ -89,6 +91,7 @@ impl SignedRequest {
             delivery: TestDelivery::new(body),
             method: Method::POST,
             uri: String::from("/"),
+            json: true,
         }
     }
 
@@ -146,6 +149,9 @@ impl SignedRequest {
 
     /// Removes a header after signing, e.g. `webhook-signature`.
     pub fn without_header(mut self, name: &str) -> Self {
+        if name.eq_ignore_ascii_case("content-type") {
+            self.json = false;
+        }
         self.delivery = self.delivery.without_header(name);
         self
     }
@@ -192,7 +198,8 @@ impl SignedRequest {
     }
 
     /// The request, with axum's body type. It carries `Content-Type: application/json`, as
-    /// senders send, unless [`header`](SignedRequest::header) set another.
+    /// senders send, unless [`header`](SignedRequest::header) set another or
+    /// [`without_header`](SignedRequest::without_header) removed it.
     pub fn build(&self) -> Request<Body> {
         self.build_with()
     }
@@ -213,9 +220,11 @@ impl SignedRequest {
             Err(err) => panic!("SignedRequest: invalid uri `{}`: {err}", self.uri),
         };
         *req.headers_mut() = self.headers();
-        req.headers_mut()
-            .entry(http::header::CONTENT_TYPE)
-            .or_insert(HeaderValue::from_static("application/json"));
+        if self.json {
+            req.headers_mut()
+                .entry(http::header::CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static("application/json"));
+        }
         req
     }
 }

@@ -386,4 +386,8 @@ async fn signed_requests_are_json_for_axums_json_extractor() {
         .header("content-type", "text/plain")
         .build();
     assert_eq!(plain.headers()["content-type"], "text/plain");
+    let none = SignedRequest::new(SECRET, "x")
+        .without_header("Content-Type")
+        .build();
+    assert!(none.headers().get("content-type").is_none());
 }

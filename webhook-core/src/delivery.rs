@@ -130,9 +130,9 @@ impl Delivery {
 
     /// The event's own id, if any: from the body (`id`, or `event_id` for Paddle and Slack:
     /// Scalekit's and Stripe's `evt_…`), or for Shopify the `X-Shopify-Event-Id` header, the same
-    /// on every webhook Shopify sends for one event. GitHub's bodies carry no event id (its
-    /// delivery id is [`id`](Delivery::id)), and a Shopify body's `id` is the order's or the
-    /// product's, not the event's: neither is read.
+    /// on every webhook Shopify sends for one event (one per subscription to its topic). GitHub's
+    /// bodies carry no event id (its delivery id is [`id`](Delivery::id)), and a Shopify body's
+    /// `id` is the order's or the product's, not the event's: neither is read.
     ///
     /// Only the body's head is read: the scan stops at the first top-level `id`.
     pub fn event_id(&self) -> Option<&str> {
@@ -217,9 +217,9 @@ impl Delivery {
     /// A key that is the same for every retry of the same delivery and differs between
     /// deliveries: `{scheme}:{id}` from the sender's delivery-id header; else
     /// `{scheme}:{event id}` from the body (Stripe, Paddle, Slack); else `{scheme}:sha256:{hex}`
-    /// of the body. Shopify's key is its `X-Shopify-Event-Id` first, the header Shopify names
-    /// for spotting duplicates (several subscriptions to one topic get one webhook each, all
-    /// with the same event id), then `X-Shopify-Webhook-Id`.
+    /// of the body. Shopify's id is `X-Shopify-Webhook-Id`, the idempotency key of Shopify's own
+    /// app libraries: one per webhook, so that each subscription to a topic gets its delivery
+    /// even though they share one `X-Shopify-Event-Id`, the fallback when it is missing.
     ///
     /// The timestamped scheme signs the body but not `webhook-id`, so its key comes from the
     /// body only (event id, else hash): a key from that header would let a captured delivery
@@ -229,7 +229,6 @@ impl Delivery {
     pub fn dedupe_key(&self) -> String {
         let id = match self.scheme() {
             Scheme::Timestamped => self.event_id(),
-            Scheme::Shopify => self.event_id().or_else(|| self.id()),
             _ => self.id().or_else(|| self.event_id()),
         };
         match id {
@@ -439,7 +438,8 @@ mod tests {
     }
 
     /// A Shopify body is the resource (`id` is the order's): two updates of one order are two
-    /// events, told apart by `X-Shopify-Event-Id`, which is also what marks a duplicate.
+    /// events, told apart by their webhook id, else by `X-Shopify-Event-Id`, never merged by the
+    /// order's id.
     #[test]
     fn shopify_events_are_named_by_their_event_id_header() {
         let order = r#"{"id":820982911946154508,"financial_status":"paid"}"#;
@@ -463,7 +463,8 @@ mod tests {
                 (Some("evt-1".to_owned()), "shopify:evt-1".to_owned())
             ]
         );
-        // The event id wins over the webhook id; without either, the body's hash, never its id.
+        // The webhook id wins: two subscriptions to one topic share the event id, and each must
+        // get its delivery. Without either, the body's hash, never its id.
         let d = deliver(
             Scheme::Shopify,
             "s",
@@ -471,8 +472,8 @@ mod tests {
             order,
         );
         assert_eq!(
-            (d.id(), d.dedupe_key().as_str()),
-            (Some("d1"), "shopify:evt-0")
+            (d.event_id(), d.dedupe_key().as_str()),
+            (Some("evt-0"), "shopify:d1")
         );
         let d = deliver(Scheme::Shopify, "s", &[], order);
         assert_eq!(
@@ -506,16 +507,23 @@ mod tests {
             ],
             |name| match name {
                 "x-shopify-hmac-sha256" => Some("shopify-hmac-sha256"),
+                "x-shopify-webhook-id" => Some("shopify-webhook-id"),
                 _ => None,
             },
             r#"{"id":1}"#,
         )
         .unwrap();
         assert_eq!(d.event_type(), Some("orders/updated"));
-        assert_eq!(d.dedupe_key(), "shopify:evt-7");
+        assert_eq!((d.id(), d.event_id()), (Some("d1"), Some("evt-7")));
+        assert_eq!(d.dedupe_key(), "shopify:d1");
         assert_eq!(
             d.headers().iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            ["shopify-hmac-sha256", "shopify-topic", "shopify-event-id"]
+            [
+                "shopify-hmac-sha256",
+                "shopify-webhook-id",
+                "shopify-topic",
+                "shopify-event-id"
+            ]
         );
         let verifier = Verifier::new(Scheme::Shopify, "s").unwrap();
         assert_eq!(

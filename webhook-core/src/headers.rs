@@ -17,6 +17,7 @@ pub const SVIX_SIGNATURE: &str = "svix-signature";
 // ones (shopify-app-js `lib/webhooks/header-names.ts`); the legacy name is read first.
 pub(crate) const SHOPIFY_HMAC: &str = "x-shopify-hmac-sha256";
 pub(crate) const SHOPIFY_EVENTS_HMAC: &str = "shopify-hmac-sha256";
+pub(crate) const SHOPIFY_EVENTS_WEBHOOK_ID: &str = "shopify-webhook-id";
 pub(crate) const SHOPIFY_TOPIC: &str = "x-shopify-topic";
 pub(crate) const SHOPIFY_EVENT_ID: &str = "x-shopify-event-id";
 

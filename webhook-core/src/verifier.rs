@@ -13,8 +13,8 @@ use crate::candidates::Alg;
 use crate::candidates::{Candidate, Candidates};
 use crate::headers::Duplicated;
 use crate::headers::{
-    SHOPIFY_EVENTS_HMAC, SHOPIFY_HMAC, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID,
-    WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+    SHOPIFY_EVENTS_HMAC, SHOPIFY_EVENTS_WEBHOOK_ID, SHOPIFY_HMAC, SVIX_ID, SVIX_SIGNATURE,
+    SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use crate::parse::{self, MAX_SIGNATURES, trim};
 use crate::secret::{HmacSha256, Key, parse_all, parse_verify_key};
@@ -394,6 +394,12 @@ impl Verifier {
                 let id = match scheme.id_header() {
                     Some(name) => optional_str(headers, name)?,
                     None => None,
+                };
+                let id = match id {
+                    None if scheme == Scheme::Shopify => {
+                        optional_str(headers, SHOPIFY_EVENTS_WEBHOOK_ID)?
+                    }
+                    id => id,
                 };
                 Parts {
                     id,
