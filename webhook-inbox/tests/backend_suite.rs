@@ -127,3 +127,87 @@ async fn opening_an_existing_inbox_creates_nothing() {
         .close()
         .await;
 }
+
+/// Pruning finds old done deliveries through the partial index on `finished_at_ms`, not by
+/// reading every done row while it holds the only write connection.
+#[tokio::test]
+async fn prune_finds_old_done_deliveries_by_index() {
+    use sqlx::Connection as _;
+    let (_dir, url) = support::temp_db();
+    let b = SqliteBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    b.close().await;
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT id FROM inbox_deliveries \
+         WHERE status = 'done' AND finished_at_ms < 5 LIMIT 2000",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("inbox_deliveries_finished")),
+        "{plan:?}"
+    );
+}
+
+/// A prune of many rows lets group commits through between its chunks: an accept that arrives
+/// while it runs is stored long before the prune ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepts_are_stored_while_a_long_prune_runs() {
+    const N: usize = 30_000;
+    let (_dir, url) = support::temp_db();
+    let b = Arc::new(
+        SqliteBackend::connect(&url, Durability::Process)
+            .await
+            .unwrap(),
+    );
+    for start in (0..N).step_by(10_000) {
+        let batch: Vec<_> = (start..start + 10_000)
+            .map(|i| suite::new(&format!("p{i}"), "t", suite::T0))
+            .collect();
+        b.accept_batch(&batch).await.unwrap();
+    }
+    let claimed = b
+        .claim("W", N as u32, suite::T0, suite::T0 + 60_000)
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = claimed
+        .iter()
+        .map(|d| {
+            webhook_inbox::Outcome::new(
+                d.id,
+                None,
+                "W",
+                suite::T0 + 10,
+                1,
+                webhook_inbox::OutcomeResult::Done,
+            )
+        })
+        .collect();
+    b.record(&outcomes).await.unwrap();
+    let pruning = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let report = b.prune(suite::T0 + 11, suite::T0 + 11).await.unwrap();
+            (report, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let started = std::time::Instant::now();
+    b.accept_batch(&[suite::new("during", "t", suite::T0 + 20)])
+        .await
+        .unwrap();
+    let accept = started.elapsed();
+    let (report, prune) = pruning.await.unwrap();
+    assert_eq!(report.deliveries, N as u64);
+    eprintln!("prune {prune:?}, accept during it {accept:?}");
+    assert!(
+        accept * 4 < prune,
+        "accept {accept:?} waited for the prune ({prune:?})"
+    );
+}

@@ -27,6 +27,9 @@ const COLUMNS: &str = "id, dedupe_key, scheme, message_id, event_id, event_type,
 /// Deliveries per multi-row INSERT, well under SQLite's 32766 bound parameters.
 const INSERT_CHUNK: usize = 500;
 
+/// Rows a prune deletes per statement (see `delete_in_chunks`).
+const PRUNE_CHUNK: i64 = 2_000;
+
 /// Ids per lease update (one bound parameter each; a worker can hold more than SQLite's 32766).
 const ID_CHUNK: usize = 10_000;
 
@@ -315,6 +318,27 @@ impl SqliteBackend {
         .await
     }
 
+    /// Runs `sql` (a `DELETE` of at most `?2` rows older than `?1`) until it deletes fewer than
+    /// [`PRUNE_CHUNK`] rows; returns how many it deleted. Each statement is its own short
+    /// transaction, so group commits take the one write connection between them instead of
+    /// waiting for a whole prune (seconds on millions of rows: long enough for accepts to time
+    /// out with a 503).
+    async fn delete_in_chunks(&self, sql: &'static str, before_ms: i64) -> BackendResult<u64> {
+        let mut deleted = 0;
+        loop {
+            let n = sqlx::query(sql)
+                .bind(before_ms)
+                .bind(PRUNE_CHUNK)
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+            deleted += n;
+            if n < PRUNE_CHUNK as u64 {
+                return Ok(deleted);
+            }
+        }
+    }
+
     /// Runs `{set}{value}{close}` on those of `ids` that `owner` holds, [`ID_CHUNK`] ids per
     /// statement; returns how many rows changed.
     async fn update_held(
@@ -557,28 +581,30 @@ impl Backend for SqliteBackend {
         keys_before_ms: i64,
     ) -> BoxFuture<'_, BackendResult<PruneReport>> {
         Box::pin(async move {
-            let mut tx = self.write.begin().await?;
-            let deliveries = sqlx::query(
-                "DELETE FROM inbox_deliveries WHERE status = 'done' AND finished_at_ms < ?1",
-            )
-            .bind(done_before_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            let dedupe_keys = sqlx::query(
-                "DELETE FROM inbox_dedupe WHERE first_seen_ms < ?1 \
-                 AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = inbox_dedupe.id)",
-            )
-            .bind(keys_before_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            let attempts = sqlx::query("DELETE FROM inbox_attempts WHERE finished_at_ms < ?1")
-                .bind(done_before_ms)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            tx.commit().await?;
+            // Deliveries first: a key goes only once its delivery is gone.
+            let deliveries = self
+                .delete_in_chunks(
+                    "DELETE FROM inbox_deliveries WHERE id IN (SELECT id FROM inbox_deliveries \
+                     WHERE status = 'done' AND finished_at_ms < ?1 LIMIT ?2)",
+                    done_before_ms,
+                )
+                .await?;
+            let dedupe_keys = self
+                .delete_in_chunks(
+                    "DELETE FROM inbox_dedupe WHERE id IN (SELECT id FROM inbox_dedupe \
+                     WHERE first_seen_ms < ?1 \
+                     AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = inbox_dedupe.id) \
+                     LIMIT ?2)",
+                    keys_before_ms,
+                )
+                .await?;
+            let attempts = self
+                .delete_in_chunks(
+                    "DELETE FROM inbox_attempts WHERE rowid IN (SELECT rowid FROM inbox_attempts \
+                     WHERE finished_at_ms < ?1 LIMIT ?2)",
+                    done_before_ms,
+                )
+                .await?;
             Ok(PruneReport {
                 deliveries,
                 dedupe_keys,

@@ -5,7 +5,7 @@
 use webhook_inbox::backend::Backend;
 use webhook_inbox::{
     AcceptMeta, Accepted, DeliveryId, DeliveryStatus, InboxError, ListFilter, NewDelivery, Outcome,
-    OutcomeResult,
+    OutcomeResult, StoredDelivery,
 };
 
 use crate::support::delivery;
@@ -550,6 +550,36 @@ pub async fn leases_of_more_ids_than_one_statement_binds(b: &dyn Backend) {
     assert_eq!(b.counts().await.unwrap().pending, N as u64);
 }
 
+/// A prune of more rows than one delete statement takes (SQLite deletes in chunks, each its own
+/// short transaction): every old done delivery, its key and its attempt row go; nothing else.
+pub async fn prune_of_many_rows_removes_exactly_the_old_done_ones(b: &dyn Backend) {
+    const N: usize = 4_500;
+    let batch: Vec<NewDelivery> = (0..N).map(|i| new(&format!("p{i}"), "t", T0)).collect();
+    b.accept_batch(&batch).await.unwrap();
+    b.accept_batch(&[new("pending", "t", T0)]).await.unwrap();
+    let claimed = b.claim("W", N as u32, T0, T0 + 60_000).await.unwrap();
+    let (old, recent) = claimed.split_at(N - 10);
+    let outcomes: Vec<Outcome> = old
+        .iter()
+        .map(|d| done(d.id, "W", T0 + 10, 1))
+        .chain(recent.iter().map(|d| done(d.id, "W", T0 + 50, 1)))
+        .collect();
+    b.record(&outcomes).await.unwrap();
+    let report = b.prune(T0 + 11, T0 + 11).await.unwrap();
+    assert_eq!(
+        (report.deliveries, report.dedupe_keys, report.attempts),
+        ((N - 10) as u64, (N - 10) as u64, (N - 10) as u64)
+    );
+    let counts = b.counts().await.unwrap();
+    assert_eq!((counts.done, counts.pending), (10, 1));
+    assert!(b.get(old[0].id).await.unwrap().is_none());
+    assert!(b.get(recent[0].id).await.unwrap().is_some());
+    // The kept deliveries' keys still dedupe; the pruned ones' are gone.
+    let again = |d: &StoredDelivery| new(d.message_id.as_deref().unwrap(), "t", T0 + 60);
+    assert!(b.accept_batch(&[again(&recent[0])]).await.unwrap()[0].is_duplicate());
+    assert!(!b.accept_batch(&[again(&old[0])]).await.unwrap()[0].is_duplicate());
+}
+
 /// Instantiates every suite test for a backend factory: an expression evaluating to a future
 /// of `(guard, Arc<dyn Backend>)`.
 #[macro_export]
@@ -561,7 +591,8 @@ macro_rules! backend_suite {
             extended_leases_hold_off_other_claims, list_finds_a_delivery_by_any_of_its_keys,
             replay_and_redrive, list_filters_and_pages, stats_per_event_type,
             prune_keeps_dedupe_keys_longer, large_batches_are_chunked_and_deduplicated_within,
-            leases_of_more_ids_than_one_statement_binds);
+            leases_of_more_ids_than_one_statement_binds,
+            prune_of_many_rows_removes_exactly_the_old_done_ones);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(
