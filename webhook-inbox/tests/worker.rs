@@ -631,6 +631,119 @@ async fn a_crashed_workers_lease_expires_and_is_reclaimed() {
     worker.shutdown().await;
 }
 
+/// A delivery whose runs keep dying with their process (an abort on panic, an OOM kill) is not
+/// run again once its attempts are spent: it is dead, rather than crash the receiver once per
+/// lease forever. One with attempts left runs.
+#[tokio::test]
+async fn a_delivery_whose_runs_keep_dying_goes_dead_when_out_of_attempts() {
+    // The test policy allows three attempts.
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let poison = accept(&inbox, "poison", "t").await;
+    let unlucky = accept(&inbox, "unlucky", "t").await;
+    for crash in 0..3 {
+        let now = webhook_inbox::Clock::now_unix_ms(&clock);
+        let claimed = inbox
+            .backend()
+            .claim(&format!("died-{crash}"), 10, now, now + 30_000)
+            .await
+            .unwrap();
+        assert!(claimed.iter().any(|d| d.id == poison));
+        if crash == 1 {
+            // `unlucky` died twice; it has one attempt left.
+            assert!(claimed.iter().any(|d| d.id == unlucky));
+        }
+        clock.advance(Duration::from_secs(31));
+        if crash == 1 {
+            // Keep `unlucky` out of the third claim: it is due again only after it.
+            sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = ?1 WHERE id = ?2")
+                .bind(webhook_inbox::Clock::now_unix_ms(&clock) + 10_000)
+                .bind(unlucky.0)
+                .execute(&mut raw_db(&_dir).await)
+                .await
+                .unwrap();
+        }
+    }
+    clock.advance(Duration::from_secs(11));
+    let runs = Arc::new(Mutex::new(Vec::new()));
+    let seen = runs.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_raw("*", move |d: StoredDelivery| {
+            seen.lock().unwrap().push(d.id);
+            async { Ok(()) }
+        })
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, poison).await == DeliveryStatus::Dead
+                && status(&inbox, unlucky).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(*runs.lock().unwrap(), [unlucky]);
+    let dead = inbox.get(poison).await.unwrap().unwrap();
+    assert!(
+        dead.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("never finished"),
+        "{:?}",
+        dead.last_error
+    );
+    worker.shutdown().await;
+}
+
+/// A run over `run_timeout` is cancelled and counts as a failed attempt; the retry runs.
+#[tokio::test]
+async fn a_run_over_the_timeout_is_cancelled_and_retried() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let id = accept(&inbox, "hangs", "t").await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .run_timeout(Duration::from_millis(100))
+        .on_raw("*", move |_d: StoredDelivery| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Retrying
+        })
+        .await
+    );
+    let stored = inbox.get(id).await.unwrap().unwrap();
+    assert!(
+        stored
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("timed out after 100 ms"),
+        "{:?}",
+        stored.last_error
+    );
+    clock.advance(Duration::from_secs(2));
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    worker.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_long_run_keeps_its_lease_and_runs_once() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;

@@ -81,6 +81,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) poll_interval: Duration,
     pub(crate) lease: Duration,
     pub(crate) slow_threshold: Duration,
+    pub(crate) run_timeout: Option<Duration>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) unhandled: Unhandled,
     pub(crate) prune_interval: Option<Duration>,
@@ -149,6 +150,7 @@ impl WorkerBuilder {
                 poll_interval: Duration::from_millis(250),
                 lease: Duration::from_secs(300),
                 slow_threshold: Duration::from_secs(5),
+                run_timeout: None,
                 shutdown_timeout: Duration::from_secs(30),
                 unhandled: Unhandled::Complete,
                 prune_interval: Some(Duration::from_secs(3600)),
@@ -231,6 +233,16 @@ impl WorkerBuilder {
     /// Logs a warning when a run takes longer than this (default 5 s).
     pub fn slow_threshold(mut self, threshold: Duration) -> Self {
         self.config.slow_threshold = threshold;
+        self
+    }
+
+    /// Cancels a run that takes longer than this and counts it as a failed attempt, retried on
+    /// the policy's schedule (default: no limit). Without one, a handler that hangs keeps its
+    /// delivery (the worker renews the lease while the run lasts) and a run permit for good.
+    /// The handler's future is dropped at its next `.await`; work it started elsewhere (a
+    /// spawned task, a request already sent) may still complete, so handlers stay idempotent.
+    pub fn run_timeout(mut self, timeout: Duration) -> Self {
+        self.config.run_timeout = Some(timeout);
         self
     }
 

@@ -371,13 +371,14 @@ fn store_retry() -> ExponentialBuilder {
 }
 
 /// Starts a handler and runs its future: a panic in either (a raw handler's synchronous part, a
-/// typed handler's `Deserialize`, or the future) becomes a failure, and a run over the threshold
-/// is logged.
+/// typed handler's `Deserialize`, or the future) becomes a failure, a run over the threshold
+/// is logged, and one over the timeout is cancelled as a failure.
 async fn guarded(
     start: impl FnOnce() -> BoxFuture<'static, HandlerResult>,
-    slow: Duration,
+    config: &WorkerConfig,
     what: &str,
 ) -> HandlerResult {
+    let slow = config.slow_threshold;
     let fut = match std::panic::catch_unwind(AssertUnwindSafe(start)) {
         Ok(fut) => fut,
         Err(panic) => return Err(panicked(panic)),
@@ -385,6 +386,14 @@ async fn guarded(
     let mut fut = AssertUnwindSafe(fut).catch_unwind();
     let timer = tokio::time::sleep(slow);
     tokio::pin!(timer);
+    let limit = config.run_timeout;
+    let deadline = async move {
+        match limit {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
     let mut warned = false;
     let result = loop {
         tokio::select! {
@@ -392,6 +401,10 @@ async fn guarded(
             () = &mut timer, if !warned => {
                 warned = true;
                 tracing::warn!(handler = what, threshold_ms = slow.as_millis() as u64, "webhook handler is running longer than the threshold");
+            }
+            () = &mut deadline => {
+                let ms = limit.map_or(0, |l| l.as_millis());
+                break Ok(Err(HandlerError::new(format!("handler timed out after {ms} ms; cancelled"))));
             }
         }
     };
@@ -423,7 +436,7 @@ async fn run_one(
     let item = RunItem::of(&d);
     let what = d.event_type_str().to_owned();
     let started = Instant::now();
-    let result = guarded(|| handler(d), shared.config.slow_threshold, &what).await;
+    let result = guarded(|| handler(d), &shared.config, &what).await;
     shared
         .finish(Some((r, trial)), vec![item], result, started.elapsed())
         .await;
@@ -452,7 +465,7 @@ async fn run_batch(
             .unwrap_or("")
     );
     let started = Instant::now();
-    let result = guarded(|| handler(items), shared.config.slow_threshold, &what).await;
+    let result = guarded(|| handler(items), &shared.config, &what).await;
     shared
         .finish(Some((r, trial)), run_items, result, started.elapsed())
         .await;
@@ -474,6 +487,23 @@ impl Loop {
     /// batches, hold those behind an open circuit.
     async fn dispatch(&mut self, claimed: Vec<StoredDelivery>) {
         let now = self.shared.now();
+        // Claimed again after its last allowed attempt: that run never recorded an outcome, so
+        // it died with its process (an abort on panic, an OOM kill, a crash in native code).
+        // Running it again may take the process down again, once per lease, forever: it is
+        // dead instead, and a redrive runs it when it is safe.
+        let policy = self.shared.inbox.retry_policy();
+        let (spent, claimed): (Vec<_>, Vec<_>) = claimed
+            .into_iter()
+            .partition(|d| d.attempts > 1 && policy.delay_after(d.attempts - 1).is_none());
+        if !spent.is_empty() {
+            let error = HandlerError::permanent(
+                "out of attempts: the last run never finished (its process stopped while running it)",
+            );
+            let items = spent.iter().map(RunItem::of).collect();
+            self.shared
+                .finish(None, items, Err(error), Duration::ZERO)
+                .await;
+        }
         let mut held: HashMap<i64, Vec<DeliveryId>> = HashMap::new();
         let mut unhandled: Vec<RunItem> = Vec::new();
         for d in claimed {
