@@ -98,10 +98,14 @@ impl ManualClock {
         ManualClock::new(SystemClock.now_unix_ms())
     }
 
-    /// Moves the time forward by `by`.
+    /// Moves the time forward by `by`, stopping at the largest representable time.
     pub fn advance(&self, by: Duration) {
         let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.0.fetch_add(by, Ordering::SeqCst);
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                Some(now.saturating_add(by))
+            });
     }
 
     /// Sets the time, in milliseconds since the Unix epoch.
@@ -139,5 +143,15 @@ mod tests {
         a.advance(Duration::from_millis(1_001));
         assert_eq!((b.now_unix_ms(), b.now_unix()), (1_000, 1));
         assert_eq!(FixedClock(7).now_unix_ms(), 7_000);
+    }
+
+    #[test]
+    fn advancing_stops_at_the_largest_time() {
+        let c = ManualClock::new(i64::MAX - 10);
+        c.advance(Duration::from_millis(20));
+        assert_eq!(c.now_unix_ms(), i64::MAX);
+        let c = ManualClock::new(1_000);
+        c.advance(Duration::MAX);
+        assert_eq!(c.now_unix_ms(), i64::MAX);
     }
 }

@@ -402,8 +402,11 @@ impl DedupeStore for MemoryDedupe {
         if success {
             // Remembered even when the claim was given up and its slot reused meanwhile, in a
             // free slot: never at the cost of another key's live entry.
-            if let Some(i) = found.or_else(|| free(set, now)) {
-                set[i] = slot(tag, now.saturating_add(self.ttl), true);
+            // From the claim's time when the clock has since stepped back: a key is never
+            // remembered for less than the TTL from its claim.
+            let from = now.max(claimed_at);
+            if let Some(i) = found.or_else(|| free(set, from)) {
+                set[i] = slot(tag, from.saturating_add(self.ttl), true);
             }
         } else if let Some(i) = found
             && set[i] == claimed
@@ -431,8 +434,10 @@ fn free(set: &[Slot], now: i64) -> Option<usize> {
     set.iter().position(|s| s[0] == 0 || now >= deadline(s))
 }
 
+/// Whole seconds, a fraction rounded up: `ttl(900 ms)` remembers for 1 s, not for none.
 fn secs(d: Duration) -> i64 {
-    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
+    i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -517,21 +522,47 @@ mod tests {
 
     #[test]
     fn expired_keys_are_reused() {
-        // Sized well above the 200 keys used, so no set can fill by chance.
-        let s = MemoryDedupe::with_capacity(1000).ttl(Duration::from_secs(10));
-        for i in 0..100 {
+        // Capacity 1: one set of 8 slots, filled with done keys.
+        let s = MemoryDedupe::with_capacity(1).ttl(Duration::from_secs(10));
+        for i in 0..8 {
             let key = format!("k{i}");
             assert_eq!(s.claim(&key, T), Claim::New);
             s.complete(&key, T, true, T);
         }
-        assert_eq!(s.len(), 100);
+        assert_eq!(s.len(), 8);
         assert_eq!(s.claim("k7", T + 9), Claim::Duplicate);
-        assert_eq!(s.claim("k7", T + 10), Claim::New);
-        for i in 0..100 {
+        // Once they expire, eight new keys take their slots without evicting a live one.
+        for i in 0..8 {
             assert_eq!(s.claim(&format!("fresh{i}"), T + 10), Claim::New);
         }
-        assert!(s.len() <= 200);
-        assert_eq!(s.evictions(), 0);
+        assert_eq!((s.len(), s.evictions()), (8, 0));
+        for i in 0..8 {
+            assert_eq!(s.claim(&format!("fresh{i}"), T + 10), Claim::InFlight);
+        }
+    }
+
+    #[test]
+    fn a_done_key_is_remembered_for_the_ttl_from_its_claim_when_the_clock_steps_back() {
+        let s = MemoryDedupe::new().ttl(Duration::from_secs(600));
+        assert_eq!(s.claim("a", T), Claim::New);
+        // The clock stepped back an hour between the claim and the answer.
+        s.complete("a", T, true, T - 3600);
+        assert_eq!(s.claim("a", T + 1), Claim::Duplicate);
+        assert_eq!(s.claim("a", T + 599), Claim::Duplicate);
+        assert_eq!(s.claim("a", T + 600), Claim::New);
+    }
+
+    #[test]
+    fn sub_second_durations_round_up() {
+        let s = MemoryDedupe::new()
+            .ttl(Duration::from_millis(900))
+            .in_flight_timeout(Duration::from_millis(500));
+        assert_eq!(s.remembers_for(), Some(Duration::from_secs(1)));
+        assert_eq!(s.claim("a", T), Claim::New);
+        assert_eq!(s.claim("a", T), Claim::InFlight);
+        s.complete("a", T, true, T);
+        assert_eq!(s.claim("a", T), Claim::Duplicate);
+        assert_eq!(s.claim("a", T + 1), Claim::New);
     }
 
     #[test]
@@ -583,7 +614,8 @@ mod tests {
             assert_eq!(s.claim(&format!("other{i}"), T + i), Claim::New);
         }
         assert_eq!(s.lock().slots().len(), slots);
-        assert!(s.len() <= slots);
+        // Each failure freed its slot: the failed key is not remembered.
+        assert_eq!(s.claim("flaky", T + 10_000), Claim::New);
     }
 
     #[test]

@@ -41,8 +41,9 @@ pub enum FilterError {
         /// The pattern as given.
         pattern: String,
     },
-    /// The pattern contains whitespace or a control character.
-    #[error("event pattern `{pattern}` contains whitespace or a control character")]
+    /// The pattern contains whitespace, a control character or a comma (which separates
+    /// patterns in a filter's text form).
+    #[error("event pattern `{pattern}` contains whitespace, a control character or a comma")]
     InvalidCharacter {
         /// The pattern as given.
         pattern: String,
@@ -117,8 +118,8 @@ impl EventPattern {
     /// Parses a pattern. Surrounding whitespace is trimmed.
     ///
     /// Refused: empty patterns, `*` anywhere but alone or as the whole last segment (`a*`,
-    /// `*.a`, `a.*.b`, `a.**`), empty segments (`.a`, `a.`, `a..b`), whitespace or control
-    /// characters inside, and patterns longer than [`MAX_PATTERN_LEN`].
+    /// `*.a`, `a.*.b`, `a.**`), empty segments (`.a`, `a.`, `a..b`), whitespace, control
+    /// characters or commas inside, and patterns longer than [`MAX_PATTERN_LEN`].
     pub fn parse(pattern: &str) -> Result<EventPattern, FilterError> {
         let p = pattern.trim();
         if p.is_empty() {
@@ -130,7 +131,9 @@ impl EventPattern {
                 max: MAX_PATTERN_LEN,
             });
         }
-        if p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if p.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+        {
             return Err(FilterError::InvalidCharacter {
                 pattern: p.to_owned(),
             });
@@ -446,7 +449,7 @@ mod tests {
         );
         for bad in [
             "", "  ", "a*", "*.a", "a.*.b", "a.**", "**", "*a", "a.b*", ".a", "a.", "a..b",
-            "a.*.*", "a b", "a.\n",
+            "a.*.*", "a b", "a.\n", "a,b",
         ] {
             assert!(
                 EventPattern::parse(bad).is_err(),
@@ -462,6 +465,12 @@ mod tests {
             Err(FilterError::EmptySegment { .. })
         ));
         assert!(matches!(EventPattern::parse(""), Err(FilterError::Empty)));
+        // A comma separates patterns in the text form: inside one, the filter would not read
+        // back as itself.
+        assert!(matches!(
+            EventFilter::new(["a,b"]),
+            Err(FilterError::InvalidCharacter { .. })
+        ));
         let long = "a".repeat(MAX_PATTERN_LEN + 1);
         assert!(matches!(
             EventPattern::parse(&long),

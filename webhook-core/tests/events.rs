@@ -55,6 +55,143 @@ fn best_practices_envelope() {
     assert!(user.groups.is_empty() && user.roles.is_empty());
 }
 
+/// Payloads copied verbatim from Scalekit's webhook reference (scalekit-inc/developer-docs,
+/// `src/content/docs/reference/webhooks/organization-events.mdx` and `user-events.mdx`): keys in
+/// alphabetical order, so `data` comes after `type`, and the fields as documented.
+const REFERENCE_DOMAIN_CREATED: &str = r#"{
+  "environment_id": "env_1234567890",
+  "id": "evt_4567890123",
+  "object": "OrganizationDomain",
+  "occurred_at": "2024-01-15T11:00:00.123456789Z",
+  "organization_id": "org_1234567890",
+  "spec_version": "1",
+  "type": "organization.domain_created",
+  "data": {
+    "id": "dom_1234567890",
+    "domain": "acmecorp.com",
+    "domain_type": "ORGANIZATION_DOMAIN",
+    "verification_status": "PENDING",
+    "verification_method": "DNS",
+    "create_time": "2024-01-15T11:00:00.123456789Z",
+    "update_time": "2024-01-15T11:00:00.123456789Z"
+  }
+}"#;
+
+const REFERENCE_ORGANIZATION_CREATED: &str = r#"{
+  "environment_id": "env_1234567890",
+  "id": "evt_1234567890",
+  "object": "Organization",
+  "occurred_at": "2024-01-15T10:30:00.123456789Z",
+  "organization_id": "org_1234567890",
+  "spec_version": "1",
+  "type": "organization.created",
+  "data": {
+    "create_time": "2025-12-09T09:25:02.02Z",
+    "display_name": "AcmeCorp",
+    "external_id": "org_external_123",
+    "id": "org_1234567890",
+    "metadata": null,
+    "region_code": "US",
+    "update_time": "2025-12-09T09:25:02.025330364Z",
+    "settings": {
+      "features": [
+        { "enabled": true, "name": "sso" },
+        { "enabled": false, "name": "dir_sync" }
+      ]
+    }
+  }
+}"#;
+
+const REFERENCE_USER_LOGIN: &str = r#"{
+  "environment_id": "env_1234567890",
+  "id": "evt_2345678901",
+  "object": "UserLoginEvent",
+  "occurred_at": "2024-01-15T10:35:00.123456789Z",
+  "spec_version": "1",
+  "type": "user.login",
+  "data": {
+    "user": {
+      "create_time": "2024-01-15T10:30:00Z",
+      "email": "user@example.com",
+      "id": "usr_1234567890",
+      "update_time": "2024-01-15T10:30:00Z",
+      "user_profile": {
+        "email_verified": true,
+        "family_name": "Doe",
+        "given_name": "John",
+        "id": "usp_1234567890",
+        "name": "John Doe"
+      }
+    }
+  }
+}"#;
+
+#[test]
+fn scalekits_reference_payloads_parse_with_their_fields() {
+    let event = scalekit::parse(REFERENCE_DOMAIN_CREATED.as_bytes()).unwrap();
+    assert_eq!(
+        event.object,
+        ScalekitEvent::catalog_entry("organization.domain_created")
+            .unwrap()
+            .object
+    );
+    let ScalekitEvent::DomainCreated(domain) = event.data else {
+        panic!("{:?}", event.data)
+    };
+    assert_eq!(domain.domain.as_deref(), Some("acmecorp.com"));
+    assert_eq!(domain.verification_status.as_deref(), Some("PENDING"));
+    let created = domain.create_time.expect("create_time read");
+    assert_eq!((created.year(), created.nanosecond()), (2024, 123_456_789));
+    assert!(domain.update_time.is_some());
+
+    let event = scalekit::parse(REFERENCE_ORGANIZATION_CREATED.as_bytes()).unwrap();
+    let ScalekitEvent::OrganizationCreated(org) = event.data else {
+        panic!("{:?}", event.data)
+    };
+    assert_eq!(org.display_name.as_deref(), Some("AcmeCorp"));
+    let features = &org.settings.as_ref().unwrap().features;
+    assert_eq!(
+        features
+            .iter()
+            .map(|f| (f.name.as_str(), f.enabled))
+            .collect::<Vec<_>>(),
+        [("sso", true), ("dir_sync", false)]
+    );
+
+    let event = scalekit::parse(REFERENCE_USER_LOGIN.as_bytes()).unwrap();
+    assert_eq!(
+        event.object,
+        ScalekitEvent::catalog_entry("user.login").unwrap().object
+    );
+    let ScalekitEvent::UserLogin(login) = event.data else {
+        panic!("{:?}", event.data)
+    };
+    let user = login.user.unwrap();
+    assert_eq!(user.id, "usr_1234567890");
+    assert_eq!(user.user_profile.unwrap().name.as_deref(), Some("John Doe"));
+}
+
+/// A feature Scalekit sends with `null` for its name or its flag does not fail the whole event.
+#[test]
+fn null_feature_fields_read_as_defaults() {
+    let body = envelope(
+        "organization.updated",
+        r#"{"id":"org_1","settings":{"features":[{"name":null,"enabled":null},{"name":"sso"}]}}"#,
+    );
+    let event = scalekit::parse(body.as_bytes()).unwrap();
+    let ScalekitEvent::OrganizationUpdated(org) = event.data else {
+        panic!("{:?}", event.data)
+    };
+    let features = &org.settings.unwrap().features;
+    assert_eq!(
+        features
+            .iter()
+            .map(|f| (f.name.as_str(), f.enabled))
+            .collect::<Vec<_>>(),
+        [("", false), ("sso", false)]
+    );
+}
+
 #[test]
 fn every_catalog_type_deserializes_from_its_sample() {
     assert_eq!(ScalekitEvent::CATALOG.len(), 41);

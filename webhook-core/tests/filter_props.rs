@@ -73,6 +73,37 @@ proptest! {
         }
     }
 
+    /// Several patterns that all match one event type: `*`, its prefixes at every depth, the
+    /// type itself, in any order. The best match is the type if listed, else the longest
+    /// listed prefix, else `*`.
+    #[test]
+    fn best_match_is_the_most_specific_of_nested_patterns(
+        segs in prop::collection::vec(segment(), 2..6),
+        picks in prop::collection::vec(any::<bool>(), 7),
+        order in any::<prop::sample::Index>(),
+    ) {
+        let t = segs.join(".");
+        let mut patterns: Vec<String> = vec!["*".to_owned()];
+        patterns.extend((1..segs.len()).map(|depth| format!("{}.*", segs[..depth].join("."))));
+        patterns.push(t.clone());
+        // Keep a subset (the first pattern when the picks drop them all), then rotate it.
+        let mut kept: Vec<String> = patterns
+            .iter()
+            .zip(picks.iter().chain(std::iter::repeat(&true)))
+            .filter(|(_, keep)| **keep)
+            .map(|(p, _)| p.clone())
+            .collect();
+        if kept.is_empty() {
+            kept.push(patterns[0].clone());
+        }
+        let most_specific = kept.last().unwrap().clone();
+        let by = order.index(kept.len());
+        kept.rotate_left(by);
+        let filter = EventFilter::new(&kept).unwrap();
+        let best = filter.best_match(&t).unwrap();
+        prop_assert_eq!(best.to_string(), most_specific);
+    }
+
     #[test]
     fn display_round_trips(p in pattern()) {
         let parsed = EventPattern::parse(&p).unwrap();

@@ -52,16 +52,30 @@ fn verifying_allocates_nothing() {
     .collect();
 
     let _profiler = dhat::Profiler::builder().testing().build();
-    let before = dhat::HeapStats::get();
-    for _ in 0..10 {
-        let verified = rotated.verify_at(&map, &body, NOW).unwrap();
-        assert_eq!(verified.id(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
-        for (verifier, headers) in &others {
-            verifier.verify_at(headers, &body, NOW).unwrap();
+    // dhat counts every thread of the process: on a loaded machine the test harness's own
+    // threads have been seen to allocate a few blocks meanwhile. An allocation per check shows
+    // in every measurement (80 checks each); a stray one does not, so one clean measurement of
+    // three passes.
+    let mut measured = Vec::new();
+    for _ in 0..3 {
+        let before = dhat::HeapStats::get();
+        for _ in 0..10 {
+            let verified = rotated.verify_at(&map, &body, NOW).unwrap();
+            assert_eq!(verified.id(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
+            for (verifier, headers) in &others {
+                verifier.verify_at(headers, &body, NOW).unwrap();
+            }
+            // Failures do not allocate either.
+            assert!(rotated.verify_at(&map, b"tampered", NOW).is_err());
         }
-        // Failures do not allocate either.
-        assert!(rotated.verify_at(&map, b"tampered", NOW).is_err());
+        let after = dhat::HeapStats::get();
+        measured.push(after.total_blocks - before.total_blocks);
+        if measured.last() == Some(&0) {
+            break;
+        }
     }
-    let after = dhat::HeapStats::get();
-    dhat::assert_eq!(after.total_blocks - before.total_blocks, 0);
+    dhat::assert!(
+        measured.contains(&0),
+        "blocks allocated per measurement: {measured:?}"
+    );
 }

@@ -32,7 +32,7 @@ const ORGANIZATION_DELETED: &str = r#"{"create_time":"2025-12-09T09:25:02.02Z","
 
 fn domain(status: &str) -> String {
     format!(
-        r#"{{"id":"dom_1234567890","domain":"acmecorp.com","domain_type":"ORGANIZATION_DOMAIN","organization_id":"{ORGANIZATION_ID}","environment_id":"{ENVIRONMENT_ID}","txt_record_key":"scalekit-domain-verification","txt_record_secret":"<redacted>","verification_status":"{status}","verification_method":"DNS","updated_at":"2025-01-06T18:44:25.153954Z"}}"#
+        r#"{{"id":"dom_1234567890","domain":"acmecorp.com","domain_type":"ORGANIZATION_DOMAIN","organization_id":"{ORGANIZATION_ID}","environment_id":"{ENVIRONMENT_ID}","txt_record_key":"scalekit-domain-verification","txt_record_secret":"<redacted>","verification_status":"{status}","verification_method":"DNS","create_time":"2025-01-06T18:40:02.123456789Z","update_time":"2025-01-06T18:44:25.153954Z"}}"#
     )
 }
 

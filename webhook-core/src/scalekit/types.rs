@@ -100,14 +100,15 @@ pub struct OrganizationSettings {
 #[non_exhaustive]
 pub struct Feature {
     /// `sso`, `dir_sync`, …
+    #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    /// Whether it is enabled.
-    #[serde(default)]
+    /// Whether it is enabled (`null` or absent: not).
+    #[serde(default, deserialize_with = "null_default")]
     pub enabled: bool,
 }
 
 /// A domain of an organization (`organization.domain_*`; the envelope's `object` says
-/// `Organization`).
+/// `OrganizationDomain`).
 ///
 /// `txt_record_secret` is sensitive: `Debug` redacts it.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +140,14 @@ pub struct OrganizationDomain {
     /// `DNS`, …
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_method: Option<String>,
-    /// When it was last updated.
+    /// When it was added.
+    #[serde(default, with = "opt_time", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<OffsetDateTime>,
+    /// When its status last changed (for `organization.domain_deleted`, the deletion).
+    #[serde(default, with = "opt_time", skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<OffsetDateTime>,
+    /// When it was last updated, under the name Scalekit's API schema gives it; the webhook
+    /// reference sends `update_time`.
     #[serde(default, with = "opt_time", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<OffsetDateTime>,
 }
@@ -159,6 +167,8 @@ impl fmt::Debug for OrganizationDomain {
             )
             .field("verification_status", &self.verification_status)
             .field("verification_method", &self.verification_method)
+            .field("create_time", &self.create_time)
+            .field("update_time", &self.update_time)
             .field("updated_at", &self.updated_at)
             .finish()
     }
