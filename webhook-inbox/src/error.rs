@@ -29,11 +29,11 @@ pub enum InboxError {
     /// answers it with 422, since sending it again cannot help.
     #[error("the delivery cannot be stored: {0}")]
     Unstorable(String),
-    /// The store did not finish a commit within
+    /// The store did not finish a commit, or a worker's call, within
     /// [`InboxBuilder::commit_timeout`](crate::InboxBuilder::commit_timeout) (a server that
     /// stopped answering). Answered with 503 like a store failure: the delivery may or may not
     /// be stored, and the sender's retry tells (a stored one is then a duplicate).
-    #[error("the inbox store did not finish the commit within {0:?}")]
+    #[error("the inbox store did not answer within {0:?}")]
     Timeout(std::time::Duration),
     /// The URL holds no webhook inbox, and it was opened with
     /// [`SchemaSetup::Existing`](crate::backend::SchemaSetup::Existing), which creates none.

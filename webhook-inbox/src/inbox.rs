@@ -150,7 +150,10 @@ impl InboxBuilder {
     /// How long a group commit may take before its accepts are answered with
     /// [`InboxError::Timeout`] (503), for a database server that stops answering without
     /// closing the connection (default [`DEFAULT_COMMIT_TIMEOUT`], 10 s). When a commit fails or
-    /// times out, the accepts queued behind it are answered at once.
+    /// times out, the accepts queued behind it are answered at once. The workers bound each of
+    /// their store calls (claim, record, lease renewal, release) by it too: a connection whose
+    /// server went silent (a host that died without a reset, a failover behind a virtual IP)
+    /// never answers, and the worker would otherwise wait on it for good.
     pub fn commit_timeout(mut self, timeout: Duration) -> Self {
         self.commit_timeout = timeout;
         self
@@ -190,6 +193,7 @@ impl InboxBuilder {
                 health_window: self.health_window,
                 health_threshold: self.health_threshold,
                 retry_after: self.retry_after,
+                commit_timeout: self.commit_timeout,
             }),
         })
     }
@@ -232,6 +236,7 @@ struct Inner {
     health_window: Duration,
     health_threshold: u64,
     retry_after: Duration,
+    commit_timeout: Duration,
 }
 
 /// A durable webhook inbox: accept fast, never lose an event, process with retries and dead
@@ -466,6 +471,11 @@ impl Inbox {
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
+    }
+
+    /// How long a store call may take (see [`InboxBuilder::commit_timeout`]).
+    pub(crate) fn commit_timeout(&self) -> Duration {
+        self.inner.commit_timeout
     }
 
     /// The `Retry-After` sent with 503 answers.

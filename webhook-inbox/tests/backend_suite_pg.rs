@@ -342,6 +342,38 @@ async fn the_first_schema_of_the_search_path_is_created_even_when_public_follows
     admin.close().await;
 }
 
+/// Opening an existing inbox looks in the first schema of the search path, where the inbox
+/// lives and which names its wake-up channel, not in a later one.
+#[tokio::test]
+async fn an_existing_inbox_is_looked_for_in_the_first_schema_only() {
+    use webhook_inbox::SchemaSetup;
+    let base = pg_support::database_url();
+    let (empty, inbox) = (
+        pg_support::unique_schema("empty"),
+        pg_support::unique_schema("inbox"),
+    );
+    let created =
+        PostgresBackend::connect(&pg_support::with_schema(&base, &inbox), Durability::Full)
+            .await
+            .unwrap();
+    let admin = PgPool::connect(&base).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA \"{empty}\"")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let behind = pg_support::with_schema(&base, &format!("{empty},{inbox}"));
+    let opened = PostgresBackend::open(&behind, Durability::Full, SchemaSetup::Existing).await;
+    assert!(matches!(opened, Err(InboxError::NoInbox)), "{opened:?}");
+    let first = pg_support::with_schema(&base, &inbox);
+    let opened = PostgresBackend::open(&first, Durability::Full, SchemaSetup::Existing)
+        .await
+        .unwrap();
+    assert_eq!(opened.channel(), created.channel());
+    opened.close().await;
+    created.close().await;
+    admin.close().await;
+}
+
 /// PostgreSQL refuses a NUL in `TEXT` (and a JSON body can carry one as `\u0000`), so one such
 /// delivery would fail the whole group commit. The inbox checks before committing: it fails
 /// alone, and the delivery committed next to it is stored.

@@ -744,6 +744,35 @@ async fn a_run_over_the_timeout_is_cancelled_and_retried() {
     worker.shutdown().await;
 }
 
+/// A claim on a connection whose server went silent never answers: the worker gives up on it
+/// after the store timeout and claims again, instead of waiting for good.
+#[tokio::test]
+async fn a_claim_that_never_answers_is_given_up_and_the_worker_goes_on() {
+    let (_dir, backend, inbox) = interposed_inbox(
+        |i| {
+            i.claims_hang.store(1, Ordering::SeqCst);
+            i
+        },
+        |b| b.commit_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    let id = accept(&inbox, "a", "t").await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_raw("*", |_d: StoredDelivery| async { Ok(()) })
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(10, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(backend.claims_hang.load(Ordering::SeqCst), 0);
+    worker.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_long_run_keeps_its_lease_and_runs_once() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;

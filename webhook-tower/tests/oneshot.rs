@@ -201,12 +201,15 @@ async fn stale_and_future_timestamps_are_a_401() {
     .await;
     // inside the tolerance both ways
     for ts in [NOW - 300, NOW + 300] {
+        let rec = Recorder::default();
         let res = layer()
-            .layer(Recorder::default().service(StatusCode::OK))
+            .layer(rec.service(StatusCode::OK))
             .oneshot(request_with(SECRET, &format!("msg_{ts}"), ts, BODY))
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(body_string(res).await, "handled");
+        assert_eq!(rec.calls(), 1);
     }
 }
 

@@ -82,6 +82,11 @@ impl std::str::FromStr for Durability {
 
 /// Older binaries keep running against a schema that newer ones migrated (a rolling upgrade, or
 /// the CLI of another version): the migrations only add.
+///
+/// A new PostgreSQL index goes in a migration file of its own that starts with
+/// `-- no-transaction` and uses `CREATE INDEX CONCURRENTLY IF NOT EXISTS`: a plain
+/// `CREATE INDEX` holds off every instance's writes while it builds. Applied files never change
+/// (their checksums are recorded).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn migrator(mut migrator: sqlx::migrate::Migrator) -> sqlx::migrate::Migrator {
     migrator.set_ignore_missing(true);

@@ -16,7 +16,7 @@ use super::{Kind, Route, Unhandled, WorkerConfig};
 use crate::backend::BoxFuture;
 use crate::clock::duration_ms;
 use crate::metrics as m;
-use crate::{DeliveryId, HandlerError, Inbox, Outcome, OutcomeResult, StoredDelivery};
+use crate::{DeliveryId, HandlerError, Inbox, InboxError, Outcome, OutcomeResult, StoredDelivery};
 
 /// The most deliveries waiting in batch buffers before the worker stops claiming.
 const MAX_BUFFERED: usize = 10_000;
@@ -219,7 +219,8 @@ impl Shared {
         }
         let backend = self.inbox.backend().clone();
         let owner = self.owner.clone();
-        let result = (|| async { backend.release(&owner, ids, due_at_ms).await })
+        let limit = self.inbox.commit_timeout();
+        let result = (|| bounded(limit, backend.release(&owner, ids, due_at_ms)))
             .retry(store_retry())
             .await;
         if let Err(e) = result {
@@ -258,7 +259,8 @@ impl Shared {
         }
         let backend = self.inbox.backend().clone();
         let owner = self.owner.clone();
-        let result = (|| async { backend.extend_leases(&owner, &ids, lease_until_ms).await })
+        let limit = self.inbox.commit_timeout();
+        let result = (|| bounded(limit, backend.extend_leases(&owner, &ids, lease_until_ms)))
             .retry(store_retry())
             .await;
         match result {
@@ -339,7 +341,8 @@ impl Shared {
             })
             .collect();
         let backend = self.inbox.backend().clone();
-        let recorded = (|| async { backend.record(&outcomes).await })
+        let limit = self.inbox.commit_timeout();
+        let recorded = (|| bounded(limit, backend.record(&outcomes)))
             .retry(store_retry())
             .await;
         match recorded {
@@ -360,6 +363,17 @@ impl Shared {
 /// When leases last renewed at `renewed_at` are due again: a third of the lease later.
 fn renewal_due(renewed_at: i64, lease_ms: i64) -> i64 {
     renewed_at.saturating_add((lease_ms / 3).max(1))
+}
+
+/// A store call bounded by `limit`: on a connection whose server went silent, a query never
+/// returns, and a worker waiting on it would stop for good.
+async fn bounded<T>(
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, InboxError>>,
+) -> Result<T, InboxError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or(Err(InboxError::Timeout(limit)))
 }
 
 fn store_retry() -> ExponentialBuilder {
@@ -656,16 +670,22 @@ fn log_join(done: Result<(), tokio::task::JoinError>) {
     }
 }
 
+/// The longest a prune may run before it is given up (to be tried again at the next interval).
+const PRUNE_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Prunes (when due) and refreshes the gauges in a task of its own. Both calls are bounded: one
+/// stuck on a silent connection would otherwise hold a pooled connection for good, one more
+/// every interval.
 fn housekeeping(inbox: &Inbox, prune: bool) {
     let inbox = inbox.clone();
     tokio::spawn(async move {
         if prune {
-            match inbox.prune().await {
+            match bounded(PRUNE_TIMEOUT, inbox.prune()).await {
                 Ok(report) => tracing::debug!(?report, "pruned webhook inbox"),
                 Err(e) => tracing::warn!(error = %e, "pruning the webhook inbox failed"),
             }
         }
-        if let Err(e) = inbox.counts().await {
+        if let Err(e) = bounded(inbox.commit_timeout(), inbox.counts()).await {
             tracing::debug!(error = %e, "reading inbox counts failed");
         }
     });
@@ -724,10 +744,13 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             let now = l.shared.now();
             let lease_until = now.saturating_add(duration_ms(config.lease));
             l.shared.claim_started();
-            let claimed = inbox
-                .backend()
-                .claim(&l.shared.owner, want, now, lease_until)
-                .await;
+            let claimed = bounded(
+                inbox.commit_timeout(),
+                inbox
+                    .backend()
+                    .claim(&l.shared.owner, want, now, lease_until),
+            )
+            .await;
             match claimed {
                 Ok(claimed) => {
                     full = claimed.len() as u32 == want;

@@ -53,6 +53,8 @@ pub struct Interposed {
     pub accept_panics: AtomicBool,
     /// Accepts that reached the wrapper.
     pub accept_calls: AtomicUsize,
+    /// This many claims, the next ones, never answer (a connection whose server went silent).
+    pub claims_hang: AtomicUsize,
 }
 
 impl Interposed {
@@ -99,6 +101,13 @@ impl Backend for Interposed {
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
         Box::pin(async move {
+            let hang = self
+                .claims_hang
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if hang {
+                std::future::pending::<()>().await;
+            }
             let claimed = self
                 .inner()
                 .claim(owner, limit, now_ms, lease_until_ms)

@@ -160,10 +160,13 @@ impl PostgresBackend {
                 migrator.run(&pool).await?;
             }
             SchemaSetup::Existing => {
-                let found: bool =
-                    sqlx::query_scalar("SELECT to_regclass('inbox_deliveries') IS NOT NULL")
-                        .fetch_one(&pool)
-                        .await?;
+                // In the current schema, where the inbox lives and which names its NOTIFY
+                // channel; not in a later schema of the search path.
+                let found: bool = sqlx::query_scalar(
+                    "SELECT to_regclass(quote_ident(current_schema()) || '.inbox_deliveries') IS NOT NULL",
+                )
+                .fetch_one(&pool)
+                .await?;
                 if !found {
                     pool.close().await;
                     return Err(InboxError::NoInbox);
