@@ -13,6 +13,8 @@ use webhook_core::event::Event;
 use webhook_core::scalekit::{DirectoryGroup, DirectoryUser};
 use webhook_inbox::{HandlerError, Inbox, InboxError, RetryPolicy, StoredDelivery, Worker};
 
+pub mod serve;
+
 /// The flags every receiver takes.
 #[derive(Clone, Debug, Parser)]
 pub struct ReceiverArgs {
@@ -78,6 +80,39 @@ impl Secret {
             Secret::FromEnv(s) | Secret::Generated(s) => s,
         }
     }
+
+    /// The secrets of a rotation: see [`rotation_secrets`].
+    pub fn secrets(&self) -> Result<Vec<&str>, String> {
+        rotation_secrets(self.value())
+    }
+}
+
+/// The secrets in a comma-separated rotation list (`whsec_new, whsec_old`): each trimmed,
+/// empty entries skipped, and one that is not a valid Standard Webhooks secret named by its
+/// position, never by its value.
+///
+/// ```
+/// use webhook_examples::rotation_secrets;
+/// let list = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw, whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD,";
+/// assert_eq!(rotation_secrets(list).unwrap().len(), 2);
+/// let err = rotation_secrets("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,whsec_!!").unwrap_err();
+/// assert!(err.starts_with("secret 2 of 2 in the list"), "{err}");
+/// assert!(rotation_secrets(" , ").is_err());
+/// ```
+pub fn rotation_secrets(value: &str) -> Result<Vec<&str>, String> {
+    let secrets: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if secrets.is_empty() {
+        return Err("no secret in the list: set WEBHOOK_SECRET to one or more whsec_… secrets, comma-separated".into());
+    }
+    for (i, secret) in secrets.iter().enumerate() {
+        webhook_core::Verifier::standard(secret)
+            .map_err(|e| format!("secret {} of {} in the list: {e}", i + 1, secrets.len()))?;
+    }
+    Ok(secrets)
 }
 
 /// Prints a generated secret on stderr with the exact command that sends the receiver at `addr`

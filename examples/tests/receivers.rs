@@ -248,6 +248,128 @@ async fn generates_a_secret_and_prints_the_send_command(bin: &str) {
     assert!(next_line(&server, Duration::from_secs(20)).is_some());
 }
 
+/// SIGTERM (what `docker stop` and Kubernetes send) stops the receiver gracefully: the worker
+/// finishes and the inbox closes (its SQLite WAL checkpointed away), exit status 0.
+fn sigterm_stops_gracefully(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let mut server = start(
+        bin,
+        &["--database", &database],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let log = server.stderr.lock().unwrap().join("\n");
+    assert!(log.contains("shutting down"), "{log}");
+    let wal = dir.path().join("webhooks.db-wal");
+    assert!(!wal.exists(), "the inbox was not closed: {wal:?} is left");
+}
+
+/// A client that never finishes its request head is cut off, not held open for good.
+fn a_request_head_that_never_ends_is_cut_off(bin: &str) {
+    use std::io::{Read as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let server = start(
+        bin,
+        &["--database", &database],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .unwrap();
+    stream
+        .write_all(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    // The server closes the connection (after a 408 or nothing): the read ends, not times out.
+    let read = stream.read_to_end(&mut rest);
+    assert!(read.is_ok(), "{read:?} after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A second instance on a taken port stops at once, naming the address, before it opens (or
+/// creates) an inbox.
+fn a_taken_port_stops_before_the_inbox_opens(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let first = start(
+        bin,
+        &["--database", &database],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let other = dir.path().join("other.db");
+    let out = std::process::Command::new(bin)
+        .args(["--addr", &first.addr])
+        .arg("--database")
+        .arg(format!("sqlite://{}", other.display()))
+        .env("WEBHOOK_SECRET", SECRET)
+        .env_remove("WEBHOOK_INBOX_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen on {}", first.addr)),
+        "{stderr}"
+    );
+    assert!(!other.exists(), "the inbox was created");
+}
+
+/// A rotation list may have spaces and a trailing comma; a bad entry is named by position.
+async fn rotation_lists_are_trimmed_and_bad_entries_named(bin: &str) {
+    const OLD: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let list = format!(" {SECRET} , {OLD} ,");
+    let server = start(
+        bin,
+        &["--database", &database],
+        &[("WEBHOOK_SECRET", &list)],
+    );
+    let body = sample("organization.created", "evt_org_rot");
+    assert_eq!(
+        Sender::new(&server.addr, OLD)
+            .send("msg_rot", &body)
+            .await
+            .status(),
+        201
+    );
+    drop(server);
+    let out = std::process::Command::new(bin)
+        .args(["--addr", "127.0.0.1:0", "--database", &database])
+        .env("WEBHOOK_SECRET", format!("{SECRET},whsec_!!"))
+        .env_remove("WEBHOOK_INBOX_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("secret 2 of 2 in the list"), "{stderr}");
+    assert!(!stderr.contains("whsec_!!"), "{stderr}");
+}
+
 /// `--help` names `WEBHOOK_INBOX_URL` but never prints its value: it may hold a password.
 fn help_hides_the_database_url(bin: &str) {
     let out = std::process::Command::new(bin)
@@ -292,6 +414,26 @@ macro_rules! receiver_tests {
             #[test]
             fn help_hides_the_database_url() {
                 super::help_hides_the_database_url(BIN)
+            }
+
+            #[test]
+            fn sigterm_stops_gracefully() {
+                super::sigterm_stops_gracefully(BIN)
+            }
+
+            #[test]
+            fn a_request_head_that_never_ends_is_cut_off() {
+                super::a_request_head_that_never_ends_is_cut_off(BIN)
+            }
+
+            #[test]
+            fn a_taken_port_stops_before_the_inbox_opens() {
+                super::a_taken_port_stops_before_the_inbox_opens(BIN)
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rotation_lists_are_trimmed_and_bad_entries_named() {
+                super::rotation_lists_are_trimmed_and_bad_entries_named(BIN).await
             }
         }
     };

@@ -31,7 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = ReceiverArgs::parse();
     let metrics = PrometheusBuilder::new().install_recorder()?;
     let secret = secret_or_generate();
-    let config = WebhookConfig::secrets(Scheme::StandardWebhooks, secret.value().split(','))?;
+    let config = WebhookConfig::secrets(Scheme::StandardWebhooks, secret.secrets()?)?;
+    // The address first: a second instance on a taken port stops before it opens the inbox.
+    let listener = std::net::TcpListener::bind(args.addr)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -59,12 +62,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .route("/metrics", web::get().to(render_metrics))
         })
         .workers(2)
-        .bind(args.addr)?;
-        for addr in server.addrs() {
+        // Ctrl-C and SIGTERM are handled below, installed before the address is announced.
+        .disable_signals()
+        .shutdown_timeout(webhook_examples::serve::DRAIN_TIMEOUT.as_secs())
+        .listen(listener)?;
+        let addrs = server.addrs();
+        let server = server.run();
+        let handle = server.handle();
+        let stop = webhook_examples::serve::shutdown_signal();
+        actix_web::rt::spawn(async move {
+            stop.await;
+            handle.stop(true).await;
+        });
+        for addr in addrs {
             announce(&secret, addr);
             tracing::info!("actix-receiver listening on {addr}");
         }
-        server.run().await
+        server.await
     })?;
 
     tracing::info!("shutting down: finishing in-flight deliveries");

@@ -12,17 +12,19 @@
 //! - `GET /admin/health`: 200 or 503 with the recent failure count.
 //! - `GET /metrics`: Prometheus text.
 //!
-//! Stdout carries one JSON line per processed event; logs go to stderr.
+//! Stdout carries one JSON line per processed event; logs go to stderr. Ctrl-C or SIGTERM stops
+//! it: connections get 10 s to finish, then the worker finishes its runs and the inbox closes.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post_service};
 use clap::Parser;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tower::Layer as _;
+use tower::{Layer as _, ServiceExt as _};
 use webhook_core::{Scheme, Verifier};
+use webhook_examples::serve::{bind, serve_http1, shutdown_signal};
 use webhook_examples::{
     ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
 };
@@ -42,7 +44,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let metrics = PrometheusBuilder::new().install_recorder()?;
     let secret = secret_or_generate();
     // Several secrets, comma-separated, during a rotation.
-    let verifier = Verifier::with_secrets(Scheme::StandardWebhooks, secret.value().split(','))?;
+    let verifier = Verifier::with_secrets(Scheme::StandardWebhooks, secret.secrets()?)?;
+    // The address first: a second instance on a taken port stops before it opens the inbox.
+    let listener = bind(args.addr).await?;
 
     let inbox = open_inbox(&args).await?;
     let worker = spawn_worker(&inbox, &args)?;
@@ -59,17 +63,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             metrics,
         });
 
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let stop = shutdown_signal();
     announce(&secret, listener.local_addr()?);
     tracing::info!("axum-receiver listening on {}", listener.local_addr()?);
-    axum::serve(
+    // `axum::serve` sets no limit on how long a client takes to send its request; this serves
+    // the same router with one (and the client address the inbox stores).
+    serve_http1(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        |peer| {
+            let app = app.clone();
+            hyper::service::service_fn(
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    app.clone().oneshot(req)
+                },
+            )
+        },
+        stop,
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    .await;
 
     tracing::info!("shutting down: finishing in-flight deliveries");
     worker.shutdown().await;

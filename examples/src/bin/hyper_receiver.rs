@@ -19,10 +19,9 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
 use webhook_core::{Rejection, Verifier};
+use webhook_examples::serve;
 
 /// Body limit: Standard Webhooks payloads are usually under 20 KB.
 const LIMIT: usize = 2 * 1024 * 1024;
@@ -51,27 +50,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let verifier = Verifier::with_secrets(
         webhook_core::Scheme::StandardWebhooks,
-        args.secret.split(','),
+        webhook_examples::rotation_secrets(&args.secret)?,
     )?;
     let app = Arc::new(App {
         verifier,
         seen: MemoryDedupe::default(),
     });
-    let listener = TcpListener::bind(args.addr).await?;
+    let listener = serve::bind(args.addr).await?;
+    let stop = serve::shutdown_signal();
     tracing::info!("hyper-receiver listening on {}", listener.local_addr()?);
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let app = app.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| handle(app.clone(), req));
-            if let Err(err) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%err, "connection closed");
-            }
-        });
-    }
+    // A bound on how long a client takes to send its request, accept errors that do not end
+    // the server, and a graceful stop on Ctrl-C or SIGTERM: see `webhook_examples::serve`.
+    serve::serve_http1(
+        listener,
+        |_peer| {
+            let app = app.clone();
+            service_fn(move |req| handle(app.clone(), req))
+        },
+        stop,
+    )
+    .await;
+    tracing::info!("shutting down");
+    Ok(())
 }
 
 async fn handle(
