@@ -74,6 +74,8 @@ pub(crate) fn header_line(line: &str) -> Result<HeaderLine, HeaderLineError> {
 pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, HeaderLineError)> {
     let mut out = Vec::new();
     let mut first = true;
+    // A byte-order mark, as some editors save it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim_end_matches('\r');
         if line.trim().is_empty() || line.starts_with('#') {
@@ -155,6 +157,13 @@ pub(crate) fn duration(text: &str) -> Result<std::time::Duration, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let lines = header_lines("\u{feff}webhook-id: msg_1\r\nwebhook-timestamp: 1\r\n").unwrap();
+        assert_eq!(lines[0].name, "webhook-id");
+        assert_eq!(lines.len(), 2);
+    }
 
     #[test]
     fn header_lines_parse() {

@@ -7,6 +7,12 @@ use crate::{body, ids, keys};
 /// Runs `webhook sign`, writing the headers to `out`.
 pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
     let signer = keys::signer(&args.key)?;
+    if args.timestamp.is_some() && !signer.scheme().has_timestamp() {
+        return Err(CliError::Usage(format!(
+            "--timestamp: {} signs no timestamp",
+            signer.scheme()
+        )));
+    }
     let now = keys::now_unix();
     let timestamp = args.timestamp.unwrap_or(now);
     let id = match &args.id {

@@ -380,6 +380,27 @@ fn round_trip(scheme: &str, secret: &str) {
         .stderr(predicate::str::contains("signature_mismatch"));
 }
 
+/// GitHub and Shopify sign no timestamp: a `--timestamp` would be silently ignored.
+#[test]
+fn a_timestamp_for_a_scheme_without_one_is_refused() {
+    for scheme in ["github", "shopify"] {
+        webhook()
+            .args([
+                "sign",
+                "--scheme",
+                scheme,
+                "--secret",
+                "s",
+                "--timestamp",
+                "5",
+            ])
+            .write_stdin("{}")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("signs no timestamp"));
+    }
+}
+
 #[test]
 fn sign_verify_round_trips_for_every_scheme() {
     round_trip("standard", STD_SECRET);

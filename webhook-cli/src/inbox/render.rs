@@ -248,12 +248,19 @@ fn delivery_json(d: &StoredDelivery) -> serde_json::Value {
     value
 }
 
-/// `text` for a terminal: control characters other than those in `keep` are escaped (`\u{1b}`),
-/// so a sender's bytes cannot move the cursor, recolour or retitle the operator's terminal.
+/// The invisible characters that reorder the text around them (Unicode bidirectional
+/// formatting): printed raw, a body could make a table say something it does not.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` for a terminal: control characters other than those in `keep`, and bidirectional
+/// formatting characters, are escaped (`\u{1b}`, `\u{202e}`), so a sender's bytes cannot move
+/// the cursor, recolour or retitle the operator's terminal, or reorder what it shows.
 fn printable(text: &str, keep: &str) -> String {
     text.chars()
         .flat_map(|c| {
-            let escape = c.is_control() && !keep.contains(c);
+            let escape = (c.is_control() || is_bidi_control(c)) && !keep.contains(c);
             let (escaped, plain) = if escape {
                 (Some(c.escape_default()), None)
             } else {
@@ -344,6 +351,9 @@ mod tests {
         );
         assert_eq!(printable("user.\x1b[31mred", ""), "user.\\u{1b}[31mred");
         assert_eq!(printable("a\nb", ""), "a\\nb");
+        // A right-to-left override would reorder the rest of the line.
+        assert_eq!(printable("paid\u{202e}dias", ""), "paid\\u{202e}dias");
+        assert_eq!(printable("naïve ✓", ""), "naïve ✓");
     }
 
     #[test]
