@@ -107,7 +107,7 @@ pub async fn serve_http1<M, S, B>(
                     Ok(result) => result,
                     Err(_) => {
                         let mut res = Response::new(B::from(Bytes::from_static(
-                            b"request not received in time",
+                            b"request not completed in time",
                         )));
                         *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
                         Ok(res)
@@ -130,7 +130,7 @@ pub async fn serve_http1<M, S, B>(
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-            tracing::warn!("connections still open {DRAIN_TIMEOUT:?} after the shutdown signal; closing them");
+            tracing::warn!("connections still open {DRAIN_TIMEOUT:?} after the shutdown signal; stopping without them");
         }
     }
 }

@@ -71,6 +71,16 @@ async fn raw_db(dir: &tempfile::TempDir) -> sqlx::SqliteConnection {
     sqlx::SqliteConnection::connect(&url).await.unwrap()
 }
 
+/// Sets when `id` is due (or, while processing, when its lease ends), behind the inbox's back.
+async fn set_due(dir: &tempfile::TempDir, id: DeliveryId, at_ms: i64) {
+    sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = ?1 WHERE id = ?2")
+        .bind(at_ms)
+        .bind(id.0)
+        .execute(&mut raw_db(dir).await)
+        .await
+        .unwrap();
+}
+
 /// Makes the lease on `id` run out now, behind the worker's back (as when its renewals fail).
 async fn expire_lease(dir: &tempfile::TempDir, id: DeliveryId) {
     sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = 0 WHERE id = ?1")
@@ -632,15 +642,15 @@ async fn a_crashed_workers_lease_expires_and_is_reclaimed() {
 }
 
 /// A delivery whose runs keep dying with their process (an abort on panic, an OOM kill) is not
-/// run again once its attempts are spent: it is dead, rather than crash the receiver once per
-/// lease forever. One with attempts left runs.
+/// run again once its attempts and three more claims are spent: it is dead, rather than crash
+/// the receiver once per lease forever. One with attempts left runs.
 #[tokio::test]
 async fn a_delivery_whose_runs_keep_dying_goes_dead_when_out_of_attempts() {
-    // The test policy allows three attempts.
+    // The test policy allows three attempts; three more claims may record nothing.
     let (_dir, inbox, clock) = inbox_with(|b| b).await;
     let poison = accept(&inbox, "poison", "t").await;
     let unlucky = accept(&inbox, "unlucky", "t").await;
-    for crash in 0..3 {
+    for crash in 0..6 {
         let now = webhook_inbox::Clock::now_unix_ms(&clock);
         let claimed = inbox
             .backend()
@@ -649,21 +659,13 @@ async fn a_delivery_whose_runs_keep_dying_goes_dead_when_out_of_attempts() {
             .unwrap();
         assert!(claimed.iter().any(|d| d.id == poison));
         if crash == 1 {
-            // `unlucky` died twice; it has one attempt left.
+            // `unlucky` died twice; it has one attempt left. Keep it out of the next claims.
             assert!(claimed.iter().any(|d| d.id == unlucky));
+            set_due(&_dir, unlucky, i64::MAX / 2).await;
         }
         clock.advance(Duration::from_secs(31));
-        if crash == 1 {
-            // Keep `unlucky` out of the third claim: it is due again only after it.
-            sqlx::query("UPDATE inbox_deliveries SET next_attempt_at_ms = ?1 WHERE id = ?2")
-                .bind(webhook_inbox::Clock::now_unix_ms(&clock) + 10_000)
-                .bind(unlucky.0)
-                .execute(&mut raw_db(&_dir).await)
-                .await
-                .unwrap();
-        }
     }
-    clock.advance(Duration::from_secs(11));
+    set_due(&_dir, unlucky, 0).await;
     let runs = Arc::new(Mutex::new(Vec::new()));
     let seen = runs.clone();
     let worker = inbox
@@ -692,6 +694,49 @@ async fn a_delivery_whose_runs_keep_dying_goes_dead_when_out_of_attempts() {
         "{:?}",
         dead.last_error
     );
+    worker.shutdown().await;
+}
+
+/// A claim that the store applied but whose answer the worker gave up on (it timed out) counts
+/// an attempt that never ran. Even with no retries allowed, the delivery still runs once its
+/// lease ends: such claims are not taken for a run that killed its process.
+#[tokio::test]
+async fn a_claim_whose_answer_was_lost_does_not_cost_the_delivery_its_run() {
+    let (_dir, backend, inbox) = interposed_inbox(
+        |i| i,
+        |b| {
+            b.retry_policy(RetryPolicy::none())
+                .commit_timeout(Duration::from_millis(200))
+        },
+    )
+    .await;
+    let id = accept(&inbox, "lost-answer", "t").await;
+    *backend.watched.lock().unwrap() = Some(id);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .lease(Duration::from_secs(1))
+        .on_raw("*", move |_d: StoredDelivery| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok(()) }
+        })
+        .spawn()
+        .unwrap();
+    // The first claim applies, then its answer is held past the timeout.
+    backend.claimed.notified().await;
+    *backend.watched.lock().unwrap() = None;
+    assert!(
+        eventually(10, || async {
+            status(&inbox, id).await == DeliveryStatus::Done
+        })
+        .await,
+        "{:?}",
+        inbox.get(id).await.unwrap()
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    backend.go.notify_waiters();
     worker.shutdown().await;
 }
 

@@ -339,6 +339,38 @@ impl SqliteBackend {
         }
     }
 
+    /// Deletes the dedupe keys first seen before `before_ms` whose delivery is gone. Old keys
+    /// whose delivery stays (dead ones, done ones kept longer) come first in the `first_seen_ms`
+    /// index, so a `LIMIT`ed delete would read past all of them again for every chunk: the
+    /// candidates are read once on a read connection (no write lock), then deleted by id in
+    /// chunks, each checked again.
+    async fn prune_keys(&self, before_ms: i64) -> BackendResult<u64> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM inbox_dedupe WHERE first_seen_ms < ?1 \
+             AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = inbox_dedupe.id)",
+        )
+        .bind(before_ms)
+        .fetch_all(&self.read)
+        .await?;
+        let mut deleted = 0;
+        for chunk in ids.chunks(PRUNE_CHUNK as usize) {
+            let mut q =
+                QueryBuilder::<Sqlite>::new("DELETE FROM inbox_dedupe WHERE first_seen_ms < ");
+            q.push_bind(before_ms);
+            q.push(
+                " AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = inbox_dedupe.id) \
+                 AND id IN (",
+            );
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            deleted += q.build().execute(&self.write).await?.rows_affected();
+        }
+        Ok(deleted)
+    }
+
     /// Runs `{set}{value}{close}` on those of `ids` that `owner` holds, [`ID_CHUNK`] ids per
     /// statement; returns how many rows changed.
     async fn update_held(
@@ -589,15 +621,7 @@ impl Backend for SqliteBackend {
                     done_before_ms,
                 )
                 .await?;
-            let dedupe_keys = self
-                .delete_in_chunks(
-                    "DELETE FROM inbox_dedupe WHERE id IN (SELECT id FROM inbox_dedupe \
-                     WHERE first_seen_ms < ?1 \
-                     AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = inbox_dedupe.id) \
-                     LIMIT ?2)",
-                    keys_before_ms,
-                )
-                .await?;
+            let dedupe_keys = self.prune_keys(keys_before_ms).await?;
             let attempts = self
                 .delete_in_chunks(
                     "DELETE FROM inbox_attempts WHERE rowid IN (SELECT rowid FROM inbox_attempts \

@@ -485,6 +485,10 @@ async fn run_batch(
         .await;
 }
 
+/// Claims past the last allowed attempt that may record nothing before a delivery is taken for
+/// one that kills its process.
+const UNFINISHED_CLAIMS: u32 = 3;
+
 struct Loop {
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
@@ -501,18 +505,28 @@ impl Loop {
     /// batches, hold those behind an open circuit.
     async fn dispatch(&mut self, claimed: Vec<StoredDelivery>) {
         let now = self.shared.now();
-        // Claimed again after its last allowed attempt: that run never recorded an outcome, so
-        // it died with its process (an abort on panic, an OOM kill, a crash in native code).
-        // Running it again may take the process down again, once per lease, forever: it is
-        // dead instead, and a redrive runs it when it is safe.
-        let policy = self.shared.inbox.retry_policy();
-        let (spent, claimed): (Vec<_>, Vec<_>) = claimed
-            .into_iter()
-            .partition(|d| d.attempts > 1 && policy.delay_after(d.attempts - 1).is_none());
+        // Claimed more than `UNFINISHED_CLAIMS` times past its last allowed attempt: none of
+        // those runs recorded an outcome, so they died with their process (an abort on panic,
+        // an OOM kill, a crash in native code). Running it again may take the process down
+        // again, once per lease, forever: it is dead instead, and a redrive runs it when it is
+        // safe. The margin keeps claims that record nothing for other reasons (a lease lost in
+        // a store outage, a claim whose answer timed out) from costing a delivery its run.
+        let (spent, claimed): (Vec<_>, Vec<_>) =
+            if claimed.iter().any(|d| d.attempts > UNFINISHED_CLAIMS + 1) {
+                let limit = self
+                    .shared
+                    .inbox
+                    .retry_policy()
+                    .max_attempts()
+                    .saturating_add(UNFINISHED_CLAIMS);
+                claimed.into_iter().partition(|d| d.attempts > limit)
+            } else {
+                (Vec::new(), claimed)
+            };
         if !spent.is_empty() {
-            let error = HandlerError::permanent(
-                "out of attempts: the last run never finished (its process stopped while running it)",
-            );
+            let error = HandlerError::permanent(format!(
+                "out of attempts: the last {UNFINISHED_CLAIMS} claims never finished a run (its process stopped while running it)"
+            ));
             let items = spent.iter().map(RunItem::of).collect();
             self.shared
                 .finish(None, items, Err(error), Duration::ZERO)

@@ -27,6 +27,10 @@ mod listen;
 /// (re-exported so that a receiver needs no sqlx dependency of its own).
 pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+/// How long a connection handed back to the pool may take to answer a ping before it is
+/// closed rather than kept.
+const RELEASE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -130,7 +134,9 @@ impl PostgresBackend {
 
     /// [`connect`](Self::connect) with your own connection and pool settings (TLS, pool size,
     /// timeouts). Keep the acquire timeout short: it bounds how long a sender waits for its 503
-    /// while the database is unreachable.
+    /// while the database is unreachable. The backend sets the pool's `after_release` hook (a
+    /// ping bounded to 2 s, so that a connection whose server went silent is closed, not kept),
+    /// replacing one set in `pool`.
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,
@@ -151,6 +157,20 @@ impl PostgresBackend {
             Durability::Full => options,
             Durability::Process => options.options([("synchronous_commit", "off")]),
         };
+        // sqlx pings every connection it takes back, with no time limit. A call the inbox gave up
+        // on (a server gone silent) hands back a connection whose ping never answers, holding
+        // its pool slot until the kernel gives up on the socket (about 15 minutes): a few such
+        // calls would leave no connection for accepts. A connection that does not answer a
+        // ping within RELEASE_PING_TIMEOUT is closed instead.
+        let pool = pool.after_release(|conn, _meta| {
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                Ok(matches!(
+                    tokio::time::timeout(RELEASE_PING_TIMEOUT, conn.ping()).await,
+                    Ok(Ok(()))
+                ))
+            })
+        });
         let pool = pool.connect_with(options.clone()).await?;
         match setup {
             SchemaSetup::Migrate => {
