@@ -17,18 +17,21 @@ use webhook_inbox::SchemaSetup;
 use webhook_inbox::backend::Backend;
 use webhook_inbox::backend::postgres::{PgConnectOptions, PgPoolOptions, PostgresBackend};
 
+/// An open connection: the task forwarding it, and its two sockets (client side, server side).
+type Forwarded = (JoinHandle<()>, Arc<(TcpStream, TcpStream)>);
+
 /// A TCP proxy to the server whose open connections can be made silent: their forwarding
 /// stops, but their sockets stay open. Connections made afterwards work.
 struct Proxy {
     port: u16,
-    open: Arc<Mutex<Vec<(JoinHandle<()>, Arc<(TcpStream, TcpStream)>)>>>,
+    open: Arc<Mutex<Vec<Forwarded>>>,
 }
 
 impl Proxy {
     async fn start(target: (String, u16)) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let open: Arc<Mutex<Vec<_>>> = Arc::default();
+        let open: Arc<Mutex<Vec<Forwarded>>> = Arc::default();
         let registry = open.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
