@@ -48,6 +48,10 @@ pub enum EventError {
     },
 }
 
+/// How the message of a failure in `data` typed after the envelope begins (`in data.x: …`):
+/// written by `scalekit`, read back by [`EventError::from_path_error`].
+pub(crate) const BUFFERED_DATA: &str = "in data";
+
 impl EventError {
     /// The HTTP status a receiver should answer: `422`.
     pub const fn status(&self) -> u16 {
@@ -76,7 +80,31 @@ impl EventError {
         event_type: Option<&str>,
     ) -> Self {
         let path = err.path().to_string();
-        Self::from_json_error(err.into_inner(), path, event_type)
+        match Self::from_json_error(err.into_inner(), path, event_type) {
+            // `data` that came before `type` is typed after the envelope: its failure surfaces at
+            // the envelope (`.`), naming the field in the message (see `scalekit`). Report it
+            // at the field, as when `type` comes first.
+            EventError::InvalidData {
+                event_type,
+                path,
+                reason,
+            } if path == "." && reason.starts_with(BUFFERED_DATA) => {
+                let rest = &reason["in ".len()..];
+                match rest.split_once(": ") {
+                    Some((field, why)) => EventError::InvalidData {
+                        event_type,
+                        path: field.to_owned(),
+                        reason: why.to_owned(),
+                    },
+                    None => EventError::InvalidData {
+                        event_type,
+                        path,
+                        reason,
+                    },
+                }
+            }
+            other => other,
+        }
     }
 
     /// Names `event_type` in the error when the body did not (GitHub's and Shopify's come from

@@ -369,7 +369,13 @@ fn data_before_type_is_still_typed() {
     let bad = body.replace(r#""email":"a@b.c""#, r#""email":42"#);
     let err = scalekit::parse(bad.as_bytes()).unwrap_err();
     assert_eq!(err.status(), 422);
-    assert!(err.to_string().contains("data.email"), "{err}");
+    // The same path as when `type` comes first.
+    assert_eq!(err.path(), Some("data.email"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("field `data.email` does not fit: invalid type"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -359,6 +359,6 @@ fn type_buffered_data(event_type: &str, value: Value) -> Result<ScalekitEvent, S
         } else {
             format!(".{path}")
         };
-        format!("in data{at}: {e}")
+        format!("{}{at}: {e}", crate::event_error::BUFFERED_DATA)
     })
 }
