@@ -98,44 +98,12 @@ impl JsonOrText for reqwest::Response {
 /// gracefully (exit status 0).
 #[test]
 fn slow_clients_are_cut_off_and_sigterm_stops_it() {
-    use std::io::{Read as _, Write as _};
     let mut server = support::start(
         env!("CARGO_BIN_EXE_hyper-receiver"),
         &[],
         &[("WEBHOOK_SECRET", SECRET)],
     );
-    let mut stream = std::net::TcpStream::connect(&server.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(40)))
-        .unwrap();
-    stream
-        .write_all(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n")
-        .unwrap();
-    let started = std::time::Instant::now();
-    let mut rest = Vec::new();
-    let read = stream.read_to_end(&mut rest);
-    assert!(read.is_ok(), "{read:?} after {:?}", started.elapsed());
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
-
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let exit = loop {
-        if let Some(exit) = server.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still running after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    server.assert_an_unfinished_head_is_cut_off();
+    let exit = server.terminate();
     assert!(exit.success(), "{exit:?}");
 }

@@ -82,6 +82,51 @@ fn find_addr(line: &str) -> Option<String> {
     (addr.len() > "127.0.0.1:".len()).then(|| addr.to_owned())
 }
 
+impl Server {
+    /// Sends SIGTERM and waits (at most 30 s) for the process to exit; returns how it exited.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                return exit;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running 30 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Opens a request whose head never ends and asserts that the server closes the
+    /// connection (after a 408 or nothing) within 20 s, rather than hold it open for good.
+    pub(crate) fn assert_an_unfinished_head_is_cut_off(&self) {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(40)))
+            .unwrap();
+        stream
+            .write_all(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n")
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut rest = Vec::new();
+        // The read ends when the server closes the connection; it does not time out.
+        let read = stream.read_to_end(&mut rest);
+        assert!(read.is_ok(), "{read:?} after {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
 /// Waits for the next stdout line, parsed as JSON.
 pub(crate) fn next_line(server: &Server, timeout: Duration) -> Option<serde_json::Value> {
     let line = server.stdout.recv_timeout(timeout).ok()?;
