@@ -1,7 +1,8 @@
 //! Real HTTP on loopback: server CPU per request and throughput of the layer vs the bare router
 //! vs the svix crate, and the server's peak memory under oversized streamed bodies.
 //!
-//! `cargo bench -p webhook-tower --bench http` (options: `--rounds N`, `--secs S`, `--conns C`).
+//! `cargo bench -p webhook-tower --bench http` (options: `--rounds N`, `--secs S`, `--conns C`,
+//! `--spin` for a load generator that polls non-blocking sockets instead of sleeping in tokio).
 //! The server runs in a child process (this binary with `--serve`) on a single-threaded tokio
 //! runtime, pinned to CPU 0 when `taskset` exists; the load generator runs here, pinned to CPU 1.
 //! Server CPU is read from `/proc/<pid>/stat` (utime + stime), peak memory from `VmHWM`.
@@ -42,13 +43,14 @@ fn main() {
         return;
     }
     let pinned = pin_self();
+    let spin = args.iter().any(|a| a == "--spin");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
 
     if !args.iter().any(|a| a == "--memory-only") {
-        throughput(&rt, rounds, secs, conns, pinned);
+        throughput(&rt, rounds, secs, conns, pinned, spin);
     }
     memory(&rt);
 }
@@ -201,6 +203,99 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<u16>
     Some(status)
 }
 
+/// The load generator of `--spin`: one thread that never sleeps, going round its connections
+/// with non-blocking reads and writes. The server's answers then find no sleeping client to
+/// wake, so the server's CPU no longer includes the wake-up (`sock_def_readable`, an
+/// inter-processor interrupt on a VM) that a sleeping client costs on loopback.
+fn load_spinning(server: &Server, path: &str, size: usize, secs: u64, conns: usize) -> Run {
+    use std::io::{ErrorKind, Read, Write};
+    enum State {
+        Writing(Vec<u8>, usize),
+        Reading,
+    }
+    let body = common::body(size);
+    let signer = Signer::standard(common::SECRET).unwrap();
+    let mut streams: Vec<(std::net::TcpStream, State, Vec<u8>)> = (0..conns)
+        .map(|_| {
+            let s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            s.set_nonblocking(true).unwrap();
+            let req = request_bytes(&signer, path, &body);
+            (s, State::Writing(req, 0), Vec::with_capacity(8192))
+        })
+        .collect();
+    let ticks = clock_ticks_per_sec();
+    let (mut ok, mut bad) = (0u64, 0u64);
+    let mut chunk = [0u8; 16384];
+    let before = server.cpu_ticks();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs);
+    let mut spins = 0u32;
+    loop {
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(1024) && Instant::now() >= deadline {
+            break;
+        }
+        for (stream, state, buf) in streams.iter_mut() {
+            match state {
+                State::Writing(req, off) => match stream.write(&req[*off..]) {
+                    Ok(n) => {
+                        *off += n;
+                        if *off == req.len() {
+                            buf.clear();
+                            *state = State::Reading;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("write: {e}"),
+                },
+                State::Reading => match stream.read(&mut chunk) {
+                    Ok(0) => panic!("server closed a connection"),
+                    Ok(n) => {
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(status) = complete_response(buf) {
+                            if status == 204 {
+                                ok += 1
+                            } else {
+                                bad += 1
+                            }
+                            *state = State::Writing(request_bytes(&signer, path, &body), 0);
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("read: {e}"),
+                },
+            }
+        }
+    }
+    let wall = started.elapsed();
+    let after = server.cpu_ticks();
+    // the server finishes the requests in flight before the next run reads its CPU time
+    drop(streams);
+    std::thread::sleep(Duration::from_millis(50));
+    Run {
+        ok,
+        bad,
+        cpu_secs: (after - before) as f64 / ticks,
+        wall,
+    }
+}
+
+/// The status of the response in `buf` once it is complete (head and `Content-Length` body).
+fn complete_response(buf: &[u8]) -> Option<u16> {
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let status: u16 = head.get(9..12)?.parse().ok()?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    (buf.len() >= head_end + len).then_some(status)
+}
+
 struct Run {
     ok: u64,
     bad: u64,
@@ -276,7 +371,14 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn throughput(rt: &tokio::runtime::Runtime, rounds: usize, secs: u64, conns: usize, pinned: bool) {
+fn throughput(
+    rt: &tokio::runtime::Runtime,
+    rounds: usize,
+    secs: u64,
+    conns: usize,
+    pinned: bool,
+    spin: bool,
+) {
     let server = Server::start(pinned);
     std::thread::sleep(Duration::from_millis(200));
     // per (size, route): (cpu µs/req, rps) per round
@@ -297,7 +399,12 @@ fn throughput(rt: &tokio::runtime::Runtime, rounds: usize, secs: u64, conns: usi
             let mid = round % order.len().max(1);
             order.rotate_left(mid);
             for route in order {
-                let run = load(rt, &server, &format!("/{route}"), size, secs, conns);
+                let path = format!("/{route}");
+                let run = if spin {
+                    load_spinning(&server, &path, size, secs, conns)
+                } else {
+                    load(rt, &server, &path, size, secs, conns)
+                };
                 assert_eq!(run.bad, 0, "{route}: non-204 answers");
                 let cpu_us = run.cpu_secs * 1e6 / run.ok as f64;
                 let rps = run.ok as f64 / run.wall.as_secs_f64();
