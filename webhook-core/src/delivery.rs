@@ -140,9 +140,7 @@ impl Delivery {
             .get_or_init(|| match self.scheme() {
                 Scheme::Paddle | Scheme::Slack => top_level::string(&self.body, "event_id"),
                 Scheme::Shopify => self
-                    .headers
-                    .get(SHOPIFY_EVENT_ID)
-                    .or_else(|| self.headers.get("shopify-event-id"))
+                    .first_header(SHOPIFY_EVENT_ID)
                     .map(str::trim)
                     .filter(|id| !id.is_empty())
                     .map(str::to_owned),
@@ -188,11 +186,7 @@ impl Delivery {
                             None => event.to_owned(),
                         }
                     }),
-                    Scheme::Shopify => self
-                        .headers
-                        .get(SHOPIFY_TOPIC)
-                        .or_else(|| self.headers.get("shopify-topic"))
-                        .map(str::to_owned),
+                    Scheme::Shopify => self.first_header(SHOPIFY_TOPIC).map(str::to_owned),
                     Scheme::Paddle => top_level::string(body, "event_type")
                         .or_else(|| top_level::string(body, "type")),
                     Scheme::Slack => {
@@ -244,6 +238,11 @@ impl Delivery {
     /// Gives the body back, dropping the rest.
     pub fn into_body(self) -> Bytes {
         self.body
+    }
+
+    /// The first of a header's names that was sent.
+    fn first_header(&self, names: [&str; 2]) -> Option<&str> {
+        names.into_iter().find_map(|name| self.headers.get(name))
     }
 }
 

@@ -13,13 +13,14 @@ pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
 /// `svix-signature`: the Svix alias of [`WEBHOOK_SIGNATURE`].
 pub const SVIX_SIGNATURE: &str = "svix-signature";
 
-// Shopify's headers. Its Events deliveries send `shopify-*` names beside the legacy `x-shopify-*`
-// ones (shopify-app-js `lib/webhooks/header-names.ts`); the legacy name is read first.
-pub(crate) const SHOPIFY_HMAC: &str = "x-shopify-hmac-sha256";
-pub(crate) const SHOPIFY_EVENTS_HMAC: &str = "shopify-hmac-sha256";
-pub(crate) const SHOPIFY_EVENTS_WEBHOOK_ID: &str = "shopify-webhook-id";
-pub(crate) const SHOPIFY_TOPIC: &str = "x-shopify-topic";
-pub(crate) const SHOPIFY_EVENT_ID: &str = "x-shopify-event-id";
+// Shopify's headers, each as [legacy name, Events name]: its Events deliveries send `shopify-*`
+// names beside the legacy `x-shopify-*` ones (shopify-app-js `lib/webhooks/header-names.ts`); the
+// legacy name is read first.
+pub(crate) const SHOPIFY_HMAC: [&str; 2] = ["x-shopify-hmac-sha256", "shopify-hmac-sha256"];
+pub(crate) const SHOPIFY_WEBHOOK_ID: [&str; 2] = ["x-shopify-webhook-id", "shopify-webhook-id"];
+pub(crate) const SHOPIFY_TOPIC: [&str; 2] = ["x-shopify-topic", "shopify-topic"];
+pub(crate) const SHOPIFY_SHOP_DOMAIN: [&str; 2] = ["x-shopify-shop-domain", "shopify-shop-domain"];
+pub(crate) const SHOPIFY_EVENT_ID: [&str; 2] = ["x-shopify-event-id", "shopify-event-id"];
 
 /// Read access to a request's headers.
 ///

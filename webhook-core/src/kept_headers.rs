@@ -4,7 +4,7 @@ use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use crate::Headers;
 use crate::headers::{
-    SHOPIFY_EVENT_ID, SHOPIFY_EVENTS_HMAC, SHOPIFY_EVENTS_WEBHOOK_ID, SHOPIFY_HMAC, SHOPIFY_TOPIC,
+    SHOPIFY_EVENT_ID, SHOPIFY_HMAC, SHOPIFY_SHOP_DOMAIN, SHOPIFY_TOPIC, SHOPIFY_WEBHOOK_ID,
     SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use crate::scheme::Scheme;
@@ -178,11 +178,11 @@ fn kept_names(scheme: Scheme) -> &'static [&'static [&'static str]] {
         ],
         // Shopify's Events deliveries also send (and may one day only send) `shopify-*` names.
         Scheme::Shopify => &[
-            &[SHOPIFY_HMAC, SHOPIFY_EVENTS_HMAC],
-            &["x-shopify-webhook-id", SHOPIFY_EVENTS_WEBHOOK_ID],
-            &[SHOPIFY_TOPIC, "shopify-topic"],
-            &["x-shopify-shop-domain", "shopify-shop-domain"],
-            &[SHOPIFY_EVENT_ID, "shopify-event-id"],
+            &SHOPIFY_HMAC,
+            &SHOPIFY_WEBHOOK_ID,
+            &SHOPIFY_TOPIC,
+            &SHOPIFY_SHOP_DOMAIN,
+            &SHOPIFY_EVENT_ID,
         ],
         Scheme::Paddle => &[&["paddle-signature"]],
         Scheme::Timestamped => &[&[WEBHOOK_ID], &[WEBHOOK_SIGNATURE]],

@@ -101,7 +101,7 @@ impl Scheme {
             Scheme::Stripe => "stripe-signature",
             Scheme::GitHub => "x-hub-signature-256",
             Scheme::Slack => "x-slack-signature",
-            Scheme::Shopify => crate::headers::SHOPIFY_HMAC,
+            Scheme::Shopify => crate::headers::SHOPIFY_HMAC[0],
             Scheme::Paddle => "paddle-signature",
             Scheme::Timestamped => crate::headers::WEBHOOK_SIGNATURE,
         }
@@ -117,7 +117,7 @@ impl Scheme {
         match self {
             Scheme::StandardWebhooks | Scheme::Timestamped => Some(crate::headers::WEBHOOK_ID),
             Scheme::GitHub => Some("x-github-delivery"),
-            Scheme::Shopify => Some("x-shopify-webhook-id"),
+            Scheme::Shopify => Some(crate::headers::SHOPIFY_WEBHOOK_ID[0]),
             Scheme::Stripe | Scheme::Slack | Scheme::Paddle => None,
         }
     }

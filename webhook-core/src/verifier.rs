@@ -13,8 +13,8 @@ use crate::candidates::Alg;
 use crate::candidates::{Candidate, Candidates};
 use crate::headers::Duplicated;
 use crate::headers::{
-    SHOPIFY_EVENTS_HMAC, SHOPIFY_EVENTS_WEBHOOK_ID, SHOPIFY_HMAC, SVIX_ID, SVIX_SIGNATURE,
-    SVIX_TIMESTAMP, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+    SHOPIFY_HMAC, SHOPIFY_WEBHOOK_ID, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID,
+    WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
 use crate::parse::{self, MAX_SIGNATURES, trim};
 use crate::secret::{HmacSha256, Key, parse_all, parse_verify_key};
@@ -384,9 +384,9 @@ impl Verifier {
                 {
                     Some(sig) => (sig_name, sig),
                     // Shopify's Events deliveries name it `shopify-hmac-sha256`.
-                    None if sig_name == SHOPIFY_HMAC => (
-                        SHOPIFY_EVENTS_HMAC,
-                        optional_raw(headers, SHOPIFY_EVENTS_HMAC, SHOPIFY_EVENTS_HMAC)?
+                    None if sig_name == SHOPIFY_HMAC[0] => (
+                        SHOPIFY_HMAC[1],
+                        optional_raw(headers, SHOPIFY_HMAC[1], SHOPIFY_HMAC[1])?
                             .ok_or(VerifyError::MissingHeader { name: sig_name })?,
                     ),
                     None => return Err(VerifyError::MissingHeader { name: sig_name }),
@@ -397,7 +397,7 @@ impl Verifier {
                 };
                 let id = match id {
                     None if scheme == Scheme::Shopify => {
-                        optional_str(headers, SHOPIFY_EVENTS_WEBHOOK_ID)?
+                        optional_str(headers, SHOPIFY_WEBHOOK_ID[1])?
                     }
                     id => id,
                 };
