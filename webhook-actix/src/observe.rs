@@ -8,8 +8,8 @@ use webhook_core::{FailureLog, Rejection};
 pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog) {
     metrics::counter!("webhook_rejections_total", "reason" => rejection.code()).increment(1);
     tracing::debug!(
-        code = rejection.code(),
         status = rejection.status(),
+        reason = rejection.code(),
         "webhook rejected: {rejection}"
     );
     if let Rejection::Verify(err) = rejection

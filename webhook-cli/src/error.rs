@@ -17,6 +17,8 @@ pub(crate) mod code {
     pub(crate) const RUNTIME: u8 = 3;
     /// `inbox show/replay/redrive ID`: no such delivery.
     pub(crate) const NOT_FOUND: u8 = 4;
+    /// `send` was stopped by Ctrl-C (128 + SIGINT, as shells report it).
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 /// The text appended to every `--help`, listing the exit codes.
@@ -28,7 +30,8 @@ Exit codes:
      the inbox refused the operation (e.g. re-driving a delivery that is not dead)
   2  usage error: bad flag, unknown scheme, unusable secret, malformed --header
   3  runtime error: unreadable file, network or database failure
-  4  not found (inbox show / replay / redrive ID)";
+  4  not found (inbox show / replay / redrive ID)
+  130  interrupted: send was stopped by Ctrl-C (the summary covers what was answered)";
 
 /// A failure of a `webhook` subcommand.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,9 @@ pub(crate) enum CliError {
     /// The requested record does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// Ctrl-C stopped the command before it finished.
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl CliError {
@@ -70,6 +76,7 @@ impl CliError {
             CliError::Rejected(_) | CliError::Failed(_) => code::REJECTED,
             CliError::Io { .. } | CliError::Runtime(_) => code::RUNTIME,
             CliError::NotFound(_) => code::NOT_FOUND,
+            CliError::Interrupted(_) => code::INTERRUPTED,
         })
     }
 }

@@ -106,20 +106,29 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     let mut report = Report::new(expect, capacity);
     let mut single: Option<Delivered> = None;
     let started = Instant::now();
-    runtime.block_on(async {
+    let interrupted = runtime.block_on(async {
         let mut deliveries = futures_util::stream::iter(0..args.count)
             .map(|_| deliver(&plan))
             .buffer_unordered(usize::try_from(args.concurrency).unwrap_or(1));
-        while let Some(delivered) = deliveries.next().await {
-            let delivered = delivered?;
-            progress.inc(1);
-            if plan.keep_response {
-                single = Some(delivered);
-            } else {
-                report.record(delivered.outcome);
+        // Ctrl-C stops sending; what was answered so far is still summarized.
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut ctrl_c => return Ok::<bool, CliError>(true),
+                next = deliveries.next() => {
+                    let Some(delivered) = next else { return Ok(false) };
+                    let delivered = delivered?;
+                    progress.inc(1);
+                    if plan.keep_response {
+                        single = Some(delivered);
+                    } else {
+                        report.record(delivered.outcome);
+                    }
+                }
             }
         }
-        Ok::<(), CliError>(())
     })?;
     progress.finish_and_clear();
 
@@ -130,13 +139,23 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     }
     report.finish(started.elapsed());
     if args.json {
-        text.push_str(&report.json(plan.url.as_str(), args.concurrency).to_string());
+        let mut json = report.json(plan.url.as_str(), args.concurrency);
+        json["interrupted"] = interrupted.into();
+        text.push_str(&json.to_string());
         text.push('\n');
     } else {
         text.push_str(&report.human(plan.url.as_str(), args.concurrency));
     }
     out.write_all(text.as_bytes())
         .map_err(|e| CliError::Runtime(format!("cannot write the summary: {e}")))?;
+
+    if interrupted {
+        return Err(CliError::Interrupted(format!(
+            "interrupted: {} of {} deliveries were answered (those in flight are not counted)",
+            report.sent(),
+            args.count
+        )));
+    }
 
     if report.failed() > 0 {
         return Err(CliError::Runtime(format!(

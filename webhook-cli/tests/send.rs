@@ -123,6 +123,7 @@ fn count_20_concurrency_4_all_verify_with_distinct_ids() {
     let json = summary(&out);
     assert_eq!(json["sent"], 20);
     assert_eq!(json["statuses"]["201"], 20);
+    assert_eq!(json["interrupted"], false);
     assert_eq!(json["unexpected"], 0);
     assert!(json["latency_ms"]["p50"].as_f64().unwrap() > 0.0);
     assert!(
@@ -414,4 +415,52 @@ fn tamper_against_a_wrong_path_is_not_a_pass() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("400/401/403"));
+}
+
+/// Ctrl-C in the middle of a long run still prints the summary of what was answered, and exits
+/// 130, as shells report an interrupted command.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_prints_the_summary_so_far_and_exits_130() {
+    use std::time::{Duration, Instant};
+    let url = serve(axum::Router::new().route(
+        "/webhooks",
+        post(|| async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            StatusCode::NO_CONTENT
+        }),
+    ));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args([
+            "send", "--url", &url, "--secret", SECRET, "--json", "--quiet",
+        ])
+        .args(["--count", "100000", "--concurrency", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // let some deliveries be answered first
+    std::thread::sleep(Duration::from_millis(700));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped promptly"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let json = summary(&out);
+    assert_eq!(json["interrupted"], true);
+    let sent = json["sent"].as_u64().unwrap();
+    assert!(sent > 0 && sent < 100_000, "{json}");
+    assert_eq!(json["statuses"]["204"], sent);
+    assert!(
+        stderr.contains(&format!("interrupted: {sent} of 100000")),
+        "{stderr}"
+    );
 }
