@@ -31,6 +31,21 @@ pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 /// closed rather than kept.
 const RELEASE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Server settings of the inbox's sessions, unless the connection options set them already.
+///
+/// A receiver that stops answering in the middle of a transaction (a host gone without a reset)
+/// leaves its session idle in that transaction, holding the dedupe keys it inserted, until the
+/// server's TCP keepalive notices (about two hours by default). Another instance's accept of one
+/// of those keys waits on its lock; the client gives up after its commit timeout, but the
+/// server-side statement would go on waiting, holding the keys it had inserted, and so on. The
+/// server now ends a session idle in a transaction after 30 s, and a statement gives up on a
+/// lock after 10 s (no statement of the inbox waits on a lock that long unless something is
+/// wrong). Migrations run without the lock timeout.
+pub const SESSION_DEFAULTS: [(&str, &str); 2] = [
+    ("idle_in_transaction_session_timeout", "30s"),
+    ("lock_timeout", "10s"),
+];
+
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -136,7 +151,8 @@ impl PostgresBackend {
     /// timeouts). Keep the acquire timeout short: it bounds how long a sender waits for its 503
     /// while the database is unreachable. The backend sets the pool's `after_release` hook (a
     /// ping bounded to 2 s, so that a connection whose server went silent is closed, not kept),
-    /// replacing one set in `pool`.
+    /// replacing one set in `pool`. Sessions get [`SESSION_DEFAULTS`] where `options` does not
+    /// set them.
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,
@@ -157,6 +173,7 @@ impl PostgresBackend {
             Durability::Full => options,
             Durability::Process => options.options([("synchronous_commit", "off")]),
         };
+        let options = with_session_defaults(options);
         // sqlx pings every connection it takes back, with no time limit. A call the inbox gave up
         // on (a server gone silent) hands back a connection whose ping never answers, holding
         // its pool slot until the kernel gives up on the socket (about 15 minutes): a few such
@@ -177,7 +194,20 @@ impl PostgresBackend {
                 ensure_schema(&pool).await?;
                 let mut migrator = super::migrator(sqlx::migrate!("./migrations/postgres"));
                 migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-                migrator.run(&pool).await?;
+                // On a connection of its own without the lock timeout: another instance that
+                // starts meanwhile waits for the migration lock as long as the migration takes.
+                let mut conn = pool.acquire().await?.detach();
+                let migrated = async {
+                    sqlx::query("SET lock_timeout = 0")
+                        .execute(&mut conn)
+                        .await?;
+                    migrator.run(&mut conn).await?;
+                    Ok::<(), InboxError>(())
+                }
+                .await;
+                use sqlx::Connection as _;
+                let _ = conn.close().await;
+                migrated?;
             }
             SchemaSetup::Existing => {
                 // In the current schema, where the inbox lives and which names its NOTIFY
@@ -646,6 +676,33 @@ impl PostgresBackend {
 /// Creates the schema the search path names first when it does not exist yet (a fresh
 /// `options[search_path]=webhooks`), under an advisory lock so instances starting together do
 /// not race.
+/// `options` with each of [`SESSION_DEFAULTS`] that it does not set already (in its `options`
+/// parameter, as `-c name=value` or `--name=value`).
+fn with_session_defaults(options: PgConnectOptions) -> PgConnectOptions {
+    let given: Vec<String> = options
+        .get_options()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|word| {
+            let word = word
+                .strip_prefix("--")
+                .or(word.strip_prefix("-c"))
+                .unwrap_or(word);
+            let (name, _) = word.split_once('=')?;
+            Some(name.replace('-', "_").to_ascii_lowercase())
+        })
+        .collect();
+    let missing: Vec<(&str, &str)> = SESSION_DEFAULTS
+        .into_iter()
+        .filter(|(name, _)| !given.iter().any(|g| g == name))
+        .collect();
+    if missing.is_empty() {
+        options
+    } else {
+        options.options(missing)
+    }
+}
+
 async fn ensure_schema(pool: &PgPool) -> BackendResult<()> {
     let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
         .fetch_one(pool)
@@ -839,5 +896,35 @@ mod tests {
         );
         assert_eq!(first_schema(r#""$user", public"#), None);
         assert_eq!(first_schema(""), None);
+    }
+
+    #[test]
+    fn session_defaults_fill_in_what_the_options_leave_unset() {
+        use super::{PgConnectOptions, with_session_defaults};
+        use std::str::FromStr;
+        let options = |url: &str| {
+            with_session_defaults(PgConnectOptions::from_str(url).unwrap())
+                .get_options()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let default = options("postgres://u@h/db");
+        assert!(
+            default.contains("idle_in_transaction_session_timeout=30s"),
+            "{default}"
+        );
+        assert!(default.contains("lock_timeout=10s"), "{default}");
+
+        // set by the user, in either form: kept, not added again
+        let mine = options(
+            "postgres://u@h/db?options=-c%20lock_timeout%3D2s%20--idle-in-transaction-session-timeout%3D5s",
+        );
+        assert_eq!(
+            mine,
+            "-c lock_timeout=2s --idle-in-transaction-session-timeout=5s"
+        );
+        // `deadlock_timeout` is another setting
+        let other = options("postgres://u@h/db?options=-c%20deadlock_timeout%3D2s");
+        assert!(other.contains("lock_timeout=10s"), "{other}");
     }
 }
