@@ -32,10 +32,11 @@ pub struct HandlerError {
 }
 
 impl HandlerError {
-    /// A failure worth retrying.
+    /// A failure worth retrying. The message is the error's alternate form (`{:#}`), which
+    /// for an `anyhow::Error` includes its causes.
     pub fn new(message: impl fmt::Display) -> Self {
         HandlerError {
-            message: message.to_string(),
+            message: format!("{message:#}"),
             permanent: false,
         }
     }
@@ -44,7 +45,7 @@ impl HandlerError {
     /// re-driven after a fix).
     pub fn permanent(message: impl fmt::Display) -> Self {
         HandlerError {
-            message: message.to_string(),
+            message: format!("{message:#}"),
             permanent: true,
         }
     }
@@ -131,15 +132,14 @@ where
 {
     let _ = PhantomData::<T>;
     Arc::new(
-        move |d: StoredDelivery| match serde_json::from_slice::<T>(&d.body) {
+        // webhook-core's parse names the failing field without quoting the body's values, which
+        // a dead letter would otherwise keep (`invalid type: string "alice@…"`).
+        move |d: StoredDelivery| match webhook_core::event::from_slice::<T>(&d.body) {
             Ok(value) => handler.call(value),
             Err(e) => {
                 let error = HandlerError::permanent(format!(
                     "body does not match {}: {e}",
-                    std::any::type_name::<T>()
-                        .rsplit("::")
-                        .next()
-                        .unwrap_or("the handler's type")
+                    short_type_name(std::any::type_name::<T>())
                 ));
                 Box::pin(async move { Err(error) })
             }
@@ -147,6 +147,106 @@ where
     )
 }
 
+/// A type's name without module paths: `Event<DirectoryUser>`.
+fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    for (i, c) in full.char_indices() {
+        if matches!(c, '<' | '>' | ',' | ' ' | '(' | ')' | '[' | ']' | ';' | '&') {
+            short.push_str(path_tail(&full[segment_start..i]));
+            short.push(c);
+            segment_start = i + c.len_utf8();
+        }
+    }
+    short.push_str(path_tail(&full[segment_start..]));
+    short
+}
+
+fn path_tail(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
+}
+
 pub(crate) fn batch<H: Handler<Vec<StoredDelivery>>>(handler: H) -> ErasedBatchHandler {
     Arc::new(move |d| handler.call(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_lose_their_module_paths() {
+        assert_eq!(
+            short_type_name("webhook_core::event::Event<webhook_core::scalekit::DirectoryUser>"),
+            "Event<DirectoryUser>"
+        );
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<(u8, alloc::string::String)>"),
+            "Vec<(u8, String)>"
+        );
+        assert_eq!(short_type_name("u64"), "u64");
+    }
+
+    /// An error whose alternate form adds its cause, as `anyhow::Error`'s does.
+    struct WithCause;
+    impl fmt::Display for WithCause {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if f.alternate() {
+                f.write_str("sending the email: connection refused")
+            } else {
+                f.write_str("sending the email")
+            }
+        }
+    }
+
+    #[test]
+    fn messages_keep_the_cause() {
+        let err: HandlerError = WithCause.into();
+        assert_eq!(err.message(), "sending the email: connection refused");
+        assert_eq!(
+            HandlerError::permanent(WithCause).message(),
+            "sending the email: connection refused"
+        );
+    }
+
+    #[derive(serde::Deserialize)]
+    struct User {
+        #[allow(dead_code)]
+        age: u32,
+    }
+
+    #[tokio::test]
+    async fn a_body_of_the_wrong_shape_names_the_field_but_not_its_value() {
+        let handler =
+            typed::<webhook_core::Event<User>, _>(|_: webhook_core::Event<User>| async { Ok(()) });
+        let body = r#"{"id":"evt_1","type":"user.created","data":{"age":"alice@example.com"}}"#;
+        let delivery = crate::StoredDelivery {
+            id: crate::DeliveryId(1),
+            dedupe_key: "k".into(),
+            scheme: "standard".into(),
+            message_id: None,
+            event_id: None,
+            event_type: None,
+            body: body.into(),
+            headers: Vec::new(),
+            client_addr: None,
+            user_agent: None,
+            received_at_ms: 0,
+            status: crate::DeliveryStatus::Processing,
+            attempts: 1,
+            next_attempt_at_ms: 0,
+            last_error: None,
+            processing_ms: None,
+            finished_at_ms: None,
+        };
+        let err = handler(delivery).await.unwrap_err();
+        assert!(err.is_permanent());
+        let message = err.message();
+        assert!(
+            message.starts_with("body does not match Event<User>: "),
+            "{message}"
+        );
+        assert!(message.contains("data.age"), "{message}");
+        assert!(!message.contains("alice"), "{message}");
+    }
 }
