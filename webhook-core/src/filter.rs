@@ -56,6 +56,12 @@ pub enum FilterError {
         /// The limit.
         max: usize,
     },
+    /// A filter was built from no pattern at all. It would match nothing, so a layer or route
+    /// given it would skip every event: ask for [`EventFilter::none`] if that is what you mean.
+    #[error(
+        "an event filter needs at least one pattern (`*` for every event; EventFilter::none() matches nothing)"
+    )]
+    NoPatterns,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -288,7 +294,9 @@ impl EventFilter {
         EventFilter::default()
     }
 
-    /// Parses every pattern; fails on the first invalid one.
+    /// Parses every pattern; fails on the first invalid one, and on an empty list
+    /// ([`FilterError::NoPatterns`]: a filter from an empty configuration would skip every event;
+    /// [`EventFilter::none`] is the filter that matches nothing).
     pub fn new<I, S>(patterns: I) -> Result<EventFilter, FilterError>
     where
         I: IntoIterator<Item = S>,
@@ -297,6 +305,9 @@ impl EventFilter {
         let mut filter = EventFilter::none();
         for pattern in patterns {
             filter.insert(EventPattern::parse(pattern.as_ref())?);
+        }
+        if filter.patterns.is_empty() {
+            return Err(FilterError::NoPatterns);
         }
         Ok(filter)
     }
@@ -420,11 +431,13 @@ impl serde::Serialize for EventFilter {
 }
 
 impl<'de> serde::Deserialize<'de> for EventFilter {
-    /// From a list of patterns: `["organization.*", "user.login"]`.
+    /// From a non-empty list of patterns: `["organization.*", "user.login"]`.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Vec::<EventPattern>::deserialize(deserializer)?
-            .into_iter()
-            .collect())
+        let patterns = Vec::<EventPattern>::deserialize(deserializer)?;
+        if patterns.is_empty() {
+            return Err(serde::de::Error::custom(FilterError::NoPatterns));
+        }
+        Ok(patterns.into_iter().collect())
     }
 }
 
@@ -543,6 +556,18 @@ mod tests {
         let back: EventFilter = serde_json::from_str(&json).unwrap();
         assert_eq!(back, f);
         assert!(serde_json::from_str::<EventFilter>(r#"["a.*.b"]"#).is_err());
+    }
+
+    /// A filter from an empty configuration would skip every event (answered 200, never
+    /// handled): refused, with the explicit `none()` left for that.
+    #[test]
+    fn an_empty_list_is_refused() {
+        let empty: [&str; 0] = [];
+        assert_eq!(EventFilter::new(empty), Err(FilterError::NoPatterns));
+        let err = serde_json::from_str::<EventFilter>("[]").unwrap_err();
+        assert!(err.to_string().contains("at least one pattern"), "{err}");
+        assert_eq!("".parse::<EventFilter>(), Err(FilterError::Empty));
+        assert!(EventFilter::none().is_empty());
     }
 
     #[test]
