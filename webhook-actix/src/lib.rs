@@ -72,6 +72,10 @@ pub use error::WebhookError;
 pub use extract::{VerifiedDelivery, VerifiedEvent};
 pub use headers::ActixHeaders;
 
+/// The core crate, whose verifiers, filters and dedupe stores this crate's API takes: use it from
+/// here to keep one version of it.
+pub use webhook_core;
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -89,6 +89,9 @@ pub use signer::{SignedHeaders, Signer};
 pub use verified::Verified;
 pub use verifier::{DEFAULT_TOLERANCE, Verifier};
 
+/// The crates of [`Delivery::body`] (`Bytes`) and of [`Event::occurred_at`] (`time`).
+pub use {bytes, time};
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

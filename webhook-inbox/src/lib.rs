@@ -77,6 +77,11 @@ pub use model::{
 pub use retry::RetryPolicy;
 pub use service::InboxService;
 pub use webhook_core::{Clock, ManualClock, SystemClock};
+
+/// Crates whose types this crate's API takes or returns (`Delivery` and `Verifier`; backon's
+/// backoff builders in [`RetryPolicy`]; sqlx's errors in [`InboxError`] and the PostgreSQL
+/// pool): use them from here to keep the versions in step.
+pub use {backon, sqlx, webhook_core};
 pub use worker::{
     BatchOptions, BreakerConfig, Handler, HandlerError, HandlerResult, Unhandled, Worker,
     WorkerBuilder,
