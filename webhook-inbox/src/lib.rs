@@ -45,6 +45,7 @@
 //! [`Durability::Process`] (`synchronous=NORMAL`) acknowledged deliveries survive a crash of
 //! the process but the last commits may be lost if the machine loses power.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -78,14 +79,14 @@ pub use retry::RetryPolicy;
 pub use service::InboxService;
 pub use webhook_core::{Clock, ManualClock, SystemClock};
 
-/// Crates whose types this crate's API takes or returns (`Delivery` and `Verifier`; backon's
-/// backoff builders in [`RetryPolicy`]; sqlx's errors in [`InboxError`] and the PostgreSQL
-/// pool): use them from here to keep the versions in step.
-pub use {backon, sqlx, webhook_core};
 pub use worker::{
     BatchOptions, BreakerConfig, Handler, HandlerError, HandlerResult, Unhandled, Worker,
     WorkerBuilder,
 };
+/// Crates whose types this crate's API takes or returns (`Delivery` and `Verifier`; backon's
+/// backoff builders in [`RetryPolicy`]; sqlx's errors in [`InboxError`] and the PostgreSQL
+/// pool): use them from here to keep the versions in step.
+pub use {backon, sqlx, webhook_core};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -370,6 +370,7 @@ impl ListFilter {
     }
 
     /// The dedupe keys `key` may stand for: itself, and a message id under every scheme.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn dedupe_keys(key: &str) -> Vec<String> {
         std::iter::once(key.to_owned())
             .chain(

@@ -20,6 +20,7 @@ use crate::{
 
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod read;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
