@@ -175,9 +175,35 @@ pub fn spawn_worker(inbox: &Inbox, args: &ReceiverArgs) -> Result<Worker, InboxE
         .spawn()
 }
 
+/// Starts stopping `worker` (on `runtime`) as soon as `signal` fires, while the server drains its
+/// connections. One after the other, the drain (10 s) and the worker's runs (up to its 30 s
+/// shutdown timeout) would outlast a 30 s termination grace period (Kubernetes' default), and a
+/// kill in the middle leaves leases that hold those deliveries back by a lease. Returns the
+/// signal to give the server (it resolves when `signal` does) and the worker's stop, to await
+/// before closing the inbox. If the server ends without the signal, the worker stops then.
+pub fn stop_worker_on(
+    signal: impl Future<Output = ()>,
+    worker: Worker,
+    runtime: tokio::runtime::Handle,
+) -> (impl Future<Output = ()>, tokio::task::JoinHandle<()>) {
+    let (stopping, stop_requested) = tokio::sync::oneshot::channel::<()>();
+    let stopped = runtime.spawn(async move {
+        // an error: the server's signal future was dropped, the server ended by itself
+        let _ = stop_requested.await;
+        worker.shutdown().await;
+    });
+    let signal = async move {
+        signal.await;
+        tracing::info!("shutting down: draining connections and finishing in-flight deliveries");
+        let _ = stopping.send(());
+    };
+    (signal, stopped)
+}
+
 async fn user_event(d: StoredDelivery, fail_attempts: u32) -> Result<(), HandlerError> {
     maybe_fail(&d, fail_attempts)?;
-    let event: Event<DirectoryUser> = d.json().map_err(HandlerError::permanent)?;
+    let event: Event<DirectoryUser> =
+        webhook_core::event::from_slice(&d.body).map_err(HandlerError::permanent)?;
     tracing::info!(
         event_type = %event.event_type,
         user = %event.data.id,

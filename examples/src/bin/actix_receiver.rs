@@ -14,6 +14,7 @@ use webhook_actix::{VerifiedDelivery, WebhookConfig};
 use webhook_core::Scheme;
 use webhook_examples::{
     ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
+    stop_worker_on,
 };
 use webhook_inbox::{AcceptAnswer, AcceptMeta, Inbox, InboxError};
 
@@ -51,7 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         metrics,
     };
 
-    actix_web::rt::System::new().block_on(async move {
+    let inbox_runtime = runtime.handle().clone();
+    let worker_stopped = actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(config.clone())
@@ -69,7 +71,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let addrs = server.addrs();
         let server = server.run();
         let handle = server.handle();
-        let stop = webhook_examples::serve::shutdown_signal();
+        let (stop, worker_stopped) = stop_worker_on(
+            webhook_examples::serve::shutdown_signal(),
+            worker,
+            inbox_runtime,
+        );
         actix_web::rt::spawn(async move {
             stop.await;
             handle.stop(true).await;
@@ -78,12 +84,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             announce(&secret, addr);
             tracing::info!("actix-receiver listening on {addr}");
         }
-        server.await
+        server.await?;
+        Ok::<_, std::io::Error>(worker_stopped)
     })?;
 
-    tracing::info!("shutting down: finishing in-flight deliveries");
     runtime.block_on(async {
-        worker.shutdown().await;
+        let _ = worker_stopped.await;
         inbox.close().await;
     });
     Ok(())

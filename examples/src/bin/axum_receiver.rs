@@ -13,7 +13,8 @@
 //! - `GET /metrics`: Prometheus text.
 //!
 //! Stdout carries one JSON line per processed event; logs go to stderr. Ctrl-C or SIGTERM stops
-//! it: connections get 10 s to finish, then the worker finishes its runs and the inbox closes.
+//! it: connections get 10 s to finish while the worker finishes its runs (up to 30 s), then the
+//! inbox closes.
 
 use axum::Router;
 use axum::extract::{ConnectInfo, State};
@@ -27,6 +28,7 @@ use webhook_core::{Scheme, Verifier};
 use webhook_examples::serve::{bind, serve_http1, shutdown_signal};
 use webhook_examples::{
     ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
+    stop_worker_on,
 };
 use webhook_inbox::Inbox;
 use webhook_tower::WebhookVerify;
@@ -63,7 +65,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             metrics,
         });
 
-    let stop = shutdown_signal();
+    let (stop, worker_stopped) =
+        stop_worker_on(shutdown_signal(), worker, tokio::runtime::Handle::current());
     announce(&secret, listener.local_addr()?);
     tracing::info!("axum-receiver listening on {}", listener.local_addr()?);
     // `axum::serve` sets no limit on how long a client takes to send its request; this serves
@@ -83,8 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await;
 
-    tracing::info!("shutting down: finishing in-flight deliveries");
-    worker.shutdown().await;
+    let _ = worker_stopped.await;
     inbox.close().await;
     Ok(())
 }
