@@ -32,6 +32,11 @@ pub enum Rejection {
     /// The body stream failed before it was complete (400).
     #[error("failed to read the request body")]
     BodyRead,
+    /// The body was cut off by a size limit outside the webhook's own, e.g. tower-http's
+    /// `RequestBodyLimitLayer` around the layer, which ends an over-long streamed body with an
+    /// error (413; same code as [`PayloadTooLarge`](Rejection::PayloadTooLarge)).
+    #[error("body exceeds the request body limit")]
+    BodyLimitExceeded,
     /// A delivery with the same id is being processed right now (409): the sender should retry
     /// later.
     #[error("a delivery with this id is already being processed; retry later")]
@@ -51,6 +56,7 @@ impl Rejection {
             Rejection::Verify(e) => e.status(),
             Rejection::PayloadTooLarge { .. } => 413,
             Rejection::BodyRead => 400,
+            Rejection::BodyLimitExceeded => 413,
             Rejection::InFlight => 409,
             Rejection::UnprocessableEvent(_) => 422,
             Rejection::Misconfigured(_) => 500,
@@ -63,6 +69,7 @@ impl Rejection {
             Rejection::Verify(e) => e.code(),
             Rejection::PayloadTooLarge { .. } => "payload_too_large",
             Rejection::BodyRead => "body_read_error",
+            Rejection::BodyLimitExceeded => "payload_too_large",
             Rejection::InFlight => "in_flight",
             Rejection::UnprocessableEvent(_) => "unprocessable_event",
             Rejection::Misconfigured(_) => "misconfigured",

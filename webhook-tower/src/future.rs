@@ -23,6 +23,9 @@ use crate::layer::Config;
 use crate::observe::{self, Outcome};
 use crate::rejection::{OnRejection, skipped};
 
+/// The error of a request body, as tower and axum box it.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 pin_project! {
     /// The response future of [`WebhookVerifyService`](crate::WebhookVerifyService).
     pub struct ResponseFuture<ReqBody, S, R>
@@ -248,6 +251,7 @@ fn admit<R: OnRejection>(
 impl<ReqBody, S, R, ResBody> Future for ResponseFuture<ReqBody, S, R>
 where
     ReqBody: Body,
+    ReqBody::Error: Into<BoxError>,
     S: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
     R: OnRejection,
 {
@@ -284,7 +288,7 @@ where
                                     });
                                 }
                             }
-                            Some(Err(_)) => break Some(Rejection::BodyRead),
+                            Some(Err(err)) => break Some(body_error(err.into())),
                             None => break None,
                         }
                     };
@@ -372,4 +376,18 @@ where
 #[allow(clippy::panic)]
 fn polled_after_completion() -> ! {
     panic!("webhook_tower::ResponseFuture polled after completion")
+}
+
+/// A body that failed: 413 when a size limit outside the layer cut it (tower-http's
+/// `RequestBodyLimitLayer` and http-body-util's `Limited` end it with a `LengthLimitError`,
+/// which axum's body wraps), else 400.
+fn body_error(err: BoxError) -> Rejection {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*err);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return Rejection::BodyLimitExceeded;
+        }
+        source = err.source();
+    }
+    Rejection::BodyRead
 }

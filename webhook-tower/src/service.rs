@@ -11,7 +11,7 @@ use tower_service::Service;
 use webhook_core::Rejection;
 
 use crate::body::ResponseBody;
-use crate::future::ResponseFuture;
+use crate::future::{BoxError, ResponseFuture};
 use crate::layer::Config;
 use crate::rejection::OnRejection;
 
@@ -65,6 +65,7 @@ impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for WebhookVerifyService<
 where
     S: Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone,
     ReqBody: Body,
+    ReqBody::Error: Into<BoxError>,
     ResBody: Body<Data = Bytes>,
     R: OnRejection,
 {

@@ -412,6 +412,43 @@ async fn chunked_body_within_the_limit_is_joined_and_verified() {
     assert_eq!(rec.seen.lock().unwrap()[0].1, BODY.as_bytes());
 }
 
+/// A size limit outside the layer (tower-http's `RequestBodyLimitLayer` wraps the body in
+/// http-body-util's `Limited`) ends an over-long streamed body with an error: still a 413, as
+/// the body is too large, not broken; also when axum's body wraps that error.
+#[tokio::test]
+async fn a_limit_outside_the_layer_that_cuts_the_body_is_a_413() {
+    let limited = || {
+        http_body_util::Limited::new(endless_body(Arc::new(AtomicUsize::new(0)), 1000), 8 * 1024)
+    };
+    let rec = Recorder::default();
+    let res = layer()
+        .layer(rec.service(StatusCode::OK))
+        .oneshot(signed_post(SECRET, "msg_limited", NOW, b"x", limited()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.extensions().get::<Rejection>(),
+        Some(&Rejection::BodyLimitExceeded)
+    );
+    let json: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
+    assert_eq!(json["code"], "payload_too_large");
+
+    let res = layer()
+        .layer(rec.service(StatusCode::OK))
+        .oneshot(signed_post(
+            SECRET,
+            "msg_limited_axum",
+            NOW,
+            b"x",
+            axum::body::Body::new(limited()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(rec.calls(), 0);
+}
+
 #[tokio::test]
 async fn body_error_mid_stream_is_a_400() {
     let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
