@@ -8,28 +8,38 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use pin_project_lite::pin_project;
 
+use crate::future::BoxError;
+
 pin_project! {
-    /// The response body of [`WebhookVerifyService`](crate::WebhookVerifyService): either the
-    /// inner service's body, untouched, or the small body of a rejection or skip answered by the
-    /// layer.
-    pub struct ResponseBody<B> {
+    /// The response body of [`WebhookVerifyService`](crate::WebhookVerifyService): the inner
+    /// service's body `B`, untouched; the body `R` of a rejection (from the
+    /// [`OnRejection`](crate::OnRejection) handler); or the small body of a delivery the layer
+    /// acknowledged itself (duplicate, unsubscribed).
+    pub struct ResponseBody<B, R = Full<Bytes>> {
         #[pin]
-        kind: Kind<B>,
+        kind: Kind<B, R>,
     }
 }
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<B> {
+    enum Kind<B, R> {
         Inner { #[pin] body: B },
+        Rejected { #[pin] body: R },
         Own { #[pin] body: Full<Bytes> },
     }
 }
 
-impl<B> ResponseBody<B> {
+impl<B, R> ResponseBody<B, R> {
     pub(crate) fn inner(body: B) -> Self {
         ResponseBody {
             kind: Kind::Inner { body },
+        }
+    }
+
+    pub(crate) fn rejected(body: R) -> Self {
+        ResponseBody {
+            kind: Kind::Rejected { body },
         }
     }
 
@@ -40,35 +50,46 @@ impl<B> ResponseBody<B> {
     }
 }
 
-impl<B> std::fmt::Debug for ResponseBody<B> {
+impl<B, R> std::fmt::Debug for ResponseBody<B, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.kind {
             Kind::Inner { .. } => "inner",
+            Kind::Rejected { .. } => "rejection",
             Kind::Own { .. } => "webhook-tower",
         };
         f.debug_struct("ResponseBody").field("from", &kind).finish()
     }
 }
 
-impl<B: Default> Default for ResponseBody<B> {
+impl<B: Default, R> Default for ResponseBody<B, R> {
     fn default() -> Self {
         ResponseBody::inner(B::default())
     }
 }
 
-impl<B> Body for ResponseBody<B>
+impl<B, R> Body for ResponseBody<B, R>
 where
     B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+    R: Body<Data = Bytes>,
+    R::Error: Into<BoxError>,
 {
     type Data = Bytes;
-    type Error = B::Error;
+    /// Boxed, as axum, hyper and tonic take it: the inner body's and a rejection body's errors
+    /// may differ.
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.project().kind.project() {
-            KindProj::Inner { body } => body.poll_frame(cx),
+            KindProj::Inner { body } => body
+                .poll_frame(cx)
+                .map(|frame| frame.map(|frame| frame.map_err(Into::into))),
+            KindProj::Rejected { body } => body
+                .poll_frame(cx)
+                .map(|frame| frame.map(|frame| frame.map_err(Into::into))),
             KindProj::Own { body } => match body.poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
                 Poll::Ready(Some(Err(never))) => match never {},
@@ -81,6 +102,7 @@ where
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
+            Kind::Rejected { body } => body.is_end_stream(),
             Kind::Own { body } => body.is_end_stream(),
         }
     }
@@ -88,6 +110,7 @@ where
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
+            Kind::Rejected { body } => body.size_hint(),
             Kind::Own { body } => body.size_hint(),
         }
     }

@@ -31,9 +31,10 @@ pin_project! {
     pub struct ResponseFuture<ReqBody, S, R>
     where
         S: Service<Request<Full<Bytes>>>,
+        R: OnRejection,
     {
         #[pin]
-        state: State<ReqBody, S, S::Future>,
+        state: State<ReqBody, S, S::Future, R::Body>,
         config: Arc<Config>,
         on_rejection: R,
         span: Span,
@@ -44,6 +45,7 @@ pin_project! {
     impl<ReqBody, S, R> PinnedDrop for ResponseFuture<ReqBody, S, R>
     where
         S: Service<Request<Full<Bytes>>>,
+        R: OnRejection,
     {
         // Dropped while reading the body or waiting for the inner service: the client went away
         // or a timeout outside the layer fired (cancelled), or the inner service panicked and a
@@ -66,7 +68,7 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     #[project_ref = StateProjRef]
-    enum State<ReqBody, S, F> {
+    enum State<ReqBody, S, F, RB> {
         Collecting {
             #[pin]
             body: ReqBody,
@@ -80,7 +82,7 @@ pin_project! {
             guard: Option<DedupeGuard>,
         },
         Answer {
-            response: Option<Response<Full<Bytes>>>,
+            response: Option<Response<RB>>,
         },
         Done,
     }
@@ -127,9 +129,10 @@ impl Drop for DedupeGuard {
 }
 
 /// What to do with a buffered, verified request.
-enum Admit {
+enum Admit<RB> {
     Call(Request<Full<Bytes>>, Option<DedupeGuard>),
-    Answer(Response<Full<Bytes>>),
+    Reject(Response<RB>),
+    Skip(Response<Full<Bytes>>),
 }
 
 impl<ReqBody, S, R> ResponseFuture<ReqBody, S, R>
@@ -185,7 +188,7 @@ fn reject<R: OnRejection>(
     on_rejection: &R,
     span: &Span,
     rejection: Rejection,
-) -> Response<Full<Bytes>> {
+) -> Response<R::Body> {
     observe::rejected(span, &rejection, &config.failures);
     let mut response = on_rejection.on_rejection(&rejection);
     response.extensions_mut().insert(rejection);
@@ -208,7 +211,7 @@ fn admit<R: OnRejection>(
     span: &Span,
     mut parts: Parts,
     body: Bytes,
-) -> Admit {
+) -> Admit<R::Body> {
     // One reading of the clock for the timestamp check and the claim.
     let now = config.verifier.clock().now_unix();
     let started = Instant::now();
@@ -219,7 +222,7 @@ fn admit<R: OnRejection>(
     let delivery = match verified {
         Ok(delivery) => delivery,
         Err(err) => {
-            return Admit::Answer(reject(config, on_rejection, span, Rejection::Verify(err)));
+            return Admit::Reject(reject(config, on_rejection, span, Rejection::Verify(err)));
         }
     };
     observe::record_delivery(span, &delivery);
@@ -229,7 +232,7 @@ fn admit<R: OnRejection>(
         && let Some(event_type) = delivery.event_type()
         && !filter.matches(event_type)
     {
-        return Admit::Answer(skip(span, Outcome::Unsubscribed));
+        return Admit::Skip(skip(span, Outcome::Unsubscribed));
     }
     let guard = match &config.dedupe {
         None => None,
@@ -237,9 +240,9 @@ fn admit<R: OnRejection>(
             let key = delivery.dedupe_key();
             match store.claim(&key, now) {
                 Claim::New => Some(DedupeGuard::new(config.clone(), key, now)),
-                Claim::Duplicate => return Admit::Answer(skip(span, Outcome::Duplicate)),
+                Claim::Duplicate => return Admit::Skip(skip(span, Outcome::Duplicate)),
                 Claim::InFlight => {
-                    return Admit::Answer(reject(config, on_rejection, span, Rejection::InFlight));
+                    return Admit::Reject(reject(config, on_rejection, span, Rejection::InFlight));
                 }
             }
         }
@@ -255,7 +258,7 @@ where
     S: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
     R: OnRejection,
 {
-    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+    type Output = Result<Response<ResponseBody<ResBody, R::Body>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -295,7 +298,7 @@ where
                     if let Some(rejection) = failed {
                         let response = reject(this.config, this.on_rejection, this.span, rejection);
                         this.state.set(State::Done);
-                        return Poll::Ready(Ok(response.map(ResponseBody::own)));
+                        return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                     }
                     let (Some(parts), Some(mut inner)) = (parts.take(), inner.take()) else {
                         polled_after_completion()
@@ -311,7 +314,11 @@ where
                             let future = inner.call(request);
                             this.state.set(State::Calling { future, guard });
                         }
-                        Admit::Answer(response) => {
+                        Admit::Reject(response) => {
+                            this.state.set(State::Done);
+                            return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
+                        }
+                        Admit::Skip(response) => {
                             this.state.set(State::Done);
                             return Poll::Ready(Ok(response.map(ResponseBody::own)));
                         }
@@ -348,7 +355,7 @@ where
                         polled_after_completion()
                     };
                     this.state.set(State::Done);
-                    return Poll::Ready(Ok(response.map(ResponseBody::own)));
+                    return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                 }
                 StateProj::Done => polled_after_completion(),
             }
@@ -359,6 +366,7 @@ where
 impl<ReqBody, S, R> std::fmt::Debug for ResponseFuture<ReqBody, S, R>
 where
     S: Service<Request<Full<Bytes>>>,
+    R: OnRejection,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = match self.state {

@@ -69,7 +69,8 @@
 //! larger [`body_limit`](WebhookVerify::body_limit), add `DefaultBodyLimit::max` with the same
 //! value, or read the body through the `VerifiedEvent` and `VerifiedDelivery` extractors, which
 //! take the verified bytes from the extensions. Responses are wrapped in [`ResponseBody`] so
-//! that the layer can answer with its own body whatever the inner service's body type is.
+//! that the layer can answer with its own body, or the rejection handler's, whatever the inner
+//! service's body type is; its error is boxed.
 //!
 //! # Observability
 //!

@@ -9,7 +9,8 @@ use crate::observe::Outcome;
 
 /// Builds the response for a rejected request. Set it with
 /// [`WebhookVerify::on_rejection`](crate::WebhookVerify::on_rejection); it is implemented for
-/// closures `Fn(&Rejection) -> Response<Full<Bytes>> + Clone`.
+/// closures `Fn(&Rejection) -> Response<B> + Clone`, for any body `B` whose error converts into
+/// the inner service's body error (with axum, `|r: &Rejection| (…).into_response()`).
 ///
 /// Whatever it returns, the layer adds the typed [`Rejection`] to the response extensions.
 ///
@@ -26,15 +27,21 @@ use crate::observe::Outcome;
 /// });
 /// ```
 pub trait OnRejection: Clone {
+    /// The body of its responses.
+    type Body: http_body::Body<Data = Bytes>;
+
     /// The response for `rejection`.
-    fn on_rejection(&self, rejection: &Rejection) -> Response<Full<Bytes>>;
+    fn on_rejection(&self, rejection: &Rejection) -> Response<Self::Body>;
 }
 
-impl<F> OnRejection for F
+impl<F, B> OnRejection for F
 where
-    F: Fn(&Rejection) -> Response<Full<Bytes>> + Clone,
+    F: Fn(&Rejection) -> Response<B> + Clone,
+    B: http_body::Body<Data = Bytes>,
 {
-    fn on_rejection(&self, rejection: &Rejection) -> Response<Full<Bytes>> {
+    type Body = B;
+
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
         self(rejection)
     }
 }
@@ -66,6 +73,8 @@ impl DefaultRejection {
 }
 
 impl OnRejection for DefaultRejection {
+    type Body = Full<Bytes>;
+
     fn on_rejection(&self, rejection: &Rejection) -> Response<Full<Bytes>> {
         DefaultRejection::response(rejection)
     }

@@ -69,7 +69,7 @@ where
     ResBody: Body<Data = Bytes>,
     R: OnRejection,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody, R::Body>>;
     type Error = S::Error;
     type Future = ResponseFuture<ReqBody, S, R>;
 

@@ -709,6 +709,49 @@ async fn custom_rejection_response_keeps_the_typed_error() {
     assert_eq!(body_string(res).await, "nope: missing_header");
 }
 
+/// An axum router's rejection handler can answer with anything axum builds
+/// (`into_response()`), not only the layer's own `Full<Bytes>` body.
+#[tokio::test]
+async fn an_axum_router_answers_rejections_with_its_own_responses() {
+    use axum::response::IntoResponse as _;
+    let app = axum::Router::new()
+        .route(
+            "/webhooks",
+            axum::routing::post(|| async { StatusCode::NO_CONTENT }),
+        )
+        .layer(layer().on_rejection(|r: &Rejection| {
+            let status = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (
+                status,
+                [(http::header::CONTENT_TYPE, "application/json")],
+                format!(r#"{{"problem":"{}"}}"#, r.code()),
+            )
+                .into_response()
+        }));
+    let mut req = request("msg_axum_rejection");
+    *req.uri_mut() = "/webhooks".parse().unwrap();
+    req.headers_mut()
+        .insert("webhook-signature", "v1,AAAA".parse().unwrap());
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        res.extensions().get::<Rejection>().map(Rejection::code),
+        Some("signature_mismatch")
+    );
+    assert_eq!(
+        body_string(res).await,
+        r#"{"problem":"signature_mismatch"}"#
+    );
+
+    // the valid delivery still reaches the handler
+    let mut req = request("msg_axum_ok");
+    *req.uri_mut() = "/webhooks".parse().unwrap();
+    assert_eq!(
+        app.oneshot(req).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
 #[test]
 fn invalid_secrets_fail_try_new_and_panic_in_new() {
     assert!(WebhookVerify::try_new("").is_err());
