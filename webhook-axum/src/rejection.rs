@@ -4,7 +4,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use webhook_core::{EventError, Rejection};
 
-const MISSING_LAYER: &str = "this route has no WebhookVerify layer: add `.layer(WebhookVerify::new(secret))` to the router or route that uses VerifiedEvent / VerifiedDelivery";
+const MISSING_LAYER: &str = "this route has no WebhookVerify layer: add `.route_layer(WebhookVerify::new(secret))` to the route that uses VerifiedEvent / VerifiedDelivery (or `.layer(...)` to a router of webhook routes only)";
 
 /// Rejection of [`VerifiedEvent`](crate::VerifiedEvent) and
 /// [`VerifiedDelivery`](crate::VerifiedDelivery).

@@ -62,7 +62,7 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock stopped at a given Unix time, for tests.
+/// A clock stopped at a given Unix time in **seconds**, for tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FixedClock(pub i64);
 
@@ -88,9 +88,21 @@ impl Clock for FixedClock {
 pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
-    /// A clock stopped at `now_ms` (milliseconds since the Unix epoch).
+    /// A clock stopped at `now_ms` (**milliseconds** since the Unix epoch; for seconds, as a
+    /// webhook timestamp is, use [`from_unix_secs`](ManualClock::from_unix_secs)).
     pub fn new(now_ms: i64) -> Self {
         ManualClock(Arc::new(AtomicI64::new(now_ms)))
+    }
+
+    /// A clock stopped at `secs` seconds since the Unix epoch.
+    ///
+    /// ```
+    /// use webhook_core::{Clock, ManualClock};
+    ///
+    /// assert_eq!(ManualClock::from_unix_secs(1_700_000_000).now_unix_ms(), 1_700_000_000_000);
+    /// ```
+    pub fn from_unix_secs(secs: i64) -> Self {
+        ManualClock::new(secs.saturating_mul(1000))
     }
 
     /// A clock stopped at the current system time.

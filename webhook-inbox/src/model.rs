@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use webhook_core::{Delivery, Verified, Verifier, VerifyError};
 
 use crate::InboxError;
 
 /// The id of a stored delivery (stable for the delivery's life, also after replays).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct DeliveryId(pub i64);
 
@@ -22,7 +22,7 @@ impl fmt::Display for DeliveryId {
 }
 
 /// Where a delivery is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum DeliveryStatus {

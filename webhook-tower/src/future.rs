@@ -189,8 +189,10 @@ fn reject<R: OnRejection>(
     span: &Span,
     rejection: Rejection,
 ) -> Response<R::Body> {
-    observe::rejected(span, &rejection, &config.failures);
+    // The handler first: if it panics, the request is counted once, as failed, when the future
+    // is dropped.
     let mut response = on_rejection.on_rejection(&rejection);
+    observe::rejected(span, &rejection, &config.failures);
     response.extensions_mut().insert(rejection);
     response
 }

@@ -333,3 +333,44 @@ fn a_panicking_inner_service_counts_as_failed() {
         .collect();
     assert_eq!(outcomes, ["failed"]);
 }
+
+/// A rejection handler that panics (while the body is read: a bad signature) counts the request
+/// once, as failed, not also as rejected.
+#[test]
+fn a_panicking_rejection_handler_counts_once_as_failed() {
+    use futures_util::FutureExt as _;
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        runtime().block_on(async {
+            let svc = WebhookVerify::new(SECRET)
+                .clock(Arc::new(FixedClock(NOW)))
+                .on_rejection(|_: &webhook_core::Rejection| -> Response<Full<Bytes>> {
+                    panic!("the rejection handler panics")
+                })
+                .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+                }));
+            let wrong_secret = request("boom", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
+            let caught = std::panic::AssertUnwindSafe(svc.oneshot(wrong_secret))
+                .catch_unwind()
+                .await;
+            assert!(caught.is_err());
+        })
+    });
+    let outcomes: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
+        .map(|(key, _, _, value)| {
+            let outcome = key.key().labels().map(|l| l.value().to_owned()).collect();
+            let n = match value {
+                DebugValue::Counter(n) => n,
+                _ => 0,
+            };
+            (outcome, n)
+        })
+        .collect();
+    assert_eq!(outcomes, [("failed".to_owned(), 1)]);
+}
