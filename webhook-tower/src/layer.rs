@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tower_layer::Layer;
 use webhook_core::dedupe::{DedupeStore, MemoryDedupe, forgets_too_soon, replay_window};
-use webhook_core::{Clock, EventFilter, FailureLog, SecretError, Verifier};
+use webhook_core::{Clock, EventFilter, FailureLog, Scheme, SecretError, Verifier};
 
 use crate::rejection::{DefaultRejection, OnRejection};
 use crate::service::WebhookVerifyService;
@@ -75,6 +75,26 @@ impl WebhookVerify {
     /// ```
     pub fn try_new(secret: &str) -> Result<Self, SecretError> {
         Ok(WebhookVerify::with_verifier(Verifier::standard(secret)?))
+    }
+
+    /// A layer for `scheme` accepting a signature made with any of `secrets` (a rotation: the
+    /// new secret and the old one), as `WebhookConfig::secrets` is for actix-web.
+    ///
+    /// ```
+    /// use webhook_tower::WebhookVerify;
+    /// use webhook_tower::webhook_core::Scheme;
+    ///
+    /// let layer = WebhookVerify::secrets(Scheme::Stripe, ["whsec_new", "whsec_old"])?;
+    /// # Ok::<(), webhook_tower::webhook_core::SecretError>(())
+    /// ```
+    pub fn secrets<I, S>(scheme: Scheme, secrets: I) -> Result<Self, SecretError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Ok(WebhookVerify::with_verifier(Verifier::with_secrets(
+            scheme, secrets,
+        )?))
     }
 
     /// A layer using any [`Verifier`]: every scheme, several secrets during a rotation, a custom
