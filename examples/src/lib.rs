@@ -154,7 +154,12 @@ pub async fn open_inbox(args: &ReceiverArgs) -> Result<Inbox, InboxError> {
 /// everything else. Each processed event prints one JSON line on stdout.
 pub fn spawn_worker(inbox: &Inbox, args: &ReceiverArgs) -> Result<Worker, InboxError> {
     let fail_attempts = args.fail_attempts;
-    let mut worker = inbox.worker().lease(Duration::from_secs(args.lease_secs));
+    // 20 s for in-flight runs at shutdown (default 30 s), released after that: within a 30 s
+    // termination grace period, with the HTTP drain running alongside.
+    let mut worker = inbox
+        .worker()
+        .lease(Duration::from_secs(args.lease_secs))
+        .shutdown_timeout(Duration::from_secs(20));
     for action in ["created", "updated", "deleted"] {
         worker = worker
             .on_raw(&format!("organization.directory.user_{action}"), move |d| {

@@ -422,12 +422,19 @@ fn tamper_against_a_wrong_path_is_not_a_pass() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_prints_the_summary_so_far_and_exits_130() {
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, Instant};
+    let answered = Arc::new(AtomicU64::new(0));
+    let counter = answered.clone();
     let url = serve(axum::Router::new().route(
         "/webhooks",
-        post(|| async {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            StatusCode::NO_CONTENT
+        post(move || {
+            let counter = counter.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                counter.fetch_add(1, Ordering::SeqCst);
+                StatusCode::NO_CONTENT
+            }
         }),
     ));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_webhook"))
@@ -439,17 +446,25 @@ fn ctrl_c_prints_the_summary_so_far_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // let some deliveries be answered first
-    std::thread::sleep(Duration::from_millis(700));
+    // A few answered deliveries: the run is under way, and its Ctrl-C handler (installed before
+    // the first delivery is sent) is in place.
+    let started = Instant::now();
+    while answered.load(Ordering::SeqCst) < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no delivery arrived"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let started = Instant::now();
+    let interrupted = Instant::now();
     let out = child.wait_with_output().unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        interrupted.elapsed() < Duration::from_secs(10),
         "stopped promptly"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -431,7 +431,9 @@ impl serde::Serialize for EventFilter {
 }
 
 impl<'de> serde::Deserialize<'de> for EventFilter {
-    /// From a non-empty list of patterns: `["organization.*", "user.login"]`.
+    /// From a non-empty list of patterns: `["organization.*", "user.login"]`. An empty list is
+    /// refused ([`FilterError::NoPatterns`]), so [`EventFilter::none`], which serializes as `[]`,
+    /// does not read back: store "no filter" as a missing field (`Option<EventFilter>`).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let patterns = Vec::<EventPattern>::deserialize(deserializer)?;
         if patterns.is_empty() {

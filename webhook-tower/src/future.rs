@@ -170,7 +170,11 @@ where
         on_rejection: R,
         span: Span,
     ) -> Self {
+        // Called from `Service::call`, before there is a future whose drop would count a panic
+        // of the rejection handler.
+        let failed_if_unwinding = FailedIfUnwinding(&span);
         let response = reject(&config, &on_rejection, &span, rejection);
+        std::mem::forget(failed_if_unwinding);
         ResponseFuture {
             state: State::Answer {
                 response: Some(response),
@@ -204,6 +208,15 @@ fn skip(span: &Span, outcome: Outcome) -> Response<Full<Bytes>> {
         outcome.as_str()
     );
     skipped(outcome)
+}
+
+/// Counts a request as failed when dropped, unless forgotten: dropped while a panic unwinds.
+struct FailedIfUnwinding<'a>(&'a Span);
+
+impl Drop for FailedIfUnwinding<'_> {
+    fn drop(&mut self) {
+        observe::finish(self.0, Outcome::Failed);
+    }
 }
 
 /// Verifies, filters and claims the delivery.

@@ -10,7 +10,7 @@ use crate::observe::Outcome;
 /// Builds the response for a rejected request. Set it with
 /// [`WebhookVerify::on_rejection`](crate::WebhookVerify::on_rejection); it is implemented for
 /// closures `Fn(&Rejection) -> Response<B> + Clone`, for any body `B` whose error converts into
-/// the inner service's body error (with axum, `|r: &Rejection| (…).into_response()`).
+/// a boxed error (with axum, `|r: &Rejection| (…).into_response()`).
 ///
 /// Whatever it returns, the layer adds the typed [`Rejection`] to the response extensions.
 ///

@@ -334,8 +334,8 @@ fn a_panicking_inner_service_counts_as_failed() {
     assert_eq!(outcomes, ["failed"]);
 }
 
-/// A rejection handler that panics (while the body is read: a bad signature) counts the request
-/// once, as failed, not also as rejected.
+/// A rejection handler that panics counts the request once, as failed, not also as rejected:
+/// after the body was read (a bad signature) and before (missing headers).
 #[test]
 fn a_panicking_rejection_handler_counts_once_as_failed() {
     use futures_util::FutureExt as _;
@@ -352,7 +352,14 @@ fn a_panicking_rejection_handler_counts_once_as_failed() {
                     Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
                 }));
             let wrong_secret = request("boom", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
-            let caught = std::panic::AssertUnwindSafe(svc.oneshot(wrong_secret))
+            let caught = std::panic::AssertUnwindSafe(svc.clone().oneshot(wrong_secret))
+                .catch_unwind()
+                .await;
+            assert!(caught.is_err());
+            // Refused on its headers, in `call`, before there is a response future.
+            let mut unsigned = request("boom2", SECRET);
+            unsigned.headers_mut().remove("webhook-signature");
+            let caught = std::panic::AssertUnwindSafe(svc.oneshot(unsigned))
                 .catch_unwind()
                 .await;
             assert!(caught.is_err());
@@ -372,5 +379,5 @@ fn a_panicking_rejection_handler_counts_once_as_failed() {
             (outcome, n)
         })
         .collect();
-    assert_eq!(outcomes, [("failed".to_owned(), 1)]);
+    assert_eq!(outcomes, [("failed".to_owned(), 2)]);
 }

@@ -13,7 +13,7 @@
 //! - `GET /metrics`: Prometheus text.
 //!
 //! Stdout carries one JSON line per processed event; logs go to stderr. Ctrl-C or SIGTERM stops
-//! it: connections get 10 s to finish while the worker finishes its runs (up to 30 s), then the
+//! it: connections get 10 s to finish while the worker finishes its runs (up to 20 s), then the
 //! inbox closes.
 
 use axum::Router;

@@ -31,20 +31,9 @@ pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 /// closed rather than kept.
 const RELEASE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Server settings of the inbox's sessions, unless the connection options set them already.
-///
-/// A receiver that stops answering in the middle of a transaction (a host gone without a reset)
-/// leaves its session idle in that transaction, holding the dedupe keys it inserted, until the
-/// server's TCP keepalive notices (about two hours by default). Another instance's accept of one
-/// of those keys waits on its lock; the client gives up after its commit timeout, but the
-/// server-side statement would go on waiting, holding the keys it had inserted, and so on. The
-/// server now ends a session idle in a transaction after 30 s, and a statement gives up on a
-/// lock after 10 s (no statement of the inbox waits on a lock that long unless something is
-/// wrong). Migrations run without the lock timeout.
-pub const SESSION_DEFAULTS: [(&str, &str); 2] = [
-    ("idle_in_transaction_session_timeout", "30s"),
-    ("lock_timeout", "10s"),
-];
+/// The default [`PostgresBackend::transaction_timeouts`]: a lock wait of 10 s, 30 s idle.
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -87,6 +76,11 @@ pub struct PostgresBackend {
     options: PgConnectOptions,
     channel: String,
     listeners: Arc<Listeners>,
+    /// The settings no server, database or role configuration sets (`lock_timeout`,
+    /// `idle_in_transaction_session_timeout`): the defaults apply to those only.
+    unset: Vec<String>,
+    /// `BEGIN` and the `SET LOCAL`s of the transaction timeouts.
+    begin: Arc<str>,
 }
 
 /// The `LISTEN` tasks; aborted on close or when the last clone is dropped.
@@ -151,8 +145,7 @@ impl PostgresBackend {
     /// timeouts). Keep the acquire timeout short: it bounds how long a sender waits for its 503
     /// while the database is unreachable. The backend sets the pool's `after_release` hook (a
     /// ping bounded to 2 s, so that a connection whose server went silent is closed, not kept),
-    /// replacing one set in `pool`. Sessions get [`SESSION_DEFAULTS`] where `options` does not
-    /// set them.
+    /// replacing one set in `pool`.
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,
@@ -173,7 +166,6 @@ impl PostgresBackend {
             Durability::Full => options,
             Durability::Process => options.options([("synchronous_commit", "off")]),
         };
-        let options = with_session_defaults(options);
         // sqlx pings every connection it takes back, with no time limit. A call the inbox gave up
         // on (a server gone silent) hands back a connection whose ping never answers, holding
         // its pool slot until the kernel gives up on the socket (about 15 minutes): a few such
@@ -194,20 +186,7 @@ impl PostgresBackend {
                 ensure_schema(&pool).await?;
                 let mut migrator = super::migrator(sqlx::migrate!("./migrations/postgres"));
                 migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-                // On a connection of its own without the lock timeout: another instance that
-                // starts meanwhile waits for the migration lock as long as the migration takes.
-                let mut conn = pool.acquire().await?.detach();
-                let migrated = async {
-                    sqlx::query("SET lock_timeout = 0")
-                        .execute(&mut conn)
-                        .await?;
-                    migrator.run(&mut conn).await?;
-                    Ok::<(), InboxError>(())
-                }
-                .await;
-                use sqlx::Connection as _;
-                let _ = conn.close().await;
-                migrated?;
+                migrator.run(&pool).await?;
             }
             SchemaSetup::Existing => {
                 // In the current schema, where the inbox lives and which names its NOTIFY
@@ -227,12 +206,52 @@ impl PostgresBackend {
             sqlx::query_scalar("SELECT 'webhook_inbox_' || md5(current_schema())")
                 .fetch_one(&pool)
                 .await?;
+        let unset: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM pg_settings \
+             WHERE name IN ('lock_timeout', 'idle_in_transaction_session_timeout') \
+             AND source = 'default'",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let begin = begin_sql(&unset, DEFAULT_LOCK_TIMEOUT, DEFAULT_IDLE_TIMEOUT);
         Ok(PostgresBackend {
             pool,
             options,
             channel,
             listeners: Arc::default(),
+            unset,
+            begin,
         })
+    }
+
+    /// How long the inbox's own transactions wait for a lock (`lock_timeout`) and may stay idle
+    /// (`idle_in_transaction_session_timeout`) before the server ends them: by default 10 s and
+    /// 30 s, each only where the server, the database, the role or the connection options set
+    /// none (a setting of yours is kept), and with this call in any case.
+    ///
+    /// A receiver that stops answering in the middle of an accept (a host gone without a reset)
+    /// leaves its transaction open, holding the dedupe keys it inserted, until the server's TCP
+    /// keepalive notices (about two hours by default). The idle timeout ends it and frees the
+    /// keys; the lock timeout makes another instance's accept of one of them give up on the
+    /// server too, rather than wait there holding the keys it inserted. The settings are
+    /// `SET LOCAL` in each transaction: nothing else on the connection (a pooler's other
+    /// clients, your own queries) sees them.
+    pub fn transaction_timeouts(mut self, lock: Duration, idle: Duration) -> Self {
+        self.unset = vec![
+            "lock_timeout".to_owned(),
+            "idle_in_transaction_session_timeout".to_owned(),
+        ];
+        self.begin = begin_sql(&self.unset, lock, idle);
+        self
+    }
+
+    /// A transaction on the inbox's pool with its [transaction
+    /// timeouts](Self::transaction_timeouts), as the inbox's own writes use.
+    pub async fn begin(&self) -> BackendResult<sqlx::Transaction<'static, Postgres>> {
+        Ok(self
+            .pool
+            .begin_with(sqlx::AssertSqlSafe(self.begin.clone()))
+            .await?)
     }
 
     /// The pool, e.g. to run the application's own queries next to the inbox.
@@ -284,7 +303,7 @@ impl PostgresBackend {
         keys.sort_unstable();
         let seen: Vec<i64> = keys.iter().map(|k| first[k].received_at_ms).collect();
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let rows = sqlx::query(
             "INSERT INTO inbox_dedupe (dedupe_key, first_seen_ms) \
              SELECT k, s FROM UNNEST($1::text[], $2::bigint[]) WITH ORDINALITY AS t(k, s, n) ORDER BY n \
@@ -490,7 +509,7 @@ impl PostgresBackend {
             return Ok(0);
         }
         let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let released = sqlx::query(
             "UPDATE inbox_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, \
              attempts = GREATEST(attempts - 1, 0), lease_owner = NULL, next_attempt_at_ms = $1 \
@@ -537,7 +556,7 @@ impl PostgresBackend {
         now_ms: i64,
         operation: &'static str,
     ) -> BackendResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let row: Option<(String, i64)> = sqlx::query_as(
             "SELECT status, next_attempt_at_ms FROM inbox_deliveries WHERE id = $1 FOR UPDATE",
         )
@@ -560,7 +579,7 @@ impl PostgresBackend {
     }
 
     async fn redrive_dead(&self, now_ms: i64) -> BackendResult<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let n = sqlx::query(
             "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = $1, \
              lease_owner = NULL, last_error = NULL, finished_at_ms = NULL WHERE status = 'dead'",
@@ -607,7 +626,7 @@ impl PostgresBackend {
     async fn stats_since(&self, since_ms: i64) -> BackendResult<Vec<EventTypeStats>> {
         let mut stats = read::StatsByType::default();
         // One snapshot for both queries, so a delivery's status and its attempts agree.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
@@ -643,7 +662,7 @@ impl PostgresBackend {
         done_before_ms: i64,
         keys_before_ms: i64,
     ) -> BackendResult<PruneReport> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let deliveries = sqlx::query(
             "DELETE FROM inbox_deliveries WHERE status = 'done' AND finished_at_ms < $1",
         )
@@ -673,36 +692,23 @@ impl PostgresBackend {
     }
 }
 
+/// `BEGIN`, then a `SET LOCAL` for each of the `unset` settings.
+fn begin_sql(unset: &[String], lock: Duration, idle: Duration) -> Arc<str> {
+    let mut sql = String::from("BEGIN");
+    for name in unset {
+        let ms = match name.as_str() {
+            "lock_timeout" => lock,
+            _ => idle,
+        }
+        .as_millis();
+        sql.push_str(&format!("; SET LOCAL {name} = {ms}"));
+    }
+    sql.into()
+}
+
 /// Creates the schema the search path names first when it does not exist yet (a fresh
 /// `options[search_path]=webhooks`), under an advisory lock so instances starting together do
 /// not race.
-/// `options` with each of [`SESSION_DEFAULTS`] that it does not set already (in its `options`
-/// parameter, as `-c name=value` or `--name=value`).
-fn with_session_defaults(options: PgConnectOptions) -> PgConnectOptions {
-    let given: Vec<String> = options
-        .get_options()
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|word| {
-            let word = word
-                .strip_prefix("--")
-                .or(word.strip_prefix("-c"))
-                .unwrap_or(word);
-            let (name, _) = word.split_once('=')?;
-            Some(name.replace('-', "_").to_ascii_lowercase())
-        })
-        .collect();
-    let missing: Vec<(&str, &str)> = SESSION_DEFAULTS
-        .into_iter()
-        .filter(|(name, _)| !given.iter().any(|g| g == name))
-        .collect();
-    if missing.is_empty() {
-        options
-    } else {
-        options.options(missing)
-    }
-}
-
 async fn ensure_schema(pool: &PgPool) -> BackendResult<()> {
     let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
         .fetch_one(pool)
@@ -899,32 +905,18 @@ mod tests {
     }
 
     #[test]
-    fn session_defaults_fill_in_what_the_options_leave_unset() {
-        use super::{PgConnectOptions, with_session_defaults};
-        use std::str::FromStr;
-        let options = |url: &str| {
-            with_session_defaults(PgConnectOptions::from_str(url).unwrap())
-                .get_options()
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let default = options("postgres://u@h/db");
-        assert!(
-            default.contains("idle_in_transaction_session_timeout=30s"),
-            "{default}"
-        );
-        assert!(default.contains("lock_timeout=10s"), "{default}");
-
-        // set by the user, in either form: kept, not added again
-        let mine = options(
-            "postgres://u@h/db?options=-c%20lock_timeout%3D2s%20--idle-in-transaction-session-timeout%3D5s",
-        );
+    fn the_begin_statement_sets_only_the_unset_timeouts() {
+        use super::begin_sql;
+        use std::time::Duration;
+        let (lock, idle) = (Duration::from_secs(10), Duration::from_millis(2_500));
+        assert_eq!(&*begin_sql(&[], lock, idle), "BEGIN");
+        let both = [
+            "lock_timeout".to_owned(),
+            "idle_in_transaction_session_timeout".to_owned(),
+        ];
         assert_eq!(
-            mine,
-            "-c lock_timeout=2s --idle-in-transaction-session-timeout=5s"
+            &*begin_sql(&both, lock, idle),
+            "BEGIN; SET LOCAL lock_timeout = 10000; SET LOCAL idle_in_transaction_session_timeout = 2500"
         );
-        // `deadlock_timeout` is another setting
-        let other = options("postgres://u@h/db?options=-c%20deadlock_timeout%3D2s");
-        assert!(other.contains("lock_timeout=10s"), "{other}");
     }
 }
