@@ -150,6 +150,28 @@ pub async fn open_inbox(args: &ReceiverArgs) -> Result<Inbox, InboxError> {
         .await
 }
 
+/// Installs the Prometheus recorder with histogram buckets: without them the exporter renders
+/// histograms as per-process summaries, which cannot be aggregated across instances.
+pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle, String> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    const SECONDS: &[f64] = &[
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        60.0,
+    ];
+    const BATCH: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
+    PrometheusBuilder::new()
+        .set_buckets(SECONDS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full(webhook_inbox::metrics::COMMIT_BATCH_SIZE.to_owned()),
+                BATCH,
+            )
+        })
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+}
+
 /// Starts the background worker: typed handlers for directory users and groups, and one for
 /// everything else. Each processed event prints one JSON line on stdout.
 pub fn spawn_worker(inbox: &Inbox, args: &ReceiverArgs) -> Result<Worker, InboxError> {
@@ -209,10 +231,10 @@ async fn user_event(d: StoredDelivery, fail_attempts: u32) -> Result<(), Handler
     maybe_fail(&d, fail_attempts)?;
     let event: Event<DirectoryUser> =
         webhook_core::event::from_slice(&d.body).map_err(HandlerError::permanent)?;
+    // Ids only: an email address in the logs is personal data kept wherever the logs go.
     tracing::info!(
         event_type = %event.event_type,
         user = %event.data.id,
-        email = event.data.email.as_deref().unwrap_or("-"),
         organization = %event.data.organization_id,
         "directory user event"
     );
@@ -222,11 +244,11 @@ async fn user_event(d: StoredDelivery, fail_attempts: u32) -> Result<(), Handler
 
 async fn group_event(d: StoredDelivery, fail_attempts: u32) -> Result<(), HandlerError> {
     maybe_fail(&d, fail_attempts)?;
-    let event: Event<DirectoryGroup> = d.json().map_err(HandlerError::permanent)?;
+    let event: Event<DirectoryGroup> =
+        webhook_core::event::from_slice(&d.body).map_err(HandlerError::permanent)?;
     tracing::info!(
         event_type = %event.event_type,
         group = %event.data.id,
-        name = event.data.display_name.as_deref().unwrap_or("-"),
         "directory group event"
     );
     processed(&d);

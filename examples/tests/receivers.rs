@@ -99,6 +99,16 @@ async fn stores_acknowledges_processes_with_retries(bin: &str) {
         .await
         .unwrap();
     assert!(metrics.contains("webhook_"), "{metrics}");
+    // Histograms with buckets (aggregatable across instances), not per-process summaries.
+    assert!(
+        metrics.contains("webhook_inbox_processing_seconds_bucket{"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("quantile="), "{metrics}");
+    assert!(
+        metrics.contains("webhook_inbox_unstorable_total 1"),
+        "{metrics}"
+    );
     let health = reqwest::get(format!("http://{}/admin/health", server.addr))
         .await
         .unwrap();

@@ -46,12 +46,15 @@ impl AcceptAnswer {
                 (200, format!(r#"{{"id":{id},"duplicate":true}}"#), None)
             }
             Err(e @ InboxError::Unstorable(_)) => {
-                tracing::warn!(error = %e, "webhook verified but not storable; answered 422");
+                // Per request, and a sender can repeat it: debug level; counted in
+                // `webhook_inbox_unstorable_total`.
+                tracing::debug!(error = %e, "webhook verified but not storable; answered 422");
                 let body = serde_json::json!({ "error": e.to_string(), "code": "unstorable" });
                 (422, body.to_string(), None)
             }
             Err(e) => {
-                tracing::warn!(error = %e, "webhook not stored; answered 503");
+                // The writer logs the failed commit once per batch, as an error.
+                tracing::debug!(error = %e, "webhook not stored; answered 503");
                 let secs = retry_after
                     .as_secs()
                     .saturating_add(u64::from(retry_after.subsec_nanos() > 0))

@@ -301,7 +301,10 @@ impl Inbox {
 
     /// [`accept`](Inbox::accept) for a delivery already converted (the service uses it).
     pub(crate) async fn accept_new(&self, delivery: NewDelivery) -> Result<Accepted, InboxError> {
-        delivery.check_storable()?;
+        if let Err(e) = delivery.check_storable() {
+            crate::metrics::unstorable();
+            return Err(e);
+        }
         let result = self.commit(delivery).await;
         if result.is_err() {
             crate::metrics::accept_error();

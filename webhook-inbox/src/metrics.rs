@@ -4,7 +4,8 @@
 //! Labels are low-cardinality: `event_type` (the sender's event type, `""` when none) and
 //! `outcome`. Never a delivery id. Event types come from the sender, and for GitHub and Shopify
 //! from a header the signature does not cover, so a process labels at most
-//! [`MAX_EVENT_TYPE_LABELS`] of them; later ones are counted under `"other"`.
+//! [`MAX_EVENT_TYPE_LABELS`] of them; later ones are counted under `"_other"` (a name no sender
+//! uses for a type).
 
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
@@ -17,6 +18,9 @@ pub const MAX_EVENT_TYPE_LABELS: usize = 256;
 pub const ACCEPTED_TOTAL: &str = "webhook_inbox_accepted_total";
 /// Counter: accepts refused because the store could not commit (answered 503).
 pub const ACCEPT_ERRORS_TOTAL: &str = "webhook_inbox_accept_errors_total";
+/// Counter: verified deliveries no backend can store (answered 422; see
+/// [`InboxError::Unstorable`](crate::InboxError::Unstorable)).
+pub const UNSTORABLE_TOTAL: &str = "webhook_inbox_unstorable_total";
 /// Histogram: deliveries per group commit.
 pub const COMMIT_BATCH_SIZE: &str = "webhook_inbox_commit_batch_size";
 /// Histogram: seconds per group commit (transaction + fsync).
@@ -44,14 +48,14 @@ fn event_label(event_type: Option<&str>) -> String {
     )
 }
 
-/// `event_type` (cut to 128 characters) if it is one of the first `max` seen, else `"other"`.
+/// `event_type` (cut to 128 characters) if it is one of the first `max` seen, else `"_other"`.
 fn bounded(seen: &mut HashSet<String>, event_type: &str, max: usize) -> String {
     let label: String = event_type.chars().take(128).collect();
     if seen.contains(&label) {
         return label;
     }
     if seen.len() >= max {
-        return "other".to_owned();
+        return "_other".to_owned();
     }
     seen.insert(label.clone());
     label
@@ -64,6 +68,10 @@ pub(crate) fn accepted(event_type: Option<&str>, duplicate: bool) {
 
 pub(crate) fn accept_error() {
     metrics::counter!(ACCEPT_ERRORS_TOTAL).increment(1);
+}
+
+pub(crate) fn unstorable() {
+    metrics::counter!(UNSTORABLE_TOTAL).increment(1);
 }
 
 pub(crate) fn commit(size: usize, took: Duration) {
@@ -98,7 +106,7 @@ mod tests {
         for i in 0..3 {
             assert_eq!(bounded(&mut seen, &format!("t{i}"), 3), format!("t{i}"));
         }
-        assert_eq!(bounded(&mut seen, "t3", 3), "other");
+        assert_eq!(bounded(&mut seen, "t3", 3), "_other");
         assert_eq!(bounded(&mut seen, "t1", 3), "t1");
         assert_eq!(bounded(&mut seen, &"x".repeat(500), 4).len(), 128);
     }

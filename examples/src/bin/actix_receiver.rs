@@ -9,7 +9,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use clap::Parser;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use webhook_actix::{VerifiedDelivery, WebhookConfig};
 use webhook_core::Scheme;
 use webhook_examples::{
@@ -30,7 +30,7 @@ struct Store {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let args = ReceiverArgs::parse();
-    let metrics = PrometheusBuilder::new().install_recorder()?;
+    let metrics = webhook_examples::install_metrics()?;
     let secret = secret_or_generate();
     let config = WebhookConfig::secrets(Scheme::StandardWebhooks, secret.secrets()?)?;
     // The address first: a second instance on a taken port stops before it opens the inbox.

@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post_service};
 use clap::Parser;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use tower::{Layer as _, ServiceExt as _};
 use webhook_core::{Scheme, Verifier};
 use webhook_examples::serve::{bind, serve_http1, shutdown_signal};
@@ -43,7 +43,7 @@ struct AppState {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
     let args = ReceiverArgs::parse();
-    let metrics = PrometheusBuilder::new().install_recorder()?;
+    let metrics = webhook_examples::install_metrics()?;
     let secret = secret_or_generate();
     // Several secrets, comma-separated, during a rotation.
     let verifier = Verifier::with_secrets(Scheme::StandardWebhooks, secret.secrets()?)?;

@@ -20,7 +20,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
-use webhook_core::{Rejection, Verifier};
+use webhook_core::{FailureLog, Rejection, Verifier};
 use webhook_examples::serve;
 
 /// Body limit: Standard Webhooks payloads are usually under 20 KB.
@@ -40,6 +40,8 @@ struct Args {
 struct App {
     verifier: Verifier,
     seen: MemoryDedupe,
+    /// Failing verification is logged as a warning at most once a minute, with counts.
+    failures: FailureLog,
 }
 
 #[tokio::main]
@@ -55,6 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Arc::new(App {
         verifier,
         seen: MemoryDedupe::default(),
+        failures: FailureLog::new(std::time::Duration::from_secs(60)),
     });
     let listener = serve::bind(args.addr).await?;
     let stop = serve::shutdown_signal();
@@ -87,7 +90,13 @@ async fn handle(
     Ok(match receive(&app, req).await {
         Ok(status) => response(status, Bytes::new()),
         Err(rejection) => {
-            tracing::warn!(code = rejection.code(), "rejected: {rejection}");
+            // Per request at debug level: anyone can send garbage.
+            tracing::debug!(code = rejection.code(), "rejected: {rejection}");
+            if let Rejection::Verify(err) = &rejection
+                && let Some(report) = app.failures.record(err)
+            {
+                tracing::warn!(failures = report.total(), checks = %report.checks(), "{report}");
+            }
             let status =
                 StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
             let mut res = response(status, Bytes::from(rejection.json_body()));
