@@ -193,10 +193,12 @@ impl WebhookConfig {
     /// Converts a rejection into the error the extractor returns, through the custom handler if
     /// one is set.
     pub(crate) fn reject(&self, rejection: Rejection, req: &HttpRequest) -> actix_web::Error {
+        // The handler first: if it panics, the request is not counted as rejected.
+        let error = match &self.error_handler {
+            Some(handler) => handler(rejection.clone(), req),
+            None => crate::WebhookError::Rejected(rejection.clone()).into(),
+        };
         crate::observe::rejected(&rejection, &self.failures);
-        match &self.error_handler {
-            Some(handler) => handler(rejection, req),
-            None => crate::WebhookError::Rejected(rejection).into(),
-        }
+        error
     }
 }

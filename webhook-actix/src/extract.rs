@@ -99,10 +99,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for VerifiedEvent<T> {
         Box::pin(async move {
             let config = config(&req)?;
             let delivery = verified(&req, config, payload).await?;
-            let event = delivery
-                .json::<T>()
-                .map_err(|e| config.reject(e.into(), &req))?;
+            // Claimed before parsing: a duplicate is acknowledged even when `T` no longer fits
+            // the body (a stricter type deployed since), and is not parsed at all. A 422 then
+            // completes the claim as failed.
             claim(&req, config, &delivery)?;
+            let event = delivery.json::<T>().map_err(|e| {
+                // Released here, so the request is counted once, as rejected.
+                release(&req);
+                config.reject(e.into(), &req)
+            })?;
             Ok(VerifiedEvent { event, delivery })
         })
     }
@@ -180,10 +185,12 @@ async fn verified(
     let body = read_limited(req, payload, config.limit())
         .await
         .map_err(|r| config.reject(r, req))?;
-    let delivery = verifier
-        .verify_delivery(&headers, body)
-        .map_err(|e| config.reject(e.into(), req))?;
+    let started = std::time::Instant::now();
+    let verified = verifier.verify_delivery(&headers, body);
+    crate::observe::verify_time(started.elapsed());
+    let delivery = verified.map_err(|e| config.reject(e.into(), req))?;
     if !config.subscribed(delivery.event_type()) {
+        crate::observe::finish(crate::observe::outcome::UNSUBSCRIBED);
         tracing::debug!(
             event_type = delivery.event_type(),
             "webhook event type not subscribed; acknowledged"
@@ -211,6 +218,14 @@ fn warn_if_forgetful(scope: &DedupeScope, config: &WebhookConfig) {
     }
 }
 
+/// Completes the request's claim, if any, as failed: the sender's retry runs again.
+fn release(req: &HttpRequest) {
+    let scope = req.extensions().get::<DedupeScope>().cloned();
+    if let Some(scope) = scope {
+        scope.complete(false);
+    }
+}
+
 /// Claims the delivery when [`WebhookDedupe`](crate::WebhookDedupe) wraps the route.
 fn claim(
     req: &HttpRequest,
@@ -225,6 +240,7 @@ fn claim(
     match scope.claim(key.clone(), config.verifier().clock()) {
         Claim::New => Ok(()),
         Claim::Duplicate => {
+            crate::observe::finish(crate::observe::outcome::DUPLICATE);
             tracing::debug!(key, "webhook delivery already processed; acknowledged");
             Err(WebhookError::Duplicate { key }.into())
         }

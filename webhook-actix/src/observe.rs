@@ -1,11 +1,47 @@
-//! Rejection metrics and the rate-limited warning about failing verification, as the tower
-//! layer has them.
+//! Metrics and the rate-limited warning about failing verification, as the tower layer has them:
+//! `webhook_requests_total{outcome}`, `webhook_rejections_total{reason}` and
+//! `webhook_verify_duration_seconds`.
+
+use std::time::Duration;
 
 use webhook_core::{FailureLog, Rejection};
 
-/// Counts `webhook_rejections_total{reason}` (the [`Rejection::code`]), logs the rejection at
-/// debug level, and warns through `failures` when verification keeps failing.
+/// How a request ended, as the tower layer's `outcome` label names it.
+pub(crate) mod outcome {
+    /// The handler answered 2xx (known under `WebhookDedupe`).
+    pub(crate) const ACCEPTED: &str = "accepted";
+    /// The handler answered another status or failed (known under `WebhookDedupe`).
+    pub(crate) const FAILED: &str = "failed";
+    /// Dropped before an answer (known under `WebhookDedupe`).
+    pub(crate) const CANCELLED: &str = "cancelled";
+    /// Already handled: answered 200 without the handler.
+    pub(crate) const DUPLICATE: &str = "duplicate";
+    /// Not subscribed: answered 200 without the handler.
+    pub(crate) const UNSUBSCRIBED: &str = "unsubscribed";
+    /// Being handled now: answered 409.
+    pub(crate) const IN_FLIGHT: &str = "in_flight";
+    /// Refused (400, 401, 413, 422, 500).
+    pub(crate) const REJECTED: &str = "rejected";
+}
+
+/// Counts `webhook_requests_total{outcome}`.
+pub(crate) fn finish(outcome: &'static str) {
+    metrics::counter!("webhook_requests_total", "outcome" => outcome).increment(1);
+}
+
+/// Records `webhook_verify_duration_seconds`.
+pub(crate) fn verify_time(took: Duration) {
+    metrics::histogram!("webhook_verify_duration_seconds").record(took.as_secs_f64());
+}
+
+/// Counts the request's outcome and `webhook_rejections_total{reason}` (the
+/// [`Rejection::code`]), logs the rejection at debug level, and warns through `failures` when
+/// verification keeps failing.
 pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog) {
+    finish(match rejection {
+        Rejection::InFlight => outcome::IN_FLIGHT,
+        _ => outcome::REJECTED,
+    });
     metrics::counter!("webhook_rejections_total", "reason" => rejection.code()).increment(1);
     tracing::debug!(
         status = rejection.status(),

@@ -283,3 +283,50 @@ async fn routes_without_the_extractor_pass_through() {
     let got = send(&app, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(got, (StatusCode::OK, "up".into()));
 }
+
+/// A delivery already handled is acknowledged as a duplicate even when the handler's type no
+/// longer fits its body (a stricter type deployed since): it is claimed before it is parsed.
+/// A body that does not fit still fails its claim, so a corrected handler gets the retry.
+#[actix_web::test]
+async fn a_duplicate_is_acknowledged_before_its_body_is_parsed() {
+    #[derive(serde::Deserialize)]
+    struct Stricter {
+        #[allow(dead_code)]
+        required_since_the_last_deploy: String,
+    }
+    async fn strict(_event: VerifiedEvent<Stricter>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+    let calls = Calls::default();
+    let dedupe = WebhookDedupe::memory();
+    let app = test::init_service(
+        App::new()
+            .app_data(config())
+            .app_data(web::Data::new(calls.clone()))
+            .service(
+                web::resource("/before")
+                    .wrap(dedupe.clone())
+                    .route(web::post().to(counted)),
+            )
+            .service(
+                web::resource("/after")
+                    .wrap(dedupe)
+                    .route(web::post().to(strict)),
+            ),
+    )
+    .await;
+    let first = signed(ORG_CREATED).uri("/before").id("m_deployed");
+    assert_eq!(send(&app, first.to_request()).await.0, 200);
+    let retry = signed(ORG_CREATED).uri("/after").id("m_deployed");
+    assert_eq!(send(&app, retry.to_request()).await, ignored("duplicate"));
+
+    // A new delivery that does not fit: 422, and its claim is released.
+    let new = || signed(ORG_CREATED).uri("/after").id("m_new");
+    assert_eq!(send(&app, new().to_request()).await.0, 422);
+    assert_eq!(
+        send(&app, new().to_request()).await.0,
+        422,
+        "not a duplicate"
+    );
+    assert_eq!(calls.count(), 1);
+}

@@ -89,8 +89,92 @@ fn rejections_are_counted_by_reason() {
                 "reason=timestamp_too_old".to_owned(),
                 1
             ),
+            (
+                "webhook_requests_total".to_owned(),
+                "outcome=rejected".to_owned(),
+                3
+            ),
         ]
     );
+}
+
+/// Outcomes as the tower layer counts them, so one dashboard serves both: under WebhookDedupe
+/// the handler's answer is known (accepted, failed); a body that does not fit the handler's
+/// type is one rejected request, not also a failed one.
+#[test]
+fn outcomes_are_counted_as_the_tower_layer_counts_them() {
+    async fn answer(event: VerifiedEvent<OrgEvent>) -> HttpResponse {
+        if event.delivery().id() == Some("m_bad") {
+            HttpResponse::InternalServerError().finish()
+        } else {
+            HttpResponse::Ok().finish()
+        }
+    }
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let statuses = metrics::with_local_recorder(&recorder, || {
+        actix_web::rt::System::new().block_on(async {
+            let config = WebhookConfig::secret(SECRET)
+                .unwrap()
+                .events(webhook_core::EventFilter::new(["organization.*"]).unwrap());
+            let dedupe = webhook_actix::WebhookDedupe::memory_for(&config);
+            let app = actix_web::test::init_service(
+                App::new().app_data(config).service(
+                    web::resource("/webhooks")
+                        .wrap(dedupe)
+                        .route(web::post().to(answer)),
+                ),
+            )
+            .await;
+            let not_an_org = ORG_CREATED.replace(r#""display_name":"Acme""#, r#""display_name":5"#);
+            let requests = vec![
+                signed(ORG_CREATED).id("m_ok"),
+                signed(ORG_CREATED).id("m_ok"),
+                signed(ORG_CREATED).id("m_bad"),
+                wrong_secret("m_wrong"),
+                signed(&ORG_CREATED.replace("organization.created", "user.login")).id("m_user"),
+                signed(&not_an_org).id("m_422"),
+            ];
+            let mut statuses = Vec::new();
+            for req in requests {
+                let res = actix_web::test::call_service(&app, req.to_request()).await;
+                statuses.push(res.status().as_u16());
+            }
+            statuses
+        })
+    });
+    assert_eq!(statuses, [200, 200, 500, 401, 200, 422]);
+    let snapshot = snapshotter.snapshot().into_vec();
+    let mut outcomes: Vec<(String, u64)> = snapshot
+        .iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => Some((
+                key.key().labels().map(|l| l.value().to_owned()).collect(),
+                *n,
+            )),
+            _ => None,
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            ("accepted".to_owned(), 1),
+            ("duplicate".to_owned(), 1),
+            ("failed".to_owned(), 1),
+            ("rejected".to_owned(), 2),
+            ("unsubscribed".to_owned(), 1),
+        ]
+    );
+    let verified = snapshot
+        .iter()
+        .find(|(key, ..)| key.key().name() == "webhook_verify_duration_seconds")
+        .map(|(.., value)| match value {
+            DebugValue::Histogram(samples) => samples.len(),
+            _ => 0,
+        });
+    assert_eq!(verified, Some(6), "every body that reached verification");
 }
 
 #[test]

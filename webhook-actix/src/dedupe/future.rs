@@ -40,7 +40,14 @@ where
             Ok(res) => res.status().is_success(),
             Err(err) => err.as_response_error().status_code().is_success(),
         };
-        this.guard.0.complete(success);
+        // A request that claimed a delivery reached its handler: count how it ended.
+        if this.guard.0.complete(success) {
+            crate::observe::finish(if success {
+                crate::observe::outcome::ACCEPTED
+            } else {
+                crate::observe::outcome::FAILED
+            });
+        }
         Poll::Ready(result)
     }
 }
@@ -51,6 +58,8 @@ struct CompletionGuard(DedupeScope);
 
 impl Drop for CompletionGuard {
     fn drop(&mut self) {
-        self.0.complete(false);
+        if self.0.complete(false) {
+            crate::observe::finish(crate::observe::outcome::CANCELLED);
+        }
     }
 }

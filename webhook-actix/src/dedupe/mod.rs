@@ -15,8 +15,9 @@
 //!      the handler run;
 //! 3. when the response is known, the middleware completes the claimed key: success for a 2xx,
 //!    failure otherwise (so the sender's retry is processed again). If the request is dropped
-//!    before a response exists (client gone, handler panicked), the claim is completed as a
-//!    failure.
+//!    before a response exists (the handler panicked, the server shut down, an outer timeout
+//!    fired), the claim is completed as a failure. A client that disconnects from HTTP/1 does
+//!    not drop a running handler in actix-web: it finishes, and its answer counts.
 //!
 //! Without the middleware the extractors do not deduplicate. Routes wrapped by it that do not
 //! use the extractors are passed through untouched.

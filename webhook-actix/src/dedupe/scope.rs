@@ -62,13 +62,17 @@ impl DedupeScope {
         claim
     }
 
-    /// Records the outcome of the claimed key, if any (at most once).
-    pub(crate) fn complete(&self, success: bool) {
+    /// Records the outcome of the claimed key, if any (at most once); whether there was one.
+    pub(crate) fn complete(&self, success: bool) -> bool {
         let claimed = self.0.claimed.borrow_mut().take();
-        if let Some((key, claimed_at, clock)) = claimed {
-            self.0
-                .store
-                .complete(&key, claimed_at, success, clock.now_unix());
+        match claimed {
+            Some((key, claimed_at, clock)) => {
+                self.0
+                    .store
+                    .complete(&key, claimed_at, success, clock.now_unix());
+                true
+            }
+            None => false,
         }
     }
 }
