@@ -63,6 +63,13 @@ pub enum InboxError {
     /// A worker or inbox setting is invalid (e.g. an event pattern that does not parse).
     #[error("invalid inbox configuration: {0}")]
     Config(String),
+    /// The SQLite file was deleted or replaced while the inbox had it open: a commit would go to
+    /// the old file, and be lost. Accepts are answered 503 and health is red until the receiver
+    /// is restarted.
+    #[error(
+        "the inbox file {0} was deleted or replaced while open; restart the receiver (accepts are refused until then)"
+    )]
+    FileChanged(std::path::PathBuf),
     /// A stored row could not be read back (a value outside what this crate writes).
     #[error("corrupt inbox row: {0}")]
     Corrupt(String),

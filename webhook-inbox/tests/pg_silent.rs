@@ -98,11 +98,11 @@ async fn a_call_given_up_on_a_silent_server_does_not_keep_its_pool_slot() {
     let proxy = Proxy::start((direct.get_host().to_owned(), direct.get_port())).await;
     let through_proxy = direct.clone().host("127.0.0.1").port(proxy.port);
     // One connection: a slot held by a dead connection leaves none. The acquire timeout leaves
-    // room for the 2 s release ping and a new connection on a loaded machine; without the
-    // bounded ping the slot stays taken for minutes.
+    // ample room for the 2 s release ping and a new connection; without the bounded ping the
+    // slot stays taken for about 15 minutes.
     let pool = PgPoolOptions::new()
         .max_connections(1)
-        .acquire_timeout(Duration::from_secs(8));
+        .acquire_timeout(Duration::from_secs(25));
     let backend =
         PostgresBackend::open_with(through_proxy, pool, Durability::Full, SchemaSetup::Existing)
             .await
@@ -120,14 +120,14 @@ async fn a_call_given_up_on_a_silent_server_does_not_keep_its_pool_slot() {
     // The server is reachable again for new connections: the pool must open one, not wait on
     // the slot of the silent one.
     let started = Instant::now();
-    let counts = tokio::time::timeout(Duration::from_secs(20), backend.counts()).await;
+    let counts = tokio::time::timeout(Duration::from_secs(30), backend.counts()).await;
     assert!(
         matches!(counts, Ok(Ok(_))),
         "{counts:?} after {:?}",
         started.elapsed()
     );
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(25),
         "{:?}",
         started.elapsed()
     );

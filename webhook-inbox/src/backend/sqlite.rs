@@ -9,10 +9,15 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Connection as _, QueryBuilder, Row, Sqlite};
+
+/// sqlx's SQLite connection settings, which [`SqliteBackend::open_with`] takes (re-exported so
+/// that a receiver needs no sqlx dependency of its own).
+pub use sqlx::sqlite::SqliteConnectOptions;
 
 use super::{Backend, BackendResult, BoxFuture, Durability, SchemaSetup, read};
 use crate::{
@@ -39,6 +44,67 @@ const ID_CHUNK: usize = 10_000;
 pub struct SqliteBackend {
     write: SqlitePool,
     read: SqlitePool,
+    /// The database lives in the write connection, which must never be closed.
+    in_memory: bool,
+    /// The file as opened, to notice it deleted or replaced under the open connections.
+    file: Option<FileIdentity>,
+}
+
+/// A file's path and, on Unix, its device and inode numbers.
+#[derive(Debug, Clone)]
+struct FileIdentity {
+    path: std::path::PathBuf,
+    id: (u64, u64),
+}
+
+impl FileIdentity {
+    fn of(path: &std::path::Path) -> Option<FileIdentity> {
+        // Absolute: the process may change its working directory later.
+        let path = std::fs::canonicalize(path).ok()?;
+        let id = file_id(&std::fs::metadata(&path).ok()?)?;
+        Some(FileIdentity { path, id })
+    }
+
+    /// Fails when the path no longer leads to the file that was opened.
+    fn check(&self) -> BackendResult<()> {
+        match std::fs::metadata(&self.path)
+            .ok()
+            .as_ref()
+            .and_then(file_id)
+        {
+            Some(id) if id == self.id => Ok(()),
+            _ => Err(InboxError::FileChanged(self.path.clone())),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// Creates the database file readable and writable by its owner only, when it does not exist
+/// yet: it holds webhook bodies, often personal data, and SQLite gives the `-wal` and `-shm`
+/// files the same permissions. An existing file keeps its own.
+fn create_private(file: &std::path::Path) -> BackendResult<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(InboxError::Config(format!(
+            "cannot create the inbox database {}: {e}",
+            file.display()
+        ))),
+    }
 }
 
 impl SqliteBackend {
@@ -56,16 +122,55 @@ impl SqliteBackend {
         durability: Durability,
         setup: SchemaSetup,
     ) -> BackendResult<Self> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        Self::open_options(
+            SqliteConnectOptions::from_str(url)?,
+            in_memory,
+            durability,
+            setup,
+        )
+        .await
+    }
+
+    /// [`open`](Self::open) with your own connection settings, e.g. a `pragma` (on macOS,
+    /// `fullfsync` makes `synchronous=FULL` flush the drive's cache too). The backend sets the
+    /// synchronous level from `durability`, WAL, a 10 s busy timeout, and whether the file may
+    /// be created. For an in-memory database, use [`open`](Self::open) with `sqlite::memory:`.
+    pub async fn open_with(
+        options: SqliteConnectOptions,
+        durability: Durability,
+        setup: SchemaSetup,
+    ) -> BackendResult<Self> {
+        Self::open_options(options, false, durability, setup).await
+    }
+
+    async fn open_options(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+        durability: Durability,
+        setup: SchemaSetup,
+    ) -> BackendResult<Self> {
         let synchronous = match durability {
             Durability::Full => SqliteSynchronous::Full,
             Durability::Process => SqliteSynchronous::Normal,
         };
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let mut options = SqliteConnectOptions::from_str(url)?
+        let file = options.get_filename().to_owned();
+        if !in_memory && file.as_os_str().is_empty() {
+            // SQLite would open a private temporary database, gone with its connection.
+            return Err(InboxError::Config(
+                "the SQLite URL names no file: write `sqlite://path/to/inbox.db` (an unset variable in `sqlite://$DB`?)".to_owned(),
+            ));
+        }
+        if !in_memory && setup == SchemaSetup::Migrate {
+            create_private(&file)?;
+        }
+        let mut options = options
             .create_if_missing(setup == SchemaSetup::Migrate)
             .synchronous(synchronous)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // The WAL is cut back to 64 MiB after a checkpoint, not kept at its largest.
+            .pragma("journal_size_limit", "67108864");
         if setup == SchemaSetup::Migrate {
             // Stored in the file: an existing inbox is in WAL already, and a file that is not
             // one is left unwritten.
@@ -105,11 +210,53 @@ impl SqliteBackend {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        Ok(SqliteBackend { write, read })
+        Ok(SqliteBackend {
+            write,
+            read,
+            in_memory,
+            file: if in_memory {
+                None
+            } else {
+                FileIdentity::of(&file)
+            },
+        })
+    }
+
+    /// The write connection, for one transaction.
+    async fn writer(&self) -> BackendResult<PoolConnection<Sqlite>> {
+        Ok(self.write.acquire().await?)
+    }
+
+    /// After a transaction on `conn` failed in the database, closes `conn` instead of returning
+    /// it to the pool. On some errors (a full disk, an I/O error) SQLite rolls the whole
+    /// transaction back by itself, which sqlx does not notice: its next `begin` on that
+    /// connection opens a savepoint instead of a transaction, and after a second such failure
+    /// the connection stays inside a transaction that never commits, while every later commit
+    /// only releases a savepoint and reports success. A fresh connection has no such state.
+    fn after_transaction<T>(&self, conn: &mut PoolConnection<Sqlite>, result: &BackendResult<T>) {
+        if matches!(result, Err(InboxError::Store(_))) && !self.in_memory {
+            conn.close_on_drop();
+        }
     }
 
     async fn accept(&self, batch: &[NewDelivery]) -> BackendResult<Vec<Accepted>> {
-        let mut tx = self.write.begin().await?;
+        // One `stat` per group commit: a file deleted or replaced under the open connections
+        // (a cleaner of temporary files, a restore over a running receiver) would take the
+        // commits with it.
+        if let Some(file) = &self.file {
+            file.check()?;
+        }
+        let mut conn = self.writer().await?;
+        let result = Self::accept_on(&mut conn, batch).await;
+        self.after_transaction(&mut conn, &result);
+        result
+    }
+
+    async fn accept_on(
+        conn: &mut SqliteConnection,
+        batch: &[NewDelivery],
+    ) -> BackendResult<Vec<Accepted>> {
+        let mut tx = conn.begin().await?;
         let mut new_ids: HashMap<String, i64> = HashMap::with_capacity(batch.len());
         for chunk in batch.chunks(INSERT_CHUNK) {
             let mut keys = QueryBuilder::<Sqlite>::new(
@@ -235,7 +382,17 @@ impl SqliteBackend {
     }
 
     async fn record_outcomes(&self, outcomes: &[Outcome]) -> BackendResult<u64> {
-        let mut tx = self.write.begin().await?;
+        let mut conn = self.writer().await?;
+        let result = Self::record_outcomes_on(&mut conn, outcomes).await;
+        self.after_transaction(&mut conn, &result);
+        result
+    }
+
+    async fn record_outcomes_on(
+        conn: &mut SqliteConnection,
+        outcomes: &[Outcome],
+    ) -> BackendResult<u64> {
+        let mut tx = conn.begin().await?;
         let mut applied = 0;
         for o in outcomes {
             let (status, next_at, error, outcome) = match &o.result {
@@ -397,10 +554,22 @@ impl SqliteBackend {
         now_ms: i64,
         operation: &'static str,
     ) -> BackendResult<()> {
+        let mut conn = self.writer().await?;
+        let result = Self::requeue_on(&mut conn, id, now_ms, operation).await;
+        self.after_transaction(&mut conn, &result);
+        result
+    }
+
+    async fn requeue_on(
+        conn: &mut SqliteConnection,
+        id: DeliveryId,
+        now_ms: i64,
+        operation: &'static str,
+    ) -> BackendResult<()> {
         // Reads, then writes: take the write lock first, or another process committing in
         // between (the receiver, while the CLI replays) fails the write at once (a stale
         // snapshot is not retried by the busy timeout).
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT status, next_attempt_at_ms FROM inbox_deliveries WHERE id = ?1")
                 .bind(id.0)
@@ -585,6 +754,9 @@ impl Backend for SqliteBackend {
 
     fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
         Box::pin(async move {
+            if let Some(file) = &self.file {
+                file.check()?;
+            }
             let n: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM inbox_attempts WHERE outcome != 'ok' AND finished_at_ms >= ?1")
                     .bind(since_ms)
