@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response, StatusCode, Version};
 use http_body::Body;
 use http_body_util::Full;
 use pin_project_lite::pin_project;
@@ -164,8 +164,11 @@ where
         }
     }
 
+    /// A rejection before the body is read; `body_unread` when the request has a body that
+    /// an HTTP/1 connection would then close on.
     pub(crate) fn rejected(
         rejection: Rejection,
+        body_unread: bool,
         config: Arc<Config>,
         on_rejection: R,
         span: Span,
@@ -173,8 +176,11 @@ where
         // Called from `Service::call`, before there is a future whose drop would count a panic
         // of the rejection handler.
         let failed_if_unwinding = FailedIfUnwinding(&span);
-        let response = reject(&config, &on_rejection, &span, rejection);
+        let mut response = reject(&config, &on_rejection, &span, rejection);
         std::mem::forget(failed_if_unwinding);
+        if body_unread {
+            announce_close(&mut response);
+        }
         ResponseFuture {
             state: State::Answer {
                 response: Some(response),
@@ -208,6 +214,16 @@ fn skip(span: &Span, outcome: Outcome) -> Response<Full<Bytes>> {
         outcome.as_str()
     );
     skipped(outcome)
+}
+
+/// Says that the connection closes after this answer (RFC 9110 §9.6): an HTTP/1 server that
+/// answers before reading the whole body closes the connection rather than read the rest (hyper
+/// does), and the client should know before it sends the next request on it.
+fn announce_close<B>(response: &mut Response<B>) {
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
 }
 
 /// Counts a request as failed when dropped, unless forgotten: dropped while a panic unwinds.
@@ -311,7 +327,15 @@ where
                         }
                     };
                     if let Some(rejection) = failed {
-                        let response = reject(this.config, this.on_rejection, this.span, rejection);
+                        let mut response =
+                            reject(this.config, this.on_rejection, this.span, rejection);
+                        // Answered before the end of the body: HTTP/1 closes the connection.
+                        if parts
+                            .as_ref()
+                            .is_some_and(|p| p.version <= Version::HTTP_11)
+                        {
+                            announce_close(&mut response);
+                        }
                         this.state.set(State::Done);
                         return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response, header};
+use http::{Request, Response, Version, header};
 use http_body::Body;
 use http_body_util::Full;
 use tower_service::Service;
@@ -85,10 +85,13 @@ where
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
+        // Answered before the body is read: an HTTP/1 connection closes after such an answer.
+        let body_unread = req.version() <= Version::HTTP_11 && !req.body().is_end_stream();
         if declared.is_some_and(|len| len > limit as u64) {
             let _entered = span.enter();
             return ResponseFuture::rejected(
                 Rejection::PayloadTooLarge { limit },
+                body_unread,
                 self.config.clone(),
                 self.on_rejection.clone(),
                 span.clone(),
@@ -101,6 +104,7 @@ where
             let _entered = span.enter();
             return ResponseFuture::rejected(
                 Rejection::Verify(err),
+                body_unread,
                 self.config.clone(),
                 self.on_rejection.clone(),
                 span.clone(),

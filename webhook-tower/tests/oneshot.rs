@@ -449,6 +449,61 @@ async fn a_limit_outside_the_layer_that_cuts_the_body_is_a_413() {
     assert_eq!(rec.calls(), 0);
 }
 
+/// An HTTP/1 request answered before its whole body was read (its connection closes after
+/// such an answer) says so with `Connection: close`; one whose body was read, or on HTTP/2,
+/// does not.
+#[tokio::test]
+async fn an_answer_before_the_end_of_the_body_announces_the_close() {
+    let close = |res: &Response<_>| res.headers().get("connection").cloned();
+    let svc = || {
+        layer()
+            .body_limit(1024)
+            .layer(Recorder::default().service(StatusCode::OK))
+    };
+
+    let mut unsigned = request("msg_close");
+    unsigned.headers_mut().remove("webhook-signature");
+    let res = svc().oneshot(unsigned).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        close(&res).as_ref().map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+
+    let mut http2 = request("msg_close_h2");
+    http2.headers_mut().remove("webhook-signature");
+    *http2.version_mut() = http::Version::HTTP_2;
+    assert_eq!(close(&svc().oneshot(http2).await.unwrap()), None);
+
+    let mut empty = request_with(SECRET, "msg_empty", NOW, "");
+    empty.headers_mut().remove("webhook-signature");
+    assert_eq!(close(&svc().oneshot(empty).await.unwrap()), None);
+
+    let streamed = signed_post(
+        SECRET,
+        "msg_close_stream",
+        NOW,
+        b"x",
+        endless_body(Arc::new(AtomicUsize::new(0)), 1000),
+    );
+    let res = svc().oneshot(streamed).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(close(&res).is_some());
+
+    // read to its end and refused: the connection stays open
+    let res = svc()
+        .oneshot(request_with(
+            "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",
+            "msg_read",
+            NOW,
+            BODY,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(close(&res), None);
+}
+
 #[tokio::test]
 async fn body_error_mid_stream_is_a_400() {
     let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
