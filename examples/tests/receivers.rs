@@ -154,21 +154,31 @@ async fn dead_letters_after_the_last_attempt(bin: &str) {
         &[("WEBHOOK_SECRET", SECRET)],
     );
     let sender = Sender::new(&server.addr, SECRET);
-    let body = sample("user.login", "evt_login_1");
-    assert_eq!(sender.send("msg_dead", &body).await.status(), 201);
+    // Six deliveries, twelve failures in a row: with the handler's circuit breaker on, it would
+    // open after five and hold the rest for 60 s, whatever --retry-base-ms says.
+    for i in 0..6 {
+        let body = sample("user.login", &format!("evt_login_{i}"));
+        assert_eq!(
+            sender.send(&format!("msg_dead_{i}"), &body).await.status(),
+            201
+        );
+    }
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     // The endpoint reads the counts before the per-type figures, so the answer that first
-    // counts the delivery dead also has its last attempt.
+    // counts the deliveries dead also has their last attempts.
     let dead = loop {
         let stats = stats(&server.addr).await;
-        if stats["counts"]["dead"] == 1 {
+        if stats["counts"]["dead"] == 6 {
             break stats;
         }
-        assert!(std::time::Instant::now() < deadline, "never dead: {stats}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not all dead: {stats}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    // Dead after exactly the two attempts it was given.
-    assert_eq!(for_type(&dead, "user.login")["failed"], 2, "{dead}");
+    // Dead after exactly the two attempts each was given.
+    assert_eq!(for_type(&dead, "user.login")["failed"], 12, "{dead}");
     assert!(
         next_line(&server, Duration::from_millis(500)).is_none(),
         "a dead delivery ran a third time"

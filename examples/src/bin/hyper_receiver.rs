@@ -46,9 +46,7 @@ struct App {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .init();
+    webhook_examples::init_tracing();
     let args = Args::parse();
     let verifier = Verifier::with_secrets(
         webhook_core::Scheme::StandardWebhooks,
