@@ -94,3 +94,46 @@ async fn a_file_deleted_or_replaced_under_the_receiver_is_noticed() {
         ));
     }
 }
+
+/// An SQLite URI (`sqlite:file:…`) is opened by SQLite itself: no stray file named after the
+/// URI is created or watched. A failed first open leaves no empty file behind, and `open_with`
+/// on default (in-memory) options works as `sqlite::memory:` does.
+#[tokio::test]
+async fn uris_failed_opens_and_in_memory_options() {
+    use std::str::FromStr as _;
+    use webhook_inbox::SchemaSetup;
+    use webhook_inbox::backend::Backend as _;
+    use webhook_inbox::backend::sqlite::SqliteConnectOptions;
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.db");
+    let backend =
+        SqliteBackend::connect(&format!("sqlite:file:{}", real.display()), Durability::Full)
+            .await
+            .unwrap();
+    backend.failures_since(0).await.unwrap();
+    backend.close().await;
+    assert!(real.exists());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with("file:")), "{names:?}");
+
+    let read_only = dir.path().join("ro.db");
+    let opened = SqliteBackend::connect(
+        &format!("sqlite://{}?mode=ro", read_only.display()),
+        Durability::Full,
+    )
+    .await;
+    assert!(opened.is_err());
+    assert!(!read_only.exists(), "no empty file left behind");
+
+    let in_memory = SqliteBackend::open_with(
+        SqliteConnectOptions::from_str("sqlite::memory:").unwrap(),
+        Durability::Full,
+        SchemaSetup::Migrate,
+    )
+    .await
+    .unwrap();
+    in_memory.failures_since(0).await.unwrap();
+}

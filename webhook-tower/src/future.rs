@@ -333,6 +333,7 @@ where
                         if parts
                             .as_ref()
                             .is_some_and(|p| p.version <= Version::HTTP_11)
+                            && !body.is_end_stream()
                         {
                             announce_close(&mut response);
                         }

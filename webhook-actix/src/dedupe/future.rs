@@ -59,7 +59,13 @@ struct CompletionGuard(DedupeScope);
 impl Drop for CompletionGuard {
     fn drop(&mut self) {
         if self.0.complete(false) {
-            crate::observe::finish(crate::observe::outcome::CANCELLED);
+            // Dropped by a panic of the handler (failed, as the tower layer counts it), or
+            // before an answer (cancelled).
+            crate::observe::finish(if std::thread::panicking() {
+                crate::observe::outcome::FAILED
+            } else {
+                crate::observe::outcome::CANCELLED
+            });
         }
     }
 }

@@ -92,14 +92,15 @@ fn file_id(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
 /// Creates the database file readable and writable by its owner only, when it does not exist
 /// yet: it holds webhook bodies, often personal data, and SQLite gives the `-wal` and `-shm`
 /// files the same permissions. An existing file keeps its own.
-fn create_private(file: &std::path::Path) -> BackendResult<()> {
+/// Whether it created it.
+fn create_private(file: &std::path::Path) -> BackendResult<bool> {
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
     match open.open(file) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(InboxError::Config(format!(
             "cannot create the inbox database {}: {e}",
             file.display()
@@ -134,8 +135,8 @@ impl SqliteBackend {
 
     /// [`open`](Self::open) with your own connection settings, e.g. a `pragma` (on macOS,
     /// `fullfsync` makes `synchronous=FULL` flush the drive's cache too). The backend sets the
-    /// synchronous level from `durability`, WAL, a 10 s busy timeout, and whether the file may
-    /// be created. For an in-memory database, use [`open`](Self::open) with `sqlite::memory:`.
+    /// synchronous level from `durability`, WAL, a 10 s busy timeout, whether the file may be
+    /// created, `temp_store=memory` and `journal_size_limit` (64 MiB), over yours.
     pub async fn open_with(
         options: SqliteConnectOptions,
         durability: Durability,
@@ -155,15 +156,47 @@ impl SqliteBackend {
             Durability::Process => SqliteSynchronous::Normal,
         };
         let file = options.get_filename().to_owned();
+        let name = file.to_string_lossy();
+        // `SqliteConnectOptions::new()` and `from_str("sqlite::memory:")` name their in-memory
+        // databases so.
+        let in_memory = in_memory || name == ":memory:" || name.starts_with("file:sqlx-in-memory-");
         if !in_memory && file.as_os_str().is_empty() {
             // SQLite would open a private temporary database, gone with its connection.
             return Err(InboxError::Config(
                 "the SQLite URL names no file: write `sqlite://path/to/inbox.db` (an unset variable in `sqlite://$DB`?)".to_owned(),
             ));
         }
-        if !in_memory && setup == SchemaSetup::Migrate {
-            create_private(&file)?;
+        // A plain path is the file SQLite opens; an SQLite URI (`file:…`) is read by SQLite
+        // itself, so it is neither created here nor watched.
+        let plain_file = !in_memory && !name.starts_with("file:");
+        let created = plain_file && setup == SchemaSetup::Migrate && create_private(&file)?;
+        let opened = Self::open_pools(options, in_memory, synchronous, setup).await;
+        if opened.is_err() && created {
+            // Nothing was stored: do not leave an empty file that looks like an inbox.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
         }
+        let (write, read) = opened?;
+        Ok(SqliteBackend {
+            write,
+            read,
+            in_memory,
+            file: if plain_file {
+                FileIdentity::of(&file)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// The write pool (one connection) and the read pool, the schema migrated or checked.
+    async fn open_pools(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+        synchronous: SqliteSynchronous,
+        setup: SchemaSetup,
+    ) -> BackendResult<(SqlitePool, SqlitePool)> {
         let mut options = options
             .create_if_missing(setup == SchemaSetup::Migrate)
             .synchronous(synchronous)
@@ -210,16 +243,7 @@ impl SqliteBackend {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        Ok(SqliteBackend {
-            write,
-            read,
-            in_memory,
-            file: if in_memory {
-                None
-            } else {
-                FileIdentity::of(&file)
-            },
-        })
+        Ok((write, read))
     }
 
     /// The write connection, for one transaction.
