@@ -1,5 +1,7 @@
 //! The SQLite inbox's file: where it is and who can read it.
 
+mod support;
+
 use webhook_inbox::backend::sqlite::SqliteBackend;
 use webhook_inbox::{Durability, InboxError};
 
@@ -55,20 +57,10 @@ async fn a_new_inbox_is_private_to_its_owner() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_file_deleted_or_replaced_under_the_receiver_is_noticed() {
-    use webhook_core::{Signer, Verifier};
     use webhook_inbox::backend::Backend as _;
     use webhook_inbox::{AcceptMeta, NewDelivery};
     let new = |id: &str| {
-        let body = format!(r#"{{"id":"evt_{id}","type":"user.created"}}"#);
-        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let headers = Signer::standard(secret)
-            .unwrap()
-            .sign(id, 1_700_000_000, body.as_bytes());
-        let delivery = Verifier::standard(secret)
-            .unwrap()
-            .without_timestamp_check()
-            .verify_delivery(&headers, body.into())
-            .unwrap();
+        let delivery = support::delivery(id, "user.created", "{}");
         NewDelivery::from_delivery(&delivery, AcceptMeta::new(), 1_700_000_000_000)
     };
     for replace in [false, true] {

@@ -10,13 +10,13 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use webhook_core::{Signer, Verifier};
+mod support;
+
 use webhook_inbox::backend::Backend;
 use webhook_inbox::backend::sqlite::SqliteBackend;
 use webhook_inbox::sqlx::{self, Connection as _};
 use webhook_inbox::{AcceptMeta, Accepted, Durability, NewDelivery};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const DIR_VAR: &str = "WEBHOOK_TEST_TMPFS";
 
 #[test]
@@ -91,15 +91,7 @@ fn fill(path: &Path) {
 }
 
 fn new_delivery(id: &str, data: &str) -> NewDelivery {
-    let body = format!(r#"{{"id":"evt_{id}","type":"user.created","data":"{data}"}}"#);
-    let headers = Signer::standard(SECRET)
-        .unwrap()
-        .sign(id, 1_700_000_000, body.as_bytes());
-    let delivery = Verifier::standard(SECRET)
-        .unwrap()
-        .without_timestamp_check()
-        .verify_delivery(&headers, body.into())
-        .unwrap();
+    let delivery = support::delivery(id, "user.created", &format!(r#""{data}""#));
     NewDelivery::from_delivery(&delivery, AcceptMeta::new(), 1_700_000_000_000)
 }
 

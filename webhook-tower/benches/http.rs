@@ -183,16 +183,7 @@ async fn read_response(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<u16>
         }
         buf.extend_from_slice(&chunk[..n]);
     };
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
-    let status: u16 = head.get(9..12)?.parse().ok()?;
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap_or(0))
-        })
-        .unwrap_or(0);
+    let (status, len) = status_and_length(&buf[..head_end])?;
     while buf.len() < head_end + len {
         let n = stream.read(&mut chunk).await.ok()?;
         if n == 0 {
@@ -283,7 +274,13 @@ fn load_spinning(server: &Server, path: &str, size: usize, secs: u64, conns: usi
 /// The status of the response in `buf` once it is complete (head and `Content-Length` body).
 fn complete_response(buf: &[u8]) -> Option<u16> {
     let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let (status, len) = status_and_length(&buf[..head_end])?;
+    (buf.len() >= head_end + len).then_some(status)
+}
+
+/// A response head's status and `Content-Length` (0 when absent).
+fn status_and_length(head: &[u8]) -> Option<(u16, usize)> {
+    let head = std::str::from_utf8(head).ok()?;
     let status: u16 = head.get(9..12)?.parse().ok()?;
     let len: usize = head
         .lines()
@@ -293,7 +290,7 @@ fn complete_response(buf: &[u8]) -> Option<u16> {
                 .map(|v| v.trim().parse().unwrap_or(0))
         })
         .unwrap_or(0);
-    (buf.len() >= head_end + len).then_some(status)
+    Some((status, len))
 }
 
 struct Run {

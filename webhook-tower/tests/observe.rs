@@ -35,6 +35,30 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Runs `requests` on a runtime under a fresh metrics recorder; gives `webhook_requests_total`
+/// by outcome.
+fn requests_by_outcome(requests: impl std::future::Future<Output = ()>) -> Vec<(String, u64)> {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || runtime().block_on(requests));
+    let mut outcomes: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
+        .map(|(key, _, _, value)| {
+            let outcome = key.key().labels().map(|l| l.value().to_owned()).collect();
+            let n = match value {
+                DebugValue::Counter(n) => n,
+                _ => 0,
+            };
+            (outcome, n)
+        })
+        .collect();
+    outcomes.sort();
+    outcomes
+}
+
 async fn drive(layer: WebhookVerify, requests: Vec<Request<Full<Bytes>>>) -> Vec<StatusCode> {
     let svc = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
@@ -251,50 +275,30 @@ fn span_carries_id_type_scheme_and_outcome_but_never_the_body() {
 /// still counts, as `cancelled`: while the inner service runs, and while the body is read.
 #[test]
 fn a_request_dropped_before_its_answer_counts_as_cancelled() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        runtime().block_on(async {
-            let layer = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
-            let stuck = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
-                std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>().await
-            }));
-            let call = stuck.clone().oneshot(request("slow", SECRET));
-            let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
-            assert!(dropped.is_err(), "the inner service answered");
+    let outcomes = requests_by_outcome(async {
+        let layer = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
+        let stuck = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
+            std::future::pending::<Result<Response<Full<Bytes>>, Infallible>>().await
+        }));
+        let call = stuck.clone().oneshot(request("slow", SECRET));
+        let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
+        assert!(dropped.is_err(), "the inner service answered");
 
-            // A client that sends its headers, then nothing.
-            let body = http_body_util::StreamBody::new(futures_util::stream::pending::<
-                Result<http_body::Frame<Bytes>, Infallible>,
-            >());
-            let mut streaming = Request::post("/").body(body).unwrap();
-            *streaming.headers_mut() = request("streaming", SECRET).headers().clone();
-            let call = layer
-                .layer(service_fn(|_req: Request<Full<Bytes>>| async {
-                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-                }))
-                .oneshot(streaming);
-            let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
-            assert!(dropped.is_err(), "the body was read to its end");
-        })
+        // A client that sends its headers, then nothing.
+        let body = http_body_util::StreamBody::new(futures_util::stream::pending::<
+            Result<http_body::Frame<Bytes>, Infallible>,
+        >());
+        let mut streaming = Request::post("/").body(body).unwrap();
+        *streaming.headers_mut() = request("streaming", SECRET).headers().clone();
+        let call = layer
+            .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+            }))
+            .oneshot(streaming);
+        let dropped = tokio::time::timeout(std::time::Duration::from_millis(20), call).await;
+        assert!(dropped.is_err(), "the body was read to its end");
     });
-    let cancelled: u64 = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| {
-            key.key().name() == "webhook_requests_total"
-                && key
-                    .key()
-                    .labels()
-                    .any(|l| l.key() == "outcome" && l.value() == "cancelled")
-        })
-        .map(|(.., value)| match value {
-            DebugValue::Counter(n) => n,
-            _ => 0,
-        })
-        .sum();
-    assert_eq!(cancelled, 2);
+    assert_eq!(outcomes, [("cancelled".to_owned(), 2)]);
 }
 
 /// A panic in the inner service, unwinding through the layer (to a catch-panic layer or the
@@ -302,36 +306,20 @@ fn a_request_dropped_before_its_answer_counts_as_cancelled() {
 #[test]
 fn a_panicking_inner_service_counts_as_failed() {
     use futures_util::FutureExt as _;
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        runtime().block_on(async {
-            let svc = WebhookVerify::new(SECRET)
-                .clock(Arc::new(FixedClock(NOW)))
-                .layer(service_fn(|_req: Request<Full<Bytes>>| async {
-                    panic!("the handler panics");
-                    #[allow(unreachable_code)]
-                    Ok::<Response<Full<Bytes>>, Infallible>(Response::new(Full::new(Bytes::new())))
-                }));
-            let caught = std::panic::AssertUnwindSafe(svc.oneshot(request("boom", SECRET)))
-                .catch_unwind()
-                .await;
-            assert!(caught.is_err());
-        })
+    let outcomes = requests_by_outcome(async {
+        let svc = WebhookVerify::new(SECRET)
+            .clock(Arc::new(FixedClock(NOW)))
+            .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                panic!("the handler panics");
+                #[allow(unreachable_code)]
+                Ok::<Response<Full<Bytes>>, Infallible>(Response::new(Full::new(Bytes::new())))
+            }));
+        let caught = std::panic::AssertUnwindSafe(svc.oneshot(request("boom", SECRET)))
+            .catch_unwind()
+            .await;
+        assert!(caught.is_err());
     });
-    let outcomes: Vec<String> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
-        .flat_map(|(key, ..)| {
-            key.key()
-                .labels()
-                .map(|l| l.value().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert_eq!(outcomes, ["failed"]);
+    assert_eq!(outcomes, [("failed".to_owned(), 1)]);
 }
 
 /// A rejection handler that panics counts the request once, as failed, not also as rejected:
@@ -339,45 +327,27 @@ fn a_panicking_inner_service_counts_as_failed() {
 #[test]
 fn a_panicking_rejection_handler_counts_once_as_failed() {
     use futures_util::FutureExt as _;
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
-        runtime().block_on(async {
-            let svc = WebhookVerify::new(SECRET)
-                .clock(Arc::new(FixedClock(NOW)))
-                .on_rejection(|_: &webhook_core::Rejection| -> Response<Full<Bytes>> {
-                    panic!("the rejection handler panics")
-                })
-                .layer(service_fn(|_req: Request<Full<Bytes>>| async {
-                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-                }));
-            let wrong_secret = request("boom", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
-            let caught = std::panic::AssertUnwindSafe(svc.clone().oneshot(wrong_secret))
-                .catch_unwind()
-                .await;
-            assert!(caught.is_err());
-            // Refused on its headers, in `call`, before there is a response future.
-            let mut unsigned = request("boom2", SECRET);
-            unsigned.headers_mut().remove("webhook-signature");
-            let caught = std::panic::AssertUnwindSafe(svc.oneshot(unsigned))
-                .catch_unwind()
-                .await;
-            assert!(caught.is_err());
-        })
+    let outcomes = requests_by_outcome(async {
+        let svc = WebhookVerify::new(SECRET)
+            .clock(Arc::new(FixedClock(NOW)))
+            .on_rejection(|_: &webhook_core::Rejection| -> Response<Full<Bytes>> {
+                panic!("the rejection handler panics")
+            })
+            .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+            }));
+        let wrong_secret = request("boom", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
+        let caught = std::panic::AssertUnwindSafe(svc.clone().oneshot(wrong_secret))
+            .catch_unwind()
+            .await;
+        assert!(caught.is_err());
+        // Refused on its headers, in `call`, before there is a response future.
+        let mut unsigned = request("boom2", SECRET);
+        unsigned.headers_mut().remove("webhook-signature");
+        let caught = std::panic::AssertUnwindSafe(svc.oneshot(unsigned))
+            .catch_unwind()
+            .await;
+        assert!(caught.is_err());
     });
-    let outcomes: Vec<(String, u64)> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
-        .map(|(key, _, _, value)| {
-            let outcome = key.key().labels().map(|l| l.value().to_owned()).collect();
-            let n = match value {
-                DebugValue::Counter(n) => n,
-                _ => 0,
-            };
-            (outcome, n)
-        })
-        .collect();
     assert_eq!(outcomes, [("failed".to_owned(), 2)]);
 }

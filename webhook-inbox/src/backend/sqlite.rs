@@ -9,7 +9,6 @@ use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -246,21 +245,23 @@ impl SqliteBackend {
         Ok((write, read))
     }
 
-    /// The write connection, for one transaction.
-    async fn writer(&self) -> BackendResult<PoolConnection<Sqlite>> {
-        Ok(self.write.acquire().await?)
-    }
-
-    /// After a transaction on `conn` failed in the database, closes `conn` instead of returning
-    /// it to the pool. On some errors (a full disk, an I/O error) SQLite rolls the whole
-    /// transaction back by itself, which sqlx does not notice: its next `begin` on that
-    /// connection opens a savepoint instead of a transaction, and after a second such failure
-    /// the connection stays inside a transaction that never commits, while every later commit
-    /// only releases a savepoint and reports success. A fresh connection has no such state.
-    fn after_transaction<T>(&self, conn: &mut PoolConnection<Sqlite>, result: &BackendResult<T>) {
+    /// Runs one write transaction on the write connection. When it fails in the database, the
+    /// connection is closed instead of returned to the pool. On some errors (a full disk, an
+    /// I/O error) SQLite rolls the whole transaction back by itself, which sqlx does not notice:
+    /// its next `begin` on that connection opens a savepoint instead of a transaction, and after
+    /// a second such failure the connection stays inside a transaction that never commits,
+    /// while every later commit only releases a savepoint and reports success. A fresh
+    /// connection has no such state. (An in-memory database lives in its connection: kept.)
+    async fn in_write_transaction<T>(
+        &self,
+        transaction: impl AsyncFnOnce(&mut SqliteConnection) -> BackendResult<T>,
+    ) -> BackendResult<T> {
+        let mut conn = self.write.acquire().await?;
+        let result = transaction(&mut conn).await;
         if matches!(result, Err(InboxError::Store(_))) && !self.in_memory {
             conn.close_on_drop();
         }
+        result
     }
 
     async fn accept(&self, batch: &[NewDelivery]) -> BackendResult<Vec<Accepted>> {
@@ -270,10 +271,8 @@ impl SqliteBackend {
         if let Some(file) = &self.file {
             file.check()?;
         }
-        let mut conn = self.writer().await?;
-        let result = Self::accept_on(&mut conn, batch).await;
-        self.after_transaction(&mut conn, &result);
-        result
+        self.in_write_transaction(async |conn| Self::accept_on(conn, batch).await)
+            .await
     }
 
     async fn accept_on(
@@ -406,10 +405,8 @@ impl SqliteBackend {
     }
 
     async fn record_outcomes(&self, outcomes: &[Outcome]) -> BackendResult<u64> {
-        let mut conn = self.writer().await?;
-        let result = Self::record_outcomes_on(&mut conn, outcomes).await;
-        self.after_transaction(&mut conn, &result);
-        result
+        self.in_write_transaction(async |conn| Self::record_outcomes_on(conn, outcomes).await)
+            .await
     }
 
     async fn record_outcomes_on(
@@ -578,10 +575,8 @@ impl SqliteBackend {
         now_ms: i64,
         operation: &'static str,
     ) -> BackendResult<()> {
-        let mut conn = self.writer().await?;
-        let result = Self::requeue_on(&mut conn, id, now_ms, operation).await;
-        self.after_transaction(&mut conn, &result);
-        result
+        self.in_write_transaction(async |conn| Self::requeue_on(conn, id, now_ms, operation).await)
+            .await
     }
 
     async fn requeue_on(
