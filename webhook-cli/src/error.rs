@@ -42,7 +42,7 @@ pub(crate) enum CliError {
     Usage(String),
     /// A secret was refused by webhook-core.
     #[error("unusable secret: {0}")]
-    Secret(#[from] SecretError),
+    Secret(SecretError),
     /// The delivery does not verify.
     #[error("rejected ({code}, HTTP {status}): {err}", code = .0.code(), status = .0.status(), err = .0)]
     Rejected(VerifyError),
@@ -66,6 +66,13 @@ pub(crate) enum CliError {
     /// Ctrl-C stopped the command before it finished.
     #[error("{0}")]
     Interrupted(String),
+}
+
+// Not `#[from]`, which would also make it the source: the message already carries it.
+impl From<SecretError> for CliError {
+    fn from(e: SecretError) -> Self {
+        CliError::Secret(e)
+    }
 }
 
 impl CliError {

@@ -5,6 +5,11 @@ use std::sync::Arc;
 use crate::{DeliveryId, DeliveryStatus};
 
 /// An inbox error.
+///
+/// Each message is complete on its own, the database's own error included, so `{}` in a log says
+/// everything; for that reason [`source`](std::error::Error::source) returns nothing (a chain
+/// printer such as anyhow's `{:#}` would print the cause twice). The database error itself is
+/// in the [`Store`](InboxError::Store) and [`Migrate`](InboxError::Migrate) variants.
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InboxError {
@@ -12,10 +17,10 @@ pub enum InboxError {
     /// connection lost). Accepts that fail this way are answered with 503 and `Retry-After`, so
     /// the sender retries later.
     #[error("the inbox store failed: {0}")]
-    Store(#[source] Arc<sqlx::Error>),
+    Store(Arc<sqlx::Error>),
     /// Applying the embedded schema migrations failed.
     #[error("migrating the inbox schema failed: {0}")]
-    Migrate(#[source] Arc<sqlx::migrate::MigrateError>),
+    Migrate(Arc<sqlx::migrate::MigrateError>),
     /// The connection string names a backend this build does not have.
     #[error(
         "unsupported inbox URL `{0}`: expected `sqlite://path.db` (feature `sqlite`) or `postgres://user@host/db` (feature `postgres`)"
@@ -84,5 +89,35 @@ impl From<sqlx::Error> for InboxError {
 impl From<sqlx::migrate::MigrateError> for InboxError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         InboxError::Migrate(Arc::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::InboxError;
+
+    /// A chain printer (anyhow's `{:#}`, tracing's error chains) shows the database's message
+    /// once: in the message, not again as a source.
+    #[test]
+    fn the_cause_is_printed_once() {
+        let cause = sqlx::Error::PoolTimedOut.to_string();
+        for err in [
+            InboxError::from(sqlx::Error::PoolTimedOut),
+            InboxError::from(sqlx::migrate::MigrateError::VersionMissing(3)),
+        ] {
+            let mut chain = err.to_string();
+            let mut source = err.source();
+            while let Some(cause) = source {
+                chain.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            let inner = match &err {
+                InboxError::Migrate(e) => e.to_string(),
+                _ => cause.clone(),
+            };
+            assert_eq!(chain.matches(&inner).count(), 1, "{chain}");
+        }
     }
 }
