@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use webhook_core::Delivery;
+use webhook_core::{Delivery, EventPattern};
 
 use crate::backend::{Backend, Durability, SchemaSetup};
 use crate::clock::duration_ms;
@@ -194,6 +194,7 @@ impl InboxBuilder {
                 health_threshold: self.health_threshold,
                 retry_after: self.retry_after,
                 commit_timeout: self.commit_timeout,
+                workers: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -237,6 +238,8 @@ struct Inner {
     health_threshold: u64,
     retry_after: Duration,
     commit_timeout: Duration,
+    /// The handler patterns of each running worker, by lease owner.
+    workers: Mutex<Vec<(String, Vec<EventPattern>)>>,
 }
 
 /// A durable webhook inbox: accept fast, never lose an event, process with retries and dead
@@ -492,5 +495,34 @@ impl Inbox {
 
     pub(crate) fn new_work(&self) -> &Arc<Notify> {
         &self.inner.new_work
+    }
+
+    /// Notes a running worker's handler patterns, until [`worker_stopped`](Inbox::worker_stopped).
+    pub(crate) fn worker_started(&self, owner: &str, patterns: Vec<EventPattern>) {
+        self.workers().push((owner.to_owned(), patterns));
+    }
+
+    pub(crate) fn worker_stopped(&self, owner: &str) {
+        self.workers().retain(|(o, _)| o != owner);
+    }
+
+    /// Every pattern a running worker of this process handles.
+    pub(crate) fn known_patterns(&self) -> Vec<EventPattern> {
+        let mut known: Vec<EventPattern> = Vec::new();
+        for (_, patterns) in self.workers().iter() {
+            for p in patterns {
+                if !known.contains(p) {
+                    known.push(p.clone());
+                }
+            }
+        }
+        known
+    }
+
+    fn workers(&self) -> std::sync::MutexGuard<'_, Vec<(String, Vec<EventPattern>)>> {
+        self.inner
+            .workers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -71,8 +71,8 @@ pub use error::InboxError;
 pub use future::ResponseFuture;
 pub use inbox::{DEFAULT_COMMIT_TIMEOUT, DEFAULT_RETENTION, Inbox, InboxBuilder};
 pub use model::{
-    AcceptMeta, Accepted, DeliveryId, DeliveryStatus, EventTypeStats, Health, ListFilter,
-    MAX_STORED_ID_LEN, NewDelivery, Outcome, OutcomeResult, PruneReport, StatusCounts,
+    AcceptMeta, Accepted, ClaimFilter, DeliveryId, DeliveryStatus, EventTypeStats, Health,
+    ListFilter, MAX_STORED_ID_LEN, NewDelivery, Outcome, OutcomeResult, PruneReport, StatusCounts,
     StoredDelivery,
 };
 pub use retry::RetryPolicy;
@@ -80,8 +80,8 @@ pub use service::InboxService;
 pub use webhook_core::{Clock, ManualClock, SystemClock};
 
 pub use worker::{
-    BatchOptions, BreakerConfig, Handler, HandlerError, HandlerResult, Unhandled, Worker,
-    WorkerBuilder,
+    BatchOptions, BreakerConfig, DEFAULT_UNHANDLED_AFTER, Handler, HandlerError, HandlerResult,
+    Unhandled, Worker, WorkerBuilder,
 };
 /// Crates whose types this crate's API takes or returns (`Delivery` and `Verifier`; backon's
 /// backoff builders in [`RetryPolicy`]; sqlx's errors in [`InboxError`] and the PostgreSQL

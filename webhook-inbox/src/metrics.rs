@@ -31,6 +31,10 @@ pub const COMMIT_SECONDS: &str = "webhook_inbox_commit_seconds";
 pub const PROCESSED_TOTAL: &str = "webhook_inbox_processed_total";
 /// Histogram: handler run time in seconds, labels `event_type`, `outcome`.
 pub const PROCESSING_SECONDS: &str = "webhook_inbox_processing_seconds";
+/// Counter: deliveries no worker of the process handles, given the worker's
+/// [`Unhandled`](crate::Unhandled) policy without running anything; labels `event_type`,
+/// `outcome` = `completed` | `dead`.
+pub const UNHANDLED_TOTAL: &str = "webhook_inbox_unhandled_total";
 /// Gauge: deliveries pending, processing or waiting for a retry.
 pub const QUEUE_DEPTH: &str = "webhook_inbox_queue_depth";
 /// Gauge: dead deliveries.
@@ -85,6 +89,11 @@ pub(crate) fn processed(event_type: Option<&str>, outcome: &'static str, took: D
         .increment(1);
     metrics::histogram!(PROCESSING_SECONDS, "event_type" => label, "outcome" => outcome)
         .record(took.as_secs_f64());
+}
+
+pub(crate) fn unhandled(event_type: Option<&str>, outcome: &'static str) {
+    metrics::counter!(UNHANDLED_TOTAL, "event_type" => event_label(event_type), "outcome" => outcome)
+        .increment(1);
 }
 
 pub(crate) fn deferred(event_type: Option<&str>) {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use webhook_core::{Delivery, Verified, Verifier, VerifyError};
+use webhook_core::{Delivery, EventPattern, Verified, Verifier, VerifyError};
 
 use crate::InboxError;
 
@@ -390,7 +390,8 @@ pub struct EventTypeStats {
     pub event_type: String,
     /// Deliveries received in the window.
     pub total: u64,
-    /// Of those, handled successfully.
+    /// Of those, done: handled successfully, or completed with no handler
+    /// ([`Unhandled::Complete`](crate::Unhandled::Complete)).
     pub succeeded: u64,
     /// Failed handler runs that finished in the window.
     pub failed: u64,
@@ -505,6 +506,131 @@ pub enum OutcomeResult {
         /// The error.
         error: String,
     },
+    /// No handler matched, so nothing ran: done, or dead with `error` (under
+    /// [`Unhandled::DeadLetter`](crate::Unhandled::DeadLetter)). No attempt is logged: the
+    /// attempts log and [`stats`](crate::Inbox::stats) are about handler runs.
+    Unhandled {
+        /// Why it is dead; `None` when it is done.
+        error: Option<String>,
+    },
+}
+
+impl OutcomeResult {
+    /// `(status, next attempt, last error, attempts-log outcome)` as the backends store them;
+    /// no attempts-log outcome when nothing ran.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    pub(crate) fn columns(
+        &self,
+    ) -> (
+        &'static str,
+        Option<i64>,
+        Option<&str>,
+        Option<&'static str>,
+    ) {
+        match self {
+            OutcomeResult::Done => ("done", None, None, Some("ok")),
+            OutcomeResult::Retry { error, at_ms } => (
+                "retrying",
+                Some(*at_ms),
+                Some(error.as_str()),
+                Some("failed"),
+            ),
+            OutcomeResult::Dead { error } => ("dead", None, Some(error.as_str()), Some("dead")),
+            OutcomeResult::Unhandled { error: None } => ("done", None, None, None),
+            OutcomeResult::Unhandled { error: Some(error) } => {
+                ("dead", None, Some(error.as_str()), None)
+            }
+        }
+    }
+
+    /// Whether the delivery is finished (done or dead) after it.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, OutcomeResult::Retry { .. })
+    }
+}
+
+/// Which due deliveries a worker claims (see [`Backend::claim_matching`](crate::Backend::claim_matching)):
+/// those its handlers match, and those that no worker of its process handles once they have
+/// waited (for its [`Unhandled`](crate::Unhandled) policy). A worker never takes a delivery that
+/// another worker of its process handles, and leaves one no worker of its process handles to
+/// an instance that may have the handler (a rolling upgrade) for
+/// [`unhandled_after`](crate::WorkerBuilder::unhandled_after).
+///
+/// ```
+/// use webhook_inbox::ClaimFilter;
+/// use webhook_inbox::webhook_core::EventPattern;
+///
+/// let mine = vec![EventPattern::parse("user.*")?];
+/// let known = vec![EventPattern::parse("user.*")?, EventPattern::parse("billing.paid")?];
+/// let filter = ClaimFilter::new(mine, known, 1_000);
+/// assert!(filter.admits(Some("user.created"), 5_000));
+/// assert!(!filter.admits(Some("billing.paid"), 0)); // another worker's
+/// assert!(!filter.admits(Some("order.placed"), 5_000)); // unhandled, still waiting
+/// assert!(filter.admits(Some("order.placed"), 1_000)); // unhandled, waited long enough
+/// assert!(ClaimFilter::all().admits(None, i64::MAX));
+/// # Ok::<(), webhook_inbox::webhook_core::FilterError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClaimFilter {
+    /// The patterns of the worker's handlers.
+    pub handled: Vec<EventPattern>,
+    /// Every pattern a running worker of this process handles, the worker's own included.
+    pub known: Vec<EventPattern>,
+    /// Deliveries that match none of `known` are claimed once received at or before this time
+    /// (ms since the epoch).
+    pub unhandled_received_by_ms: i64,
+}
+
+impl ClaimFilter {
+    /// A filter from its parts.
+    pub fn new(
+        handled: Vec<EventPattern>,
+        known: Vec<EventPattern>,
+        unhandled_received_by_ms: i64,
+    ) -> Self {
+        ClaimFilter {
+            handled,
+            known,
+            unhandled_received_by_ms,
+        }
+    }
+
+    /// Every due delivery (a worker with a `*` handler).
+    pub fn all() -> Self {
+        ClaimFilter::new(vec![EventPattern::ANY], vec![EventPattern::ANY], i64::MIN)
+    }
+
+    /// Whether the worker's handlers match everything, so that nothing needs filtering.
+    pub fn claims_all(&self) -> bool {
+        self.handled.iter().any(EventPattern::is_any)
+    }
+
+    /// Whether a delivery of `event_type` received at `received_at_ms` is claimed. A delivery
+    /// without an event type matches only `*`.
+    pub fn admits(&self, event_type: Option<&str>, received_at_ms: i64) -> bool {
+        let event_type = event_type.unwrap_or("");
+        let matched = |patterns: &[EventPattern]| patterns.iter().any(|p| p.matches(event_type));
+        matched(&self.handled)
+            || (received_at_ms <= self.unhandled_received_by_ms && !matched(&self.known))
+    }
+
+    /// `handled` and `known` as (exact types, prefixes, has `*`), for a backend's query.
+    pub fn split(patterns: &[EventPattern]) -> (Vec<&str>, Vec<&str>, bool) {
+        let mut exact = Vec::new();
+        let mut prefixes = Vec::new();
+        let mut any = false;
+        for p in patterns {
+            if p.is_any() {
+                any = true;
+            } else if p.is_exact() {
+                exact.push(p.literal());
+            } else {
+                prefixes.push(p.literal());
+            }
+        }
+        (exact, prefixes, any)
+    }
 }
 
 /// What [`Inbox::prune`](crate::Inbox::prune) removed.

@@ -103,6 +103,7 @@ async fn routes_typed_raw_and_unhandled_most_specific_first() {
     let worker = inbox
         .worker()
         .poll_interval(Duration::from_millis(10))
+        .unhandled_after(Duration::ZERO)
         .on_raw("organization.*", move |d: StoredDelivery| {
             let raw = raw.clone();
             async move {
@@ -172,6 +173,7 @@ async fn invalid_patterns_are_refused_and_bad_bodies_go_dead() {
         .worker()
         .poll_interval(Duration::from_millis(10))
         .unhandled(Unhandled::DeadLetter)
+        .unhandled_after(Duration::ZERO)
         .on::<Strict, _>("typed.event", |_s: Strict| async { Ok(()) })
         .spawn()
         .unwrap();
@@ -690,7 +692,7 @@ async fn a_delivery_whose_runs_keep_dying_goes_dead_when_out_of_attempts() {
         dead.last_error
             .as_deref()
             .unwrap_or("")
-            .contains("never finished"),
+            .contains("claimed 7 times, more than 3 past the retry policy's 3"),
         "{:?}",
         dead.last_error
     );
@@ -1290,4 +1292,101 @@ async fn a_retry_claimed_while_its_run_lets_go_is_given_back_and_runs() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     flaky.backend.go.notify_one();
     flaky.assert_retried().await;
+}
+
+/// Workers with different handlers share an inbox: each takes only its own deliveries, and
+/// none is completed by a worker without its handler.
+#[tokio::test]
+async fn workers_with_different_handlers_take_only_their_own() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let counter = |n: &Arc<AtomicUsize>| {
+        let n = n.clone();
+        move |_d: StoredDelivery| {
+            let n = n.clone();
+            async move {
+                n.fetch_add(1, Ordering::SeqCst);
+                HandlerResult::Ok(())
+            }
+        }
+    };
+    let (a_runs, b_runs) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let a = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("a.created", counter(&a_runs))
+        .spawn()
+        .unwrap();
+    let b = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("b.*", counter(&b_runs))
+        .spawn()
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(accept(&inbox, &format!("a{i}"), "a.created").await);
+        ids.push(accept(&inbox, &format!("b{i}"), "b.created").await);
+    }
+    let all_done = || async {
+        for id in &ids {
+            if status(&inbox, *id).await != DeliveryStatus::Done {
+                return false;
+            }
+        }
+        true
+    };
+    assert!(eventually(5, all_done).await);
+    assert_eq!(
+        (a_runs.load(Ordering::SeqCst), b_runs.load(Ordering::SeqCst)),
+        (10, 10)
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// A delivery no worker handles waits `unhandled_after` (for an instance that may have the
+/// handler), then follows the `Unhandled` policy without counting as a handler run.
+#[tokio::test]
+async fn unhandled_deliveries_wait_then_complete_without_a_run() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .unhandled_after(Duration::from_secs(60))
+        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    let handled = accept(&inbox, "h", "a.created").await;
+    let unhandled = accept(&inbox, "u", "nobody.listens").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, handled).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = inbox.get(unhandled).await.unwrap().unwrap();
+    assert_eq!(
+        (waiting.status, waiting.attempts),
+        (DeliveryStatus::Pending, 0)
+    );
+
+    clock.advance(Duration::from_secs(60));
+    assert!(
+        eventually(5, || async {
+            status(&inbox, unhandled).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    let stats = inbox.stats(Duration::from_secs(3600)).await.unwrap();
+    let nobody = stats
+        .iter()
+        .find(|s| s.event_type == "nobody.listens")
+        .unwrap();
+    assert_eq!(
+        (nobody.failed, nobody.avg_ms, nobody.min_ms),
+        (0, None, None),
+        "no handler run is logged for it"
+    );
+    worker.shutdown().await;
 }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::{
-    Accepted, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery, Outcome,
-    PruneReport, StatusCounts, StoredDelivery,
+    Accepted, ClaimFilter, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery,
+    Outcome, PruneReport, StatusCounts, StoredDelivery,
 };
 
 #[cfg(feature = "postgres")]
@@ -119,6 +119,36 @@ pub trait Backend: Debug + Send + Sync + 'static {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>>;
+
+    /// [`claim`](Backend::claim), for only the deliveries `filter` admits (by event type and
+    /// receipt time). The worker claims through this.
+    ///
+    /// The default claims as `claim` does and gives back what `filter` refuses, without counting
+    /// an attempt: correct, but a worker then keeps taking and returning other workers'
+    /// deliveries. A backend that can filter in its query should.
+    fn claim_matching<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+        filter: &'a ClaimFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(async move {
+            let claimed = self.claim(owner, limit, now_ms, lease_until_ms).await?;
+            if filter.claims_all() {
+                return Ok(claimed);
+            }
+            let (admitted, refused): (Vec<_>, Vec<_>) = claimed
+                .into_iter()
+                .partition(|d| filter.admits(d.event_type.as_deref(), d.received_at_ms));
+            if !refused.is_empty() {
+                let ids: Vec<DeliveryId> = refused.iter().map(|d| d.id).collect();
+                self.release(owner, &ids, now_ms).await?;
+            }
+            Ok(admitted)
+        })
+    }
 
     /// Records finished runs in one transaction. An outcome applies only if `owner` still holds
     /// the lease; returns how many applied.

@@ -20,8 +20,8 @@ pub use sqlx::sqlite::SqliteConnectOptions;
 
 use super::{Backend, BackendResult, BoxFuture, Durability, SchemaSetup, read};
 use crate::{
-    Accepted, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery, Outcome,
-    OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
+    Accepted, ClaimFilter, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery,
+    Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
 };
 
 const COLUMNS: &str = "id, dedupe_key, scheme, message_id, event_id, event_type, body, headers, client_addr, \
@@ -383,22 +383,42 @@ impl SqliteBackend {
         limit: u32,
         now_ms: i64,
         lease_until_ms: i64,
+        filter: &ClaimFilter,
     ) -> BackendResult<Vec<StoredDelivery>> {
+        let matching = if filter.claims_all() {
+            String::new()
+        } else {
+            // ?5: the receipt time by which unhandled deliveries are claimed; ?6-?9: the
+            // worker's and the process's exact types and prefixes, as JSON arrays.
+            format!(
+                "AND ({} OR (received_at_ms <= ?5 AND NOT {})) ",
+                pattern_match(&filter.handled, 6),
+                pattern_match(&filter.known, 8)
+            )
+        };
         let sql = format!(
             "UPDATE inbox_deliveries SET status = 'processing', lease_owner = ?1, next_attempt_at_ms = ?2, \
              attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM inbox_deliveries \
                           WHERE status IN ('pending', 'retrying', 'processing') AND next_attempt_at_ms <= ?3 \
-                          ORDER BY next_attempt_at_ms, id LIMIT ?4) \
+                          {matching}ORDER BY next_attempt_at_ms, id LIMIT ?4) \
              RETURNING {COLUMNS}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner.to_owned())
             .bind(lease_until_ms)
             .bind(now_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&self.write)
-            .await?;
+            .bind(i64::from(limit));
+        if !filter.claims_all() {
+            query = query.bind(filter.unhandled_received_by_ms);
+            for patterns in [&filter.handled, &filter.known] {
+                let (exact, prefixes, _) = ClaimFilter::split(patterns);
+                query = query
+                    .bind(serde_json::to_string(&exact).unwrap_or_default())
+                    .bind(serde_json::to_string(&prefixes).unwrap_or_default());
+            }
+        }
+        let rows = query.fetch_all(&self.write).await?;
         let (claimed, unreadable) = read::claimed(&rows, owner, now_ms);
         read::dead_letter_unreadable(self, &unreadable).await;
         Ok(claimed)
@@ -416,15 +436,8 @@ impl SqliteBackend {
         let mut tx = conn.begin().await?;
         let mut applied = 0;
         for o in outcomes {
-            let (status, next_at, error, outcome) = match &o.result {
-                OutcomeResult::Done => ("done", None, None, "ok"),
-                OutcomeResult::Retry { error, at_ms } => {
-                    ("retrying", Some(*at_ms), Some(error.as_str()), "failed")
-                }
-                OutcomeResult::Dead { error } => ("dead", None, Some(error.as_str()), "dead"),
-            };
-            let finished = matches!(o.result, OutcomeResult::Done | OutcomeResult::Dead { .. })
-                .then_some(o.finished_at_ms);
+            let (status, next_at, error, outcome) = o.result.columns();
+            let finished = o.result.is_final().then_some(o.finished_at_ms);
             let processing_ms = matches!(o.result, OutcomeResult::Done).then_some(o.duration_ms);
             let done = sqlx::query(
                 "UPDATE inbox_deliveries SET status = ?1, lease_owner = NULL, \
@@ -446,6 +459,10 @@ impl SqliteBackend {
                 continue;
             }
             applied += done;
+            // Nothing ran for an unhandled delivery: no attempt to log.
+            let Some(outcome) = outcome else {
+                continue;
+            };
             sqlx::query(
                 "INSERT INTO inbox_attempts (delivery_id, event_type, finished_at_ms, outcome, duration_ms, error) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -703,7 +720,22 @@ impl Backend for SqliteBackend {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
-        Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms))
+        Box::pin(async move {
+            let all = ClaimFilter::all();
+            self.claim_due(owner, limit, now_ms, lease_until_ms, &all)
+                .await
+        })
+    }
+
+    fn claim_matching<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+        filter: &'a ClaimFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms, filter))
     }
 
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
@@ -834,4 +866,21 @@ impl Backend for SqliteBackend {
             self.write.close().await;
         })
     }
+}
+
+/// SQL true when the delivery's event type matches one of `patterns`: `?{first}` holds the exact
+/// types and `?{first + 1}` the prefixes (separator included), as JSON arrays. A prefix matches
+/// longer types only, as [`EventPattern::matches`](webhook_core::EventPattern::matches) does; a
+/// delivery without an event type matches only `*`.
+fn pattern_match(patterns: &[webhook_core::EventPattern], first: usize) -> String {
+    if patterns.iter().any(webhook_core::EventPattern::is_any) {
+        return "1".to_owned();
+    }
+    let prefixes = first + 1;
+    format!(
+        "(COALESCE(event_type, '') IN (SELECT value FROM json_each(?{first})) \
+          OR EXISTS (SELECT 1 FROM json_each(?{prefixes}) p \
+                     WHERE length(COALESCE(event_type, '')) > length(p.value) \
+                       AND substr(COALESCE(event_type, ''), 1, length(p.value)) = p.value))"
+    )
 }

@@ -52,16 +52,46 @@ impl BatchOptions {
     }
 }
 
-/// What happens to deliveries no handler matches.
+/// What happens to deliveries that no worker of the process handles, once they have waited
+/// [`unhandled_after`](WorkerBuilder::unhandled_after) for an instance that does.
+///
+/// A worker claims only the deliveries its handlers match: several workers with different
+/// handlers can share one inbox, and no worker takes another's deliveries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unhandled {
     /// Mark them done without running anything (the default: subscribe only to what you
-    /// handle, and unmatched types are not errors).
+    /// handle, and unmatched types are not errors). Nothing is logged as a handler run; they
+    /// are counted in `webhook_inbox_unhandled_total`.
     #[default]
     Complete,
     /// Dead-letter them with an error naming the event type, to re-drive once a handler exists.
     DeadLetter,
+}
+
+/// The default of [`WorkerBuilder::unhandled_after`].
+pub const DEFAULT_UNHANDLED_AFTER: Duration = Duration::from_secs(300);
+
+/// A running worker's handler patterns, noted in its inbox while the worker runs.
+struct Registration {
+    inbox: Inbox,
+    owner: String,
+}
+
+impl Registration {
+    fn new(inbox: &Inbox, owner: &str, routes: &[Route]) -> Self {
+        inbox.worker_started(owner, routes.iter().map(|r| r.pattern.clone()).collect());
+        Registration {
+            inbox: inbox.clone(),
+            owner: owner.to_owned(),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.inbox.worker_stopped(&self.owner);
+    }
 }
 
 pub(crate) enum Kind {
@@ -84,6 +114,7 @@ pub(crate) struct WorkerConfig {
     pub(crate) run_timeout: Option<Duration>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) unhandled: Unhandled,
+    pub(crate) unhandled_after: Duration,
     pub(crate) prune_interval: Option<Duration>,
     pub(crate) gauge_interval: Duration,
 }
@@ -153,6 +184,7 @@ impl WorkerBuilder {
                 run_timeout: None,
                 shutdown_timeout: Duration::from_secs(30),
                 unhandled: Unhandled::Complete,
+                unhandled_after: DEFAULT_UNHANDLED_AFTER,
                 prune_interval: Some(Duration::from_secs(3600)),
                 gauge_interval: Duration::from_secs(10),
             },
@@ -253,9 +285,23 @@ impl WorkerBuilder {
         self
     }
 
-    /// What to do with deliveries no handler matches (default [`Unhandled::Complete`]).
+    /// What to do with deliveries no worker of this process handles (default
+    /// [`Unhandled::Complete`]).
     pub fn unhandled(mut self, unhandled: Unhandled) -> Self {
         self.config.unhandled = unhandled;
+        self
+    }
+
+    /// How long a delivery that no worker of this process handles waits before the
+    /// [`Unhandled`] policy applies to it (default [`DEFAULT_UNHANDLED_AFTER`], 5 minutes).
+    ///
+    /// Meanwhile another instance sharing the store may run it: during a rolling upgrade, the
+    /// instances that already have a new handler take its deliveries, and the old ones leave
+    /// them alone. Until then such deliveries are pending, and counted in the queue depth.
+    /// `Duration::ZERO` applies the policy at once, which suits a single process whose
+    /// workers all start before deliveries arrive.
+    pub fn unhandled_after(mut self, wait: Duration) -> Self {
+        self.config.unhandled_after = wait;
         self
     }
 
@@ -283,13 +329,19 @@ impl WorkerBuilder {
             .sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
         let owner = format!("worker-{}-{:016x}", std::process::id(), fastrand::u64(..));
         let (stop_tx, stop_rx) = watch::channel(false);
+        // Noted before the worker starts, so that workers spawned one after the other leave
+        // each other's deliveries alone from their first claim.
+        let registration = Registration::new(&self.inbox, &owner, &self.routes);
         let shared = Arc::new(run::Shared::new(
             self.inbox,
             self.routes,
             owner.clone(),
             self.config,
         ));
-        let handle = tokio::spawn(run::run(shared, stop_rx));
+        let handle = tokio::spawn(async move {
+            let _registration = registration;
+            run::run(shared, stop_rx).await;
+        });
         Ok(Worker {
             owner,
             stop: stop_tx,

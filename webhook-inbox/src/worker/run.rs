@@ -16,7 +16,10 @@ use super::{Kind, Route, Unhandled, WorkerConfig};
 use crate::backend::BoxFuture;
 use crate::clock::duration_ms;
 use crate::metrics as m;
-use crate::{DeliveryId, HandlerError, Inbox, InboxError, Outcome, OutcomeResult, StoredDelivery};
+use crate::{
+    ClaimFilter, DeliveryId, HandlerError, Inbox, InboxError, Outcome, OutcomeResult,
+    StoredDelivery,
+};
 
 /// The most deliveries waiting in batch buffers before the worker stops claiming.
 const MAX_BUFFERED: usize = 10_000;
@@ -112,6 +115,16 @@ impl Shared {
 
     fn now(&self) -> i64 {
         self.inbox.now_ms()
+    }
+
+    /// What this worker claims at `now`: what its handlers match, and what no worker of the
+    /// process handles once it has waited `unhandled_after`.
+    fn claim_filter(&self, now: i64) -> ClaimFilter {
+        ClaimFilter::new(
+            self.routes.iter().map(|r| r.pattern.clone()).collect(),
+            self.inbox.known_patterns(),
+            now.saturating_sub(duration_ms(self.config.unhandled_after)),
+        )
     }
 
     fn route_for(&self, event_type: &str) -> Option<usize> {
@@ -277,6 +290,41 @@ impl Shared {
     }
 
     /// Turns a run's result into stored outcomes, feeds the breaker and the metrics.
+    /// Applies the [`Unhandled`] policy: done or dead, with nothing run and no attempt logged.
+    async fn finish_unhandled(&self, items: Vec<RunItem>) {
+        let now = self.now();
+        let (error, label) = match self.config.unhandled {
+            Unhandled::Complete => (None, "completed"),
+            Unhandled::DeadLetter => (
+                Some("no handler is registered for this event type".to_owned()),
+                "dead",
+            ),
+        };
+        let outcomes: Vec<Outcome> = items
+            .iter()
+            .map(|item| {
+                tracing::debug!(
+                    webhook.delivery = item.id.0,
+                    webhook.event_type = item.event_type.as_deref().unwrap_or(""),
+                    outcome = label,
+                    "no handler for delivery"
+                );
+                m::unhandled(item.event_type.as_deref(), label);
+                Outcome::new(
+                    item.id,
+                    item.event_type.clone(),
+                    self.owner.clone(),
+                    now,
+                    0,
+                    OutcomeResult::Unhandled {
+                        error: error.clone(),
+                    },
+                )
+            })
+            .collect();
+        self.record(&outcomes).await;
+    }
+
     async fn finish(
         &self,
         route: Option<(&Route, bool)>,
@@ -316,11 +364,11 @@ impl Shared {
                 let label = match result {
                     OutcomeResult::Done => "processed",
                     OutcomeResult::Retry { .. } => "failed",
-                    OutcomeResult::Dead { .. } => "dead",
+                    OutcomeResult::Dead { .. } | OutcomeResult::Unhandled { .. } => "dead",
                 };
                 m::processed(item.event_type.as_deref(), label, took);
                 match &result {
-                    OutcomeResult::Done => {}
+                    OutcomeResult::Done | OutcomeResult::Unhandled { .. } => {}
                     OutcomeResult::Retry { error, at_ms } => tracing::warn!(
                         webhook.delivery = item.id.0, webhook.event_type = item.event_type.as_deref().unwrap_or(""),
                         webhook.attempt = item.attempts, retry_in_ms = at_ms - now, error = %error,
@@ -340,9 +388,14 @@ impl Shared {
                 }
             })
             .collect();
+        self.record(&outcomes).await;
+    }
+
+    /// Stores outcomes (retrying while the store fails), then settles their deliveries.
+    async fn record(&self, outcomes: &[Outcome]) {
         let backend = self.inbox.backend().clone();
         let limit = self.inbox.commit_timeout();
-        let recorded = (|| bounded(limit, backend.record(&outcomes)))
+        let recorded = (|| bounded(limit, backend.record(outcomes)))
             .retry(store_retry())
             .await;
         match recorded {
@@ -355,7 +408,7 @@ impl Shared {
                 tracing::error!(error = %e, "recording outcomes failed; the deliveries run again after the lease")
             }
         }
-        let ids: Vec<DeliveryId> = items.iter().map(|i| i.id).collect();
+        let ids: Vec<DeliveryId> = outcomes.iter().map(|o| o.id).collect();
         self.settle(&ids).await;
     }
 }
@@ -523,13 +576,15 @@ impl Loop {
             } else {
                 (Vec::new(), claimed)
             };
-        if !spent.is_empty() {
+        for d in &spent {
+            let max = self.shared.inbox.retry_policy().max_attempts();
+            let last = d.last_error.as_deref().unwrap_or("none recorded");
             let error = HandlerError::permanent(format!(
-                "out of attempts: the last {UNFINISHED_CLAIMS} claims never finished a run (its process stopped while running it)"
+                "out of attempts: claimed {} times, more than {UNFINISHED_CLAIMS} past the retry policy's {max} (runs that stopped with their process, or a policy shortened since); last error: {last}",
+                d.attempts
             ));
-            let items = spent.iter().map(RunItem::of).collect();
             self.shared
-                .finish(None, items, Err(error), Duration::ZERO)
+                .finish(None, vec![RunItem::of(d)], Err(error), Duration::ZERO)
                 .await;
         }
         let mut held: HashMap<i64, Vec<DeliveryId>> = HashMap::new();
@@ -571,21 +626,7 @@ impl Loop {
             }
         }
         if !unhandled.is_empty() {
-            let error = HandlerError::permanent("no handler is registered for this event type");
-            let result = match self.shared.config.unhandled {
-                Unhandled::Complete => Ok(()),
-                Unhandled::DeadLetter => Err(error),
-            };
-            for item in &unhandled {
-                tracing::debug!(
-                    webhook.delivery = item.id.0,
-                    webhook.event_type = item.event_type.as_deref().unwrap_or(""),
-                    "no handler for delivery"
-                );
-            }
-            self.shared
-                .finish(None, unhandled, result, Duration::ZERO)
-                .await;
+            self.shared.finish_unhandled(unhandled).await;
         }
         for (until, ids) in held {
             self.shared.release(&ids, until).await;
@@ -758,11 +799,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             let now = l.shared.now();
             let lease_until = now.saturating_add(duration_ms(config.lease));
             l.shared.claim_started();
+            let filter = l.shared.claim_filter(now);
             let claimed = bounded(
                 inbox.commit_timeout(),
                 inbox
                     .backend()
-                    .claim(&l.shared.owner, want, now, lease_until),
+                    .claim_matching(&l.shared.owner, want, now, lease_until, &filter),
             )
             .await;
             match claimed {

@@ -4,8 +4,8 @@
 
 use webhook_inbox::backend::Backend;
 use webhook_inbox::{
-    AcceptMeta, Accepted, DeliveryId, DeliveryStatus, InboxError, ListFilter, NewDelivery, Outcome,
-    OutcomeResult, StoredDelivery,
+    AcceptMeta, Accepted, ClaimFilter, DeliveryId, DeliveryStatus, InboxError, ListFilter,
+    NewDelivery, Outcome, OutcomeResult, StoredDelivery,
 };
 
 use crate::support::delivery;
@@ -580,6 +580,139 @@ pub async fn prune_of_many_rows_removes_exactly_the_old_done_ones(b: &dyn Backen
     assert!(!b.accept_batch(&[again(&old[0])]).await.unwrap()[0].is_duplicate());
 }
 
+/// A delivery without an event type (its body has no `type`).
+fn untyped(id: &str, at: i64) -> NewDelivery {
+    let body = format!(r#"{{"id":"evt_{id}"}}"#);
+    let headers = webhook_core::Signer::standard(crate::support::SECRET)
+        .unwrap()
+        .sign(id, 1_700_000_000, body.as_bytes());
+    let delivery = webhook_core::Verifier::standard(crate::support::SECRET)
+        .unwrap()
+        .without_timestamp_check()
+        .verify_delivery(&headers, bytes::Bytes::from(body))
+        .unwrap();
+    NewDelivery::from_delivery(&delivery, AcceptMeta::new(), at)
+}
+
+fn patterns(list: &[&str]) -> Vec<webhook_core::EventPattern> {
+    list.iter()
+        .map(|p| webhook_core::EventPattern::parse(p).unwrap())
+        .collect()
+}
+
+pub async fn claims_only_what_the_filter_admits(b: &dyn Backend) {
+    let old = T0 - 600_000;
+    b.accept_batch(&[
+        new("exact", "user.created", T0),
+        new("prefixed", "org.user.added", T0),
+        new("prefix_itself", "org.", T0),
+        new("other_prefix", "orgx.a", T0),
+        new("underscore", "a_b.x", T0),
+        new("not_underscore", "axb.x", T0),
+        new("percent", "a%b.x", T0),
+        new("known", "billing.paid", T0),
+        new("known_old", "billing.paid", old),
+        new("unhandled", "zzz.new", T0),
+        new("unhandled_old", "zzz.old", old),
+        untyped("untyped", T0),
+        untyped("untyped_old", old),
+    ])
+    .await
+    .unwrap();
+    let handled = patterns(&["user.created", "org.*", "a_b.*"]);
+    let mut known = handled.clone();
+    known.extend(patterns(&["billing.paid"]));
+    let filter = ClaimFilter::new(handled, known, T0 - 300_000);
+    let names = |claimed: Vec<StoredDelivery>| {
+        let mut names: Vec<String> = claimed
+            .into_iter()
+            .map(|d| d.message_id.unwrap_or_default())
+            .collect();
+        names.sort();
+        names
+    };
+    let claimed = b
+        .claim_matching("W", 100, T0, T0 + 60_000, &filter)
+        .await
+        .unwrap();
+    for d in &claimed {
+        assert!(filter.admits(d.event_type.as_deref(), d.received_at_ms));
+        assert_eq!(d.attempts, 1);
+    }
+    assert_eq!(
+        names(claimed),
+        [
+            "exact",
+            "prefixed",
+            "underscore",
+            "unhandled_old",
+            "untyped_old"
+        ]
+    );
+    assert!(
+        b.claim_matching("W", 100, T0, T0 + 60_000, &filter)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // What the filter left is untouched: due, with no attempt counted.
+    let rest = b.claim("X", 100, T0, T0 + 60_000).await.unwrap();
+    assert!(rest.iter().all(|d| d.attempts == 1));
+    assert_eq!(
+        names(rest),
+        [
+            "known",
+            "known_old",
+            "not_underscore",
+            "other_prefix",
+            "percent",
+            "prefix_itself",
+            "unhandled",
+            "untyped"
+        ]
+    );
+}
+
+pub async fn unhandled_outcomes_log_no_run(b: &dyn Backend) {
+    b.accept_batch(&[new("c", "x.c", T0), new("d", "x.d", T0)])
+        .await
+        .unwrap();
+    let claimed = b.claim("W", 10, T0, T0 + 60_000).await.unwrap();
+    let outcomes: Vec<Outcome> = claimed
+        .iter()
+        .map(|d| {
+            let error = (d.message_id.as_deref() == Some("d")).then(|| "no handler".to_owned());
+            Outcome::new(
+                d.id,
+                d.event_type.clone(),
+                "W",
+                T0 + 1,
+                0,
+                OutcomeResult::Unhandled { error },
+            )
+        })
+        .collect();
+    assert_eq!(b.record(&outcomes).await.unwrap(), 2);
+    for d in &claimed {
+        let row = b.get(d.id).await.unwrap().unwrap();
+        if d.message_id.as_deref() == Some("d") {
+            assert_eq!(row.status, DeliveryStatus::Dead);
+            assert_eq!(row.last_error.as_deref(), Some("no handler"));
+        } else {
+            assert_eq!(row.status, DeliveryStatus::Done);
+            assert_eq!(row.last_error, None);
+        }
+    }
+    let stats = b.stats(T0 - 1).await.unwrap();
+    assert!(
+        stats
+            .iter()
+            .all(|s| s.failed == 0 && s.avg_ms.is_none() && s.min_ms.is_none()),
+        "{stats:?}"
+    );
+    assert_eq!(b.failures_since(T0 - 1).await.unwrap(), 0);
+}
+
 /// Instantiates every suite test for a backend factory: an expression evaluating to a future
 /// of `(guard, Arc<dyn Backend>)`.
 #[macro_export]
@@ -592,7 +725,8 @@ macro_rules! backend_suite {
             replay_and_redrive, list_filters_and_pages, stats_per_event_type,
             prune_keeps_dedupe_keys_longer, large_batches_are_chunked_and_deduplicated_within,
             leases_of_more_ids_than_one_statement_binds,
-            prune_of_many_rows_removes_exactly_the_old_done_ones);
+            prune_of_many_rows_removes_exactly_the_old_done_ones,
+            claims_only_what_the_filter_admits, unhandled_outcomes_log_no_run);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(

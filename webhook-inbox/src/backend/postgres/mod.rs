@@ -47,8 +47,8 @@ use tokio::task::JoinHandle;
 
 use super::{Backend, BackendResult, BoxFuture, Durability, SchemaSetup, read};
 use crate::{
-    Accepted, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter, NewDelivery,
-    Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
+    Accepted, ClaimFilter, DeliveryId, DeliveryStatus, EventTypeStats, InboxError, ListFilter,
+    NewDelivery, Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
 };
 
 /// The columns of a stored delivery, qualified with `d.`.
@@ -400,23 +400,44 @@ impl PostgresBackend {
         limit: u32,
         now_ms: i64,
         lease_until_ms: i64,
+        filter: &ClaimFilter,
     ) -> BackendResult<Vec<StoredDelivery>> {
+        let matching = if filter.claims_all() {
+            String::new()
+        } else {
+            // $5: the receipt time by which unhandled deliveries are claimed; $6-$9: the
+            // worker's and the process's exact types and prefixes.
+            format!(
+                "AND ({} OR (received_at_ms <= $5 AND NOT {})) ",
+                pattern_match(&filter.handled, 6),
+                pattern_match(&filter.known, 8)
+            )
+        };
         let sql = format!(
             "WITH due AS (SELECT id FROM inbox_deliveries \
                           WHERE status IN ('pending', 'retrying', 'processing') AND next_attempt_at_ms <= $3 \
-                          ORDER BY next_attempt_at_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                          {matching}ORDER BY next_attempt_at_ms, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
              UPDATE inbox_deliveries d SET status = 'processing', lease_owner = $1, next_attempt_at_ms = $2, \
                     attempts = d.attempts + 1 \
              FROM due WHERE d.id = due.id \
              RETURNING {COLUMNS}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
             .bind(lease_until_ms)
             .bind(now_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(i64::from(limit));
+        if !filter.claims_all() {
+            query = query.bind(filter.unhandled_received_by_ms);
+            for patterns in [&filter.handled, &filter.known] {
+                let (exact, prefixes, any) = ClaimFilter::split(patterns);
+                // With `*`, the clause is a constant and takes no arrays.
+                if !any {
+                    query = query.bind(exact).bind(prefixes);
+                }
+            }
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let (claimed, unreadable) = read::claimed(&rows, owner, now_ms);
         read::dead_letter_unreadable(self, &unreadable).await;
         Ok(claimed)
@@ -443,29 +464,20 @@ impl PostgresBackend {
         let mut event_types = Vec::with_capacity(sorted.len());
         let mut run_finished = Vec::with_capacity(sorted.len());
         for o in &sorted {
-            let (status, next, error, label) = match &o.result {
-                OutcomeResult::Done => ("done", None, None, "ok"),
-                OutcomeResult::Retry { error, at_ms } => {
-                    ("retrying", Some(*at_ms), Some(error.as_str()), "failed")
-                }
-                OutcomeResult::Dead { error } => ("dead", None, Some(error.as_str()), "dead"),
-            };
+            let (status, next, error, label) = o.result.columns();
             ids.push(o.id.0);
             owners.push(o.owner.as_str());
             statuses.push(status);
             next_at.push(next);
             errors.push(error);
             processing.push(matches!(o.result, OutcomeResult::Done).then_some(o.duration_ms));
-            finished.push(
-                matches!(o.result, OutcomeResult::Done | OutcomeResult::Dead { .. })
-                    .then_some(o.finished_at_ms),
-            );
+            finished.push(o.result.is_final().then_some(o.finished_at_ms));
             labels.push(label);
             durations.push(o.duration_ms);
             event_types.push(o.event_type.as_deref());
             run_finished.push(o.finished_at_ms);
         }
-        let applied = sqlx::query(
+        let applied: i64 = sqlx::query_scalar(
             "WITH o AS (SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], \
                                               $6::bigint[], $7::bigint[], $8::text[], $9::bigint[], $10::text[], \
                                               $11::bigint[]) \
@@ -477,10 +489,12 @@ impl PostgresBackend {
                                      processing_ms = COALESCE(o.processing_ms, d.processing_ms), \
                                      finished_at_ms = o.finished \
                               FROM o WHERE d.id = o.id AND d.status = 'processing' AND d.lease_owner = o.owner \
-                              RETURNING d.id) \
-             INSERT INTO inbox_attempts (delivery_id, event_type, finished_at_ms, outcome, duration_ms, error) \
-             SELECT o.id, o.event_type, o.run_finished, o.outcome, o.duration_ms, o.error \
-             FROM o JOIN applied ON applied.id = o.id",
+                              RETURNING d.id), \
+                  logged AS (INSERT INTO inbox_attempts (delivery_id, event_type, finished_at_ms, outcome, \
+                                                         duration_ms, error) \
+                             SELECT o.id, o.event_type, o.run_finished, o.outcome, o.duration_ms, o.error \
+                             FROM o JOIN applied ON applied.id = o.id WHERE o.outcome IS NOT NULL) \
+             SELECT count(*) FROM applied",
         )
         .bind(&ids)
         .bind(&owners)
@@ -493,10 +507,9 @@ impl PostgresBackend {
         .bind(&durations)
         .bind(&event_types)
         .bind(&run_finished)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(applied)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(applied).unwrap_or(0))
     }
 
     async fn release_ids(
@@ -779,7 +792,22 @@ impl Backend for PostgresBackend {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
-        Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms))
+        Box::pin(async move {
+            let all = ClaimFilter::all();
+            self.claim_due(owner, limit, now_ms, lease_until_ms, &all)
+                .await
+        })
+    }
+
+    fn claim_matching<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+        filter: &'a ClaimFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms, filter))
     }
 
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
@@ -883,6 +911,24 @@ impl Backend for PostgresBackend {
             self.pool.close().await;
         })
     }
+}
+
+/// SQL true when the delivery's event type matches one of `patterns`: `${first}` holds the exact
+/// types and `${first + 1}` the prefixes (separator included). A prefix matches longer types
+/// only, as [`EventPattern::matches`](webhook_core::EventPattern::matches) does; a delivery
+/// without an event type matches only `*`. With `*` the clause is `TRUE` and binds nothing:
+/// PostgreSQL refuses parameters a statement does not use, so `first` must then not be bound.
+fn pattern_match(patterns: &[webhook_core::EventPattern], first: usize) -> String {
+    if patterns.iter().any(webhook_core::EventPattern::is_any) {
+        return "TRUE".to_owned();
+    }
+    let prefixes = first + 1;
+    format!(
+        "(COALESCE(event_type, '') = ANY(${first}::text[]) \
+          OR EXISTS (SELECT 1 FROM unnest(${prefixes}::text[]) AS p(prefix) \
+                     WHERE length(COALESCE(event_type, '')) > length(p.prefix) \
+                       AND left(COALESCE(event_type, ''), length(p.prefix)) = p.prefix))"
+    )
 }
 
 #[cfg(test)]
