@@ -139,12 +139,12 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     }
     report.finish(started.elapsed());
     if args.json {
-        let mut json = report.json(plan.url.as_str(), args.concurrency);
+        let mut json = report.json(&shown(&plan.url), args.concurrency);
         json["interrupted"] = interrupted.into();
         text.push_str(&json.to_string());
         text.push('\n');
     } else {
-        text.push_str(&report.human(plan.url.as_str(), args.concurrency));
+        text.push_str(&report.human(&shown(&plan.url), args.concurrency));
     }
     out.write_all(text.as_bytes())
         .map_err(|e| CliError::Runtime(format!("cannot write the summary: {e}")))?;
@@ -162,7 +162,7 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
             "{} of {} deliveries got no answer from {}: {}",
             report.failed(),
             report.sent(),
-            plan.url,
+            shown(&plan.url),
             report.first_failure().unwrap_or("unknown error")
         )));
     }
@@ -288,6 +288,16 @@ fn failure(e: &reqwest::Error) -> Outcome {
         kind,
         message: chain(e),
     }
+}
+
+/// The URL as printed: a password in it is replaced by `***`.
+fn shown(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        // Only fails for URLs that cannot have a password, and this one has one.
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
 }
 
 /// An error and its causes, `: `-separated (reqwest's own message hides the root cause).

@@ -302,6 +302,32 @@ fn an_unreachable_receiver_exits_3() {
         .stderr(predicate::str::contains("got no answer"));
 }
 
+/// A password in `--url` is never printed: not in the summary, the JSON or the error line.
+#[test]
+fn a_password_in_the_url_is_not_printed() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("http://admin:s3cr3tpw@127.0.0.1:{port}/");
+    for json in [false, true] {
+        let mut cmd = webhook();
+        cmd.args(["send", "--url", &url, "--secret", SECRET, "--timeout", "2"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!printed.contains("s3cr3tpw"), "{printed}");
+        assert!(printed.contains("admin:***@127.0.0.1"), "{printed}");
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     webhook()

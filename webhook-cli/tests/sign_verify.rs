@@ -439,18 +439,22 @@ fn sign_with_two_secrets_verifies_with_either() {
     }
 }
 
-/// GitHub carries one signature: two secrets to sign with are refused, not one dropped;
-/// verifying still accepts either.
+/// GitHub carries one signature, and Paddle's SDKs read one: two secrets to sign with are
+/// refused, not one dropped; verifying still accepts either.
 #[test]
 fn two_secrets_for_a_one_signature_scheme_are_refused_when_signing() {
-    webhook()
-        .args([
-            "sign", "--scheme", "github", "--secret", "new", "--secret", "old",
-        ])
-        .write_stdin("{}")
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("github carries one signature"));
+    for scheme in ["github", "paddle"] {
+        webhook()
+            .args([
+                "sign", "--scheme", scheme, "--secret", "new", "--secret", "old",
+            ])
+            .write_stdin("{}")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "{scheme} carries one signature"
+            )));
+    }
     let out = webhook()
         .args(["sign", "--scheme", "github", "--secret", "old"])
         .write_stdin("{}")

@@ -60,20 +60,20 @@ impl Scheme {
         }
     }
 
-    /// Whether the signature header carries several signatures (one per secret during a
-    /// rotation): Standard Webhooks, Stripe and Paddle. The other schemes carry one, so a
-    /// [`Signer`](crate::Signer) signs with its first secret only.
+    /// Whether a [`Signer`](crate::Signer) puts several signatures in the header (one per
+    /// secret during a rotation): Standard Webhooks and Stripe, whose official libraries try
+    /// each. The others get one, made with the first secret. Paddle's header may hold several
+    /// `h1` (a [`Verifier`](crate::Verifier) accepts any), but Paddle's Go SDK refuses such a
+    /// header and its Node SDK reads only the last `h1`, so a signer sends one.
     ///
     /// ```
     /// use webhook_core::Scheme;
     /// assert!(Scheme::Stripe.carries_several_signatures());
     /// assert!(!Scheme::GitHub.carries_several_signatures());
+    /// assert!(!Scheme::Paddle.carries_several_signatures());
     /// ```
     pub const fn carries_several_signatures(self) -> bool {
-        matches!(
-            self,
-            Scheme::StandardWebhooks | Scheme::Stripe | Scheme::Paddle
-        )
+        matches!(self, Scheme::StandardWebhooks | Scheme::Stripe)
     }
 
     /// The dedupe key of a delivery with this id under this scheme: `{scheme}:{id}`, what

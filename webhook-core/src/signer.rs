@@ -12,8 +12,8 @@ use crate::{Scheme, SecretError};
 
 /// Signs deliveries under any [`Scheme`]: for tests, the CLI and senders.
 ///
-/// With several secrets, schemes that carry several signatures (Standard Webhooks, Stripe,
-/// Paddle) sign with each; the others sign with the first.
+/// With several secrets, Standard Webhooks and Stripe carry a signature per secret; the other
+/// schemes are signed with the first (see [`Scheme::carries_several_signatures`]).
 ///
 /// ```
 /// use webhook_core::{Scheme, Signer};
