@@ -35,6 +35,11 @@ pub(crate) fn read(file: Option<&Path>) -> Result<Vec<u8>, CliError> {
     }
 }
 
+/// Whether [`read`] takes the body from standard input.
+pub(crate) fn reads_stdin(file: Option<&Path>) -> bool {
+    file.is_none_or(|path| path == Path::new("-"))
+}
+
 fn read_bounded(reader: impl Read, what: &str) -> Result<Vec<u8>, CliError> {
     let mut body = Vec::new();
     reader

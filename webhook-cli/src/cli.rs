@@ -19,8 +19,9 @@ use crate::parse::{self, HeaderLine, Tolerance};
         receiver accepts. Schemes: standard (Standard Webhooks: Scalekit, Svix), stripe, github, \
         slack, shopify, paddle, timestamped.\n\n\
         Secrets are given as the sender shows them (whsec_... for Standard Webhooks, the raw \
-        string for the others), with --secret or the WEBHOOK_SECRET environment variable \
-        (preferred: command-line arguments are visible to other users of the machine).",
+        string for the others), with --secret-file, the WEBHOOK_SECRET environment variable \
+        (comma-separated for several) or --secret (command-line arguments are visible to other \
+        users of the machine).",
     after_help = EXIT_CODES_HELP,
     propagate_version = true
 )]
@@ -209,14 +210,14 @@ Examples:
       --header 'webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' \\
       --now 1614265330
 
-  # GitHub, during a secret rotation (either secret is accepted)
-  webhook verify --scheme github --secret \"$NEW\" --secret \"$OLD\" \\
+  # GitHub, during a secret rotation (either secret is accepted; one secret per line)
+  webhook verify --scheme github --secret-file secrets.txt \\
       --header 'X-Hub-Signature-256: sha256=757107ea...' --body-file body.bin
 
   # In a script
   if webhook verify --headers-file captured-headers.txt --body-file captured-body.bin; then ...
 
-Exit codes: 0 verified (JSON summary on stdout), 1 rejected (reason on stderr),
+Exit codes: 0 verified, 1 rejected (a JSON summary on stdout either way; the reason on stderr),
 2 usage error (also a body over 64 MiB, or a headers file over 1 MiB or not UTF-8),
 3 unreadable body or headers file.";
 
@@ -248,17 +249,17 @@ pub(crate) struct KeyArgs {
     /// The signing secret, as the sender shows it (repeat for a rotation).
     ///
     /// `whsec_...` (base64) for Standard Webhooks; the exact string for the other schemes
-    /// (Stripe's whsec_... string is used as is, as Stripe does). Read from WEBHOOK_SECRET
-    /// when not given.
-    #[arg(
-        long,
-        short = 'k',
-        value_name = "SECRET",
-        env = "WEBHOOK_SECRET",
-        hide_env_values = true,
-        required = true
-    )]
+    /// (Stripe's whsec_... string is used as is, as Stripe does). Without --secret or
+    /// --secret-file, read from WEBHOOK_SECRET: one secret, or several separated by commas, as
+    /// the example receivers read it.
+    #[arg(long, short = 'k', value_name = "SECRET")]
     pub(crate) secret: Vec<String>,
+
+    /// Read secrets from this file, one per line (blank lines are skipped, each line is
+    /// trimmed); `-` reads them from standard input. Repeatable. Keeps secrets out of the
+    /// command line, which other users of the machine can see.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) secret_file: Vec<PathBuf>,
 
     /// Another header for the signature (the timestamped scheme's header differs between
     /// integrations; default: the scheme's own). For the standard scheme, `svix-signature`
@@ -349,7 +350,9 @@ pub(crate) struct SendArgs {
     #[arg(long = "type", short = 'T', value_name = "TYPE")]
     pub(crate) event_type: Option<String>,
 
-    /// How many deliveries to send; each has its own id and signature.
+    /// How many deliveries to send; each has its own id and signature. Stripe, Slack, Paddle and
+    /// the timestamped scheme send no delivery id, so receivers dedupe them on the body: with
+    /// --body-file they are one delivery sent N times (--type makes a fresh event each time).
     #[arg(long, short = 'n', value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub(crate) count: u64,

@@ -1,5 +1,8 @@
 //! Building webhook-core's [`Signer`] and [`Verifier`] from the command line's key flags.
 
+use std::io::Read;
+use std::path::Path;
+
 use webhook_core::headers::{SVIX_SIGNATURE, WEBHOOK_SIGNATURE};
 use webhook_core::{Scheme, Signer, Verifier};
 
@@ -8,8 +11,9 @@ use crate::error::CliError;
 
 /// A signer holding every `--secret`: schemes with several signatures sign with each; the others
 /// carry one, so several secrets are refused rather than all but the first silently dropped.
-pub(crate) fn signer(key: &KeyArgs) -> Result<Signer, CliError> {
-    let secrets = secrets(key)?;
+/// `stdin_is_body`: standard input holds the body, so `--secret-file -` cannot read it too.
+pub(crate) fn signer(key: &KeyArgs, stdin_is_body: bool) -> Result<Signer, CliError> {
+    let secrets = secrets(key, stdin_is_body)?;
     if secrets.len() > 1 && !key.scheme.carries_several_signatures() {
         return Err(CliError::Usage(format!(
             "{} carries one signature: sign with one --secret (verify accepts several)",
@@ -25,8 +29,8 @@ pub(crate) fn signer(key: &KeyArgs) -> Result<Signer, CliError> {
 }
 
 /// A verifier accepting any `--secret`.
-pub(crate) fn verifier(key: &KeyArgs) -> Result<Verifier, CliError> {
-    let verifier = Verifier::with_secrets(key.scheme, secrets(key)?)?;
+pub(crate) fn verifier(key: &KeyArgs, stdin_is_body: bool) -> Result<Verifier, CliError> {
+    let verifier = Verifier::with_secrets(key.scheme, secrets(key, stdin_is_body)?)?;
     check_signature_header(key)?;
     Ok(match &key.signature_header {
         Some(name) => verifier.signature_header(name),
@@ -56,13 +60,79 @@ fn check_signature_header(key: &KeyArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn secrets(key: &KeyArgs) -> Result<&[String], CliError> {
-    if key.secret.is_empty() {
+/// The largest secret file read (a few secrets; anything larger is not one).
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// `--secret`s and the lines of each `--secret-file`; without either, `WEBHOOK_SECRET` split on
+/// commas (as the example receivers read it).
+fn secrets(key: &KeyArgs, stdin_is_body: bool) -> Result<Vec<String>, CliError> {
+    let mut secrets = key.secret.clone();
+    for path in &key.secret_file {
+        let text = if path == Path::new("-") {
+            if stdin_is_body {
+                return Err(CliError::Usage(
+                    "--secret-file - and the body both want standard input: give the body with --body-file FILE"
+                        .into(),
+                ));
+            }
+            read_secrets(std::io::stdin().lock(), "secrets from standard input")?
+        } else {
+            let what = format!("secret file {}", path.display());
+            let file = std::fs::File::open(path).map_err(|source| CliError::Io {
+                what: what.clone(),
+                source,
+            })?;
+            read_secrets(file, &what)?
+        };
+        let before = secrets.len();
+        secrets.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned),
+        );
+        if secrets.len() == before {
+            return Err(CliError::Usage(format!(
+                "{} holds no secret",
+                path.display()
+            )));
+        }
+    }
+    if secrets.is_empty()
+        && let Ok(value) = std::env::var("WEBHOOK_SECRET")
+    {
+        secrets.extend(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    if secrets.is_empty() {
         return Err(CliError::Usage(
-            "no secret: pass --secret SECRET or set WEBHOOK_SECRET".into(),
+            "no secret: pass --secret-file FILE or --secret SECRET, or set WEBHOOK_SECRET".into(),
         ));
     }
-    Ok(&key.secret)
+    Ok(secrets)
+}
+
+fn read_secrets(reader: impl Read, what: &str) -> Result<String, CliError> {
+    let mut text = String::new();
+    reader
+        .take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|source| CliError::Io {
+            what: what.to_owned(),
+            source,
+        })?;
+    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(CliError::Usage(format!(
+            "{what} is larger than {} KiB: not a list of secrets",
+            MAX_SECRET_FILE_BYTES / 1024
+        )));
+    }
+    Ok(text)
 }
 
 /// The current Unix time in seconds.

@@ -58,9 +58,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Sign(args) => sign::run(&args, &mut out),
         Command::Verify(args) => {
-            let summary = verify::run(&args)?;
+            // A rejection is a summary too: `{"valid":false,...}` on stdout, the reason on stderr.
+            let (summary, result) = match verify::run(&args) {
+                Ok(summary) => (summary, Ok(())),
+                Err(CliError::Rejected(err)) => {
+                    (verify::rejected(&err), Err(CliError::Rejected(err)))
+                }
+                Err(other) => return Err(other),
+            };
             writeln!(out, "{summary}")
-                .map_err(|e| CliError::Runtime(format!("cannot write the summary: {e}")))
+                .map_err(|e| CliError::Runtime(format!("cannot write the summary: {e}")))?;
+            result
         }
         Command::Send(args) => send::run(&args, &mut out),
         Command::Inbox(args) => inbox::run(&args, &mut out),

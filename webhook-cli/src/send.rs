@@ -38,6 +38,9 @@ struct Delivered {
     outcome: Outcome,
     id: String,
     response: Option<String>,
+    /// Where a 3xx answer pointed (redirects are not followed: that would send the delivery
+    /// somewhere else).
+    location: Option<String>,
 }
 
 /// Runs `webhook send`, writing the summary to `out`.
@@ -48,7 +51,10 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
             args.url.scheme()
         )));
     }
-    let signer = keys::signer(&args.key)?;
+    let signer = keys::signer(
+        &args.key,
+        args.body_file.as_deref() == Some(std::path::Path::new("-")),
+    )?;
     if args.tamper == Some(Tamper::Timestamp) && !args.key.scheme.has_timestamp() {
         return Err(CliError::Usage(format!(
             "--tamper timestamp needs a scheme that signs a timestamp; {} does not",
@@ -56,6 +62,16 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
         )));
     }
     let payload = Payload::from_args(args.body_file.as_deref(), args.event_type.as_deref())?;
+    let scheme = args.key.scheme;
+    let keyed_on_body = scheme.id_header().is_none() || scheme == webhook_core::Scheme::Timestamped;
+    if args.count > 1 && args.body_file.is_some() && keyed_on_body && !args.quiet {
+        eprintln!(
+            "warning: {scheme} sends no delivery id, so receivers dedupe it on the body: these {} \
+             deliveries of one body are one delivery to them (the rest are duplicates); \
+             --type sends a fresh event each time",
+            args.count
+        );
+    }
     let mut extra = http::HeaderMap::new();
     for h in &args.headers {
         let name = http::HeaderName::from_bytes(h.name.as_bytes())
@@ -105,6 +121,7 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     let capacity = usize::try_from(args.count).unwrap_or(usize::MAX);
     let mut report = Report::new(expect, capacity);
     let mut single: Option<Delivered> = None;
+    let mut redirect: Option<String> = None;
     let started = Instant::now();
     let interrupted = runtime.block_on(async {
         let mut deliveries = futures_util::stream::iter(0..args.count)
@@ -121,6 +138,9 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
                     let Some(delivered) = next else { return Ok(false) };
                     let delivered = delivered?;
                     progress.inc(1);
+                    if redirect.is_none() {
+                        redirect.clone_from(&delivered.location);
+                    }
                     if plan.keep_response {
                         single = Some(delivered);
                     } else {
@@ -167,8 +187,11 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
         )));
     }
     if report.unexpected() > 0 {
+        let redirected = redirect.map_or(String::new(), |to| {
+            format!("; the receiver redirected to {to}, which is not followed (it would send the delivery elsewhere): use that URL")
+        });
         return Err(CliError::Failed(format!(
-            "{} of {} deliveries were not answered {}",
+            "{} of {} deliveries were not answered {}{redirected}",
             report.unexpected(),
             report.sent(),
             match expect {
@@ -217,10 +240,17 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
                 outcome: failure(&e),
                 id,
                 response: None,
+                location: None,
             });
         }
     };
     let status = response.status().as_u16();
+    let location = response
+        .status()
+        .is_redirection()
+        .then(|| response.headers().get(http::header::LOCATION))
+        .flatten()
+        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
     let mut kept = Vec::new();
     let mut read = 0usize;
     loop {
@@ -240,6 +270,7 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
                     outcome: failure(&e),
                     id,
                     response: None,
+                    location: None,
                 });
             }
         }
@@ -252,6 +283,7 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
         response: plan
             .keep_response
             .then(|| String::from_utf8_lossy(&kept).into_owned()),
+        location,
     })
 }
 

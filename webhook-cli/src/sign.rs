@@ -6,7 +6,7 @@ use crate::{body, ids, keys};
 
 /// Runs `webhook sign`, writing the headers to `out`.
 pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
-    let signer = keys::signer(&args.key)?;
+    let signer = keys::signer(&args.key, body::reads_stdin(args.body_file.as_deref()))?;
     if args.timestamp.is_some() && !signer.scheme().has_timestamp() {
         return Err(CliError::Usage(format!(
             "--timestamp: {} signs no timestamp",

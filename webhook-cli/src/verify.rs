@@ -15,7 +15,7 @@ const MAX_HEADERS_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Runs `webhook verify`; on success returns the one-line JSON summary.
 pub(crate) fn run(args: &VerifyArgs) -> Result<String, CliError> {
-    let mut verifier = keys::verifier(&args.key)?;
+    let mut verifier = keys::verifier(&args.key, body::reads_stdin(args.body_file.as_deref()))?;
     verifier = match args.tolerance {
         Tolerance::Secs(secs) => verifier.tolerance(Duration::from_secs(secs)),
         Tolerance::Off => verifier.without_timestamp_check(),
@@ -57,6 +57,18 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<String, CliError> {
         "body_bytes": delivery.body().len(),
     })
     .to_string())
+}
+
+/// The one-line JSON summary of a rejection: `valid` false, the rejection's code, the HTTP
+/// status a receiver answers, and the message (which never holds a secret or an expected MAC).
+pub(crate) fn rejected(err: &webhook_core::VerifyError) -> String {
+    json!({
+        "valid": false,
+        "code": err.code(),
+        "status": err.status(),
+        "error": err.to_string(),
+    })
+    .to_string()
 }
 
 fn read_text(path: &std::path::Path, what: &str) -> Result<String, CliError> {

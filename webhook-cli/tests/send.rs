@@ -249,11 +249,31 @@ fn a_body_file_is_sent_under_another_scheme() {
         .arg(&body)
         .args(["--count", "3", "-H", "X-GitHub-Event: push"])
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::contains("warning").not());
     let seen = receiver.seen.lock().unwrap();
     assert_eq!(seen.valid, 3);
     assert_eq!(seen.ids.len(), 3);
     assert_eq!(seen.event_types, vec!["push"; 3]);
+}
+
+/// Stripe sends no delivery id: one body sent several times is one delivery to a receiver,
+/// and `send` says so.
+#[test]
+fn one_body_sent_several_times_under_stripe_is_flagged() {
+    let receiver = start(Some(Verifier::new(Scheme::Stripe, "whsec_s").unwrap()));
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("event.json");
+    std::fs::write(&body, br#"{"id":"evt_1","type":"invoice.paid"}"#).unwrap();
+    webhook()
+        .args(["send", "--url", &receiver.url, "--scheme", "stripe"])
+        .args(["--secret", "whsec_s", "--count", "2", "--body-file"])
+        .arg(&body)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "stripe sends no delivery id, so receivers dedupe it on the body",
+        ));
 }
 
 #[test]
@@ -300,6 +320,28 @@ fn an_unreachable_receiver_exits_3() {
         .code(3)
         .stdout(predicate::str::contains("connect error"))
         .stderr(predicate::str::contains("got no answer"));
+}
+
+/// A redirect is not followed (it would send the delivery elsewhere), and the error says
+/// where it pointed.
+#[test]
+fn a_redirect_is_reported_with_its_location() {
+    let url = serve(axum::Router::new().route(
+        "/webhooks",
+        post(|| async {
+            (
+                StatusCode::PERMANENT_REDIRECT,
+                [("location", "/webhooks/v2")],
+            )
+        }),
+    ));
+    webhook()
+        .args(["send", "--url", &url, "--secret", SECRET, "--count", "2"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the receiver redirected to /webhooks/v2, which is not followed",
+        ));
 }
 
 /// A password in `--url` is never printed: not in the summary, the JSON or the error line.

@@ -111,7 +111,9 @@ fn verify_rejects_the_old_vector_at_the_real_time_with_exit_1() {
     std_vector_verify()
         .assert()
         .code(1)
-        .stdout("")
+        .stdout(predicate::str::contains(
+            r#""code":"timestamp_too_old","error":"#,
+        ))
         .stderr(predicate::str::contains("timestamp_too_old"));
 }
 
@@ -150,9 +152,26 @@ fn verify_rejects_a_modified_body_with_exit_1_and_the_reason() {
         .write_stdin("Hello, World!\n")
         .assert()
         .code(1)
-        .stdout("")
         .stderr(predicate::str::contains("signature_mismatch"))
         .stderr(predicate::str::contains("HTTP 401"));
+    // The same, machine-readable on stdout.
+    let out = webhook()
+        .args(["verify", "--scheme", "github", "--secret", GH_SECRET])
+        .args(["--header", &format!("X-Hub-Signature-256: {GH_SIG}")])
+        .write_stdin("Hello, World!\n")
+        .output()
+        .unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["valid"], false);
+    assert_eq!(summary["code"], "signature_mismatch");
+    assert_eq!(summary["status"], 401);
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap()
+            .contains("no signature matched")
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("757107ea"));
 }
 
 #[test]
@@ -615,4 +634,71 @@ fn sign_refuses_unverifiable_ids_and_timestamps() {
             .code(2)
             .stderr(predicate::str::contains("whitespace"));
     }
+}
+
+/// Secrets from a file (one per line), from standard input, or from `WEBHOOK_SECRET` as a
+/// comma-separated list (as the example receivers read it): a rotation without secrets on the
+/// command line.
+#[test]
+fn secrets_come_from_a_file_stdin_or_a_comma_separated_variable() {
+    const OTHER: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("body.json");
+    std::fs::write(&body, STD_BODY).unwrap();
+    let secrets = dir.path().join("secrets.txt");
+    std::fs::write(&secrets, format!("\n  {OTHER}  \r\n{STD_SECRET}\n\n")).unwrap();
+    let verify = || {
+        let mut cmd = webhook();
+        cmd.env_remove("WEBHOOK_SECRET")
+            .args(["verify", "--now", STD_TS, "--body-file"])
+            .arg(&body)
+            .args(["--header", &format!("webhook-id: {STD_ID}")])
+            .args(["--header", &format!("webhook-timestamp: {STD_TS}")])
+            .args(["--header", &format!("webhook-signature: {STD_SIG}")]);
+        cmd
+    };
+    // The published vector's secret is the second line.
+    verify()
+        .arg("--secret-file")
+        .arg(&secrets)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#""secret_index":1"#));
+    verify()
+        .args(["--secret-file", "-"])
+        .write_stdin(format!("{STD_SECRET}\n"))
+        .assert()
+        .success();
+    verify()
+        .env("WEBHOOK_SECRET", format!("{OTHER}, {STD_SECRET}"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(r#""secret_index":1"#));
+    // Only the other secret: the signature does not match.
+    verify().env("WEBHOOK_SECRET", OTHER).assert().code(1);
+
+    // Standard input cannot hold both the secrets and the body.
+    webhook()
+        .env_remove("WEBHOOK_SECRET")
+        .args(["sign", "--secret-file", "-"])
+        .write_stdin(STD_BODY)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("both want standard input"));
+    // An empty file, or one that is missing, is an error, not "no secret" fallback.
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "\n \n").unwrap();
+    verify()
+        .env("WEBHOOK_SECRET", STD_SECRET)
+        .arg("--secret-file")
+        .arg(&empty)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("holds no secret"));
+    verify()
+        .arg("--secret-file")
+        .arg(dir.path().join("missing.txt"))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("cannot read secret file"));
 }
