@@ -364,6 +364,21 @@ pub fn usage_and_database_errors() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("/nonexistent/dir/inbox.db"));
+    // An unreachable PostgreSQL names the cause, not only that the pool timed out.
+    #[cfg(feature = "postgres")]
+    {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        webhook()
+            .args(["inbox", "--database"])
+            .arg(format!("postgres://u:pw@127.0.0.1:{port}/db"))
+            .arg("stats")
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("refused"));
+    }
     webhook()
         .args(["inbox", "--database", "mysql://localhost/x", "stats"])
         .assert()

@@ -180,7 +180,11 @@ impl PostgresBackend {
                 ))
             })
         });
-        let pool = pool.connect_with(options.clone()).await?;
+        let pool = match pool.connect_with(options.clone()).await {
+            Ok(pool) => pool,
+            Err(sqlx::Error::PoolTimedOut) => return Err(first_connect_error(&options).await),
+            Err(e) => return Err(e.into()),
+        };
         match setup {
             SchemaSetup::Migrate => {
                 ensure_schema(&pool).await?;
@@ -912,6 +916,32 @@ impl Backend for PostgresBackend {
         })
     }
 }
+
+/// Why the first connection failed. The pool reports only that it timed out waiting (sqlx keeps
+/// retrying a refused or failed connection until the acquire timeout), so one direct attempt
+/// names the cause: connection refused, an unknown host, a password refused.
+async fn first_connect_error(options: &PgConnectOptions) -> InboxError {
+    use sqlx::Connection as _;
+    match tokio::time::timeout(
+        FIRST_CONNECT_TIMEOUT,
+        sqlx::PgConnection::connect_with(options),
+    )
+    .await
+    {
+        Ok(Err(e)) => e.into(),
+        Ok(Ok(conn)) => {
+            // It answers now: the pool's attempt was unlucky. Report what the pool said.
+            let _ = conn.close().await;
+            sqlx::Error::PoolTimedOut.into()
+        }
+        Err(_) => {
+            InboxError::Timeout(PostgresBackend::DEFAULT_ACQUIRE_TIMEOUT + FIRST_CONNECT_TIMEOUT)
+        }
+    }
+}
+
+/// How long [`first_connect_error`]'s direct attempt may take.
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// SQL true when the delivery's event type matches one of `patterns`: `${first}` holds the exact
 /// types and `${first + 1}` the prefixes (separator included). A prefix matches longer types
