@@ -194,7 +194,7 @@ impl InboxBuilder {
                 health_threshold: self.health_threshold,
                 retry_after: self.retry_after,
                 commit_timeout: self.commit_timeout,
-                workers: Mutex::new(Vec::new()),
+                workers: Mutex::new(Workers::default()),
             }),
         })
     }
@@ -238,8 +238,17 @@ struct Inner {
     health_threshold: u64,
     retry_after: Duration,
     commit_timeout: Duration,
-    /// The handler patterns of each running worker, by lease owner.
-    workers: Mutex<Vec<(String, Vec<EventPattern>)>>,
+    /// The running workers' handler patterns.
+    workers: Mutex<Workers>,
+}
+
+/// The workers running on an inbox (and its clones).
+#[derive(Debug, Default)]
+struct Workers {
+    /// Each one's lease owner id and handler patterns.
+    running: Vec<(String, Vec<EventPattern>)>,
+    /// When one last started or stopped.
+    changed_at_ms: i64,
 }
 
 /// A durable webhook inbox: accept fast, never lose an event, process with retries and dead
@@ -499,27 +508,35 @@ impl Inbox {
 
     /// Notes a running worker's handler patterns, until [`worker_stopped`](Inbox::worker_stopped).
     pub(crate) fn worker_started(&self, owner: &str, patterns: Vec<EventPattern>) {
-        self.workers().push((owner.to_owned(), patterns));
+        let now = self.now_ms();
+        let mut workers = self.workers();
+        workers.running.push((owner.to_owned(), patterns));
+        workers.changed_at_ms = now;
     }
 
     pub(crate) fn worker_stopped(&self, owner: &str) {
-        self.workers().retain(|(o, _)| o != owner);
+        let now = self.now_ms();
+        let mut workers = self.workers();
+        workers.running.retain(|(o, _)| o != owner);
+        workers.changed_at_ms = now;
     }
 
-    /// Every pattern a running worker of this process handles.
-    pub(crate) fn known_patterns(&self) -> Vec<EventPattern> {
+    /// Every pattern a running worker of this inbox handles, and when a worker last started or
+    /// stopped (ms since the epoch).
+    pub(crate) fn known_patterns(&self) -> (Vec<EventPattern>, i64) {
+        let workers = self.workers();
         let mut known: Vec<EventPattern> = Vec::new();
-        for (_, patterns) in self.workers().iter() {
+        for (_, patterns) in &workers.running {
             for p in patterns {
                 if !known.contains(p) {
                     known.push(p.clone());
                 }
             }
         }
-        known
+        (known, workers.changed_at_ms)
     }
 
-    fn workers(&self) -> std::sync::MutexGuard<'_, Vec<(String, Vec<EventPattern>)>> {
+    fn workers(&self) -> std::sync::MutexGuard<'_, Workers> {
         self.inner
             .workers
             .lock()

@@ -31,7 +31,7 @@ pub const COMMIT_SECONDS: &str = "webhook_inbox_commit_seconds";
 pub const PROCESSED_TOTAL: &str = "webhook_inbox_processed_total";
 /// Histogram: handler run time in seconds, labels `event_type`, `outcome`.
 pub const PROCESSING_SECONDS: &str = "webhook_inbox_processing_seconds";
-/// Counter: deliveries no worker of the process handles, given the worker's
+/// Counter: deliveries no running worker of the inbox handles, given the worker's
 /// [`Unhandled`](crate::Unhandled) policy without running anything; labels `event_type`,
 /// `outcome` = `completed` | `dead`.
 pub const UNHANDLED_TOTAL: &str = "webhook_inbox_unhandled_total";

@@ -550,11 +550,11 @@ impl OutcomeResult {
 }
 
 /// Which due deliveries a worker claims (see [`Backend::claim_matching`](crate::Backend::claim_matching)):
-/// those its handlers match, and those that no worker of its process handles once they have
-/// waited (for its [`Unhandled`](crate::Unhandled) policy). A worker never takes a delivery that
-/// another worker of its process handles, and leaves one no worker of its process handles to
-/// an instance that may have the handler (a rolling upgrade) for
-/// [`unhandled_after`](crate::WorkerBuilder::unhandled_after).
+/// those its handlers match, and those no running worker of its [`Inbox`](crate::Inbox)
+/// handles (for its [`Unhandled`](crate::Unhandled) policy, which waits
+/// [`unhandled_after`](crate::WorkerBuilder::unhandled_after) before it applies). A worker does
+/// not take a delivery that only another worker of its inbox handles; workers whose patterns
+/// overlap (`*` and `user.created`) share the deliveries both match.
 ///
 /// ```
 /// use webhook_inbox::ClaimFilter;
@@ -562,12 +562,12 @@ impl OutcomeResult {
 ///
 /// let mine = vec![EventPattern::parse("user.*")?];
 /// let known = vec![EventPattern::parse("user.*")?, EventPattern::parse("billing.paid")?];
-/// let filter = ClaimFilter::new(mine, known, 1_000);
-/// assert!(filter.admits(Some("user.created"), 5_000));
-/// assert!(!filter.admits(Some("billing.paid"), 0)); // another worker's
-/// assert!(!filter.admits(Some("order.placed"), 5_000)); // unhandled, still waiting
-/// assert!(filter.admits(Some("order.placed"), 1_000)); // unhandled, waited long enough
-/// assert!(ClaimFilter::all().admits(None, i64::MAX));
+/// let filter = ClaimFilter::new(mine, known);
+/// assert!(filter.admits(Some("user.created")));
+/// assert!(!filter.admits(Some("billing.paid"))); // another worker's
+/// assert!(filter.admits(Some("order.placed"))); // nobody's: for the Unhandled policy
+/// assert!(filter.admits(None));
+/// assert!(ClaimFilter::all().claims_all());
 /// # Ok::<(), webhook_inbox::webhook_core::FilterError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -575,30 +575,19 @@ impl OutcomeResult {
 pub struct ClaimFilter {
     /// The patterns of the worker's handlers.
     pub handled: Vec<EventPattern>,
-    /// Every pattern a running worker of this process handles, the worker's own included.
+    /// Every pattern a running worker of the inbox handles, the worker's own included.
     pub known: Vec<EventPattern>,
-    /// Deliveries that match none of `known` are claimed once received at or before this time
-    /// (ms since the epoch).
-    pub unhandled_received_by_ms: i64,
 }
 
 impl ClaimFilter {
     /// A filter from its parts.
-    pub fn new(
-        handled: Vec<EventPattern>,
-        known: Vec<EventPattern>,
-        unhandled_received_by_ms: i64,
-    ) -> Self {
-        ClaimFilter {
-            handled,
-            known,
-            unhandled_received_by_ms,
-        }
+    pub fn new(handled: Vec<EventPattern>, known: Vec<EventPattern>) -> Self {
+        ClaimFilter { handled, known }
     }
 
     /// Every due delivery (a worker with a `*` handler).
     pub fn all() -> Self {
-        ClaimFilter::new(vec![EventPattern::ANY], vec![EventPattern::ANY], i64::MIN)
+        ClaimFilter::new(vec![EventPattern::ANY], vec![EventPattern::ANY])
     }
 
     /// Whether the worker's handlers match everything, so that nothing needs filtering.
@@ -606,13 +595,12 @@ impl ClaimFilter {
         self.handled.iter().any(EventPattern::is_any)
     }
 
-    /// Whether a delivery of `event_type` received at `received_at_ms` is claimed. A delivery
-    /// without an event type matches only `*`.
-    pub fn admits(&self, event_type: Option<&str>, received_at_ms: i64) -> bool {
+    /// Whether a delivery of `event_type` is claimed: the worker handles it, or no worker does.
+    /// A delivery without an event type matches only `*`.
+    pub fn admits(&self, event_type: Option<&str>) -> bool {
         let event_type = event_type.unwrap_or("");
         let matched = |patterns: &[EventPattern]| patterns.iter().any(|p| p.matches(event_type));
-        matched(&self.handled)
-            || (received_at_ms <= self.unhandled_received_by_ms && !matched(&self.known))
+        matched(&self.handled) || !matched(&self.known)
     }
 
     /// `handled` and `known` as (exact types, prefixes, has `*`), for a backend's query.

@@ -211,23 +211,3 @@ async fn accepts_are_stored_while_a_long_prune_runs() {
         "accept {accept:?} waited for the prune ({prune:?})"
     );
 }
-
-/// The suite again through a backend that forwards every call but `claim_matching`, which is
-/// then the trait's default (claim, then give back what the filter refuses).
-mod through_the_default_claim_matching {
-    use super::*;
-    use crate::support::interposed::Interposed;
-
-    async fn forwarded() -> (tempfile::TempDir, Arc<dyn Backend>) {
-        let (dir, backend) = sqlite().await;
-        (
-            dir,
-            Arc::new(Interposed {
-                inner: Some(backend),
-                ..Interposed::default()
-            }),
-        )
-    }
-
-    backend_suite!(forwarded());
-}

@@ -1390,3 +1390,55 @@ async fn unhandled_deliveries_wait_then_complete_without_a_run() {
     );
     worker.shutdown().await;
 }
+
+/// A worker spawned a moment after another is not passed over: deliveries waiting from before
+/// either started are not given the `Unhandled` policy by the first one, which gives them back
+/// until the wait after its own start has passed.
+#[tokio::test]
+async fn a_worker_spawned_after_another_still_runs_its_old_deliveries() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(accept(&inbox, &format!("b{i}"), "b.created").await);
+    }
+    // A backlog older than `unhandled_after`.
+    clock.advance(Duration::from_secs(600));
+    let a = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for id in &ids {
+        let d = inbox.get(*id).await.unwrap().unwrap();
+        assert_eq!((d.status, d.attempts), (DeliveryStatus::Pending, 0));
+    }
+    let b_runs = Arc::new(AtomicUsize::new(0));
+    let runs = b_runs.clone();
+    let b = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("b.*", move |_d: StoredDelivery| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                HandlerResult::Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    clock.advance(Duration::from_secs(300));
+    let all_done = || async {
+        for id in &ids {
+            if status(&inbox, *id).await != DeliveryStatus::Done {
+                return false;
+            }
+        }
+        true
+    };
+    assert!(eventually(5, all_done).await);
+    assert_eq!(b_runs.load(Ordering::SeqCst), 5);
+    a.shutdown().await;
+    b.shutdown().await;
+}

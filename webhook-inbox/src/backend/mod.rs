@@ -120,12 +120,10 @@ pub trait Backend: Debug + Send + Sync + 'static {
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>>;
 
-    /// [`claim`](Backend::claim), for only the deliveries `filter` admits (by event type and
-    /// receipt time). The worker claims through this.
-    ///
-    /// The default claims as `claim` does and gives back what `filter` refuses, without counting
-    /// an attempt: correct, but a worker then keeps taking and returning other workers'
-    /// deliveries. A backend that can filter in its query should.
+    /// [`claim`](Backend::claim), for only the deliveries `filter` admits by event type (see
+    /// [`ClaimFilter::admits`]); the worker claims through this. Filter in the query: a backend
+    /// that claimed and gave back what the filter refuses would keep taking other workers'
+    /// deliveries, and fill its `limit` with them.
     fn claim_matching<'a>(
         &'a self,
         owner: &'a str,
@@ -133,22 +131,7 @@ pub trait Backend: Debug + Send + Sync + 'static {
         now_ms: i64,
         lease_until_ms: i64,
         filter: &'a ClaimFilter,
-    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
-        Box::pin(async move {
-            let claimed = self.claim(owner, limit, now_ms, lease_until_ms).await?;
-            if filter.claims_all() {
-                return Ok(claimed);
-            }
-            let (admitted, refused): (Vec<_>, Vec<_>) = claimed
-                .into_iter()
-                .partition(|d| filter.admits(d.event_type.as_deref(), d.received_at_ms));
-            if !refused.is_empty() {
-                let ids: Vec<DeliveryId> = refused.iter().map(|d| d.id).collect();
-                self.release(owner, &ids, now_ms).await?;
-            }
-            Ok(admitted)
-        })
-    }
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>>;
 
     /// Records finished runs in one transaction. An outcome applies only if `owner` still holds
     /// the lease; returns how many applied.

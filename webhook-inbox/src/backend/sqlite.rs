@@ -388,12 +388,11 @@ impl SqliteBackend {
         let matching = if filter.claims_all() {
             String::new()
         } else {
-            // ?5: the receipt time by which unhandled deliveries are claimed; ?6-?9: the
-            // worker's and the process's exact types and prefixes, as JSON arrays.
+            // ?5-?8: the worker's and the inbox's exact types and prefixes, as JSON arrays.
             format!(
-                "AND ({} OR (received_at_ms <= ?5 AND NOT {})) ",
-                pattern_match(&filter.handled, 6),
-                pattern_match(&filter.known, 8)
+                "AND ({} OR NOT {}) ",
+                pattern_match(&filter.handled, 5),
+                pattern_match(&filter.known, 7)
             )
         };
         let sql = format!(
@@ -410,7 +409,6 @@ impl SqliteBackend {
             .bind(now_ms)
             .bind(i64::from(limit));
         if !filter.claims_all() {
-            query = query.bind(filter.unhandled_received_by_ms);
             for patterns in [&filter.handled, &filter.known] {
                 let (exact, prefixes, _) = ClaimFilter::split(patterns);
                 query = query
@@ -870,8 +868,9 @@ impl Backend for SqliteBackend {
 
 /// SQL true when the delivery's event type matches one of `patterns`: `?{first}` holds the exact
 /// types and `?{first + 1}` the prefixes (separator included), as JSON arrays. A prefix matches
-/// longer types only, as [`EventPattern::matches`](webhook_core::EventPattern::matches) does; a
-/// delivery without an event type matches only `*`.
+/// longer types only, as [`EventPattern::matches`](webhook_core::EventPattern::matches) does,
+/// compared as bytes (SQLite's text `length` stops at a NUL); a delivery without an event type
+/// matches only `*`.
 fn pattern_match(patterns: &[webhook_core::EventPattern], first: usize) -> String {
     if patterns.iter().any(webhook_core::EventPattern::is_any) {
         return "1".to_owned();
@@ -880,7 +879,8 @@ fn pattern_match(patterns: &[webhook_core::EventPattern], first: usize) -> Strin
     format!(
         "(COALESCE(event_type, '') IN (SELECT value FROM json_each(?{first})) \
           OR EXISTS (SELECT 1 FROM json_each(?{prefixes}) p \
-                     WHERE length(COALESCE(event_type, '')) > length(p.value) \
-                       AND substr(COALESCE(event_type, ''), 1, length(p.value)) = p.value))"
+                     WHERE length(CAST(event_type AS BLOB)) > length(CAST(p.value AS BLOB)) \
+                       AND substr(CAST(event_type AS BLOB), 1, length(CAST(p.value AS BLOB))) \
+                           = CAST(p.value AS BLOB)))"
     )
 }

@@ -52,11 +52,12 @@ impl BatchOptions {
     }
 }
 
-/// What happens to deliveries that no worker of the process handles, once they have waited
-/// [`unhandled_after`](WorkerBuilder::unhandled_after) for an instance that does.
+/// What happens to deliveries that no running worker of the inbox handles, once they have
+/// waited [`unhandled_after`](WorkerBuilder::unhandled_after) for one that does.
 ///
-/// A worker claims only the deliveries its handlers match: several workers with different
-/// handlers can share one inbox, and no worker takes another's deliveries.
+/// A worker claims only the deliveries its handlers match and those no worker handles: several
+/// workers with different handlers can share one inbox, and none takes deliveries that only
+/// another handles.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unhandled {
@@ -285,21 +286,25 @@ impl WorkerBuilder {
         self
     }
 
-    /// What to do with deliveries no worker of this process handles (default
+    /// What to do with deliveries no running worker of this inbox handles (default
     /// [`Unhandled::Complete`]).
     pub fn unhandled(mut self, unhandled: Unhandled) -> Self {
         self.config.unhandled = unhandled;
         self
     }
 
-    /// How long a delivery that no worker of this process handles waits before the
-    /// [`Unhandled`] policy applies to it (default [`DEFAULT_UNHANDLED_AFTER`], 5 minutes).
+    /// How long a delivery that no running worker of this inbox handles waits before the
+    /// [`Unhandled`] policy applies to it (default [`DEFAULT_UNHANDLED_AFTER`], 5 minutes),
+    /// counted from its receipt and from the last start or stop of a worker of the inbox,
+    /// whichever is later.
     ///
     /// Meanwhile another instance sharing the store may run it: during a rolling upgrade, the
-    /// instances that already have a new handler take its deliveries, and the old ones leave
-    /// them alone. Until then such deliveries are pending, and counted in the queue depth.
-    /// `Duration::ZERO` applies the policy at once, which suits a single process whose
-    /// workers all start before deliveries arrive.
+    /// instances that already have a new handler take its deliveries (one an old instance
+    /// claimed first waits out the rest of the time). A worker spawned a moment after another
+    /// gets its deliveries even when they are older than the wait. Until the policy applies,
+    /// such deliveries are pending, out of the claims' way, and counted in the queue depth.
+    /// `Duration::ZERO` applies the policy at once, which suits a process whose workers all
+    /// start together.
     pub fn unhandled_after(mut self, wait: Duration) -> Self {
         self.config.unhandled_after = wait;
         self
@@ -329,8 +334,8 @@ impl WorkerBuilder {
             .sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
         let owner = format!("worker-{}-{:016x}", std::process::id(), fastrand::u64(..));
         let (stop_tx, stop_rx) = watch::channel(false);
-        // Noted before the worker starts, so that workers spawned one after the other leave
-        // each other's deliveries alone from their first claim.
+        // Noted before the worker starts, so that a worker spawned right after leaves this
+        // one's deliveries alone from its first claim.
         let registration = Registration::new(&self.inbox, &owner, &self.routes);
         let shared = Arc::new(run::Shared::new(
             self.inbox,

@@ -619,33 +619,48 @@ pub async fn claims_only_what_the_filter_admits(b: &dyn Backend) {
     ])
     .await
     .unwrap();
-    let handled = patterns(&["user.created", "org.*", "a_b.*"]);
-    let mut known = handled.clone();
-    known.extend(patterns(&["billing.paid"]));
-    let filter = ClaimFilter::new(handled, known, T0 - 300_000);
-    let names = |claimed: Vec<StoredDelivery>| {
+    let names = |claimed: &[StoredDelivery]| {
         let mut names: Vec<String> = claimed
-            .into_iter()
-            .map(|d| d.message_id.unwrap_or_default())
+            .iter()
+            .map(|d| d.message_id.clone().unwrap_or_default())
             .collect();
         names.sort();
         names
     };
-    let claimed = b
-        .claim_matching("W", 100, T0, T0 + 60_000, &filter)
-        .await
-        .unwrap();
-    for d in &claimed {
-        assert!(filter.admits(d.event_type.as_deref(), d.received_at_ms));
-        assert_eq!(d.attempts, 1);
-    }
+    let claim = |filter: ClaimFilter| async move {
+        let claimed = b
+            .claim_matching("W", 100, T0, T0 + 60_000, &filter)
+            .await
+            .unwrap();
+        for d in &claimed {
+            assert!(filter.admits(d.event_type.as_deref()), "{:?}", d.event_type);
+            assert_eq!(d.attempts, 1);
+        }
+        claimed
+    };
+    // With `*` among the known patterns, exactly what the worker's handlers match.
+    let handled = patterns(&["user.created", "org.*", "a_b.*"]);
+    let mut known = handled.clone();
+    known.extend(patterns(&["billing.paid", "*"]));
+    let claimed = claim(ClaimFilter::new(handled, known)).await;
+    assert_eq!(names(&claimed), ["exact", "prefixed", "underscore"]);
+    // What no known pattern matches comes too (for the Unhandled policy); another worker's
+    // does not.
+    let filter = ClaimFilter::new(
+        patterns(&["user.created"]),
+        patterns(&["user.created", "billing.paid", "org.*", "a_b.*"]),
+    );
+    let claimed = claim(filter.clone()).await;
     assert_eq!(
-        names(claimed),
+        names(&claimed),
         [
-            "exact",
-            "prefixed",
-            "underscore",
+            "not_underscore",
+            "other_prefix",
+            "percent",
+            "prefix_itself",
+            "unhandled",
             "unhandled_old",
+            "untyped",
             "untyped_old"
         ]
     );
@@ -655,22 +670,10 @@ pub async fn claims_only_what_the_filter_admits(b: &dyn Backend) {
             .unwrap()
             .is_empty()
     );
-    // What the filter left is untouched: due, with no attempt counted.
+    // What the filters left is untouched: due, with no attempt counted.
     let rest = b.claim("X", 100, T0, T0 + 60_000).await.unwrap();
     assert!(rest.iter().all(|d| d.attempts == 1));
-    assert_eq!(
-        names(rest),
-        [
-            "known",
-            "known_old",
-            "not_underscore",
-            "other_prefix",
-            "percent",
-            "prefix_itself",
-            "unhandled",
-            "untyped"
-        ]
-    );
+    assert_eq!(names(&rest), ["known", "known_old"]);
 }
 
 pub async fn unhandled_outcomes_log_no_run(b: &dyn Backend) {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use webhook_inbox::backend::{BackendResult, BoxFuture};
 use webhook_inbox::{
-    Accepted, Backend, DeliveryId, EventTypeStats, Inbox, InboxBuilder, InboxError, ListFilter,
-    NewDelivery, Outcome, PruneReport, StatusCounts, StoredDelivery,
+    Accepted, Backend, ClaimFilter, DeliveryId, EventTypeStats, Inbox, InboxBuilder, InboxError,
+    ListFilter, NewDelivery, Outcome, PruneReport, StatusCounts, StoredDelivery,
 };
 
 /// An inbox on a SQLite file in a temp dir, its store behind an [`Interposed`] that
@@ -101,6 +101,20 @@ impl Backend for Interposed {
         lease_until_ms: i64,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
         Box::pin(async move {
+            let all = ClaimFilter::all();
+            self.claim_matching(owner, limit, now_ms, lease_until_ms, &all)
+                .await
+        })
+    }
+    fn claim_matching<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: u32,
+        now_ms: i64,
+        lease_until_ms: i64,
+        filter: &'a ClaimFilter,
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(async move {
             let hang = self
                 .claims_hang
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -110,7 +124,7 @@ impl Backend for Interposed {
             }
             let claimed = self
                 .inner()
-                .claim(owner, limit, now_ms, lease_until_ms)
+                .claim_matching(owner, limit, now_ms, lease_until_ms, filter)
                 .await?;
             let watched = *self.watched.lock().unwrap();
             if claimed.iter().any(|d| Some(d.id) == watched) {

@@ -409,12 +409,11 @@ impl PostgresBackend {
         let matching = if filter.claims_all() {
             String::new()
         } else {
-            // $5: the receipt time by which unhandled deliveries are claimed; $6-$9: the
-            // worker's and the process's exact types and prefixes.
+            // $5-$8: the worker's and the inbox's exact types and prefixes.
             format!(
-                "AND ({} OR (received_at_ms <= $5 AND NOT {})) ",
-                pattern_match(&filter.handled, 6),
-                pattern_match(&filter.known, 8)
+                "AND ({} OR NOT {}) ",
+                pattern_match(&filter.handled, 5),
+                pattern_match(&filter.known, 7)
             )
         };
         let sql = format!(
@@ -432,7 +431,6 @@ impl PostgresBackend {
             .bind(now_ms)
             .bind(i64::from(limit));
         if !filter.claims_all() {
-            query = query.bind(filter.unhandled_received_by_ms);
             for patterns in [&filter.handled, &filter.known] {
                 let (exact, prefixes, any) = ClaimFilter::split(patterns);
                 // With `*`, the clause is a constant and takes no arrays.
