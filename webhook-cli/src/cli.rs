@@ -251,7 +251,8 @@ pub(crate) struct KeyArgs {
     /// `whsec_...` (base64) for Standard Webhooks; the exact string for the other schemes
     /// (Stripe's whsec_... string is used as is, as Stripe does). Without --secret or
     /// --secret-file, read from WEBHOOK_SECRET: one secret, or several separated by commas, as
-    /// the example receivers read it.
+    /// the example receivers read it (for github and timestamped, whose secrets are free text,
+    /// always one).
     #[arg(long, short = 'k', value_name = "SECRET")]
     pub(crate) secret: Vec<String>,
 

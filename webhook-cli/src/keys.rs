@@ -101,9 +101,17 @@ fn secrets(key: &KeyArgs, stdin_is_body: bool) -> Result<Vec<String>, CliError> 
     if secrets.is_empty()
         && let Ok(value) = std::env::var("WEBHOOK_SECRET")
     {
+        // GitHub's and the timestamped scheme's secrets are free text, which may hold a comma:
+        // one secret. The others' alphabets have none, so a comma separates secrets there.
+        let free_text = matches!(key.scheme, Scheme::GitHub | Scheme::Timestamped);
+        let parts: Vec<&str> = if free_text {
+            vec![value.as_str()]
+        } else {
+            value.split(',').collect()
+        };
         secrets.extend(
-            value
-                .split(',')
+            parts
+                .into_iter()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),

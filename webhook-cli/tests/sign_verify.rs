@@ -674,6 +674,28 @@ fn secrets_come_from_a_file_stdin_or_a_comma_separated_variable() {
         .assert()
         .success()
         .stdout(predicate::str::contains(r#""secret_index":1"#));
+    // A GitHub secret is free text: a comma in the variable is part of it.
+    let signed = webhook()
+        .env("WEBHOOK_SECRET", "ab,cd")
+        .args(["sign", "--scheme", "github"])
+        .write_stdin(GH_BODY)
+        .output()
+        .unwrap();
+    assert_exit_0(&signed, "github secret with a comma");
+    let expected = webhook()
+        .env_remove("WEBHOOK_SECRET")
+        .args(["sign", "--scheme", "github", "--secret", "ab,cd"])
+        .write_stdin(GH_BODY)
+        .output()
+        .unwrap();
+    let signature = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.starts_with("x-hub-signature-256"))
+            .map(str::to_owned)
+    };
+    assert!(signature(&signed).is_some());
+    assert_eq!(signature(&signed), signature(&expected));
     // Only the other secret: the signature does not match.
     verify().env("WEBHOOK_SECRET", OTHER).assert().code(1);
 

@@ -550,11 +550,11 @@ impl OutcomeResult {
 }
 
 /// Which due deliveries a worker claims (see [`Backend::claim_matching`](crate::Backend::claim_matching)):
-/// those its handlers match, and those no running worker of its [`Inbox`](crate::Inbox)
-/// handles (for its [`Unhandled`](crate::Unhandled) policy, which waits
-/// [`unhandled_after`](crate::WorkerBuilder::unhandled_after) before it applies). A worker does
-/// not take a delivery that only another worker of its inbox handles; workers whose patterns
-/// overlap (`*` and `user.created`) share the deliveries both match.
+/// those its handlers match, and, once they have waited, those no running worker of its
+/// [`Inbox`](crate::Inbox) handles (for its [`Unhandled`](crate::Unhandled) policy; see
+/// [`unhandled_after`](crate::WorkerBuilder::unhandled_after)). A worker does not take a
+/// delivery that only another worker of its inbox handles; workers whose patterns overlap
+/// (`*` and `user.created`) share the deliveries both match.
 ///
 /// ```
 /// use webhook_inbox::ClaimFilter;
@@ -562,12 +562,12 @@ impl OutcomeResult {
 ///
 /// let mine = vec![EventPattern::parse("user.*")?];
 /// let known = vec![EventPattern::parse("user.*")?, EventPattern::parse("billing.paid")?];
-/// let filter = ClaimFilter::new(mine, known);
-/// assert!(filter.admits(Some("user.created")));
-/// assert!(!filter.admits(Some("billing.paid"))); // another worker's
-/// assert!(filter.admits(Some("order.placed"))); // nobody's: for the Unhandled policy
-/// assert!(filter.admits(None));
-/// assert!(ClaimFilter::all().claims_all());
+/// let filter = ClaimFilter::new(mine, known, Some(1_000));
+/// assert!(filter.admits(Some("user.created"), 5_000));
+/// assert!(!filter.admits(Some("billing.paid"), 0)); // another worker's
+/// assert!(!filter.admits(Some("order.placed"), 5_000)); // nobody's, still waiting
+/// assert!(filter.admits(Some("order.placed"), 1_000)); // nobody's, waited long enough
+/// assert!(ClaimFilter::all().admits(None, i64::MAX));
 /// # Ok::<(), webhook_inbox::webhook_core::FilterError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -577,17 +577,29 @@ pub struct ClaimFilter {
     pub handled: Vec<EventPattern>,
     /// Every pattern a running worker of the inbox handles, the worker's own included.
     pub known: Vec<EventPattern>,
+    /// Deliveries that match none of `known` are claimed once received at or before this time
+    /// (ms since the epoch); `None` claims none of them (a worker of the inbox started or
+    /// stopped too recently to be sure what it handles).
+    pub unhandled_received_by_ms: Option<i64>,
 }
 
 impl ClaimFilter {
     /// A filter from its parts.
-    pub fn new(handled: Vec<EventPattern>, known: Vec<EventPattern>) -> Self {
-        ClaimFilter { handled, known }
+    pub fn new(
+        handled: Vec<EventPattern>,
+        known: Vec<EventPattern>,
+        unhandled_received_by_ms: Option<i64>,
+    ) -> Self {
+        ClaimFilter {
+            handled,
+            known,
+            unhandled_received_by_ms,
+        }
     }
 
     /// Every due delivery (a worker with a `*` handler).
     pub fn all() -> Self {
-        ClaimFilter::new(vec![EventPattern::ANY], vec![EventPattern::ANY])
+        ClaimFilter::new(vec![EventPattern::ANY], vec![EventPattern::ANY], None)
     }
 
     /// Whether the worker's handlers match everything, so that nothing needs filtering.
@@ -595,12 +607,15 @@ impl ClaimFilter {
         self.handled.iter().any(EventPattern::is_any)
     }
 
-    /// Whether a delivery of `event_type` is claimed: the worker handles it, or no worker does.
-    /// A delivery without an event type matches only `*`.
-    pub fn admits(&self, event_type: Option<&str>) -> bool {
+    /// Whether a delivery of `event_type` received at `received_at_ms` is claimed. A delivery
+    /// without an event type matches only `*`.
+    pub fn admits(&self, event_type: Option<&str>, received_at_ms: i64) -> bool {
         let event_type = event_type.unwrap_or("");
         let matched = |patterns: &[EventPattern]| patterns.iter().any(|p| p.matches(event_type));
-        matched(&self.handled) || !matched(&self.known)
+        matched(&self.handled)
+            || self
+                .unhandled_received_by_ms
+                .is_some_and(|by| received_at_ms <= by && !matched(&self.known))
     }
 
     /// `handled` and `known` as (exact types, prefixes, has `*`), for a backend's query.

@@ -1392,8 +1392,8 @@ async fn unhandled_deliveries_wait_then_complete_without_a_run() {
 }
 
 /// A worker spawned a moment after another is not passed over: deliveries waiting from before
-/// either started are not given the `Unhandled` policy by the first one, which gives them back
-/// until the wait after its own start has passed.
+/// either started are not given the `Unhandled` policy by the first one (no delivery is, until
+/// the workers have been settled for `unhandled_after`), and the second runs them at once.
 #[tokio::test]
 async fn a_worker_spawned_after_another_still_runs_its_old_deliveries() {
     let (_dir, inbox, clock) = inbox_with(|b| b).await;
@@ -1428,7 +1428,6 @@ async fn a_worker_spawned_after_another_still_runs_its_old_deliveries() {
         })
         .spawn()
         .unwrap();
-    clock.advance(Duration::from_secs(300));
     let all_done = || async {
         for id in &ids {
             if status(&inbox, *id).await != DeliveryStatus::Done {
@@ -1441,4 +1440,58 @@ async fn a_worker_spawned_after_another_still_runs_its_old_deliveries() {
     assert_eq!(b_runs.load(Ordering::SeqCst), 5);
     a.shutdown().await;
     b.shutdown().await;
+}
+
+/// Two instances on one store, one without the handler for a type (a rolling upgrade): the one
+/// with the handler runs every delivery of it at once, and the other neither takes nor
+/// dead-letters any of them.
+#[tokio::test]
+async fn an_instance_without_the_handler_leaves_its_deliveries_to_one_with_it() {
+    let (dir, old, clock) = inbox_with(|b| b).await;
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let new = Inbox::builder(&url)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .await
+        .unwrap();
+    let old_worker = old
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .unhandled(Unhandled::DeadLetter)
+        .unhandled_after(Duration::from_secs(60))
+        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    // The old instance has been running for longer than the wait.
+    clock.advance(Duration::from_secs(120));
+    let b_runs = Arc::new(AtomicUsize::new(0));
+    let runs = b_runs.clone();
+    let new_worker = new
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("b.*", move |_d: StoredDelivery| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                HandlerResult::Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(accept(&old, &format!("b{i}"), "b.created").await);
+    }
+    let all_done = || async {
+        for id in &ids {
+            if status(&old, *id).await != DeliveryStatus::Done {
+                return false;
+            }
+        }
+        true
+    };
+    assert!(eventually(5, all_done).await);
+    assert_eq!(b_runs.load(Ordering::SeqCst), 20);
+    old_worker.shutdown().await;
+    new_worker.shutdown().await;
 }

@@ -388,11 +388,12 @@ impl SqliteBackend {
         let matching = if filter.claims_all() {
             String::new()
         } else {
-            // ?5-?8: the worker's and the inbox's exact types and prefixes, as JSON arrays.
+            // ?5: the receipt time by which unhandled deliveries are claimed (NULL: none);
+            // ?6-?9: the worker's and the inbox's exact types and prefixes, as JSON arrays.
             format!(
-                "AND ({} OR NOT {}) ",
-                pattern_match(&filter.handled, 5),
-                pattern_match(&filter.known, 7)
+                "AND ({} OR (received_at_ms <= ?5 AND NOT {})) ",
+                pattern_match(&filter.handled, 6),
+                pattern_match(&filter.known, 8)
             )
         };
         let sql = format!(
@@ -409,6 +410,7 @@ impl SqliteBackend {
             .bind(now_ms)
             .bind(i64::from(limit));
         if !filter.claims_all() {
+            query = query.bind(filter.unhandled_received_by_ms);
             for patterns in [&filter.handled, &filter.known] {
                 let (exact, prefixes, _) = ClaimFilter::split(patterns);
                 query = query

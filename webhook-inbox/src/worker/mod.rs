@@ -55,9 +55,9 @@ impl BatchOptions {
 /// What happens to deliveries that no running worker of the inbox handles, once they have
 /// waited [`unhandled_after`](WorkerBuilder::unhandled_after) for one that does.
 ///
-/// A worker claims only the deliveries its handlers match and those no worker handles: several
-/// workers with different handlers can share one inbox, and none takes deliveries that only
-/// another handles.
+/// A worker claims only the deliveries its handlers match, and these once they have waited:
+/// several workers with different handlers can share one inbox, and none takes deliveries that
+/// only another handles.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unhandled {
@@ -71,7 +71,7 @@ pub enum Unhandled {
 }
 
 /// The default of [`WorkerBuilder::unhandled_after`].
-pub const DEFAULT_UNHANDLED_AFTER: Duration = Duration::from_secs(300);
+pub const DEFAULT_UNHANDLED_AFTER: Duration = Duration::from_secs(60);
 
 /// A running worker's handler patterns, noted in its inbox while the worker runs.
 struct Registration {
@@ -294,17 +294,18 @@ impl WorkerBuilder {
     }
 
     /// How long a delivery that no running worker of this inbox handles waits before the
-    /// [`Unhandled`] policy applies to it (default [`DEFAULT_UNHANDLED_AFTER`], 5 minutes),
-    /// counted from its receipt and from the last start or stop of a worker of the inbox,
-    /// whichever is later.
+    /// [`Unhandled`] policy applies to it (default [`DEFAULT_UNHANDLED_AFTER`], 1 minute):
+    /// counted from its receipt, and the policy applies to none while a worker of the inbox
+    /// started or stopped less than this long ago.
     ///
-    /// Meanwhile another instance sharing the store may run it: during a rolling upgrade, the
-    /// instances that already have a new handler take its deliveries (one an old instance
-    /// claimed first waits out the rest of the time). A worker spawned a moment after another
-    /// gets its deliveries even when they are older than the wait. Until the policy applies,
-    /// such deliveries are pending, out of the claims' way, and counted in the queue depth.
+    /// Meanwhile an instance sharing the store that has the handler runs it: during a rolling
+    /// upgrade, old instances leave a new type's deliveries to the new ones (raise the wait if
+    /// new instances can lag further behind). A worker spawned a moment after another gets its
+    /// deliveries, however old. Until the policy applies, such deliveries are pending and
+    /// counted in the queue depth, and each claim reads past them: a high rate of types nothing
+    /// handles is better refused at the receiver (an `EventFilter` on the verify layer).
     /// `Duration::ZERO` applies the policy at once, which suits a process whose workers all
-    /// start together.
+    /// start together and no other instance shares the store.
     pub fn unhandled_after(mut self, wait: Duration) -> Self {
         self.config.unhandled_after = wait;
         self

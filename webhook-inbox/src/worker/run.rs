@@ -117,12 +117,17 @@ impl Shared {
         self.inbox.now_ms()
     }
 
-    /// What this worker claims: what its handlers match, and what no worker of its inbox
-    /// handles (for the `Unhandled` policy).
-    fn claim_filter(&self) -> ClaimFilter {
+    /// What this worker claims at `now`: what its handlers match, and, for the `Unhandled`
+    /// policy, what no worker of its inbox handles once it has waited `unhandled_after`: since
+    /// its receipt (for an instance that has the handler: a rolling upgrade), and since the
+    /// last start or stop of a worker of the inbox (a worker spawned right after this one).
+    fn claim_filter(&self, now: i64) -> ClaimFilter {
+        let (known, changed_at) = self.inbox.known_patterns();
+        let cutoff = now.saturating_sub(duration_ms(self.config.unhandled_after));
         ClaimFilter::new(
             self.routes.iter().map(|r| r.pattern.clone()).collect(),
-            self.inbox.known_patterns().0,
+            known,
+            (changed_at <= cutoff).then_some(cutoff),
         )
     }
 
@@ -588,26 +593,12 @@ impl Loop {
         }
         let mut held: HashMap<i64, Vec<DeliveryId>> = HashMap::new();
         let mut unhandled: Vec<RunItem> = Vec::new();
-        let (known, workers_changed_at) = self.shared.inbox.known_patterns();
+        let known = self.shared.inbox.known_patterns().0;
         for d in claimed {
             let Some(index) = self.shared.route_for(d.event_type_str()) else {
                 if known.iter().any(|p| p.matches(d.event_type_str())) {
                     // A worker that handles it started since the claim: it is that one's.
                     held.entry(now).or_default().push(d.id);
-                    continue;
-                }
-                // No worker of this inbox handles it. The policy waits `unhandled_after` from
-                // its receipt, for an instance that has the handler (a rolling upgrade), and
-                // from the last start or stop of a worker here, so that a worker spawned a
-                // moment after another is not passed over. Until then it is given back, due
-                // when the wait ends: out of every claim's way meanwhile.
-                let wait = duration_ms(self.shared.config.unhandled_after);
-                let until = d
-                    .received_at_ms
-                    .max(workers_changed_at)
-                    .saturating_add(wait);
-                if now < until {
-                    held.entry(until).or_default().push(d.id);
                 } else {
                     unhandled.push(RunItem::of(&d));
                 }
@@ -818,7 +809,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             let now = l.shared.now();
             let lease_until = now.saturating_add(duration_ms(config.lease));
             l.shared.claim_started();
-            let filter = l.shared.claim_filter();
+            let filter = l.shared.claim_filter(now);
             let claimed = bounded(
                 inbox.commit_timeout(),
                 inbox

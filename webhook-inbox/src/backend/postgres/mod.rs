@@ -409,11 +409,12 @@ impl PostgresBackend {
         let matching = if filter.claims_all() {
             String::new()
         } else {
-            // $5-$8: the worker's and the inbox's exact types and prefixes.
+            // $5: the receipt time by which unhandled deliveries are claimed (NULL: none);
+            // $6-$9: the worker's and the inbox's exact types and prefixes.
             format!(
-                "AND ({} OR NOT {}) ",
-                pattern_match(&filter.handled, 5),
-                pattern_match(&filter.known, 7)
+                "AND ({} OR (received_at_ms <= $5::bigint AND NOT {})) ",
+                pattern_match(&filter.handled, 6),
+                pattern_match(&filter.known, 8)
             )
         };
         let sql = format!(
@@ -431,6 +432,7 @@ impl PostgresBackend {
             .bind(now_ms)
             .bind(i64::from(limit));
         if !filter.claims_all() {
+            query = query.bind(filter.unhandled_received_by_ms);
             for patterns in [&filter.handled, &filter.known] {
                 let (exact, prefixes, any) = ClaimFilter::split(patterns);
                 // With `*`, the clause is a constant and takes no arrays.
@@ -932,9 +934,7 @@ async fn first_connect_error(options: &PgConnectOptions) -> InboxError {
             let _ = conn.close().await;
             sqlx::Error::PoolTimedOut.into()
         }
-        Err(_) => {
-            InboxError::Timeout(PostgresBackend::DEFAULT_ACQUIRE_TIMEOUT + FIRST_CONNECT_TIMEOUT)
-        }
+        Err(_) => InboxError::Timeout(FIRST_CONNECT_TIMEOUT),
     }
 }
 
