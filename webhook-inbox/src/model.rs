@@ -565,8 +565,8 @@ impl OutcomeResult {
 /// let filter = ClaimFilter::new(mine, known, Some(1_000));
 /// assert!(filter.admits(Some("user.created"), 5_000));
 /// assert!(!filter.admits(Some("billing.paid"), 0)); // another worker's
-/// assert!(!filter.admits(Some("order.placed"), 5_000)); // nobody's, still waiting
-/// assert!(filter.admits(Some("order.placed"), 1_000)); // nobody's, waited long enough
+/// assert!(!filter.admits(Some("order.placed"), 5_000)); // nobody's, due too recently
+/// assert!(filter.admits(Some("order.placed"), 1_000)); // nobody's, due long enough
 /// assert!(ClaimFilter::all().admits(None, i64::MAX));
 /// # Ok::<(), webhook_inbox::webhook_core::FilterError>(())
 /// ```
@@ -577,10 +577,12 @@ pub struct ClaimFilter {
     pub handled: Vec<EventPattern>,
     /// Every pattern a running worker of the inbox handles, the worker's own included.
     pub known: Vec<EventPattern>,
-    /// Deliveries that match none of `known` are claimed once received at or before this time
-    /// (ms since the epoch); `None` claims none of them (a worker of the inbox started or
-    /// stopped too recently to be sure what it handles).
-    pub unhandled_received_by_ms: Option<i64>,
+    /// Deliveries that match none of `known` are claimed once due since this time or earlier
+    /// (ms since the epoch; a delivery becomes due when received, when a retry is scheduled,
+    /// when a lease runs out), so that a worker with the handler elsewhere had the time to take
+    /// it; `None` claims none of them (a worker of the inbox started or stopped too recently
+    /// to be sure what it handles).
+    pub unhandled_due_by_ms: Option<i64>,
 }
 
 impl ClaimFilter {
@@ -588,12 +590,12 @@ impl ClaimFilter {
     pub fn new(
         handled: Vec<EventPattern>,
         known: Vec<EventPattern>,
-        unhandled_received_by_ms: Option<i64>,
+        unhandled_due_by_ms: Option<i64>,
     ) -> Self {
         ClaimFilter {
             handled,
             known,
-            unhandled_received_by_ms,
+            unhandled_due_by_ms,
         }
     }
 
@@ -607,15 +609,15 @@ impl ClaimFilter {
         self.handled.iter().any(EventPattern::is_any)
     }
 
-    /// Whether a delivery of `event_type` received at `received_at_ms` is claimed. A delivery
+    /// Whether a delivery of `event_type`, due since `due_at_ms`, is claimed. A delivery
     /// without an event type matches only `*`.
-    pub fn admits(&self, event_type: Option<&str>, received_at_ms: i64) -> bool {
+    pub fn admits(&self, event_type: Option<&str>, due_at_ms: i64) -> bool {
         let event_type = event_type.unwrap_or("");
         let matched = |patterns: &[EventPattern]| patterns.iter().any(|p| p.matches(event_type));
         matched(&self.handled)
             || self
-                .unhandled_received_by_ms
-                .is_some_and(|by| received_at_ms <= by && !matched(&self.known))
+                .unhandled_due_by_ms
+                .is_some_and(|by| due_at_ms <= by && !matched(&self.known))
     }
 
     /// `handled` and `known` as (exact types, prefixes, has `*`), for a backend's query.

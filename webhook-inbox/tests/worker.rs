@@ -1495,3 +1495,63 @@ async fn an_instance_without_the_handler_leaves_its_deliveries_to_one_with_it() 
     old_worker.shutdown().await;
     new_worker.shutdown().await;
 }
+
+/// A retry is the handler's instance's to run: an instance without the handler does not take
+/// it as unhandled when it falls due (it waits `unhandled_after` from then, not from receipt).
+#[tokio::test]
+async fn an_instance_without_the_handler_leaves_a_retry_to_one_with_it() {
+    let (dir, old, clock) = inbox_with(|b| b).await;
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let new = Inbox::builder(&url)
+        .clock(Arc::new(clock.clone()))
+        .retry_policy(RetryPolicy::fixed([Duration::from_secs(120)]))
+        .build()
+        .await
+        .unwrap();
+    let old_worker = old
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    clock.advance(Duration::from_secs(120));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counted = runs.clone();
+    let new_worker = new
+        .worker()
+        .poll_interval(Duration::from_millis(50))
+        .on_raw("b.*", move |_d: StoredDelivery| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    Err(HandlerError::new("downstream 503"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .spawn()
+        .unwrap();
+    let id = accept(&new, "b1", "b.created").await;
+    assert!(
+        eventually(5, || async {
+            status(&new, id).await == DeliveryStatus::Retrying
+        })
+        .await
+    );
+    // The retry falls due, long after the delivery was received.
+    clock.advance(Duration::from_secs(120));
+    assert!(
+        eventually(5, || async {
+            status(&new, id).await == DeliveryStatus::Done
+        })
+        .await
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "the retry ran in the handler"
+    );
+    old_worker.shutdown().await;
+    new_worker.shutdown().await;
+}

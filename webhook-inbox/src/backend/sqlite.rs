@@ -388,10 +388,10 @@ impl SqliteBackend {
         let matching = if filter.claims_all() {
             String::new()
         } else {
-            // ?5: the receipt time by which unhandled deliveries are claimed (NULL: none);
+            // ?5: unhandled deliveries are claimed once due since this time (NULL: none);
             // ?6-?9: the worker's and the inbox's exact types and prefixes, as JSON arrays.
             format!(
-                "AND ({} OR (received_at_ms <= ?5 AND NOT {})) ",
+                "AND ({} OR (next_attempt_at_ms <= ?5 AND NOT {})) ",
                 pattern_match(&filter.handled, 6),
                 pattern_match(&filter.known, 8)
             )
@@ -410,7 +410,7 @@ impl SqliteBackend {
             .bind(now_ms)
             .bind(i64::from(limit));
         if !filter.claims_all() {
-            query = query.bind(filter.unhandled_received_by_ms);
+            query = query.bind(filter.unhandled_due_by_ms);
             for patterns in [&filter.handled, &filter.known] {
                 let (exact, prefixes, _) = ClaimFilter::split(patterns);
                 query = query

@@ -295,7 +295,8 @@ impl WorkerBuilder {
 
     /// How long a delivery that no running worker of this inbox handles waits before the
     /// [`Unhandled`] policy applies to it (default [`DEFAULT_UNHANDLED_AFTER`], 1 minute):
-    /// counted from its receipt, and the policy applies to none while a worker of the inbox
+    /// counted from when it became due (its receipt, a retry's time, the end of a lease or of a
+    /// circuit breaker's hold), and the policy applies to none while a worker of the inbox
     /// started or stopped less than this long ago.
     ///
     /// Meanwhile an instance sharing the store that has the handler runs it: during a rolling

@@ -119,8 +119,9 @@ impl Shared {
 
     /// What this worker claims at `now`: what its handlers match, and, for the `Unhandled`
     /// policy, what no worker of its inbox handles once it has waited `unhandled_after`: since
-    /// its receipt (for an instance that has the handler: a rolling upgrade), and since the
-    /// last start or stop of a worker of the inbox (a worker spawned right after this one).
+    /// it became due (received, retry time, lease end: for an instance that has the handler, in
+    /// a rolling upgrade), and since the last start or stop of a worker of the inbox (a worker
+    /// spawned right after this one).
     fn claim_filter(&self, now: i64) -> ClaimFilter {
         let (known, changed_at) = self.inbox.known_patterns();
         let cutoff = now.saturating_sub(duration_ms(self.config.unhandled_after));
