@@ -583,6 +583,10 @@ pub struct ClaimFilter {
     /// it; `None` claims none of them (a worker of the inbox started or stopped too recently
     /// to be sure what it handles).
     pub unhandled_due_by_ms: Option<i64>,
+    /// Workers anywhere whose patterns were noted at or after this time (ms since the epoch;
+    /// [`Backend::note_worker`](crate::Backend::note_worker)) count as running: a delivery one
+    /// of them handles is not unhandled either.
+    pub live_since_ms: i64,
 }
 
 impl ClaimFilter {
@@ -596,7 +600,14 @@ impl ClaimFilter {
             handled,
             known,
             unhandled_due_by_ms,
+            live_since_ms: i64::MIN,
         }
+    }
+
+    /// Counts the workers noted in the store since `live_since_ms` as running too.
+    pub fn live_since(mut self, live_since_ms: i64) -> Self {
+        self.live_since_ms = live_since_ms;
+        self
     }
 
     /// Every due delivery (a worker with a `*` handler).
@@ -609,8 +620,9 @@ impl ClaimFilter {
         self.handled.iter().any(EventPattern::is_any)
     }
 
-    /// Whether a delivery of `event_type`, due since `due_at_ms`, is claimed. A delivery
-    /// without an event type matches only `*`.
+    /// Whether a delivery of `event_type`, due since `due_at_ms`, is claimed, as far as
+    /// `handled` and `known` tell (the backend also leaves what workers noted in the store
+    /// handle). A delivery without an event type matches only `*`.
     pub fn admits(&self, event_type: Option<&str>, due_at_ms: i64) -> bool {
         let event_type = event_type.unwrap_or("");
         let matched = |patterns: &[EventPattern]| patterns.iter().any(|p| p.matches(event_type));

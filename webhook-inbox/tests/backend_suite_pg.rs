@@ -67,7 +67,8 @@ async fn reopening_keeps_everything_and_migrations_are_idempotent() {
             "_webhook_inbox_migrations",
             "inbox_attempts",
             "inbox_dedupe",
-            "inbox_deliveries"
+            "inbox_deliveries",
+            "inbox_worker_patterns"
         ]
     );
     b.close().await;

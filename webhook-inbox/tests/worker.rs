@@ -1555,3 +1555,64 @@ async fn an_instance_without_the_handler_leaves_a_retry_to_one_with_it() {
     old_worker.shutdown().await;
     new_worker.shutdown().await;
 }
+
+/// A backlog at the instance that has the handler (more deliveries than it runs at once) is not
+/// taken as unhandled by an instance without it, however long it waits: each worker notes its
+/// patterns in the store, and every instance's claims leave what a running worker handles.
+#[tokio::test]
+async fn a_backlog_at_the_handlers_instance_is_not_taken_as_unhandled() {
+    let (dir, old, clock) = inbox_with(|b| b).await;
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let new = Inbox::builder(&url)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .await
+        .unwrap();
+    let old_worker = old
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    clock.advance(Duration::from_secs(120));
+    let held = Held::default();
+    let new_worker = new
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .concurrency(1)
+        .on_raw("b.*", held.handler())
+        .spawn()
+        .unwrap();
+    let ids = [
+        accept(&new, "b1", "b.created").await,
+        accept(&new, "b2", "b.created").await,
+        accept(&new, "b3", "b.created").await,
+    ];
+    assert!(held.started().await);
+    // The backlog waits past `unhandled_after` while the first run lasts.
+    clock.advance(Duration::from_secs(61));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let done = {
+        let mut n = 0;
+        for id in &ids {
+            if status(&new, *id).await == DeliveryStatus::Done {
+                n += 1;
+            }
+        }
+        n
+    };
+    assert_eq!(done, 0, "nothing was completed without its handler");
+    let all_done = || async {
+        held.release();
+        for id in &ids {
+            if status(&new, *id).await != DeliveryStatus::Done {
+                return false;
+            }
+        }
+        true
+    };
+    assert!(eventually(5, all_done).await);
+    assert_eq!(held.runs(), 3);
+    old_worker.shutdown().await;
+    new_worker.shutdown().await;
+}

@@ -133,6 +133,27 @@ pub trait Backend: Debug + Send + Sync + 'static {
         filter: &'a ClaimFilter,
     ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>>;
 
+    /// Notes, as of `now_ms`, that the worker `owner` handles `patterns` (replacing what it
+    /// noted before), so that claims anywhere leave the deliveries they match to it rather
+    /// than take them as unhandled (see [`ClaimFilter::live_since_ms`]). The worker calls it
+    /// when it starts and then regularly. The default notes nothing: a backend without it
+    /// knows only the workers of the claiming process.
+    fn note_worker<'a>(
+        &'a self,
+        owner: &'a str,
+        patterns: &'a [webhook_core::EventPattern],
+        now_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = (owner, patterns, now_ms);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Forgets what [`note_worker`](Backend::note_worker) noted for `owner` (its worker stopped).
+    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        let _ = owner;
+        Box::pin(async { Ok(()) })
+    }
+
     /// Records finished runs in one transaction. An outcome applies only if `owner` still holds
     /// the lease; returns how many applied.
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>>;
@@ -203,6 +224,22 @@ pub trait Backend: Debug + Send + Sync + 'static {
     /// Closes connections after pending work.
     fn close(&self) -> BoxFuture<'_, ()>;
 }
+
+/// How a pattern is kept in `inbox_worker_patterns.kind`.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn pattern_kind(pattern: &webhook_core::EventPattern) -> &'static str {
+    if pattern.is_any() {
+        "any"
+    } else if pattern.is_exact() {
+        "exact"
+    } else {
+        "prefix"
+    }
+}
+
+/// How long the noted patterns of a worker that never said it stopped (a crash) are kept.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) const WORKER_ROWS_KEPT_MS: i64 = 24 * 3600 * 1000;
 
 /// Whether `operation` (`replay` or `redrive`) may put delivery `id` back in the queue: a
 /// re-drive only a dead one; a replay any but one a worker holds, that is processing under a

@@ -18,7 +18,9 @@ use sqlx::{Connection as _, QueryBuilder, Row, Sqlite};
 /// that a receiver needs no sqlx dependency of its own).
 pub use sqlx::sqlite::SqliteConnectOptions;
 
-use super::{Backend, BackendResult, BoxFuture, Durability, SchemaSetup, read};
+use super::{
+    Backend, BackendResult, BoxFuture, Durability, SchemaSetup, WORKER_ROWS_KEPT_MS, read,
+};
 use crate::{
     Accepted, ClaimFilter, DeliveryId, EventTypeStats, InboxError, ListFilter, NewDelivery,
     Outcome, OutcomeResult, PruneReport, StatusCounts, StoredDelivery,
@@ -389,9 +391,10 @@ impl SqliteBackend {
             String::new()
         } else {
             // ?5: unhandled deliveries are claimed once due since this time (NULL: none);
-            // ?6-?9: the worker's and the inbox's exact types and prefixes, as JSON arrays.
+            // ?6-?9: the worker's and the inbox's exact types and prefixes, as JSON arrays;
+            // ?10: workers noted in the store since this time count as running.
             format!(
-                "AND ({} OR (next_attempt_at_ms <= ?5 AND NOT {})) ",
+                "AND ({} OR (next_attempt_at_ms <= ?5 AND NOT {} AND NOT {NOTED_MATCH})) ",
                 pattern_match(&filter.handled, 6),
                 pattern_match(&filter.known, 8)
             )
@@ -417,6 +420,7 @@ impl SqliteBackend {
                     .bind(serde_json::to_string(&exact).unwrap_or_default())
                     .bind(serde_json::to_string(&prefixes).unwrap_or_default());
             }
+            query = query.bind(filter.live_since_ms);
         }
         let rows = query.fetch_all(&self.write).await?;
         let (claimed, unreadable) = read::claimed(&rows, owner, now_ms);
@@ -738,6 +742,47 @@ impl Backend for SqliteBackend {
         Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms, filter))
     }
 
+    fn note_worker<'a>(
+        &'a self,
+        owner: &'a str,
+        patterns: &'a [webhook_core::EventPattern],
+        now_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(self.in_write_transaction(async move |conn| {
+            let mut tx = conn.begin().await?;
+            // Also the rows of workers gone without a word (a crash) for a day.
+            sqlx::query("DELETE FROM inbox_worker_patterns WHERE owner = ?1 OR seen_ms < ?2")
+                .bind(owner.to_owned())
+                .bind(now_ms.saturating_sub(WORKER_ROWS_KEPT_MS))
+                .execute(&mut *tx)
+                .await?;
+            for p in patterns {
+                sqlx::query(
+                    "INSERT OR REPLACE INTO inbox_worker_patterns (owner, kind, literal, seen_ms) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .bind(owner.to_owned())
+                .bind(super::pattern_kind(p))
+                .bind(p.literal().to_owned())
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }))
+    }
+
+    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(self.in_write_transaction(async move |conn| {
+            sqlx::query("DELETE FROM inbox_worker_patterns WHERE owner = ?1")
+                .bind(owner.to_owned())
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }))
+    }
+
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(self.record_outcomes(outcomes))
     }
@@ -867,6 +912,15 @@ impl Backend for SqliteBackend {
         })
     }
 }
+
+/// SQL true when a worker noted in the store since `?10` handles the delivery's event type.
+const NOTED_MATCH: &str = "EXISTS (SELECT 1 FROM inbox_worker_patterns w WHERE w.seen_ms >= ?10 \
+     AND (w.kind = 'any' \
+          OR (w.kind = 'exact' AND w.literal = COALESCE(event_type, '')) \
+          OR (w.kind = 'prefix' \
+              AND length(CAST(event_type AS BLOB)) > length(CAST(w.literal AS BLOB)) \
+              AND substr(CAST(event_type AS BLOB), 1, length(CAST(w.literal AS BLOB))) \
+                  = CAST(w.literal AS BLOB))))";
 
 /// SQL true when the delivery's event type matches one of `patterns`: `?{first}` holds the exact
 /// types and `?{first + 1}` the prefixes (separator included), as JSON arrays. A prefix matches

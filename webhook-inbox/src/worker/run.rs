@@ -21,6 +21,14 @@ use crate::{
     StoredDelivery,
 };
 
+/// How often a worker notes its patterns in the store (clock time).
+const NOTE_EVERY_MS: i64 = 60_000;
+
+/// How long after its last note a worker counts as running for other instances' claims: a
+/// worker gone without a word (a crash) keeps its deliveries out of the `Unhandled` policy
+/// for this long.
+const WORKER_LIVE_MS: i64 = 5 * NOTE_EVERY_MS;
+
 /// The most deliveries waiting in batch buffers before the worker stops claiming.
 const MAX_BUFFERED: usize = 10_000;
 
@@ -117,6 +125,42 @@ impl Shared {
         self.inbox.now_ms()
     }
 
+    /// Notes this worker's patterns in the store, so that instances without its handlers leave
+    /// its deliveries to it: at the start, then every [`NOTE_EVERY_MS`] (a failed note is tried
+    /// again on the next turn).
+    async fn note_if_due(&self, noted_at: &mut Option<i64>) {
+        let now = self.now();
+        if noted_at.is_some_and(|at| now.saturating_sub(at) < NOTE_EVERY_MS && now >= at) {
+            return;
+        }
+        let patterns: Vec<_> = self.routes.iter().map(|r| r.pattern.clone()).collect();
+        let noted = bounded(
+            self.inbox.commit_timeout(),
+            self.inbox
+                .backend()
+                .note_worker(&self.owner, &patterns, now),
+        )
+        .await;
+        match noted {
+            Ok(()) => *noted_at = Some(now),
+            Err(e) => {
+                tracing::warn!(error = %e, "noting the worker's handlers in the store failed")
+            }
+        }
+    }
+
+    /// Removes this worker's noted patterns from the store (it stopped).
+    async fn forget(&self) {
+        let forgotten = bounded(
+            self.inbox.commit_timeout(),
+            self.inbox.backend().forget_worker(&self.owner),
+        )
+        .await;
+        if let Err(e) = forgotten {
+            tracing::debug!(error = %e, "forgetting the worker's handlers failed; they expire");
+        }
+    }
+
     /// What this worker claims at `now`: what its handlers match, and, for the `Unhandled`
     /// policy, what no worker of its inbox handles once it has waited `unhandled_after`: since
     /// it became due (received, retry time, lease end: for an instance that has the handler, in
@@ -130,6 +174,7 @@ impl Shared {
             known,
             (changed_at <= cutoff).then_some(cutoff),
         )
+        .live_since(now.saturating_sub(WORKER_LIVE_MS))
     }
 
     fn route_for(&self, event_type: &str) -> Option<usize> {
@@ -775,6 +820,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let lease_ms = duration_ms(config.lease);
     let mut renewed_at = l.shared.now();
     let mut stop_open = true;
+    let mut noted_at: Option<i64> = None;
 
     loop {
         l.reap();
@@ -783,6 +829,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         // Long runs keep their deliveries: leases are renewed every third of the lease.
         l.shared.renew_if_due(&mut renewed_at, lease_ms).await;
+        l.shared.note_if_due(&mut noted_at).await;
         if last_gauges.is_none_or(|t| t.elapsed() >= config.gauge_interval) {
             let prune = config
                 .prune_interval
@@ -891,4 +938,5 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let now = l.shared.now();
         l.shared.release(&left, now).await;
     }
+    l.shared.forget().await;
 }

@@ -725,6 +725,51 @@ pub async fn unhandled_outcomes_log_no_run(b: &dyn Backend) {
     assert_eq!(b.failures_since(T0 - 1).await.unwrap(), 0);
 }
 
+pub async fn noted_workers_keep_their_types_from_the_unhandled(b: &dyn Backend) {
+    b.accept_batch(&[
+        new("x1", "x.created", T0),
+        new("y", "y.created", T0),
+        untyped("n", T0),
+    ])
+    .await
+    .unwrap();
+    let names = |claimed: Vec<StoredDelivery>| {
+        let mut names: Vec<String> = claimed
+            .into_iter()
+            .map(|d| d.message_id.unwrap_or_default())
+            .collect();
+        names.sort();
+        names
+    };
+    let mine = || ClaimFilter::new(patterns(&["z.only"]), patterns(&["z.only"]), Some(T0));
+    let claim = |filter: ClaimFilter| async move {
+        names(
+            b.claim_matching("W", 10, T0, T0 + 60_000, &filter)
+                .await
+                .unwrap(),
+        )
+    };
+    // Another instance's worker handles x.*: its deliveries are not unhandled here.
+    b.note_worker("other", &patterns(&["x.*"]), T0)
+        .await
+        .unwrap();
+    assert_eq!(claim(mine().live_since(T0 - 1)).await, ["n", "y"]);
+    // A note older than the filter's `live_since` no longer counts.
+    assert_eq!(claim(mine().live_since(T0 + 1)).await, ["x1"]);
+    // Noting again replaces; forgetting removes.
+    b.accept_batch(&[new("x2", "x.created", T0)]).await.unwrap();
+    b.note_worker("other", &patterns(&["x.created"]), T0)
+        .await
+        .unwrap();
+    assert!(claim(mine().live_since(T0)).await.is_empty());
+    b.forget_worker("other").await.unwrap();
+    assert_eq!(claim(mine().live_since(i64::MIN)).await, ["x2"]);
+    // A noted `*` handles everything.
+    b.accept_batch(&[new("z", "z.other", T0)]).await.unwrap();
+    b.note_worker("every", &patterns(&["*"]), T0).await.unwrap();
+    assert!(claim(mine().live_since(T0)).await.is_empty());
+}
+
 /// Instantiates every suite test for a backend factory: an expression evaluating to a future
 /// of `(guard, Arc<dyn Backend>)`.
 #[macro_export]
@@ -738,7 +783,8 @@ macro_rules! backend_suite {
             prune_keeps_dedupe_keys_longer, large_batches_are_chunked_and_deduplicated_within,
             leases_of_more_ids_than_one_statement_binds,
             prune_of_many_rows_removes_exactly_the_old_done_ones,
-            claims_only_what_the_filter_admits, unhandled_outcomes_log_no_run);
+            claims_only_what_the_filter_admits, unhandled_outcomes_log_no_run,
+            noted_workers_keep_their_types_from_the_unhandled);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(

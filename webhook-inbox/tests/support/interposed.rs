@@ -134,6 +134,17 @@ impl Backend for Interposed {
             Ok(claimed)
         })
     }
+    fn note_worker<'a>(
+        &'a self,
+        owner: &'a str,
+        patterns: &'a [webhook_inbox::webhook_core::EventPattern],
+        now_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        self.inner().note_worker(owner, patterns, now_ms)
+    }
+    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        self.inner().forget_worker(owner)
+    }
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(async move {
             let applied = self.inner().record(outcomes).await?;

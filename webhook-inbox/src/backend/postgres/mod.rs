@@ -410,11 +410,20 @@ impl PostgresBackend {
             String::new()
         } else {
             // $5: unhandled deliveries are claimed once due since this time (NULL: none);
-            // $6-$9: the worker's and the inbox's exact types and prefixes.
+            // $6-$9: the worker's and the inbox's exact types and prefixes; $10: workers noted
+            // in the store since this time count as running. With `*` among the known
+            // patterns nothing is unhandled, and $8-$10 are not used (nor bound).
+            let unhandled = if filter.known.iter().any(webhook_core::EventPattern::is_any) {
+                "FALSE".to_owned()
+            } else {
+                format!(
+                    "NOT {} AND NOT {NOTED_MATCH}",
+                    pattern_match(&filter.known, 8)
+                )
+            };
             format!(
-                "AND ({} OR (next_attempt_at_ms <= $5::bigint AND NOT {})) ",
+                "AND ({} OR (next_attempt_at_ms <= $5::bigint AND {unhandled})) ",
                 pattern_match(&filter.handled, 6),
-                pattern_match(&filter.known, 8)
             )
         };
         let sql = format!(
@@ -439,6 +448,9 @@ impl PostgresBackend {
                 if !any {
                     query = query.bind(exact).bind(prefixes);
                 }
+            }
+            if !filter.known.iter().any(webhook_core::EventPattern::is_any) {
+                query = query.bind(filter.live_since_ms);
             }
         }
         let rows = query.fetch_all(&self.pool).await?;
@@ -814,6 +826,48 @@ impl Backend for PostgresBackend {
         Box::pin(self.claim_due(owner, limit, now_ms, lease_until_ms, filter))
     }
 
+    fn note_worker<'a>(
+        &'a self,
+        owner: &'a str,
+        patterns: &'a [webhook_core::EventPattern],
+        now_ms: i64,
+    ) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            let kinds: Vec<&str> = patterns.iter().map(super::pattern_kind).collect();
+            let literals: Vec<&str> = patterns.iter().map(|p| p.literal()).collect();
+            let mut tx = self.begin().await?;
+            // Also the rows of workers gone without a word (a crash) for a day.
+            sqlx::query("DELETE FROM inbox_worker_patterns WHERE owner = $1 OR seen_ms < $2")
+                .bind(owner)
+                .bind(now_ms.saturating_sub(super::WORKER_ROWS_KEPT_MS))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO inbox_worker_patterns (owner, kind, literal, seen_ms) \
+                 SELECT $1, k, l, $4 FROM UNNEST($2::text[], $3::text[]) AS p(k, l) \
+                 ON CONFLICT (owner, kind, literal) DO UPDATE SET seen_ms = EXCLUDED.seen_ms",
+            )
+            .bind(owner)
+            .bind(&kinds)
+            .bind(&literals)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM inbox_worker_patterns WHERE owner = $1")
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+    }
+
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(self.record_outcomes(outcomes))
     }
@@ -940,6 +994,14 @@ async fn first_connect_error(options: &PgConnectOptions) -> InboxError {
 
 /// How long [`first_connect_error`]'s direct attempt may take.
 const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQL true when a worker noted in the store since `$10` handles the delivery's event type.
+const NOTED_MATCH: &str = "EXISTS (SELECT 1 FROM inbox_worker_patterns w WHERE w.seen_ms >= $10::bigint \
+     AND (w.kind = 'any' \
+          OR (w.kind = 'exact' AND w.literal = COALESCE(event_type, '')) \
+          OR (w.kind = 'prefix' \
+              AND length(COALESCE(event_type, '')) > length(w.literal) \
+              AND left(COALESCE(event_type, ''), length(w.literal)) = w.literal)))";
 
 /// SQL true when the delivery's event type matches one of `patterns`: `${first}` holds the exact
 /// types and `${first + 1}` the prefixes (separator included). A prefix matches longer types
