@@ -585,7 +585,8 @@ pub struct ClaimFilter {
     pub unhandled_due_by_ms: Option<i64>,
     /// Workers anywhere whose patterns were noted at or after this time (ms since the epoch;
     /// [`Backend::note_worker`](crate::Backend::note_worker)) count as running: a delivery one
-    /// of them handles is not unhandled either.
+    /// of them handles is not unhandled either. `i64::MAX` (what [`new`](ClaimFilter::new)
+    /// sets) counts none.
     pub live_since_ms: i64,
 }
 
@@ -600,7 +601,7 @@ impl ClaimFilter {
             handled,
             known,
             unhandled_due_by_ms,
-            live_since_ms: i64::MIN,
+            live_since_ms: i64::MAX,
         }
     }
 

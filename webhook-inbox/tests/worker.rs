@@ -1616,3 +1616,70 @@ async fn a_backlog_at_the_handlers_instance_is_not_taken_as_unhandled() {
     old_worker.shutdown().await;
     new_worker.shutdown().await;
 }
+
+/// A worker's note outlives it for a while: while the instance that has the handler restarts,
+/// its deliveries are not taken as unhandled by another instance.
+#[tokio::test]
+async fn a_restarting_handler_keeps_its_deliveries() {
+    let (dir, old, clock) = inbox_with(|b| b).await;
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let new = Inbox::builder(&url)
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .await
+        .unwrap();
+    let old_worker = old
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    clock.advance(Duration::from_secs(120));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let handler = {
+        let runs = runs.clone();
+        move |_d: StoredDelivery| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                HandlerResult::Ok(())
+            }
+        }
+    };
+    let first = new
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("b.*", handler.clone())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    first.shutdown().await;
+    // Deliveries arrive while it is down, and wait past `unhandled_after`.
+    let ids = [
+        accept(&new, "b1", "b.created").await,
+        accept(&new, "b2", "b.created").await,
+    ];
+    clock.advance(Duration::from_secs(61));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for id in &ids {
+        assert_eq!(status(&new, *id).await, DeliveryStatus::Pending);
+    }
+    let again = new
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("b.*", handler)
+        .spawn()
+        .unwrap();
+    let all_done = || async {
+        for id in &ids {
+            if status(&new, *id).await != DeliveryStatus::Done {
+                return false;
+            }
+        }
+        true
+    };
+    assert!(eventually(5, all_done).await);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    old_worker.shutdown().await;
+    again.shutdown().await;
+}

@@ -136,8 +136,9 @@ pub trait Backend: Debug + Send + Sync + 'static {
     /// Notes, as of `now_ms`, that the worker `owner` handles `patterns` (replacing what it
     /// noted before), so that claims anywhere leave the deliveries they match to it rather
     /// than take them as unhandled (see [`ClaimFilter::live_since_ms`]). The worker calls it
-    /// when it starts and then regularly. The default notes nothing: a backend without it
-    /// knows only the workers of the claiming process.
+    /// when it starts and then every minute; a stopped worker's note is not removed but
+    /// expires, so that its backlog is not taken as unhandled while it restarts. The default
+    /// notes nothing: a backend without it knows only the workers of the claiming process.
     fn note_worker<'a>(
         &'a self,
         owner: &'a str,
@@ -145,12 +146,6 @@ pub trait Backend: Debug + Send + Sync + 'static {
         now_ms: i64,
     ) -> BoxFuture<'a, BackendResult<()>> {
         let _ = (owner, patterns, now_ms);
-        Box::pin(async { Ok(()) })
-    }
-
-    /// Forgets what [`note_worker`](Backend::note_worker) noted for `owner` (its worker stopped).
-    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        let _ = owner;
         Box::pin(async { Ok(()) })
     }
 
@@ -234,6 +229,56 @@ pub(crate) fn pattern_kind(pattern: &webhook_core::EventPattern) -> &'static str
         "exact"
     } else {
         "prefix"
+    }
+}
+
+/// A noted pattern back from its `kind` and `literal` columns (`None` for a row this crate did
+/// not write).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn noted_pattern(kind: &str, literal: &str) -> Option<webhook_core::EventPattern> {
+    let text = match kind {
+        "any" => "*".to_owned(),
+        "exact" => literal.to_owned(),
+        "prefix" => format!("{literal}*"),
+        _ => return None,
+    };
+    webhook_core::EventPattern::parse(&text).ok()
+}
+
+/// The patterns a claim counts as handled: `filter.known` and those noted in the store since
+/// `filter.live_since_ms` (read by `noted`); and the due time by which unhandled deliveries
+/// are claimed, none when the noted patterns cannot be read (nothing is taken as unhandled
+/// that some worker may handle).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) async fn known_for_claim<F>(
+    filter: &ClaimFilter,
+    noted: F,
+) -> (Vec<webhook_core::EventPattern>, Option<i64>)
+where
+    F: Future<Output = BackendResult<Vec<(String, String)>>>,
+{
+    let mut known = filter.known.clone();
+    let settled = filter.unhandled_due_by_ms.is_some()
+        && filter.live_since_ms != i64::MAX
+        && !known.iter().any(webhook_core::EventPattern::is_any);
+    if !settled {
+        return (known, filter.unhandled_due_by_ms);
+    }
+    match noted.await {
+        Ok(rows) => {
+            for (kind, literal) in rows {
+                if let Some(p) = noted_pattern(&kind, &literal)
+                    && !known.contains(&p)
+                {
+                    known.push(p);
+                }
+            }
+            (known, filter.unhandled_due_by_ms)
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "reading the noted worker patterns failed; taking nothing as unhandled");
+            (known, None)
+        }
     }
 }
 

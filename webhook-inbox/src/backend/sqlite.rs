@@ -387,16 +387,30 @@ impl SqliteBackend {
         lease_until_ms: i64,
         filter: &ClaimFilter,
     ) -> BackendResult<Vec<StoredDelivery>> {
+        let (known, unhandled_due_by) = if filter.claims_all() {
+            (Vec::new(), None)
+        } else {
+            super::known_for_claim(filter, async {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT DISTINCT kind, literal FROM inbox_worker_patterns WHERE seen_ms >= ?1",
+                )
+                .bind(filter.live_since_ms)
+                .fetch_all(&self.read)
+                .await?;
+                Ok(rows)
+            })
+            .await
+        };
         let matching = if filter.claims_all() {
             String::new()
         } else {
             // ?5: unhandled deliveries are claimed once due since this time (NULL: none);
-            // ?6-?9: the worker's and the inbox's exact types and prefixes, as JSON arrays;
-            // ?10: workers noted in the store since this time count as running.
+            // ?6-?9: the worker's and the known (the inbox's and the noted) exact types and
+            // prefixes, as JSON arrays.
             format!(
-                "AND ({} OR (next_attempt_at_ms <= ?5 AND NOT {} AND NOT {NOTED_MATCH})) ",
+                "AND ({} OR (next_attempt_at_ms <= ?5 AND NOT {})) ",
                 pattern_match(&filter.handled, 6),
-                pattern_match(&filter.known, 8)
+                pattern_match(&known, 8)
             )
         };
         let sql = format!(
@@ -413,14 +427,13 @@ impl SqliteBackend {
             .bind(now_ms)
             .bind(i64::from(limit));
         if !filter.claims_all() {
-            query = query.bind(filter.unhandled_due_by_ms);
-            for patterns in [&filter.handled, &filter.known] {
+            query = query.bind(unhandled_due_by);
+            for patterns in [&filter.handled, &known] {
                 let (exact, prefixes, _) = ClaimFilter::split(patterns);
                 query = query
                     .bind(serde_json::to_string(&exact).unwrap_or_default())
                     .bind(serde_json::to_string(&prefixes).unwrap_or_default());
             }
-            query = query.bind(filter.live_since_ms);
         }
         let rows = query.fetch_all(&self.write).await?;
         let (claimed, unreadable) = read::claimed(&rows, owner, now_ms);
@@ -773,16 +786,6 @@ impl Backend for SqliteBackend {
         }))
     }
 
-    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        Box::pin(self.in_write_transaction(async move |conn| {
-            sqlx::query("DELETE FROM inbox_worker_patterns WHERE owner = ?1")
-                .bind(owner.to_owned())
-                .execute(&mut *conn)
-                .await?;
-            Ok(())
-        }))
-    }
-
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(self.record_outcomes(outcomes))
     }
@@ -912,15 +915,6 @@ impl Backend for SqliteBackend {
         })
     }
 }
-
-/// SQL true when a worker noted in the store since `?10` handles the delivery's event type.
-const NOTED_MATCH: &str = "EXISTS (SELECT 1 FROM inbox_worker_patterns w WHERE w.seen_ms >= ?10 \
-     AND (w.kind = 'any' \
-          OR (w.kind = 'exact' AND w.literal = COALESCE(event_type, '')) \
-          OR (w.kind = 'prefix' \
-              AND length(CAST(event_type AS BLOB)) > length(CAST(w.literal AS BLOB)) \
-              AND substr(CAST(event_type AS BLOB), 1, length(CAST(w.literal AS BLOB))) \
-                  = CAST(w.literal AS BLOB))))";
 
 /// SQL true when the delivery's event type matches one of `patterns`: `?{first}` holds the exact
 /// types and `?{first + 1}` the prefixes (separator included), as JSON arrays. A prefix matches

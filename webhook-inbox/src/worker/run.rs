@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     owner: String,
     config: WorkerConfig,
     in_flight: Mutex<InFlight>,
+    /// Whether noting the patterns failed last time (its warning is given once).
+    note_failed: AtomicBool,
 }
 
 /// The deliveries this worker holds (running, or waiting in a batch), and the claimed copies of
@@ -118,6 +121,7 @@ impl Shared {
             owner,
             config,
             in_flight: Mutex::new(InFlight::default()),
+            note_failed: AtomicBool::new(false),
         }
     }
 
@@ -142,22 +146,16 @@ impl Shared {
         )
         .await;
         match noted {
-            Ok(()) => *noted_at = Some(now),
-            Err(e) => {
-                tracing::warn!(error = %e, "noting the worker's handlers in the store failed")
+            Ok(()) => {
+                *noted_at = Some(now);
+                self.note_failed.store(false, AtomicOrdering::Relaxed);
             }
-        }
-    }
-
-    /// Removes this worker's noted patterns from the store (it stopped).
-    async fn forget(&self) {
-        let forgotten = bounded(
-            self.inbox.commit_timeout(),
-            self.inbox.backend().forget_worker(&self.owner),
-        )
-        .await;
-        if let Err(e) = forgotten {
-            tracing::debug!(error = %e, "forgetting the worker's handlers failed; they expire");
+            // Once per failing spell, not once per turn.
+            Err(e) if !self.note_failed.swap(true, AtomicOrdering::Relaxed) => tracing::warn!(
+                error = %e,
+                "noting the worker's handlers in the store failed; tried again each turn"
+            ),
+            Err(_) => {}
         }
     }
 
@@ -886,10 +884,16 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         // Wake for the next renewal too: a poll interval longer than a third of the lease must
         // not let held leases run out.
+        // And for the next note: a long poll interval must not let it lapse.
+        let until_note = noted_at.map_or(Duration::MAX, |at| {
+            let left = NOTE_EVERY_MS.saturating_sub(l.shared.now().saturating_sub(at));
+            Duration::from_millis(u64::try_from(left).unwrap_or(0))
+        });
         let wait = next_batch
             .map_or(config.poll_interval, |n| n.min(config.poll_interval))
             .max(backoff)
-            .min(l.shared.until_renewal(renewed_at, lease_ms));
+            .min(l.shared.until_renewal(renewed_at, lease_ms))
+            .min(until_note.max(Duration::from_millis(100)));
         backoff = Duration::ZERO;
         tokio::select! {
             () = &mut notified => {}
@@ -938,5 +942,4 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let now = l.shared.now();
         l.shared.release(&left, now).await;
     }
-    l.shared.forget().await;
 }

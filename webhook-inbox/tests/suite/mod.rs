@@ -756,14 +756,16 @@ pub async fn noted_workers_keep_their_types_from_the_unhandled(b: &dyn Backend) 
     assert_eq!(claim(mine().live_since(T0 - 1)).await, ["n", "y"]);
     // A note older than the filter's `live_since` no longer counts.
     assert_eq!(claim(mine().live_since(T0 + 1)).await, ["x1"]);
-    // Noting again replaces; forgetting removes.
-    b.accept_batch(&[new("x2", "x.created", T0)]).await.unwrap();
-    b.note_worker("other", &patterns(&["x.created"]), T0)
+    // Noting again replaces what was noted, and refreshes it.
+    b.accept_batch(&[new("x2", "x.created", T0), new("x3", "x.deleted", T0)])
         .await
         .unwrap();
-    assert!(claim(mine().live_since(T0)).await.is_empty());
-    b.forget_worker("other").await.unwrap();
-    assert_eq!(claim(mine().live_since(i64::MIN)).await, ["x2"]);
+    b.note_worker("other", &patterns(&["x.created"]), T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(claim(mine().live_since(T0 + 5)).await, ["x3"]);
+    // A filter that counts no note (`new`'s default) takes it as unhandled.
+    assert_eq!(claim(mine()).await, ["x2"]);
     // A noted `*` handles everything.
     b.accept_batch(&[new("z", "z.other", T0)]).await.unwrap();
     b.note_worker("every", &patterns(&["*"]), T0).await.unwrap();

@@ -142,9 +142,6 @@ impl Backend for Interposed {
     ) -> BoxFuture<'a, BackendResult<()>> {
         self.inner().note_worker(owner, patterns, now_ms)
     }
-    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        self.inner().forget_worker(owner)
-    }
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(async move {
             let applied = self.inner().record(outcomes).await?;

@@ -406,20 +406,32 @@ impl PostgresBackend {
         lease_until_ms: i64,
         filter: &ClaimFilter,
     ) -> BackendResult<Vec<StoredDelivery>> {
+        let (known, unhandled_due_by) = if filter.claims_all() {
+            (Vec::new(), None)
+        } else {
+            super::known_for_claim(filter, async {
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT DISTINCT kind, literal FROM inbox_worker_patterns WHERE seen_ms >= $1",
+                )
+                .bind(filter.live_since_ms)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows)
+            })
+            .await
+        };
+        let known_any = known.iter().any(webhook_core::EventPattern::is_any);
         let matching = if filter.claims_all() {
             String::new()
         } else {
             // $5: unhandled deliveries are claimed once due since this time (NULL: none);
-            // $6-$9: the worker's and the inbox's exact types and prefixes; $10: workers noted
-            // in the store since this time count as running. With `*` among the known
-            // patterns nothing is unhandled, and $8-$10 are not used (nor bound).
-            let unhandled = if filter.known.iter().any(webhook_core::EventPattern::is_any) {
+            // $6-$9: the worker's and the known (the inbox's and the noted) exact types and
+            // prefixes. With `*` among the known patterns nothing is unhandled, and $8-$9 are
+            // neither used nor bound.
+            let unhandled = if known_any {
                 "FALSE".to_owned()
             } else {
-                format!(
-                    "NOT {} AND NOT {NOTED_MATCH}",
-                    pattern_match(&filter.known, 8)
-                )
+                format!("NOT {}", pattern_match(&known, 8))
             };
             format!(
                 "AND ({} OR (next_attempt_at_ms <= $5::bigint AND {unhandled})) ",
@@ -441,16 +453,13 @@ impl PostgresBackend {
             .bind(now_ms)
             .bind(i64::from(limit));
         if !filter.claims_all() {
-            query = query.bind(filter.unhandled_due_by_ms);
-            for patterns in [&filter.handled, &filter.known] {
+            query = query.bind(unhandled_due_by);
+            for patterns in [&filter.handled, &known] {
                 let (exact, prefixes, any) = ClaimFilter::split(patterns);
                 // With `*`, the clause is a constant and takes no arrays.
                 if !any {
                     query = query.bind(exact).bind(prefixes);
                 }
-            }
-            if !filter.known.iter().any(webhook_core::EventPattern::is_any) {
-                query = query.bind(filter.live_since_ms);
             }
         }
         let rows = query.fetch_all(&self.pool).await?;
@@ -858,16 +867,6 @@ impl Backend for PostgresBackend {
         })
     }
 
-    fn forget_worker<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, BackendResult<()>> {
-        Box::pin(async move {
-            sqlx::query("DELETE FROM inbox_worker_patterns WHERE owner = $1")
-                .bind(owner)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
-        })
-    }
-
     fn record<'a>(&'a self, outcomes: &'a [Outcome]) -> BoxFuture<'a, BackendResult<u64>> {
         Box::pin(self.record_outcomes(outcomes))
     }
@@ -994,14 +993,6 @@ async fn first_connect_error(options: &PgConnectOptions) -> InboxError {
 
 /// How long [`first_connect_error`]'s direct attempt may take.
 const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// SQL true when a worker noted in the store since `$10` handles the delivery's event type.
-const NOTED_MATCH: &str = "EXISTS (SELECT 1 FROM inbox_worker_patterns w WHERE w.seen_ms >= $10::bigint \
-     AND (w.kind = 'any' \
-          OR (w.kind = 'exact' AND w.literal = COALESCE(event_type, '')) \
-          OR (w.kind = 'prefix' \
-              AND length(COALESCE(event_type, '')) > length(w.literal) \
-              AND left(COALESCE(event_type, ''), length(w.literal)) = w.literal)))";
 
 /// SQL true when the delivery's event type matches one of `patterns`: `${first}` holds the exact
 /// types and `${first + 1}` the prefixes (separator included). A prefix matches longer types
