@@ -64,6 +64,54 @@ impl Held {
     }
 }
 
+/// A handler that counts its runs in `runs` and succeeds.
+fn counting(
+    runs: &Arc<AtomicUsize>,
+) -> impl Fn(StoredDelivery) -> futures_util::future::Ready<HandlerResult> + Clone + Send + Sync + 'static
+{
+    let runs = runs.clone();
+    move |_d: StoredDelivery| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        futures_util::future::ready(Ok(()))
+    }
+}
+
+/// Whether every one of `ids` is done.
+async fn all_done(inbox: &Inbox, ids: &[DeliveryId]) -> bool {
+    for id in ids {
+        if status(inbox, *id).await != DeliveryStatus::Done {
+            return false;
+        }
+    }
+    true
+}
+
+/// A second instance on the inbox file in `dir` (another process, in effect), on `clock`.
+async fn second_instance(
+    dir: &tempfile::TempDir,
+    clock: &webhook_inbox::ManualClock,
+    configure: impl FnOnce(webhook_inbox::InboxBuilder) -> webhook_inbox::InboxBuilder,
+) -> Inbox {
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    configure(Inbox::builder(&url).clock(Arc::new(clock.clone())))
+        .build()
+        .await
+        .unwrap()
+}
+
+/// A worker that handles `a.*` and has been running longer than the default `unhandled_after`
+/// (the clock is advanced past it).
+fn settled_a_worker(inbox: &Inbox, clock: &webhook_inbox::ManualClock) -> webhook_inbox::Worker {
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
+        .spawn()
+        .unwrap();
+    clock.advance(Duration::from_secs(120));
+    worker
+}
+
 /// A connection of its own to the inbox file in `dir`, to change rows behind the inbox's back.
 async fn raw_db(dir: &tempfile::TempDir) -> sqlx::SqliteConnection {
     use sqlx::Connection as _;
@@ -1299,27 +1347,17 @@ async fn a_retry_claimed_while_its_run_lets_go_is_given_back_and_runs() {
 #[tokio::test]
 async fn workers_with_different_handlers_take_only_their_own() {
     let (_dir, inbox, _clock) = inbox_with(|b| b).await;
-    let counter = |n: &Arc<AtomicUsize>| {
-        let n = n.clone();
-        move |_d: StoredDelivery| {
-            let n = n.clone();
-            async move {
-                n.fetch_add(1, Ordering::SeqCst);
-                HandlerResult::Ok(())
-            }
-        }
-    };
     let (a_runs, b_runs) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let a = inbox
         .worker()
         .poll_interval(Duration::from_millis(5))
-        .on_raw("a.created", counter(&a_runs))
+        .on_raw("a.created", counting(&a_runs))
         .spawn()
         .unwrap();
     let b = inbox
         .worker()
         .poll_interval(Duration::from_millis(5))
-        .on_raw("b.*", counter(&b_runs))
+        .on_raw("b.*", counting(&b_runs))
         .spawn()
         .unwrap();
     let mut ids = Vec::new();
@@ -1327,15 +1365,7 @@ async fn workers_with_different_handlers_take_only_their_own() {
         ids.push(accept(&inbox, &format!("a{i}"), "a.created").await);
         ids.push(accept(&inbox, &format!("b{i}"), "b.created").await);
     }
-    let all_done = || async {
-        for id in &ids {
-            if status(&inbox, *id).await != DeliveryStatus::Done {
-                return false;
-            }
-        }
-        true
-    };
-    assert!(eventually(5, all_done).await);
+    assert!(eventually(5, || all_done(&inbox, &ids)).await);
     assert_eq!(
         (a_runs.load(Ordering::SeqCst), b_runs.load(Ordering::SeqCst)),
         (10, 10)
@@ -1415,28 +1445,13 @@ async fn a_worker_spawned_after_another_still_runs_its_old_deliveries() {
         assert_eq!((d.status, d.attempts), (DeliveryStatus::Pending, 0));
     }
     let b_runs = Arc::new(AtomicUsize::new(0));
-    let runs = b_runs.clone();
     let b = inbox
         .worker()
         .poll_interval(Duration::from_millis(5))
-        .on_raw("b.*", move |_d: StoredDelivery| {
-            let runs = runs.clone();
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                HandlerResult::Ok(())
-            }
-        })
+        .on_raw("b.*", counting(&b_runs))
         .spawn()
         .unwrap();
-    let all_done = || async {
-        for id in &ids {
-            if status(&inbox, *id).await != DeliveryStatus::Done {
-                return false;
-            }
-        }
-        true
-    };
-    assert!(eventually(5, all_done).await);
+    assert!(eventually(5, || all_done(&inbox, &ids)).await);
     assert_eq!(b_runs.load(Ordering::SeqCst), 5);
     a.shutdown().await;
     b.shutdown().await;
@@ -1448,12 +1463,7 @@ async fn a_worker_spawned_after_another_still_runs_its_old_deliveries() {
 #[tokio::test]
 async fn an_instance_without_the_handler_leaves_its_deliveries_to_one_with_it() {
     let (dir, old, clock) = inbox_with(|b| b).await;
-    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-    let new = Inbox::builder(&url)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .await
-        .unwrap();
+    let new = second_instance(&dir, &clock, |b| b).await;
     let old_worker = old
         .worker()
         .poll_interval(Duration::from_millis(5))
@@ -1465,32 +1475,17 @@ async fn an_instance_without_the_handler_leaves_its_deliveries_to_one_with_it() 
     // The old instance has been running for longer than the wait.
     clock.advance(Duration::from_secs(120));
     let b_runs = Arc::new(AtomicUsize::new(0));
-    let runs = b_runs.clone();
     let new_worker = new
         .worker()
         .poll_interval(Duration::from_millis(5))
-        .on_raw("b.*", move |_d: StoredDelivery| {
-            let runs = runs.clone();
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                HandlerResult::Ok(())
-            }
-        })
+        .on_raw("b.*", counting(&b_runs))
         .spawn()
         .unwrap();
     let mut ids = Vec::new();
     for i in 0..20 {
         ids.push(accept(&old, &format!("b{i}"), "b.created").await);
     }
-    let all_done = || async {
-        for id in &ids {
-            if status(&old, *id).await != DeliveryStatus::Done {
-                return false;
-            }
-        }
-        true
-    };
-    assert!(eventually(5, all_done).await);
+    assert!(eventually(5, || all_done(&old, &ids)).await);
     assert_eq!(b_runs.load(Ordering::SeqCst), 20);
     old_worker.shutdown().await;
     new_worker.shutdown().await;
@@ -1501,20 +1496,11 @@ async fn an_instance_without_the_handler_leaves_its_deliveries_to_one_with_it() 
 #[tokio::test]
 async fn an_instance_without_the_handler_leaves_a_retry_to_one_with_it() {
     let (dir, old, clock) = inbox_with(|b| b).await;
-    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-    let new = Inbox::builder(&url)
-        .clock(Arc::new(clock.clone()))
-        .retry_policy(RetryPolicy::fixed([Duration::from_secs(120)]))
-        .build()
-        .await
-        .unwrap();
-    let old_worker = old
-        .worker()
-        .poll_interval(Duration::from_millis(5))
-        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
-        .spawn()
-        .unwrap();
-    clock.advance(Duration::from_secs(120));
+    let new = second_instance(&dir, &clock, |b| {
+        b.retry_policy(RetryPolicy::fixed([Duration::from_secs(120)]))
+    })
+    .await;
+    let old_worker = settled_a_worker(&old, &clock);
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = runs.clone();
     let new_worker = new
@@ -1562,19 +1548,8 @@ async fn an_instance_without_the_handler_leaves_a_retry_to_one_with_it() {
 #[tokio::test]
 async fn a_backlog_at_the_handlers_instance_is_not_taken_as_unhandled() {
     let (dir, old, clock) = inbox_with(|b| b).await;
-    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-    let new = Inbox::builder(&url)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .await
-        .unwrap();
-    let old_worker = old
-        .worker()
-        .poll_interval(Duration::from_millis(5))
-        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
-        .spawn()
-        .unwrap();
-    clock.advance(Duration::from_secs(120));
+    let new = second_instance(&dir, &clock, |b| b).await;
+    let old_worker = settled_a_worker(&old, &clock);
     let held = Held::default();
     let new_worker = new
         .worker()
@@ -1602,16 +1577,13 @@ async fn a_backlog_at_the_handlers_instance_is_not_taken_as_unhandled() {
         n
     };
     assert_eq!(done, 0, "nothing was completed without its handler");
-    let all_done = || async {
-        held.release();
-        for id in &ids {
-            if status(&new, *id).await != DeliveryStatus::Done {
-                return false;
-            }
-        }
-        true
-    };
-    assert!(eventually(5, all_done).await);
+    assert!(
+        eventually(5, || {
+            held.release();
+            all_done(&new, &ids)
+        })
+        .await
+    );
     assert_eq!(held.runs(), 3);
     old_worker.shutdown().await;
     new_worker.shutdown().await;
@@ -1622,30 +1594,10 @@ async fn a_backlog_at_the_handlers_instance_is_not_taken_as_unhandled() {
 #[tokio::test]
 async fn a_restarting_handler_keeps_its_deliveries() {
     let (dir, old, clock) = inbox_with(|b| b).await;
-    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
-    let new = Inbox::builder(&url)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .await
-        .unwrap();
-    let old_worker = old
-        .worker()
-        .poll_interval(Duration::from_millis(5))
-        .on_raw("a.*", |_d: StoredDelivery| async { HandlerResult::Ok(()) })
-        .spawn()
-        .unwrap();
-    clock.advance(Duration::from_secs(120));
+    let new = second_instance(&dir, &clock, |b| b).await;
+    let old_worker = settled_a_worker(&old, &clock);
     let runs = Arc::new(AtomicUsize::new(0));
-    let handler = {
-        let runs = runs.clone();
-        move |_d: StoredDelivery| {
-            let runs = runs.clone();
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-                HandlerResult::Ok(())
-            }
-        }
-    };
+    let handler = counting(&runs);
     let first = new
         .worker()
         .poll_interval(Duration::from_millis(5))
@@ -1670,15 +1622,7 @@ async fn a_restarting_handler_keeps_its_deliveries() {
         .on_raw("b.*", handler)
         .spawn()
         .unwrap();
-    let all_done = || async {
-        for id in &ids {
-            if status(&new, *id).await != DeliveryStatus::Done {
-                return false;
-            }
-        }
-        true
-    };
-    assert!(eventually(5, all_done).await);
+    assert!(eventually(5, || all_done(&new, &ids)).await);
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     old_worker.shutdown().await;
     again.shutdown().await;
