@@ -111,14 +111,21 @@ pub trait Backend: Debug + Send + Sync + 'static {
 
     /// Claims up to `limit` due deliveries (pending or retrying with `next_attempt_at <= now`,
     /// or processing with an expired lease) for `owner` until `lease_until_ms`, oldest due
-    /// first, and counts an attempt on each.
+    /// first, and counts an attempt on each: [`claim_matching`](Backend::claim_matching) with
+    /// [`ClaimFilter::all`].
     fn claim<'a>(
         &'a self,
         owner: &'a str,
         limit: u32,
         now_ms: i64,
         lease_until_ms: i64,
-    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>>;
+    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
+        Box::pin(async move {
+            let all = ClaimFilter::all();
+            self.claim_matching(owner, limit, now_ms, lease_until_ms, &all)
+                .await
+        })
+    }
 
     /// [`claim`](Backend::claim), for only the deliveries `filter` admits by event type (see
     /// [`ClaimFilter::admits`]); the worker claims through this. Filter in the query: a backend

@@ -80,8 +80,8 @@ struct Registration {
 }
 
 impl Registration {
-    fn new(inbox: &Inbox, owner: &str, routes: &[Route]) -> Self {
-        inbox.worker_started(owner, routes.iter().map(|r| r.pattern.clone()).collect());
+    fn new(inbox: &Inbox, owner: &str, patterns: &[EventPattern]) -> Self {
+        inbox.worker_started(owner, patterns.to_vec());
         Registration {
             inbox: inbox.clone(),
             owner: owner.to_owned(),
@@ -338,15 +338,15 @@ impl WorkerBuilder {
             .sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
         let owner = format!("worker-{}-{:016x}", std::process::id(), fastrand::u64(..));
         let (stop_tx, stop_rx) = watch::channel(false);
-        // Noted before the worker starts, so that a worker spawned right after leaves this
-        // one's deliveries alone from its first claim.
-        let registration = Registration::new(&self.inbox, &owner, &self.routes);
         let shared = Arc::new(run::Shared::new(
             self.inbox,
             self.routes,
             owner.clone(),
             self.config,
         ));
+        // Noted before the worker starts, so that a worker spawned right after leaves this
+        // one's deliveries alone from its first claim.
+        let registration = Registration::new(shared.inbox(), &owner, shared.patterns());
         let handle = tokio::spawn(async move {
             let _registration = registration;
             run::run(shared, stop_rx).await;

@@ -10,6 +10,7 @@ use backon::{ExponentialBuilder, Retryable as _};
 use futures_util::FutureExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
+use webhook_core::EventPattern;
 
 use super::breaker::{Admit, Verdict};
 use super::handler::HandlerResult;
@@ -43,6 +44,8 @@ pub(crate) struct Shared {
     owner: String,
     config: WorkerConfig,
     in_flight: Mutex<InFlight>,
+    /// The routes' patterns, for the store's note and the claim filter.
+    patterns: Vec<EventPattern>,
     /// Whether noting the patterns failed last time (its warning is given once).
     note_failed: AtomicBool,
 }
@@ -116,6 +119,7 @@ impl Shared {
         config: WorkerConfig,
     ) -> Self {
         Shared {
+            patterns: routes.iter().map(|r| r.pattern.clone()).collect(),
             inbox,
             routes,
             owner,
@@ -137,12 +141,11 @@ impl Shared {
         if noted_at.is_some_and(|at| now.saturating_sub(at) < NOTE_EVERY_MS && now >= at) {
             return;
         }
-        let patterns: Vec<_> = self.routes.iter().map(|r| r.pattern.clone()).collect();
         let noted = bounded(
             self.inbox.commit_timeout(),
             self.inbox
                 .backend()
-                .note_worker(&self.owner, &patterns, now),
+                .note_worker(&self.owner, &self.patterns, now),
         )
         .await;
         match noted {
@@ -168,11 +171,21 @@ impl Shared {
         let (known, changed_at) = self.inbox.known_patterns();
         let cutoff = now.saturating_sub(duration_ms(self.config.unhandled_after));
         ClaimFilter::new(
-            self.routes.iter().map(|r| r.pattern.clone()).collect(),
+            self.patterns.clone(),
             known,
             (changed_at <= cutoff).then_some(cutoff),
         )
         .live_since(now.saturating_sub(WORKER_LIVE_MS))
+    }
+
+    /// The inbox this worker serves.
+    pub(crate) fn inbox(&self) -> &Inbox {
+        &self.inbox
+    }
+
+    /// The patterns of this worker's routes.
+    pub(crate) fn patterns(&self) -> &[EventPattern] {
+        &self.patterns
     }
 
     fn route_for(&self, event_type: &str) -> Option<usize> {
@@ -337,7 +350,6 @@ impl Shared {
         }
     }
 
-    /// Turns a run's result into stored outcomes, feeds the breaker and the metrics.
     /// Applies the [`Unhandled`] policy: done or dead, with nothing run and no attempt logged.
     async fn finish_unhandled(&self, items: Vec<RunItem>) {
         let now = self.now();
@@ -373,6 +385,7 @@ impl Shared {
         self.record(&outcomes).await;
     }
 
+    /// Turns a run's result into stored outcomes, feeds the breaker and the metrics.
     async fn finish(
         &self,
         route: Option<(&Route, bool)>,
@@ -624,8 +637,8 @@ impl Loop {
             } else {
                 (Vec::new(), claimed)
             };
+        let max = self.shared.inbox.retry_policy().max_attempts();
         for d in &spent {
-            let max = self.shared.inbox.retry_policy().max_attempts();
             let last = d.last_error.as_deref().unwrap_or("none recorded");
             let error = HandlerError::permanent(format!(
                 "out of attempts: claimed {} times, more than {UNFINISHED_CLAIMS} past the retry policy's {max} (runs that stopped with their process, or a policy shortened since); last error: {last}",

@@ -93,19 +93,6 @@ impl Backend for Interposed {
             self.inner().accept_batch(batch).await
         })
     }
-    fn claim<'a>(
-        &'a self,
-        owner: &'a str,
-        limit: u32,
-        now_ms: i64,
-        lease_until_ms: i64,
-    ) -> BoxFuture<'a, BackendResult<Vec<StoredDelivery>>> {
-        Box::pin(async move {
-            let all = ClaimFilter::all();
-            self.claim_matching(owner, limit, now_ms, lease_until_ms, &all)
-                .await
-        })
-    }
     fn claim_matching<'a>(
         &'a self,
         owner: &'a str,
