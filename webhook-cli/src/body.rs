@@ -1,4 +1,5 @@
-//! Reading a delivery body, as exact bytes, from a file or standard input.
+//! Reading a delivery body, as exact bytes, from a file or standard input; and the bounded
+//! reads that the command's other inputs (headers file, secrets file) share with it.
 
 use std::io::{IsTerminal as _, Read};
 use std::path::Path;
@@ -14,12 +15,8 @@ pub(crate) const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 pub(crate) fn read(file: Option<&Path>) -> Result<Vec<u8>, CliError> {
     match file {
         Some(path) if path != Path::new("-") => {
-            let what = || format!("body file {}", path.display());
-            let file = std::fs::File::open(path).map_err(|source| CliError::Io {
-                what: what(),
-                source,
-            })?;
-            read_bounded(file, &what())
+            let what = format!("body file {}", path.display());
+            read_limited(open(path, &what)?, &what, MAX_BODY_BYTES, "")
         }
         _ => {
             let stdin = std::io::stdin();
@@ -30,7 +27,12 @@ pub(crate) fn read(file: Option<&Path>) -> Result<Vec<u8>, CliError> {
                         .into(),
                 ));
             }
-            read_bounded(stdin.lock(), "the body from standard input")
+            read_limited(
+                stdin.lock(),
+                "the body from standard input",
+                MAX_BODY_BYTES,
+                "",
+            )
         }
     }
 }
@@ -40,22 +42,42 @@ pub(crate) fn reads_stdin(file: Option<&Path>) -> bool {
     file.is_none_or(|path| path == Path::new("-"))
 }
 
-fn read_bounded(reader: impl Read, what: &str) -> Result<Vec<u8>, CliError> {
-    let mut body = Vec::new();
+/// Opens `path` for reading; `what` names it in the error.
+pub(crate) fn open(path: &Path, what: &str) -> Result<std::fs::File, CliError> {
+    std::fs::File::open(path).map_err(|source| CliError::Io {
+        what: what.to_owned(),
+        source,
+    })
+}
+
+/// Reads `reader` to its end, refusing more than `max` bytes with "`what` is larger than
+/// `max``why`".
+pub(crate) fn read_limited(
+    reader: impl Read,
+    what: &str,
+    max: u64,
+    why: &str,
+) -> Result<Vec<u8>, CliError> {
+    let mut bytes = Vec::new();
     reader
-        .take(MAX_BODY_BYTES + 1)
-        .read_to_end(&mut body)
+        .take(max + 1)
+        .read_to_end(&mut bytes)
         .map_err(|source| CliError::Io {
             what: what.to_owned(),
             source,
         })?;
-    if body.len() as u64 > MAX_BODY_BYTES {
+    if bytes.len() as u64 > max {
+        const MIB: u64 = 1024 * 1024;
+        let size = if max.is_multiple_of(MIB) {
+            format!("{} MiB", max / MIB)
+        } else {
+            format!("{} KiB", max / 1024)
+        };
         return Err(CliError::Usage(format!(
-            "{what} is larger than {} MiB",
-            MAX_BODY_BYTES / 1024 / 1024
+            "{what} is larger than {size}{why}"
         )));
     }
-    Ok(body)
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -64,13 +86,16 @@ mod tests {
 
     #[test]
     fn bounded_read_keeps_exact_bytes() {
-        let body = read_bounded(&b"{\"a\":1}\r\n"[..], "x").unwrap();
+        let body = read_limited(&b"{\"a\":1}\r\n"[..], "x", MAX_BODY_BYTES, "").unwrap();
         assert_eq!(body, b"{\"a\":1}\r\n");
     }
 
     #[test]
     fn oversized_bodies_are_refused() {
         let big = std::io::repeat(b'a').take(MAX_BODY_BYTES + 10);
-        assert!(matches!(read_bounded(big, "x"), Err(CliError::Usage(_))));
+        assert!(matches!(
+            read_limited(big, "x", MAX_BODY_BYTES, ""),
+            Err(CliError::Usage(_))
+        ));
     }
 }

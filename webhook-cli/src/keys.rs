@@ -6,6 +6,7 @@ use std::path::Path;
 use webhook_core::headers::{SVIX_SIGNATURE, WEBHOOK_SIGNATURE};
 use webhook_core::{Scheme, Signer, Verifier};
 
+use crate::body;
 use crate::cli::KeyArgs;
 use crate::error::CliError;
 
@@ -78,11 +79,7 @@ fn secrets(key: &KeyArgs, stdin_is_body: bool) -> Result<Vec<String>, CliError> 
             read_secrets(std::io::stdin().lock(), "secrets from standard input")?
         } else {
             let what = format!("secret file {}", path.display());
-            let file = std::fs::File::open(path).map_err(|source| CliError::Io {
-                what: what.clone(),
-                source,
-            })?;
-            read_secrets(file, &what)?
+            read_secrets(body::open(path, &what)?, &what)?
         };
         let before = secrets.len();
         secrets.extend(
@@ -126,21 +123,19 @@ fn secrets(key: &KeyArgs, stdin_is_body: bool) -> Result<Vec<String>, CliError> 
 }
 
 fn read_secrets(reader: impl Read, what: &str) -> Result<String, CliError> {
-    let mut text = String::new();
-    reader
-        .take(MAX_SECRET_FILE_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|source| CliError::Io {
-            what: what.to_owned(),
-            source,
-        })?;
-    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
-        return Err(CliError::Usage(format!(
-            "{what} is larger than {} KiB: not a list of secrets",
-            MAX_SECRET_FILE_BYTES / 1024
-        )));
-    }
-    Ok(text)
+    let bytes = body::read_limited(
+        reader,
+        what,
+        MAX_SECRET_FILE_BYTES,
+        ": not a list of secrets",
+    )?;
+    String::from_utf8(bytes).map_err(|_| CliError::Io {
+        what: what.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ),
+    })
 }
 
 /// The current Unix time in seconds.

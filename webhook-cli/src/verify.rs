@@ -72,23 +72,11 @@ pub(crate) fn rejected(err: &webhook_core::VerifyError) -> String {
 }
 
 fn read_text(path: &std::path::Path, what: &str) -> Result<String, CliError> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|source| CliError::Io {
-        what: what.to_owned(),
-        source,
-    })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_HEADERS_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|source| CliError::Io {
-            what: what.to_owned(),
-            source,
-        })?;
-    if bytes.len() as u64 > MAX_HEADERS_FILE_BYTES {
-        return Err(CliError::Usage(format!(
-            "{what} is larger than {} MiB: not a header block",
-            MAX_HEADERS_FILE_BYTES / 1024 / 1024
-        )));
-    }
+    let bytes = body::read_limited(
+        body::open(path, what)?,
+        what,
+        MAX_HEADERS_FILE_BYTES,
+        ": not a header block",
+    )?;
     String::from_utf8(bytes).map_err(|_| CliError::Usage(format!("{what} is not UTF-8 text")))
 }
