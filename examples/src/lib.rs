@@ -17,7 +17,7 @@ use webhook_inbox::{
 
 pub mod serve;
 
-/// The flags every receiver takes.
+/// The flags the axum and actix receivers take (their `--help` starts with [`parse_args`]'s `about`).
 #[derive(Clone, Debug, Parser)]
 pub struct ReceiverArgs {
     /// Address to listen on.
@@ -47,6 +47,34 @@ pub struct ReceiverArgs {
     /// again once this passes.
     #[arg(long, default_value_t = 60)]
     pub lease_secs: u64,
+}
+
+/// What `--help` says about the secret, which comes from the environment, not from a flag (a
+/// flag would show it to every user of the machine in the process list).
+const SECRET_HELP: &str = "The signing secret comes from WEBHOOK_SECRET: the endpoint's `whsec_…` secret, or \
+several, comma-separated, during a rotation. Without it, a secret is generated for the run and printed \
+with a command that sends the receiver a signed test event.";
+
+/// The receiver's flags, with `about` as the first line of its `--help`.
+pub fn parse_args(about: &'static str) -> ReceiverArgs {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let matches = ReceiverArgs::command()
+        .about(about)
+        .after_help(SECRET_HELP)
+        .get_matches();
+    ReceiverArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// The exit of a receiver's `main`: success, or its error as one `error: …` line on stderr
+/// (not the debug form `main` returning a `Result` prints) and exit status 1.
+pub fn exit_code(result: Result<(), Box<dyn std::error::Error>>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// The signing secret from `WEBHOOK_SECRET`, or a freshly generated one (`Generated`), which the

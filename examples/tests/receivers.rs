@@ -372,6 +372,30 @@ fn help_hides_the_database_url(bin: &str) {
     assert!(out.status.success(), "{help}");
     assert!(help.contains("WEBHOOK_INBOX_URL"), "{help}");
     assert!(!help.contains("s3cret-pw"), "{help}");
+    // It says what the program is and where its secret comes from.
+    assert!(
+        help.starts_with("Receive Scalekit / Standard Webhooks"),
+        "{help}"
+    );
+    assert!(help.contains("WEBHOOK_SECRET"), "{help}");
+}
+
+/// A startup error is one `error: …` line with the message, not Rust's debug form of it.
+fn startup_errors_are_one_readable_line(bin: &str) {
+    let out = std::process::Command::new(bin)
+        .args(["--addr", "127.0.0.1:0", "--database", "webhooks.db"])
+        .env("WEBHOOK_SECRET", SECRET)
+        .env_remove("WEBHOOK_INBOX_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: unsupported inbox URL `webhooks.db`: expected `sqlite://"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("UnsupportedUrl"), "{stderr}");
 }
 
 macro_rules! receiver_tests {
@@ -402,6 +426,11 @@ macro_rules! receiver_tests {
             #[test]
             fn help_hides_the_database_url() {
                 super::help_hides_the_database_url(BIN)
+            }
+
+            #[test]
+            fn startup_errors_are_one_readable_line() {
+                super::startup_errors_are_one_readable_line(BIN)
             }
 
             #[test]

@@ -292,6 +292,10 @@ pub(crate) struct SignArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = SignFormat::Headers)]
     pub(crate) format: SignFormat,
+
+    /// Print JSON: the same as `--format json` (the flag `send` and `inbox` take).
+    #[arg(long, conflicts_with = "format")]
+    pub(crate) json: bool,
 }
 
 /// How `sign` prints the headers.
@@ -351,8 +355,9 @@ pub(crate) struct SendArgs {
     #[arg(long = "type", short = 'T', value_name = "TYPE")]
     pub(crate) event_type: Option<String>,
 
-    /// How many deliveries to send; each has its own id and signature. Stripe, Slack, Paddle and
-    /// the timestamped scheme send no delivery id, so receivers dedupe them on the body: with
+    /// How many deliveries to send; each has its own id and signature. Stripe, Slack and Paddle
+    /// send no delivery id, and the timestamped scheme's webhook-id is not signed, so receivers
+    /// dedupe them on the body: with
     /// --body-file they are one delivery sent N times (--type makes a fresh event each time).
     #[arg(long, short = 'n', value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]

@@ -60,6 +60,8 @@ pub(crate) struct Report {
     first_failure: Option<String>,
     latencies_us: Vec<u64>,
     elapsed: Duration,
+    /// The number of deliveries planned, when Ctrl-C stopped the run before all were sent.
+    interrupted: Option<u64>,
 }
 
 impl Report {
@@ -72,6 +74,7 @@ impl Report {
             first_failure: None,
             latencies_us: Vec::with_capacity(capacity),
             elapsed: Duration::ZERO,
+            interrupted: None,
         }
     }
 
@@ -94,6 +97,11 @@ impl Report {
     pub(crate) fn finish(&mut self, elapsed: Duration) {
         self.elapsed = elapsed;
         self.latencies_us.sort_unstable();
+    }
+
+    /// Notes that the run was stopped before all `planned` deliveries were answered.
+    pub(crate) fn interrupt(&mut self, planned: u64) {
+        self.interrupted = Some(planned);
     }
 
     /// Deliveries attempted.
@@ -185,6 +193,13 @@ impl Report {
             let _ = writeln!(s, "first error: {first}");
         }
         let bad = self.unexpected() + self.failed();
+        if let Some(planned) = self.interrupted {
+            let _ = write!(
+                s,
+                "interrupted: {} of {planned} answered or failed before Ctrl-C; ",
+                self.sent()
+            );
+        }
         if bad == 0 {
             let _ = writeln!(
                 s,
@@ -225,6 +240,7 @@ impl Report {
             "errors": failures,
             "first_error": self.first_failure,
             "unexpected": self.unexpected(),
+            "interrupted": self.interrupted.is_some(),
             "elapsed_ms": self.elapsed.as_secs_f64() * 1000.0,
             "per_second": self.per_second(),
             "latency_ms": {
@@ -285,6 +301,26 @@ mod tests {
         let json = r.json("http://x", 1);
         assert_eq!(json["statuses"]["401"], 1);
         assert_eq!(json["errors"]["connect"], 1);
+    }
+
+    #[test]
+    fn an_interrupted_run_says_so_in_the_summary() {
+        let mut r = Report::new(Expect::Success, 10);
+        r.record(answered(200, 1));
+        r.interrupt(10);
+        r.finish(Duration::from_millis(10));
+        let text = r.human("http://x", 1);
+        let last = text.lines().last().unwrap();
+        assert_eq!(
+            last,
+            "interrupted: 1 of 10 answered or failed before Ctrl-C; all 1 answered 2xx as expected"
+        );
+        assert_eq!(r.json("http://x", 1)["interrupted"], true);
+        let mut whole = Report::new(Expect::Success, 1);
+        whole.record(answered(200, 1));
+        whole.finish(Duration::from_millis(1));
+        assert!(!whole.human("http://x", 1).contains("interrupted"));
+        assert_eq!(whole.json("http://x", 1)["interrupted"], false);
     }
 
     #[test]

@@ -65,8 +65,13 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     let scheme = args.key.scheme;
     let keyed_on_body = scheme.id_header().is_none() || scheme == webhook_core::Scheme::Timestamped;
     if args.count > 1 && args.body_file.is_some() && keyed_on_body && !args.quiet {
+        let why = if scheme.id_header().is_none() {
+            "sends no delivery id"
+        } else {
+            "signs no delivery id"
+        };
         eprintln!(
-            "warning: {scheme} sends no delivery id, so receivers dedupe it on the body: these {} \
+            "warning: {scheme} {why}, so receivers dedupe it on the body: these {} \
              deliveries of one body are one delivery to them (the rest are duplicates); \
              --type sends a fresh event each time",
             args.count
@@ -157,10 +162,12 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
         text.push_str(&describe_single(&delivered, args.json));
         report.record(delivered.outcome);
     }
+    if interrupted {
+        report.interrupt(args.count);
+    }
     report.finish(started.elapsed());
     if args.json {
-        let mut json = report.json(&shown(&plan.url), args.concurrency);
-        json["interrupted"] = interrupted.into();
+        let json = report.json(&shown(&plan.url), args.concurrency);
         text.push_str(&json.to_string());
         text.push('\n');
     } else {
@@ -316,10 +323,32 @@ fn failure(e: &reqwest::Error) -> Outcome {
     } else {
         "request"
     };
-    Outcome::Failed {
-        kind,
-        message: chain(e),
+    let mut message = chain(e);
+    if closed_while_sending(e) {
+        message.push_str(
+            " (the receiver closed the connection before it read the whole request: receivers \
+             that refuse a request early, such as a 413 for a body over their size limit, do so)",
+        );
     }
+    Outcome::Failed { kind, message }
+}
+
+/// Whether the connection was reset or closed under the request: the answer, if the receiver
+/// sent one first, is lost with it.
+fn closed_while_sending(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            )
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// The URL as printed: a password in it is replaced by `***`.

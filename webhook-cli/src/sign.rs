@@ -13,6 +13,12 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
             signer.scheme()
         )));
     }
+    if args.id.is_some() && signer.scheme().id_header().is_none() {
+        return Err(CliError::Usage(format!(
+            "--id: {} sends no delivery id",
+            signer.scheme()
+        )));
+    }
     let now = keys::now_unix();
     let timestamp = args.timestamp.unwrap_or(now);
     let id = match &args.id {
@@ -36,7 +42,12 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
     }
     let body = body::read(args.body_file.as_deref())?;
     let headers = signer.sign(&id, timestamp, &body);
-    let text = match args.format {
+    let format = if args.json {
+        SignFormat::Json
+    } else {
+        args.format
+    };
+    let text = match format {
         SignFormat::Headers => headers
             .iter()
             .map(|(name, value)| format!("{name}: {value}\n"))

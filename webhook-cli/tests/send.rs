@@ -322,6 +322,43 @@ fn an_unreachable_receiver_exits_3() {
         .stderr(predicate::str::contains("got no answer"));
 }
 
+/// A receiver that closes the connection before reading the body (as one answering 413 early
+/// does) resets it under the request: the error says what that usually means.
+#[test]
+fn a_connection_closed_under_the_body_says_why_that_happens() {
+    use std::io::Read as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            // Read a little of the request, then close with the rest unread: a reset.
+            let mut head = [0u8; 1024];
+            let _ = stream.read(&mut head);
+            drop(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 8 << 20]).unwrap();
+    webhook()
+        .args([
+            "send",
+            "--url",
+            &format!("http://127.0.0.1:{port}/"),
+            "--secret",
+            SECRET,
+        ])
+        .arg("--body-file")
+        .arg(&big)
+        .args(["--timeout", "20"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "closed the connection before it read the whole request",
+        ));
+}
+
 /// A redirect is not followed (it would send the delivery elsewhere), and the error says
 /// where it pointed.
 #[test]

@@ -274,7 +274,7 @@ fn usage_errors_exit_2() {
         .write_stdin("")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not valid base64"))
+        .stderr(predicate::str::contains("not a Standard Webhooks secret"))
         .stderr(predicate::str::contains("not base64!").not());
     // No headers (ours).
     webhook()
@@ -723,4 +723,56 @@ fn secrets_come_from_a_file_stdin_or_a_comma_separated_variable() {
         .assert()
         .code(3)
         .stderr(predicate::str::contains("cannot read secret file"));
+}
+
+/// Stripe, Slack and Paddle send no delivery id: an `--id` would be silently dropped.
+#[test]
+fn an_id_for_a_scheme_without_one_is_refused() {
+    for scheme in ["stripe", "slack", "paddle"] {
+        webhook()
+            .args(["sign", "--scheme", scheme, "--secret", "s", "--id", "foo"])
+            .write_stdin("{}")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("sends no delivery id"));
+    }
+    webhook()
+        .args(["sign", "--scheme", "github", "--secret", "s", "--id", "d-9"])
+        .write_stdin("{}")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("x-github-delivery: d-9"));
+}
+
+/// `sign --json` is `sign --format json`, as `send --json` and `inbox --json` are spelled.
+#[test]
+fn sign_json_is_format_json() {
+    let run = |flags: &[&str]| {
+        let out = webhook()
+            .args([
+                "sign",
+                "--secret",
+                STD_SECRET,
+                "--id",
+                "msg_j",
+                "-t",
+                "1700000000",
+            ])
+            .args(flags)
+            .write_stdin("{}")
+            .output()
+            .unwrap();
+        assert_exit_0(&out, "webhook");
+        out.stdout
+    };
+    let json: serde_json::Value = serde_json::from_slice(&run(&["--json"])).unwrap();
+    assert_eq!(json["webhook-id"], "msg_j");
+    assert_eq!(run(&["--json"]), run(&["--format", "json"]));
+    webhook()
+        .args([
+            "sign", "--secret", STD_SECRET, "--json", "--format", "headers",
+        ])
+        .write_stdin("{}")
+        .assert()
+        .code(2);
 }

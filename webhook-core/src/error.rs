@@ -112,9 +112,9 @@ pub enum SecretError {
     /// computed by anyone.
     #[error("the webhook secret is empty")]
     Empty,
-    /// A `whsec_` secret whose remainder is not base64.
+    /// A Standard Webhooks secret that is not base64 (after its optional `whsec_` prefix).
     #[error(
-        "the webhook secret is not valid base64 after its `whsec_` prefix; copy it whole from the sender's dashboard"
+        "the webhook secret is not a Standard Webhooks secret (`whsec_` and base64); copy it whole from the sender's dashboard, or pick the scheme whose secret it is (GitHub, Stripe, Slack, Shopify and Paddle secrets are used as plain strings)"
     )]
     InvalidBase64,
     /// An ed25519 key that is not a `whpk_`/`whsk_` base64 key of the right length.

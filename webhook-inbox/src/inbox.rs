@@ -219,9 +219,16 @@ async fn open_backend(
         ));
     }
     let _ = (durability, setup);
-    Err(InboxError::UnsupportedUrl(
-        url.split(':').next().unwrap_or_default().to_owned() + ":…",
-    ))
+    Err(InboxError::UnsupportedUrl(shown_url(url)))
+}
+
+/// What an error may show of a connection string: its scheme, never a password after it; a
+/// string with no scheme (a bare path) whole.
+fn shown_url(url: &str) -> String {
+    match url.split_once(':') {
+        Some((scheme, _)) => format!("{scheme}:…"),
+        None => url.to_owned(),
+    }
 }
 
 #[derive(Debug)]
@@ -541,5 +548,16 @@ impl Inbox {
             .workers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn unsupported_urls_show_their_scheme_or_a_bare_path() {
+        assert_eq!(shown_url("mysql://root:pw@db/x"), "mysql:…");
+        assert_eq!(shown_url("webhooks.db"), "webhooks.db");
     }
 }

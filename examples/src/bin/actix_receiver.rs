@@ -8,12 +8,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use clap::Parser;
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::process::ExitCode;
 use webhook_actix::{VerifiedDelivery, WebhookConfig};
 use webhook_core::Scheme;
 use webhook_examples::{
-    ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
+    announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
     stop_worker_on,
 };
 use webhook_inbox::{AcceptAnswer, AcceptMeta, Inbox, InboxError};
@@ -27,9 +27,16 @@ struct Store {
     metrics: PrometheusHandle,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    webhook_examples::exit_code(run())
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
-    let args = ReceiverArgs::parse();
+    let args = webhook_examples::parse_args(
+        "Receive Scalekit / Standard Webhooks deliveries on actix-web: verify, store in the inbox, \
+         answer 201, process in the background",
+    );
     let metrics = webhook_examples::install_metrics()?;
     let secret = secret_or_generate();
     let config = WebhookConfig::secrets(Scheme::StandardWebhooks, secret.secrets()?)?;

@@ -21,13 +21,13 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post_service};
-use clap::Parser;
 use metrics_exporter_prometheus::PrometheusHandle;
+use std::process::ExitCode;
 use tower::{Layer as _, ServiceExt as _};
 use webhook_core::{Scheme, Verifier};
 use webhook_examples::serve::{bind, serve_http1, shutdown_signal};
 use webhook_examples::{
-    ReceiverArgs, announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
+    announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
     stop_worker_on,
 };
 use webhook_inbox::Inbox;
@@ -40,9 +40,16 @@ struct AppState {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    webhook_examples::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     init_tracing();
-    let args = ReceiverArgs::parse();
+    let args = webhook_examples::parse_args(
+        "Receive Scalekit / Standard Webhooks deliveries on axum: verify, store in the inbox, \
+         answer 201, process in the background",
+    );
     let metrics = webhook_examples::install_metrics()?;
     let secret = secret_or_generate();
     // Several secrets, comma-separated, during a rotation.

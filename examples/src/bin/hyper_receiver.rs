@@ -45,7 +45,11 @@ struct App {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    webhook_examples::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     webhook_examples::init_tracing();
     let args = Args::parse();
     let verifier = Verifier::with_secrets(

@@ -13,6 +13,13 @@ use crate::error::CliError;
 
 /// Runs `webhook inbox …`, writing tables or JSON to `out`.
 pub(crate) fn run(args: &InboxArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
+    // clap checks the conflict only when `--json` follows `show`; it is global, so it may come
+    // before the subcommand too.
+    if args.json && matches!(args.command, InboxCommand::Show { body: true, .. }) {
+        return Err(CliError::Usage(
+            "show --body prints the raw body and cannot be used with --json".into(),
+        ));
+    }
     let url = args.database.as_deref().ok_or_else(|| {
         CliError::Usage("no inbox database: pass --database URL or set WEBHOOK_INBOX_URL".into())
     })?;

@@ -388,6 +388,25 @@ pub fn usage_and_database_errors() {
         .args(["inbox", "--database", "sqlite::memory:", "redrive"])
         .assert()
         .code(2);
+    // `--json` is global: before the subcommand it conflicts with `--body` as well as after.
+    for args in [
+        ["--json", "show", "1", "--body"],
+        ["show", "1", "--body", "--json"],
+    ] {
+        webhook()
+            .args(["inbox", "--database", "sqlite::memory:"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("--json"));
+    }
+    webhook()
+        .args(["inbox", "--database", "webhooks.db", "stats"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unsupported inbox URL `webhooks.db`",
+        ));
     webhook()
         .args([
             "inbox",
