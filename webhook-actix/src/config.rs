@@ -166,7 +166,13 @@ impl WebhookConfig {
         &self.verifier
     }
 
+    /// The body limit in bytes (named as on the tower layer).
+    pub fn body_limit_bytes(&self) -> usize {
+        self.limit
+    }
+
     /// The body limit in bytes.
+    #[deprecated(note = "use `body_limit_bytes`, the name the tower layer's getter has")]
     pub fn limit(&self) -> usize {
         self.limit
     }

@@ -176,13 +176,13 @@ async fn verified(
 ) -> Result<Delivery, actix_web::Error> {
     // A body over the limit by its `Content-Length`, then headers that can never verify
     // (missing, malformed, a stale timestamp): both refused before the body is read.
-    check_declared(req, config.limit()).map_err(|r| config.reject(r, req))?;
+    check_declared(req, config.body_limit_bytes()).map_err(|r| config.reject(r, req))?;
     let headers = ActixHeaders(req.headers());
     let verifier = config.verifier();
     verifier
         .check_headers_at(&headers, verifier.clock().now_unix())
         .map_err(|e| config.reject(e.into(), req))?;
-    let body = read_limited(req, payload, config.limit())
+    let body = read_limited(req, payload, config.body_limit_bytes())
         .await
         .map_err(|r| config.reject(r, req))?;
     let started = std::time::Instant::now();

@@ -41,7 +41,7 @@ use serde::Serialize;
 use webhook_core::testing::TestDelivery;
 use webhook_core::{Scheme, SecretError, SignedHeaders, Signer};
 
-/// A secret that is valid for every scheme and is not the one under test.
+/// How [`SignedRequest::tamper`] spoils a request: its body or its signature.
 pub use webhook_core::testing::Tamper;
 
 /// Builds a correctly signed `POST` for any [`Scheme`], with a chosen id, timestamp and body, then

@@ -277,7 +277,7 @@ async fn streamed_body_at_the_limit_is_verified() {
 
 #[actix_web::test]
 async fn default_limit_is_2_mib() {
-    assert_eq!(config().limit(), 2 * 1024 * 1024);
+    assert_eq!(config().body_limit_bytes(), 2 * 1024 * 1024);
     let app = app!(config());
     let req = signed("{}")
         .to_test_request()

@@ -15,6 +15,8 @@ use crate::VerifiedEventRejection;
 ///
 /// - A body that does not fit `T` is answered 422 with the failing field
 ///   (`{"error":"event `user.login`: field `data.user.email` does not fit: …","code":"unprocessable_event"}`).
+///   The layer counts it as a rejection and answers it with its rejection handler
+///   ([`WebhookVerify::on_rejection`](crate::WebhookVerify::on_rejection)) like its own.
 /// - Without the layer it is answered 500, naming the missing layer.
 /// - `Option<VerifiedEvent<T>>` is `None` without the layer (the 422 still applies).
 ///

@@ -156,6 +156,36 @@ async fn body_that_does_not_fit_is_a_422_naming_the_field() {
     ));
 }
 
+/// The layer's rejection handler answers the extractor's 422 as well: one format for every
+/// rejection on the route.
+#[tokio::test]
+async fn the_layers_rejection_handler_answers_the_extractors_422() {
+    use axum::response::IntoResponse;
+    let app =
+        Router::new()
+            .route("/user", post(user_id))
+            .layer(WebhookVerify::new(SECRET).on_rejection(|r: &Rejection| {
+                (
+                    StatusCode::from_u16(r.status()).unwrap(),
+                    format!("custom:{}", r.code()),
+                )
+                    .into_response()
+            }));
+    let req = SignedRequest::new(SECRET, r#"{"type":"user.login","data":{}}"#)
+        .uri("/user")
+        .build();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"custom:unprocessable_event");
+}
+
 #[tokio::test]
 async fn invalid_json_is_a_422() {
     let req = SignedRequest::new(SECRET, "not json").uri("/user").build();

@@ -207,6 +207,34 @@ fn reject<R: OnRejection>(
     response
 }
 
+/// The rejection response for a `rejection` the inner service answered with: built by the
+/// rejection handler, keeping the headers the inner stack set that it does not set itself (a
+/// request id, CORS headers from a layer inside this one), but none that describe the inner
+/// body it replaces (`content-*`, `etag`, `last-modified`, `transfer-encoding`).
+fn reject_after<R: OnRejection, B>(
+    config: &Config,
+    on_rejection: &R,
+    span: &Span,
+    rejection: Rejection,
+    inner: Response<B>,
+) -> Response<R::Body> {
+    let mut response = reject(config, on_rejection, span, rejection);
+    let headers = inner.into_parts().0.headers;
+    for name in headers.keys() {
+        let describes_body = name.as_str().starts_with("content-")
+            || *name == http::header::ETAG
+            || *name == http::header::LAST_MODIFIED
+            || *name == http::header::TRANSFER_ENCODING;
+        if describes_body || response.headers().contains_key(name) {
+            continue;
+        }
+        for value in headers.get_all(name) {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    response
+}
+
 fn skip(span: &Span, outcome: Outcome) -> Response<Full<Bytes>> {
     observe::finish(span, outcome);
     tracing::debug!(
@@ -379,6 +407,28 @@ where
                     if let Some(guard) = guard.take() {
                         guard.complete(success);
                     }
+                    // An extractor refused the verified event (axum's `VerifiedEvent` answers
+                    // 422 with the `Rejection` in the response extensions): a rejection like the
+                    // layer's own, counted and answered as one.
+                    let result = match result {
+                        Ok(inner) if !success => {
+                            match inner.extensions().get::<Rejection>().cloned() {
+                                Some(rejection) => {
+                                    let response = reject_after(
+                                        this.config,
+                                        this.on_rejection,
+                                        this.span,
+                                        rejection,
+                                        inner,
+                                    );
+                                    this.state.set(State::Done);
+                                    return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
+                                }
+                                None => Ok(inner),
+                            }
+                        }
+                        other => other,
+                    };
                     observe::finish(
                         this.span,
                         if success {

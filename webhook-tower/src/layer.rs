@@ -209,6 +209,22 @@ impl<R> WebhookVerify<R> {
     pub fn body_limit_bytes(&self) -> usize {
         self.config.limit
     }
+
+    /// The subscribed event types, when [`events`](Self::events) narrowed them (`None`: all).
+    ///
+    /// ```
+    /// use webhook_tower::WebhookVerify;
+    /// use webhook_tower::webhook_core::EventFilter;
+    ///
+    /// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    /// assert!(layer.event_filter().is_none());
+    /// let layer = layer.events(EventFilter::new(["organization.*"])?);
+    /// assert!(layer.event_filter().is_some_and(|f| f.matches("organization.created")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn event_filter(&self) -> Option<&EventFilter> {
+        self.config.filter.as_ref()
+    }
 }
 
 impl<R> std::fmt::Debug for WebhookVerify<R> {

@@ -37,7 +37,9 @@
 //!
 //! Rejections carry `{"error":"…","code":"…"}` ([`Rejection::json_body`]) and the typed
 //! [`Rejection`] in the response extensions; [`WebhookVerify::on_rejection`] replaces the
-//! response. The headers are checked before the body is read: a request whose headers can never
+//! response, also for an extractor's rejection behind the layer (an inner non-2xx answer carrying
+//! a [`Rejection`], such as axum's `VerifiedEvent` 422), which is counted as a rejection too. The
+//! headers are checked before the body is read: a request whose headers can never
 //! verify (missing, malformed, a timestamp out of tolerance) is answered without reading its
 //! body.
 //!

@@ -14,6 +14,12 @@ use crate::observe::Outcome;
 ///
 /// Whatever it returns, the layer adds the typed [`Rejection`] to the response extensions.
 ///
+/// It also answers the rejections of extractors behind the layer: when the inner service
+/// answers a non-2xx response carrying a [`Rejection`] in its extensions (axum's `VerifiedEvent`
+/// does for a body that does not fit its type, 422), the layer counts it as a rejection and
+/// answers with this handler's response, plus the headers the inner stack set that it does not
+/// set itself (none describing the replaced body: `content-*`, `etag`, `last-modified`).
+///
 /// ```
 /// use webhook_tower::{Full, OnRejection, WebhookVerify};
 /// use webhook_tower::webhook_core::Rejection;

@@ -141,6 +141,100 @@ fn metrics_count_outcomes_reasons_and_verify_time() {
     assert_eq!(verify_samples, 4);
 }
 
+/// An extractor's rejection inside the layer (a 422 carrying a `Rejection`, as axum's
+/// `VerifiedEvent` answers a body that does not fit its type) is a rejection like the layer's:
+/// counted with its reason, answered by the rejection handler, the inner stack's headers kept
+/// but not those of the body it replaced; and the id is not remembered as handled.
+#[test]
+fn an_inner_rejection_is_counted_and_answered_as_the_layers_own() {
+    use webhook_core::Rejection;
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let answers = metrics::with_local_recorder(&recorder, || {
+        runtime().block_on(async {
+            let layer = WebhookVerify::new(SECRET)
+                .clock(Arc::new(FixedClock(NOW)))
+                .on_rejection(|r: &Rejection| {
+                    let mut res =
+                        Response::new(Full::new(Bytes::from(format!("custom:{}", r.code()))));
+                    *res.status_mut() = StatusCode::from_u16(r.status()).unwrap();
+                    res.headers_mut()
+                        .insert("content-type", "text/plain".parse().unwrap());
+                    res
+                });
+            let svc = layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
+                let rejection = Rejection::UnprocessableEvent("field `data` does not fit".into());
+                let mut res = Response::new(Full::new(Bytes::from(rejection.json_body())));
+                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                let headers = res.headers_mut();
+                headers.insert("content-type", "application/json".parse().unwrap());
+                headers.insert("content-encoding", "identity".parse().unwrap());
+                headers.append("x-request-id", "r-1".parse().unwrap());
+                headers.append("vary", "a".parse().unwrap());
+                headers.append("vary", "b".parse().unwrap());
+                res.extensions_mut().insert(rejection);
+                Ok::<_, Infallible>(res)
+            }));
+            let mut answers = Vec::new();
+            for _ in 0..2 {
+                let res = svc.clone().oneshot(request("m1", SECRET)).await.unwrap();
+                let (parts, body) = res.into_parts();
+                let body = http_body_util::BodyExt::collect(body)
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                answers.push((parts, body));
+            }
+            answers
+        })
+    });
+    for (parts, body) in &answers {
+        assert_eq!(parts.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(&body[..], b"custom:unprocessable_event");
+        assert_eq!(parts.headers["content-type"], "text/plain");
+        assert!(parts.headers.get("content-encoding").is_none());
+        assert_eq!(parts.headers["x-request-id"], "r-1");
+        let vary: Vec<_> = parts.headers.get_all("vary").iter().collect();
+        assert_eq!(vary, ["a", "b"]);
+        assert_eq!(
+            parts.extensions.get::<Rejection>().map(Rejection::code),
+            Some("unprocessable_event")
+        );
+    }
+    let mut counters: Vec<(String, String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => {
+                let key = key.key();
+                let labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                Some((key.name().to_owned(), labels.join(","), n))
+            }
+            _ => None,
+        })
+        .collect();
+    counters.sort();
+    assert_eq!(
+        counters,
+        [
+            (
+                "webhook_rejections_total".into(),
+                "reason=unprocessable_event".into(),
+                2
+            ),
+            (
+                "webhook_requests_total".into(),
+                "outcome=rejected".into(),
+                2
+            ),
+        ]
+    );
+}
+
 thread_local! {
     static CAPTURED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
