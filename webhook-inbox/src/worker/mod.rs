@@ -303,10 +303,11 @@ impl WorkerBuilder {
     /// upgrade, old instances leave a new type's deliveries to the new ones. Every worker notes
     /// its patterns in the store (refreshed every minute; a stopped worker's note expires), and
     /// no instance applies the policy to what a worker noted in the last five minutes handles,
-    /// so a backlog at the instance that has the handler stays its own, also while it restarts. A worker spawned a moment
-    /// after another gets its deliveries, however old. Until the policy applies, such deliveries are pending and
-    /// counted in the queue depth, and each claim reads past them: a high rate of types nothing
-    /// handles is better refused at the receiver (an `EventFilter` on the verify layer).
+    /// so a backlog at the instance that has the handler stays its own, also while it restarts.
+    /// A worker spawned a moment after another gets its deliveries, however old. Until the
+    /// policy applies, such deliveries are pending and counted in the queue depth, and each
+    /// claim reads past them: a high rate of types nothing handles is better refused at the
+    /// receiver (an `EventFilter` on the verify layer).
     /// `Duration::ZERO` applies the policy at once, which suits a process whose workers all
     /// start together and no other instance shares the store.
     pub fn unhandled_after(mut self, wait: Duration) -> Self {
