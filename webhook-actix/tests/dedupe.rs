@@ -116,7 +116,7 @@ async fn the_configs_clock_also_times_the_dedupe_window() {
     let app = app!(
         config().clock(clock.clone()),
         calls,
-        WebhookDedupe::new(MemoryDedupe::new().ttl(Duration::from_secs(600)))
+        WebhookDedupe::new(MemoryDedupe::new().ttl(Duration::from_secs(601)))
     );
     let at = |ts: i64| signed(ORG_CREATED).id("msg_clock").timestamp(ts);
     assert_eq!(send(&app, at(NOW).to_request()).await.0, 200);
@@ -128,7 +128,7 @@ async fn the_configs_clock_also_times_the_dedupe_window() {
 }
 
 /// With a tolerance of an hour a replay verifies for two hours (a timestamp an hour ahead, then
-/// an hour behind): `memory_for` remembers deliveries that long, `memory` only 600 s.
+/// an hour behind): `memory_for` remembers deliveries that long, `memory` only 601 s.
 #[actix_web::test]
 async fn memory_for_covers_the_replay_window_of_a_long_tolerance() {
     let clock = Arc::new(ManualClock::new(NOW * 1000));

@@ -39,10 +39,12 @@ use table::{Slot, Table};
 /// The default number of keys a [`MemoryDedupe`] remembers.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
-/// The default time a successfully handled key is remembered: 600 s, twice the default
-/// timestamp tolerance. A delivery stamped `t` is accepted while the receiver's clock is within
-/// `t ± tolerance`, so a replay can arrive up to `2 × tolerance` after the first acceptance.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(600);
+/// The default time a successfully handled key is remembered: 601 s, the replay window of the
+/// default timestamp tolerance (300 s). A delivery stamped `t` is accepted while the receiver's
+/// clock reads any second from `t - tolerance` to `t + tolerance`, both included, so a replay can
+/// arrive `2 × tolerance` seconds after the first acceptance, and the key must still be
+/// remembered then: `2 × tolerance + 1` seconds.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(601);
 
 /// The default time after which a key still marked in flight is considered abandoned (the
 /// handler hung or the process lost track of it) and a new attempt may claim it: 60 s, longer
@@ -156,7 +158,7 @@ impl<T: DedupeStore + ?Sized> DedupeStore for Arc<T> {
 ///     .tolerance(Duration::from_secs(3600));
 /// assert_eq!(
 ///     forgets_too_soon(&MemoryDedupe::new(), &verifier),
-///     Some((Duration::from_secs(600), Duration::from_secs(7200)))
+///     Some((Duration::from_secs(601), Duration::from_secs(7201)))
 /// );
 /// # Ok::<(), webhook_core::SecretError>(())
 /// ```
@@ -172,8 +174,8 @@ pub fn forgets_too_soon(
 }
 
 /// How long a delivery verified by `verifier` must be remembered to catch every replay of it:
-/// twice its tolerance (a timestamp may be that far ahead, then as far behind), at least
-/// [`DEFAULT_TTL`]. With the timestamp check off this is [`DEFAULT_TTL`]. Without a signed
+/// twice its tolerance plus one second (a timestamp may be that far ahead, then as far behind,
+/// both ends included), at least [`DEFAULT_TTL`]. With the timestamp check off this is [`DEFAULT_TTL`]. Without a signed
 /// timestamp (GitHub, Shopify) a captured request verifies forever and no window is long enough:
 /// the window then covers the sender's own retries.
 ///
@@ -185,12 +187,12 @@ pub fn forgets_too_soon(
 /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
 /// assert_eq!(replay_window(&verifier), DEFAULT_TTL);
 /// let verifier = verifier.tolerance(Duration::from_secs(3600));
-/// assert_eq!(replay_window(&verifier), Duration::from_secs(7200));
+/// assert_eq!(replay_window(&verifier), Duration::from_secs(7201));
 /// # Ok::<(), webhook_core::SecretError>(())
 /// ```
 pub fn replay_window(verifier: &Verifier) -> Duration {
     verifier.tolerance_secs().map_or(DEFAULT_TTL, |t| {
-        DEFAULT_TTL.max(Duration::from_secs(t.saturating_mul(2)))
+        DEFAULT_TTL.max(Duration::from_secs(t.saturating_mul(2).saturating_add(1)))
     })
 }
 
@@ -450,7 +452,7 @@ mod tests {
     fn debug_shows_the_settings_not_the_table() {
         let shown = format!("{:?}", MemoryDedupe::new());
         assert!(
-            shown.starts_with("MemoryDedupe { capacity: 100000, ttl_secs: 600"),
+            shown.starts_with("MemoryDedupe { capacity: 100000, ttl_secs: 601"),
             "{shown}"
         );
         assert!(shown.len() < 200, "{shown}");
@@ -495,6 +497,25 @@ mod tests {
         s.complete("a", T, true, T + 10);
         assert_eq!(s.claim("a", T + 609), Claim::Duplicate);
         assert_eq!(s.claim("a", T + 610), Claim::New);
+    }
+
+    /// Tolerance includes both ends: a delivery stamped `t` first accepted at `t - 300` is
+    /// still remembered when a replay arrives at `t + 300`, the last second it verifies.
+    #[test]
+    fn the_default_store_covers_the_whole_replay_window() {
+        let t = T;
+        let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let s = MemoryDedupe::new();
+        assert_eq!(forgets_too_soon(&s, &verifier), None);
+        let signed = crate::Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+            .unwrap()
+            .sign("msg_1", t, b"{}");
+        for now in [t - 300, t + 300] {
+            assert!(verifier.verify_at(&signed, b"{}", now).is_ok(), "{now}");
+        }
+        assert_eq!(s.claim("standard:msg_1", t - 300), Claim::New);
+        s.complete("standard:msg_1", t - 300, true, t - 300);
+        assert_eq!(s.claim("standard:msg_1", t + 300), Claim::Duplicate);
     }
 
     #[test]

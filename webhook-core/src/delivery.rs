@@ -219,19 +219,26 @@ impl Delivery {
     /// body only (event id, else hash): a key from that header would let a captured delivery
     /// through again, within the tolerance, under a new id. GitHub's and Shopify's id headers
     /// are not signed either, and those senders sign no timestamp: their keys stop the sender's
-    /// retries, not a replay by someone who captured a request (see the security notes).
+    /// retries, not a replay by someone who captured a request (see the security notes). Their
+    /// keys are `{scheme}:{id}:{hash}`, with the first 32 hex digits of the body's SHA-256: the
+    /// sender's retries (same id, same body) share it, while a captured delivery resent under
+    /// another delivery's id gets a key of its own, and cannot mark that delivery as handled
+    /// (its retry would then be dropped as a duplicate).
     pub fn dedupe_key(&self) -> String {
-        let id = match self.scheme() {
+        let scheme = self.scheme();
+        let id = match scheme {
             Scheme::Timestamped => self.event_id(),
             _ => self.id().or_else(|| self.event_id()),
         };
+        let body_hash = || hex::encode(Sha256::digest(&self.body));
         match id {
-            Some(id) => self.scheme().dedupe_key(id),
-            None => format!(
-                "{}:sha256:{}",
-                self.scheme().as_str(),
-                hex::encode(Sha256::digest(&self.body))
-            ),
+            Some(id) if matches!(scheme, Scheme::GitHub | Scheme::Shopify) => {
+                let mut hash = body_hash();
+                hash.truncate(32);
+                format!("{}:{id}:{hash}", scheme.as_str())
+            }
+            Some(id) => scheme.dedupe_key(id),
+            None => format!("{}:sha256:{}", scheme.as_str(), body_hash()),
         }
     }
 
@@ -281,6 +288,11 @@ impl Delivery {
 mod tests {
     use super::*;
     use crate::Signer;
+
+    /// The key of a GitHub or Shopify delivery: its id and the start of its body's hash.
+    fn bound(scheme: &str, id: &str, body: &str) -> String {
+        format!("{scheme}:{id}:{}", &hex::encode(Sha256::digest(body))[..32])
+    }
 
     fn deliver(scheme: Scheme, secret: &str, extra: &[(&str, &str)], body: &str) -> Delivery {
         let mut headers =
@@ -388,7 +400,10 @@ mod tests {
             r#"{"action":"opened"}"#,
         );
         assert_eq!(d.event_type(), Some("issues.opened"));
-        assert_eq!(d.dedupe_key(), "github:d1");
+        assert_eq!(
+            d.dedupe_key(),
+            bound("github", "d1", r#"{"action":"opened"}"#)
+        );
         let d = deliver(
             Scheme::GitHub,
             "s",
@@ -458,8 +473,8 @@ mod tests {
         assert_eq!(
             keys,
             [
-                (Some("evt-0".to_owned()), "shopify:evt-0".to_owned()),
-                (Some("evt-1".to_owned()), "shopify:evt-1".to_owned())
+                (Some("evt-0".to_owned()), bound("shopify", "evt-0", order)),
+                (Some("evt-1".to_owned()), bound("shopify", "evt-1", order))
             ]
         );
         // The webhook id wins: two subscriptions to one topic share the event id, and each must
@@ -471,13 +486,13 @@ mod tests {
             order,
         );
         assert_eq!(
-            (d.event_id(), d.dedupe_key().as_str()),
-            (Some("evt-0"), "shopify:d1")
+            (d.event_id(), d.dedupe_key()),
+            (Some("evt-0"), bound("shopify", "d1", order))
         );
         let d = deliver(Scheme::Shopify, "s", &[], order);
         assert_eq!(
-            (d.event_id(), d.dedupe_key().as_str()),
-            (None, "shopify:d1")
+            (d.event_id(), d.dedupe_key()),
+            (None, bound("shopify", "d1", order))
         );
         let d = deliver_renamed(
             Scheme::Shopify,
@@ -514,7 +529,7 @@ mod tests {
         .unwrap();
         assert_eq!(d.event_type(), Some("orders/updated"));
         assert_eq!((d.id(), d.event_id()), (Some("d1"), Some("evt-7")));
-        assert_eq!(d.dedupe_key(), "shopify:d1");
+        assert_eq!(d.dedupe_key(), bound("shopify", "d1", r#"{"id":1}"#));
         assert_eq!(
             d.headers().iter().map(|(k, _)| k).collect::<Vec<_>>(),
             [
@@ -557,11 +572,39 @@ mod tests {
         );
     }
 
+    /// GitHub's and Shopify's id headers are not signed: a captured delivery resent under the id
+    /// of another (whose first attempt failed) must not take that delivery's key, or the
+    /// sender's retry of it would be dropped as a duplicate.
+    #[test]
+    fn an_unsigned_id_cannot_take_another_deliverys_key() {
+        for (scheme, id_header) in [
+            (Scheme::GitHub, "x-github-delivery"),
+            (Scheme::Shopify, "x-shopify-webhook-id"),
+        ] {
+            let signer = Signer::new(scheme, "s").unwrap();
+            let verifier = Verifier::new(scheme, "s").unwrap();
+            let key = |id: &str, body: &str| {
+                let mut headers = signer.sign(id, 1_700_000_000, body.as_bytes());
+                headers.set(id_header, id);
+                verifier
+                    .verify_delivery(&headers, Bytes::copy_from_slice(body.as_bytes()))
+                    .unwrap()
+                    .dedupe_key()
+            };
+            let real = key("guid-2", r#"{"action":"closed"}"#);
+            assert_eq!(real, key("guid-2", r#"{"action":"closed"}"#), "a retry");
+            assert_ne!(real, key("guid-2", r#"{"action":"opened"}"#), "{scheme}");
+        }
+    }
+
     #[test]
     fn github_bodies_have_no_event_id() {
         let body = r#"{"action":"created","id":42}"#;
         let d = deliver(Scheme::GitHub, "s", &[("x-github-event", "label")], body);
-        assert_eq!((d.event_id(), d.dedupe_key().as_str()), (None, "github:d1"));
+        assert_eq!(
+            (d.event_id(), d.dedupe_key()),
+            (None, bound("github", "d1", body))
+        );
         let d = deliver_renamed(
             Scheme::GitHub,
             &[],

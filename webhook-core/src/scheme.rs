@@ -77,8 +77,10 @@ impl Scheme {
     }
 
     /// The dedupe key of a delivery with this id under this scheme: `{scheme}:{id}`, what
-    /// [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) returns when the delivery has an id
-    /// (for the timestamped scheme, the body's event id).
+    /// [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) returns when the delivery has a
+    /// signed id (the Standard Webhooks id; the body's event id for Stripe, Slack, Paddle and
+    /// the timestamped scheme). GitHub's and Shopify's keys add a hash of the body to their
+    /// unsigned id.
     ///
     /// ```
     /// use webhook_core::Scheme;

@@ -63,6 +63,11 @@ pub(crate) fn hmac_secret_bytes(scheme: Scheme, secret: &str) -> Result<Vec<u8>,
             if secret.is_empty() {
                 return Err(SecretError::Empty);
             }
+            // An ed25519 key of Standard Webhooks: used as an HMAC secret, it would only ever
+            // produce 401s.
+            if secret.starts_with(WHPK_PREFIX) || secret.starts_with(WHSK_PREFIX) {
+                return Err(SecretError::WrongScheme(scheme));
+            }
             Ok(secret.as_bytes().to_vec())
         }
     }
@@ -169,6 +174,18 @@ mod tests {
             hmac_secret_bytes(Scheme::StandardWebhooks, "whsec_not base64!").unwrap_err(),
             SecretError::InvalidBase64
         );
+    }
+
+    #[test]
+    fn ed25519_keys_are_refused_by_the_hmac_schemes() {
+        for scheme in [Scheme::Stripe, Scheme::GitHub, Scheme::Paddle] {
+            for key in ["whpk_AAAA", "whsk_AAAA"] {
+                assert_eq!(
+                    hmac_secret_bytes(scheme, key).unwrap_err(),
+                    SecretError::WrongScheme(scheme)
+                );
+            }
+        }
     }
 
     #[test]

@@ -105,8 +105,8 @@ impl Signer {
     }
 
     /// Also signs with `secret` (a sender in the middle of a rotation): schemes that carry
-    /// several signatures (Standard Webhooks, Stripe, Paddle) get one per secret,
-    /// the others are signed with the first secret only.
+    /// several signatures (Standard Webhooks, Stripe) get one per secret, the others are signed
+    /// with the first secret only (Paddle too: its SDKs refuse or misread several `h1`).
     ///
     /// ```
     /// let signer = webhook_core::Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?

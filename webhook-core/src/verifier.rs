@@ -45,7 +45,9 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 /// # Security
 /// - Signatures are decoded to bytes, length-checked and compared in constant time.
 /// - Timestamps outside the tolerance (default 300 s, both directions) are rejected; pair this
-///   with deduplication by [`Verified::id`] to stop replays inside the window.
+///   with deduplication by [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) to stop replays
+///   inside the window. Not by [`Verified::id`] alone: under the timestamped scheme, GitHub and
+///   Shopify the id header is not signed, and a replay under a fresh id still verifies.
 /// - `Debug` never prints secrets, and no error carries the expected signature.
 #[derive(Clone)]
 pub struct Verifier {
@@ -416,6 +418,15 @@ impl Verifier {
             return Err(VerifyError::MalformedHeader {
                 name: parts.signature_name,
                 reason: "empty signature",
+            });
+        }
+        // Every sender's signature header is ASCII, and a delivery keeps it as text to be
+        // verified again (an inbox replay): other bytes, even in an entry that is skipped, would
+        // make a delivery that verifies now and never again.
+        if !parts.signature.is_ascii() {
+            return Err(VerifyError::MalformedHeader {
+                name: parts.signature_name,
+                reason: "signature header is not ASCII",
             });
         }
         Ok(parts)

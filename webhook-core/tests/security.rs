@@ -60,6 +60,40 @@ fn empty_and_truncated_signatures_fail() {
     ));
 }
 
+/// A signature header must be ASCII, even in an entry that would be skipped: a delivery keeps
+/// it as text to verify again later, and one that verified now but not then could be planted.
+#[test]
+fn a_signature_header_that_is_not_ascii_is_refused_and_kept_ones_verify_again() {
+    let verifier = Verifier::standard(SECRET).unwrap();
+    let mut value = format!("v1,{SIG} v2,").into_bytes();
+    value.push(0xff);
+    let headers: [(&str, &[u8]); 3] = [
+        ("webhook-id", ID.as_bytes()),
+        ("webhook-timestamp", TS.as_bytes()),
+        ("webhook-signature", &value),
+    ];
+    assert!(matches!(
+        verifier.verify_delivery_at(&headers, bytes::Bytes::from_static(BODY), NOW),
+        Err(VerifyError::MalformedHeader {
+            name: "webhook-signature",
+            reason: "signature header is not ASCII",
+        })
+    ));
+    let other = format!("v1,{SIG} v2,other");
+    let fine: [(&str, &[u8]); 3] = [
+        ("webhook-id", ID.as_bytes()),
+        ("webhook-timestamp", TS.as_bytes()),
+        ("webhook-signature", other.as_bytes()),
+    ];
+    let delivery = verifier
+        .verify_delivery_at(&fine, bytes::Bytes::from_static(BODY), NOW)
+        .unwrap();
+    assert!(
+        verifier.verify_at(delivery.headers(), BODY, NOW).is_ok(),
+        "the kept headers verify again"
+    );
+}
+
 #[test]
 fn encodings_are_handled_deliberately() {
     // Not base64: a candidate that can never match (401), not a crash.

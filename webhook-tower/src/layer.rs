@@ -101,7 +101,7 @@ impl WebhookVerify {
     /// tolerance or clock.
     ///
     /// The default dedupe store remembers successful ids for the verifier's
-    /// [`replay_window`] (twice its tolerance, at least 600 s): the whole window in which a
+    /// [`replay_window`] (twice its tolerance plus a second, at least 601 s): the whole window in which a
     /// replay would verify.
     pub fn with_verifier(verifier: Verifier) -> Self {
         let ttl = replay_window(&verifier);

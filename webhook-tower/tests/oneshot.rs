@@ -257,7 +257,9 @@ async fn any_scheme_through_with_verifier() {
     assert_eq!(res.status(), StatusCode::OK);
     let seen = rec.seen.lock().unwrap();
     assert_eq!(seen[0].0.event_type(), Some("issues.opened"));
-    assert_eq!(seen[0].0.dedupe_key(), "github:gh-delivery-1");
+    let key = seen[0].0.dedupe_key();
+    assert!(key.starts_with("github:gh-delivery-1:"), "{key}");
+    assert_eq!(key.len(), "github:gh-delivery-1:".len() + 32, "{key}");
 }
 
 #[tokio::test]
@@ -270,7 +272,7 @@ async fn the_verifiers_clock_also_times_the_dedupe_window() {
         .with_clock(clock.clone());
     let rec = Recorder::default();
     let svc = WebhookVerify::with_verifier(verifier)
-        .dedupe(MemoryDedupe::new().ttl(Duration::from_secs(600)))
+        .dedupe(MemoryDedupe::new().ttl(Duration::from_secs(601)))
         .layer(rec.service(StatusCode::NO_CONTENT));
     let status = |ts: i64| {
         let svc = svc.clone();

@@ -37,7 +37,7 @@ impl WebhookDedupe {
         WebhookDedupe { store }
     }
 
-    /// Deduplicates in memory with the default bounds of [`MemoryDedupe::new`] (600 s, the
+    /// Deduplicates in memory with the default bounds of [`MemoryDedupe::new`] (601 s, the
     /// replay window of the default 300 s tolerance). With a longer tolerance use
     /// [`memory_for`](Self::memory_for).
     pub fn memory() -> Self {
@@ -45,7 +45,7 @@ impl WebhookDedupe {
     }
 
     /// Deduplicates in memory for the [`replay_window`] of `config`'s verifier (twice its
-    /// tolerance, at least 600 s), so that no replay inside the timestamp tolerance runs the
+    /// tolerance plus a second, at least 601 s), so that no replay inside the timestamp tolerance runs the
     /// handler again.
     ///
     /// ```
@@ -55,7 +55,7 @@ impl WebhookDedupe {
     /// let config = WebhookConfig::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
     ///     .tolerance(Duration::from_secs(3600));
     /// let dedupe = WebhookDedupe::memory_for(&config);
-    /// assert_eq!(dedupe.store().remembers_for(), Some(Duration::from_secs(7200)));
+    /// assert_eq!(dedupe.store().remembers_for(), Some(Duration::from_secs(7201)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn memory_for(config: &WebhookConfig) -> Self {
