@@ -43,7 +43,7 @@ pub enum InboxError {
     /// The URL holds no webhook inbox, and it was opened with
     /// [`SchemaSetup::Existing`](crate::backend::SchemaSetup::Existing), which creates none.
     #[error(
-        "no webhook inbox at this URL (no inbox_deliveries table): check the path, the database name and the search_path, and that this role may use the inbox's schema"
+        "no webhook inbox at this URL (no such SQLite file, or no inbox_deliveries table): check the path, the database name and the search_path, and that this role may use the inbox's schema"
     )]
     NoInbox,
     /// The inbox was closed; nothing more is accepted.

@@ -22,6 +22,13 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Default longest group commit before its accepts are answered 503: 10 s.
 pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest [`InboxBuilder::max_batch`]: larger values are clamped to it (one commit of more
+/// deliveries would hold the write lock for long, for no gain in throughput).
+pub const MAX_BATCH: usize = 4096;
+
+/// The largest [`InboxBuilder::queue_capacity`]: larger values are clamped to it.
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+
 /// Configures and opens an [`Inbox`].
 ///
 /// ```no_run
@@ -108,15 +115,17 @@ impl InboxBuilder {
         self
     }
 
-    /// The most deliveries stored in one group commit (default 256).
+    /// The most deliveries stored in one group commit (default 256; at least 1, at most
+    /// [`MAX_BATCH`]).
     pub fn max_batch(mut self, max_batch: usize) -> Self {
-        self.max_batch = max_batch.max(1);
+        self.max_batch = max_batch.clamp(1, MAX_BATCH);
         self
     }
 
-    /// How many accepts may wait for the writer before callers wait to enqueue (default 8192).
+    /// How many accepts may wait for the writer before callers wait to enqueue (default 8192;
+    /// at least 1, at most [`MAX_QUEUE_CAPACITY`]).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = capacity.max(1);
+        self.queue_capacity = capacity.clamp(1, MAX_QUEUE_CAPACITY);
         self
     }
 

@@ -69,7 +69,9 @@ pub use answer::AcceptAnswer;
 pub use backend::{Backend, Durability, SchemaSetup};
 pub use error::InboxError;
 pub use future::ResponseFuture;
-pub use inbox::{DEFAULT_COMMIT_TIMEOUT, DEFAULT_RETENTION, Inbox, InboxBuilder};
+pub use inbox::{
+    DEFAULT_COMMIT_TIMEOUT, DEFAULT_RETENTION, Inbox, InboxBuilder, MAX_BATCH, MAX_QUEUE_CAPACITY,
+};
 pub use model::{
     AcceptMeta, Accepted, ClaimFilter, DeliveryId, DeliveryStatus, EventTypeStats, Health,
     ListFilter, MAX_STORED_ID_LEN, NewDelivery, Outcome, OutcomeResult, PruneReport, StatusCounts,

@@ -106,7 +106,7 @@ async fn opening_an_existing_inbox_creates_nothing() {
     let (dir, url) = support::temp_db();
     let file = dir.path().join("inbox.db");
     let missing = SqliteBackend::open(&url, Durability::Full, SchemaSetup::Existing).await;
-    assert!(matches!(missing, Err(InboxError::Store(_))), "{missing:?}");
+    assert!(matches!(missing, Err(InboxError::NoInbox)), "{missing:?}");
     assert!(!file.exists());
     std::fs::write(&file, b"").unwrap();
     let empty = SqliteBackend::open(&url, Durability::Full, SchemaSetup::Existing).await;

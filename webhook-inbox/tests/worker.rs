@@ -143,6 +143,18 @@ struct Envelope {
     id: String,
 }
 
+/// `usize::MAX` for "no limit" is clamped, not a panic at build or in the writer (which would
+/// leave every accept failing).
+#[tokio::test]
+async fn huge_batch_and_queue_sizes_are_clamped() {
+    let (_dir, inbox, _clock) =
+        inbox_with(|b| b.max_batch(usize::MAX).queue_capacity(usize::MAX)).await;
+    let accepted = inbox
+        .accept(&delivery("big", "a.b", "{}"), AcceptMeta::new())
+        .await;
+    assert!(accepted.is_ok(), "{accepted:?}");
+}
+
 #[tokio::test]
 async fn routes_typed_raw_and_unhandled_most_specific_first() {
     let (_dir, inbox, _clock) = inbox_with(|b| b).await;
@@ -455,7 +467,6 @@ async fn an_open_circuit_holds_deliveries_without_failing_them() {
     let worker = inbox
         .worker()
         .poll_interval(Duration::from_millis(10))
-        .circuit_breaker(BreakerConfig::new(2, Duration::from_secs(60)))
         .on_raw("*", move |_d: StoredDelivery| {
             let (h, c) = (h.clone(), c.clone());
             async move {
@@ -467,6 +478,8 @@ async fn an_open_circuit_holds_deliveries_without_failing_them() {
                 }
             }
         })
+        // After the handler: the setting applies to every handler wherever it stands.
+        .circuit_breaker(BreakerConfig::new(2, Duration::from_secs(60)))
         .spawn()
         .unwrap();
     let a = accept(&inbox, "a", "t").await;

@@ -170,6 +170,9 @@ impl SqliteBackend {
         // A plain path is the file SQLite opens; an SQLite URI (`file:…`) is read by SQLite
         // itself, so it is neither created here nor watched.
         let plain_file = !in_memory && !name.starts_with("file:");
+        if plain_file && setup == SchemaSetup::Existing && !file.exists() {
+            return Err(InboxError::NoInbox);
+        }
         let created = plain_file && setup == SchemaSetup::Migrate && create_private(&file)?;
         let opened = Self::open_pools(options, in_memory, synchronous, setup).await;
         if opened.is_err() && created {

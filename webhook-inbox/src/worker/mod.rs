@@ -124,15 +124,15 @@ pub(crate) struct WorkerConfig {
 ///
 /// ```no_run
 /// # async fn demo(inbox: webhook_inbox::Inbox) -> Result<(), webhook_inbox::InboxError> {
+/// use webhook_core::event::Event;
+/// use webhook_core::scalekit::DirectoryUser;
 /// use webhook_inbox::{HandlerResult, StoredDelivery};
-///
-/// #[derive(serde::Deserialize)]
-/// struct UserCreated { id: String }
 ///
 /// let worker = inbox
 ///     .worker()
-///     .on::<UserCreated, _>("organization.directory.user_created", |event: UserCreated| async move {
-///         println!("user {}", event.id);
+///     // The whole body: the envelope, with the user in `data`.
+///     .on("organization.directory.user_created", |event: Event<DirectoryUser>| async move {
+///         println!("user {} in event {}", event.data.id, event.id);
 ///         Ok(())
 ///     })
 ///     .on_raw("organization.*", |d: StoredDelivery| async move {
@@ -209,9 +209,11 @@ impl WorkerBuilder {
     }
 
     /// Handles event types matching `pattern` (`user.created`, `organization.*`, `*`) with a
-    /// typed handler: the body is parsed as JSON into `T` (a body that does not parse is a
-    /// permanent failure: dead at once). `T` can be a payload type or a whole envelope such as
-    /// `webhook_core::event::Event<DirectoryUser>`.
+    /// typed handler: the whole body is parsed as JSON into `T` (a body that does not parse is a
+    /// permanent failure: dead at once). For an envelope like Scalekit's, `T` is the envelope,
+    /// such as `webhook_core::event::Event<DirectoryUser>`, whose `data` is the payload: a
+    /// payload type given the whole body would read the envelope's own fields (its `id` is the
+    /// event's, not the user's), and serde ignores the fields it does not know.
     ///
     /// When several patterns match, the most specific wins (exact, then the longest prefix,
     /// then `*`).
@@ -279,8 +281,9 @@ impl WorkerBuilder {
         self
     }
 
-    /// The circuit breaker for handlers registered after this call (default: 5 consecutive
-    /// failures, 60 s recovery).
+    /// The circuit breaker settings of every handler, wherever the call stands among the
+    /// handlers (default: 5 consecutive failures, 60 s recovery). Each handler gets its own
+    /// breaker with these settings: one failing handler holds only its own deliveries.
     pub fn circuit_breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = config;
         self
@@ -337,6 +340,9 @@ impl WorkerBuilder {
         // Most specific first; registration order among equals.
         self.routes
             .sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
+        for route in &mut self.routes {
+            route.breaker = Breaker::new(self.breaker);
+        }
         let owner = format!("worker-{}-{:016x}", std::process::id(), fastrand::u64(..));
         let (stop_tx, stop_rx) = watch::channel(false);
         let shared = Arc::new(run::Shared::new(
