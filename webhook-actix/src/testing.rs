@@ -138,12 +138,18 @@ impl SignedRequest {
         self.delivery.headers(&self.signer)
     }
 
-    /// An actix-web [`TestRequest`] carrying the signed delivery, to adjust further.
+    /// An actix-web [`TestRequest`] carrying the signed delivery, to adjust further. Its
+    /// `Content-Type` is `application/json` unless [`header`](Self::header) set another.
     pub fn to_test_request(&self) -> TestRequest {
-        let mut req = TestRequest::post()
-            .uri(&self.uri)
-            .insert_header(ContentType::json());
-        for (name, value) in self.headers() {
+        let headers = self.headers();
+        let mut req = TestRequest::post().uri(&self.uri);
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            req = req.insert_header(ContentType::json());
+        }
+        for (name, value) in headers {
             req = req.append_header((name, value));
         }
         req.set_payload(self.body())

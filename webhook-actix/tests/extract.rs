@@ -499,3 +499,22 @@ async fn result_extractor_exposes_the_error_to_the_handler() {
     .await;
     assert_eq!(got, (StatusCode::OK, "missing_header".into()));
 }
+
+/// `header("content-type", …)` replaces the helper's `application/json`, as the axum helper's
+/// does, instead of sending two content types.
+#[actix_web::test]
+async fn the_testing_helpers_content_type_can_be_replaced() {
+    let content_types = |req: SignedRequest| {
+        let req = req.to_test_request().to_http_request();
+        req.headers()
+            .get_all("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let req = SignedRequest::standard(SECRET, "{}").unwrap();
+    assert_eq!(content_types(req.clone()), ["application/json"]);
+    assert_eq!(
+        content_types(req.header("Content-Type", "text/plain")),
+        ["text/plain"]
+    );
+}
