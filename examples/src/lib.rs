@@ -216,8 +216,7 @@ pub fn spawn_worker(inbox: &Inbox, args: &ReceiverArgs) -> Result<Worker, InboxE
         .shutdown_timeout(Duration::from_secs(20));
     if fail_attempts > 0 {
         // Failures on purpose would open the breakers (5 in a row: 60 s of waiting), and the
-        // retries would not follow `--retry-base-ms`. Set before the handlers: it applies to
-        // those registered after it.
+        // retries would not follow `--retry-base-ms`.
         worker = worker.circuit_breaker(BreakerConfig::disabled());
     }
     for action in ["created", "updated", "deleted"] {

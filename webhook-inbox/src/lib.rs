@@ -25,13 +25,13 @@
 //! - **Accept**: [`Inbox::accept`] stores a verified [`webhook_core::Delivery`] and tells new
 //!   from duplicate by [`Delivery::dedupe_key`](webhook_core::Delivery::dedupe_key).
 //!   Concurrent accepts are group-committed: one transaction and one fsync for all that queued
-//!   during the previous commit. [`InboxService`] does this over HTTP.
+//!   during the previous commit (up to `max_batch` per transaction). [`InboxService`] does this over HTTP.
 //! - **Process**: a [`Worker`] claims due deliveries under a lease (renewed while a run lasts;
 //!   a crashed worker's expired leases are claimed again), routes them by [`EventPattern`](webhook_core::EventPattern) to typed, raw or
 //!   batch handlers, with bounded concurrency, panic isolation and graceful shutdown.
 //! - **Retry**: a [`RetryPolicy`] built from backon builders, stored as the next attempt time
 //!   so it survives restarts; then dead letters, which [`Inbox::redrive`] and
-//!   [`Inbox::redrive_all_dead`] re-queue. [`Inbox::replay`] re-queues any delivery by id.
+//!   [`Inbox::redrive_all_dead`] re-queue. [`Inbox::replay`] re-queues any delivery by id (not while a worker holds it).
 //! - **Protect**: a circuit breaker per handler ([`BreakerConfig`]); deliveries wait while it
 //!   is open.
 //! - **Observe**: [`metrics`] counters, histograms and gauges; [`Inbox::stats`],
