@@ -44,7 +44,6 @@ pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 #[must_use]
 pub struct InboxBuilder {
     url: String,
@@ -61,6 +60,21 @@ pub struct InboxBuilder {
     retry_after: Duration,
     commit_timeout: Duration,
     schema: SchemaSetup,
+}
+
+/// The settings, and of the URL only its scheme: it may hold a password.
+impl std::fmt::Debug for InboxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboxBuilder")
+            .field("url", &shown_url(&self.url))
+            .field("backend", &self.backend)
+            .field("durability", &self.durability)
+            .field("max_batch", &self.max_batch)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("retention", &self.retention)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
 }
 
 impl InboxBuilder {
@@ -568,5 +582,15 @@ mod tests {
     fn unsupported_urls_show_their_scheme_or_a_bare_path() {
         assert_eq!(shown_url("mysql://root:pw@db/x"), "mysql:…");
         assert_eq!(shown_url("webhooks.db"), "webhooks.db");
+    }
+
+    #[test]
+    fn a_builders_debug_hides_the_urls_password() {
+        let shown = format!(
+            "{:?}",
+            super::Inbox::builder("postgres://app:S3cretPw@db/hooks")
+        );
+        assert!(shown.contains("postgres:…"), "{shown}");
+        assert!(!shown.contains("S3cretPw"), "{shown}");
     }
 }

@@ -30,6 +30,24 @@ async fn postgres() -> ((), Arc<dyn Backend>) {
 
 backend_suite!(postgres());
 
+/// `Debug` of the backend, the inbox and its service never shows the password of the URL
+/// (sqlx's connection options would). The test cluster trusts loopback: any password connects.
+#[tokio::test]
+async fn debug_never_shows_the_password() {
+    let url = pg_support::fresh_url("debugpw").replacen(
+        "postgres://postgres@",
+        "postgres://postgres:S3cretPw@",
+        1,
+    );
+    assert!(url.contains("S3cretPw"), "{url}");
+    let inbox = webhook_inbox::Inbox::connect(&url).await.unwrap();
+    for shown in [format!("{inbox:?}"), format!("{:?}", inbox.service())] {
+        assert!(!shown.contains("S3cretPw"), "{shown}");
+        assert!(shown.contains("127.0.0.1"), "{shown}");
+    }
+    inbox.close().await;
+}
+
 #[tokio::test]
 async fn reopening_keeps_everything_and_migrations_are_idempotent() {
     let url = pg_support::fresh_url("reopen");

@@ -70,7 +70,7 @@ const MIGRATIONS_TABLE: &str = "_webhook_inbox_migrations";
 /// let inbox = Inbox::connect("postgres://app@db.internal/app?options[search_path]=webhooks").await?;
 /// # let _ = inbox; Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PostgresBackend {
     pool: PgPool,
     options: PgConnectOptions,
@@ -81,6 +81,19 @@ pub struct PostgresBackend {
     unset: Vec<String>,
     /// `BEGIN` and the `SET LOCAL`s of the transaction timeouts.
     begin: Arc<str>,
+}
+
+/// Where it connects, never the password (sqlx's `PgConnectOptions` shows it).
+impl std::fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresBackend")
+            .field("host", &self.options.get_host())
+            .field("port", &self.options.get_port())
+            .field("database", &self.options.get_database())
+            .field("username", &self.options.get_username())
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The `LISTEN` tasks; aborted on close or when the last clone is dropped.
@@ -793,7 +806,8 @@ fn first_schema(path: &str) -> Option<String> {
     let first = path.split(',').map(str::trim).find(|s| !s.is_empty())?;
     let name = match first.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
         Some(quoted) => quoted.replace("\"\"", "\""),
-        None => first.to_lowercase(),
+        // PostgreSQL folds only ASCII letters of an unquoted name (`Äpfel` is `Äpfel`).
+        None => first.to_ascii_lowercase(),
     };
     (name != "$user" && !name.is_empty()).then_some(name)
 }
@@ -1009,6 +1023,8 @@ mod tests {
             Some("webhooks")
         );
         assert_eq!(first_schema("  Hooks ").as_deref(), Some("hooks"));
+        // Only ASCII is folded, as PostgreSQL folds unquoted names.
+        assert_eq!(first_schema("Äpfel_X").as_deref(), Some("Äpfel_x"));
         assert_eq!(
             first_schema(r#""My ""Hooks""", public"#).as_deref(),
             Some(r#"My "Hooks""#)
