@@ -80,6 +80,20 @@ pub enum InboxError {
     Corrupt(String),
 }
 
+impl InboxError {
+    /// A statement gave up waiting for a lock (PostgreSQL's `lock_not_available`, SQLSTATE
+    /// 55P03): in an accept, a dedupe key another transaction holds.
+    pub(crate) fn is_lock_timeout(&self) -> bool {
+        match self {
+            InboxError::Store(e) => match &**e {
+                sqlx::Error::Database(db) => db.code().as_deref() == Some("55P03"),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 impl From<sqlx::Error> for InboxError {
     fn from(e: sqlx::Error) -> Self {
         InboxError::Store(Arc::new(e))

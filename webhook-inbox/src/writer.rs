@@ -6,6 +6,9 @@
 //! When a commit fails (or does not finish within the commit timeout), the accepts queued behind
 //! it are answered with the same error at once instead of each waiting for a failing store: a
 //! sender hears 503 within about one commit attempt, and the next accept tries the store again.
+//! Except when a dedupe key was locked past the wait (PostgreSQL: a transaction of another
+//! instance that does not end): then the batch is stored one delivery at a time, so that only
+//! the delivery whose key is held is refused.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +42,39 @@ pub(crate) async fn run(
             .await
             .unwrap_or(Err(InboxError::Timeout(commit_timeout)));
         m::commit(batch.len(), started.elapsed());
+        if batch.len() > 1 && matches!(&result, Err(e) if e.is_lock_timeout()) {
+            // One key is held by a transaction that does not end (an instance gone mid-commit):
+            // stored one by one, the others go through and only that delivery waits again.
+            tracing::warn!(
+                batch = batch.len(),
+                "a dedupe key is held by another transaction; storing the batch one by one"
+            );
+            let mut any_new = false;
+            for (reply, d) in replies.into_iter().zip(batch.drain(..)) {
+                let one = std::slice::from_ref(&d);
+                let started = Instant::now();
+                let result = tokio::time::timeout(commit_timeout, backend.accept_batch(one))
+                    .await
+                    .unwrap_or(Err(InboxError::Timeout(commit_timeout)));
+                m::commit(1, started.elapsed());
+                let result = match result {
+                    Ok(mut accepted) if accepted.len() == 1 => Ok(accepted.remove(0)),
+                    Ok(_) => Err(InboxError::Corrupt(
+                        "the backend answered a batch with the wrong number of results".into(),
+                    )),
+                    Err(e) => Err(e),
+                };
+                if let Ok(outcome) = &result {
+                    any_new |= !outcome.is_duplicate();
+                    m::accepted(d.event_type.as_deref(), outcome.is_duplicate());
+                }
+                let _ = reply.send(result);
+            }
+            if any_new {
+                new_work.notify_waiters();
+            }
+            continue;
+        }
         match result {
             Ok(accepted) if accepted.len() == batch.len() => {
                 let mut any_new = false;
@@ -62,7 +98,10 @@ pub(crate) async fn run(
             }
             Err(e) => {
                 let mut waiting = 0usize;
-                while let Ok(queued) = rx.try_recv() {
+                // A held key is that delivery's trouble, not the store's: the queue goes on.
+                while !e.is_lock_timeout()
+                    && let Ok(queued) = rx.try_recv()
+                {
                     let _ = queued.reply.send(Err(e.clone()));
                     waiting += 1;
                 }

@@ -30,6 +30,72 @@ async fn postgres() -> ((), Arc<dyn Backend>) {
 
 backend_suite!(postgres());
 
+/// A dedupe key held by a transaction that does not end (an instance gone mid-commit) refuses
+/// only its own delivery, after a short wait: the deliveries queued behind it and those sharing
+/// its group commit are stored.
+#[tokio::test]
+async fn a_key_held_by_a_stuck_transaction_refuses_only_its_delivery() {
+    let url = pg_support::fresh_url("heldkey");
+    let inbox = Inbox::connect(&url).await.unwrap();
+    let gone = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let mut stuck = gone.pool().begin().await.unwrap();
+    sqlx::query("INSERT INTO inbox_dedupe (dedupe_key, first_seen_ms) VALUES ($1, 0)")
+        .bind("standard:msg_held")
+        .execute(&mut *stuck)
+        .await
+        .unwrap();
+    let held = support::delivery("msg_held", "a.b", "{}");
+    let others: Vec<_> = (0..20)
+        .map(|i| support::delivery(&format!("other_{i}"), "a.b", "{}"))
+        .collect();
+    let started = Instant::now();
+    // The held delivery first, alone in its commit; the others queue behind it.
+    let first = {
+        let inbox = inbox.clone();
+        let held = held.clone();
+        tokio::spawn(async move { inbox.accept(&held, AcceptMeta::new()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let queued = futures_util::future::join_all(
+        others[..10]
+            .iter()
+            .map(|d| inbox.accept(d, AcceptMeta::new())),
+    )
+    .await;
+    assert!(
+        first.await.unwrap().is_err(),
+        "the held key cannot be stored"
+    );
+    for (i, r) in queued.iter().enumerate() {
+        assert!(matches!(r, Ok(Accepted::New(_))), "queued {i}: {r:?}");
+    }
+    // The retry of the held delivery in one group commit with others.
+    let mut together = vec![inbox.accept(&held, AcceptMeta::new())];
+    together.extend(
+        others[10..]
+            .iter()
+            .map(|d| inbox.accept(d, AcceptMeta::new())),
+    );
+    let results = futures_util::future::join_all(together).await;
+    assert!(results[0].is_err(), "{:?}", results[0]);
+    for (i, r) in results[1..].iter().enumerate() {
+        assert!(matches!(r, Ok(Accepted::New(_))), "together {i}: {r:?}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    stuck.rollback().await.unwrap();
+    assert!(matches!(
+        inbox.accept(&held, AcceptMeta::new()).await,
+        Ok(Accepted::New(_))
+    ));
+    inbox.close().await;
+}
+
 /// `Debug` of the backend, the inbox and its service never shows the password of the URL
 /// (sqlx's connection options would). The test cluster trusts loopback: any password connects.
 #[tokio::test]

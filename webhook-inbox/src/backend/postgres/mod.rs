@@ -35,6 +35,12 @@ const RELEASE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The longest an accept waits for a dedupe key another transaction holds. Another instance's
+/// accept of the same delivery commits within milliseconds; a key held longer belongs to a
+/// transaction that is stuck (its receiver gone), and the writer then stores the batch's other
+/// deliveries one by one, so that only this one is answered 503.
+const KEY_WAIT: Duration = Duration::from_secs(2);
+
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -81,6 +87,10 @@ pub struct PostgresBackend {
     unset: Vec<String>,
     /// `BEGIN` and the `SET LOCAL`s of the transaction timeouts.
     begin: Arc<str>,
+    /// `begin`, with the lock wait of accepts cut to [`KEY_WAIT`].
+    begin_accept: Arc<str>,
+    /// The server's own `lock_timeout` in ms (0: none).
+    server_lock_ms: u64,
 }
 
 /// Where it connects, never the password (sqlx's `PgConnectOptions` shows it).
@@ -230,7 +240,14 @@ impl PostgresBackend {
         )
         .fetch_all(&pool)
         .await?;
+        let server_lock_ms: i64 = sqlx::query_scalar(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'lock_timeout'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        let server_lock_ms = u64::try_from(server_lock_ms).unwrap_or(0);
         let begin = begin_sql(&unset, DEFAULT_LOCK_TIMEOUT, DEFAULT_IDLE_TIMEOUT);
+        let begin_accept = accept_begin_sql(&begin, &unset, DEFAULT_LOCK_TIMEOUT, server_lock_ms);
         Ok(PostgresBackend {
             pool,
             options,
@@ -238,6 +255,8 @@ impl PostgresBackend {
             listeners: Arc::default(),
             unset,
             begin,
+            begin_accept,
+            server_lock_ms,
         })
     }
 
@@ -250,7 +269,9 @@ impl PostgresBackend {
     /// leaves its transaction open, holding the dedupe keys it inserted, until the server's TCP
     /// keepalive notices (about two hours by default). The idle timeout ends it and frees the
     /// keys; the lock timeout makes another instance's accept of one of them give up on the
-    /// server too, rather than wait there holding the keys it inserted. The settings are
+    /// server too, rather than wait there holding the keys it inserted (an accept waits at most
+    /// 2 s for a held key, or this lock timeout if shorter: then only that delivery is
+    /// refused, the rest of its group commit is stored one by one). The settings are
     /// `SET LOCAL` in each transaction: nothing else on the connection (a pooler's other
     /// clients, your own queries) sees them.
     pub fn transaction_timeouts(mut self, lock: Duration, idle: Duration) -> Self {
@@ -259,6 +280,7 @@ impl PostgresBackend {
             "idle_in_transaction_session_timeout".to_owned(),
         ];
         self.begin = begin_sql(&self.unset, lock, idle);
+        self.begin_accept = accept_begin_sql(&self.begin, &self.unset, lock, self.server_lock_ms);
         self
     }
 
@@ -320,7 +342,10 @@ impl PostgresBackend {
         keys.sort_unstable();
         let seen: Vec<i64> = keys.iter().map(|k| first[k].received_at_ms).collect();
 
-        let mut tx = self.begin().await?;
+        let mut tx = self
+            .pool
+            .begin_with(sqlx::AssertSqlSafe(self.begin_accept.clone()))
+            .await?;
         let rows = sqlx::query(
             "INSERT INTO inbox_dedupe (dedupe_key, first_seen_ms) \
              SELECT k, s FROM UNNEST($1::text[], $2::bigint[]) WITH ORDINALITY AS t(k, s, n) ORDER BY n \
@@ -757,6 +782,28 @@ fn begin_sql(unset: &[String], lock: Duration, idle: Duration) -> Arc<str> {
     sql.into()
 }
 
+/// `begin` with the accept's lock wait: [`KEY_WAIT`], or the lock timeout in force when that is
+/// shorter (the one set for the inbox's transactions, else the server's; 0 is none).
+fn accept_begin_sql(
+    begin: &str,
+    unset: &[String],
+    lock: Duration,
+    server_lock_ms: u64,
+) -> Arc<str> {
+    let in_force = if unset.iter().any(|n| n == "lock_timeout") {
+        u64::try_from(lock.as_millis()).unwrap_or(u64::MAX)
+    } else {
+        server_lock_ms
+    };
+    let key_wait = u64::try_from(KEY_WAIT.as_millis()).unwrap_or(u64::MAX);
+    let ms = if in_force == 0 {
+        key_wait
+    } else {
+        in_force.min(key_wait)
+    };
+    format!("{begin}; SET LOCAL lock_timeout = {ms}").into()
+}
+
 /// Creates the schema the search path names first when it does not exist yet (a fresh
 /// `options[search_path]=webhooks`), under an advisory lock so instances starting together do
 /// not race.
@@ -1031,6 +1078,25 @@ mod tests {
         );
         assert_eq!(first_schema(r#""$user", public"#), None);
         assert_eq!(first_schema(""), None);
+    }
+
+    #[test]
+    fn accepts_wait_for_a_key_at_most_the_key_wait_or_a_shorter_timeout_in_force() {
+        use super::accept_begin_sql;
+        use std::time::Duration;
+        let lock = ["lock_timeout".to_owned()];
+        let ten = Duration::from_secs(10);
+        let half = Duration::from_millis(500);
+        let cases = [
+            (&lock[..], ten, 0, "B; SET LOCAL lock_timeout = 2000"),
+            (&lock[..], half, 0, "B; SET LOCAL lock_timeout = 500"),
+            (&[][..], ten, 0, "B; SET LOCAL lock_timeout = 2000"),
+            (&[][..], ten, 300, "B; SET LOCAL lock_timeout = 300"),
+            (&[][..], ten, 60_000, "B; SET LOCAL lock_timeout = 2000"),
+        ];
+        for (unset, lock, server, want) in cases {
+            assert_eq!(&*accept_begin_sql("B", unset, lock, server), want);
+        }
     }
 
     #[test]
