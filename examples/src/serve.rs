@@ -23,6 +23,11 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long open connections may finish after the shutdown signal.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most connections served at once; more wait in the listen backlog until one closes.
+/// With the layer's 2 MiB body limit this bounds the bodies buffered at once (1 GiB at worst,
+/// from clients that each send 2 MiB and stall) and the file descriptors in use.
+pub const MAX_CONNECTIONS: usize = 512;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A future that resolves on Ctrl-C, or on SIGTERM (what `docker stop` and Kubernetes send)
@@ -68,7 +73,8 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 /// Serves HTTP/1.1 on `listener` with the service `make` builds for each connection (given the
 /// client's address), until `shutdown` resolves; then stops accepting and lets open connections
 /// finish for at most [`DRAIN_TIMEOUT`]. Each request head must arrive within
-/// [`HEADER_TIMEOUT`], and each request is answered within [`REQUEST_TIMEOUT`] (408 past it).
+/// [`HEADER_TIMEOUT`], each request is answered within [`REQUEST_TIMEOUT`] (408 past it), and at
+/// most [`MAX_CONNECTIONS`] connections are served at once.
 pub async fn serve_http1<M, S, B>(
     listener: TcpListener,
     make: M,
@@ -82,9 +88,36 @@ pub async fn serve_http1<M, S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    serve_http1_limited(listener, make, shutdown, MAX_CONNECTIONS).await;
+}
+
+/// [`serve_http1`] with another cap on the connections served at once (at least 1).
+pub async fn serve_http1_limited<M, S, B>(
+    listener: TcpListener,
+    make: M,
+    shutdown: impl Future<Output = ()>,
+    max_connections: usize,
+) where
+    M: Fn(SocketAddr) -> S,
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: http_body::Body + From<Bytes> + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     let graceful = GracefulShutdown::new();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // A free slot first: at the cap, new connections wait in the kernel's backlog.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -124,6 +157,7 @@ pub async fn serve_http1<M, S, B>(
             if let Err(err) = connection.await {
                 tracing::debug!(%err, "connection closed");
             }
+            drop(slot);
         });
     }
     drop(listener);

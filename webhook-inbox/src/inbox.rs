@@ -192,12 +192,14 @@ impl InboxBuilder {
         let (tx, rx) = mpsc::channel(self.queue_capacity);
         let new_work = Arc::new(Notify::new());
         backend.wake_on_new_work(new_work.clone());
+        let commits = Arc::new(writer::CommitHealth::default());
         let writer = tokio::spawn(writer::run(
             backend.clone(),
             rx,
             self.max_batch,
             new_work.clone(),
             self.commit_timeout,
+            commits.clone(),
         ));
         let dedupe_retention = self
             .dedupe_retention
@@ -218,6 +220,7 @@ impl InboxBuilder {
                 retry_after: self.retry_after,
                 commit_timeout: self.commit_timeout,
                 workers: Mutex::new(Workers::default()),
+                commits,
             }),
         })
     }
@@ -270,6 +273,8 @@ struct Inner {
     commit_timeout: Duration,
     /// The running workers' handler patterns.
     workers: Mutex<Workers>,
+    /// Whether the last group commit failed.
+    commits: Arc<writer::CommitHealth>,
 }
 
 /// The workers running on an inbox (and its clones).
@@ -432,8 +437,9 @@ impl Inbox {
     }
 
     /// Healthy unless failed handler runs in the health window exceed the threshold, the store
-    /// does not answer, or the inbox no longer accepts (closed, or its writer task ended): what
-    /// an `/admin/health` endpoint returns.
+    /// does not answer, the last group commit failed (a full disk: accepts are answered 503
+    /// until one succeeds), or the inbox no longer accepts (closed, or its writer task ended):
+    /// what an `/admin/health` endpoint returns.
     pub async fn health(&self) -> Health {
         let since = self
             .now_ms()
@@ -448,16 +454,20 @@ impl Inbox {
         let counts = self.counts().await;
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {
-                let healthy = recent_failures <= threshold;
+                let failing = self.inner.commits.failing();
+                let healthy = recent_failures <= threshold && failing.is_none();
                 Health {
                     healthy,
                     recent_failures,
                     failure_threshold: threshold,
                     window_secs,
                     counts: Some(counts),
-                    reason: (!healthy).then(|| {
-                        format!("{recent_failures} failed handler runs in the last {window_secs} s (threshold {threshold})")
-                    }),
+                    reason: match failing {
+                        Some(e) => Some(format!("the last group commit failed, accepts are refused: {e}")),
+                        None => (!healthy).then(|| {
+                            format!("{recent_failures} failed handler runs in the last {window_secs} s (threshold {threshold})")
+                        }),
+                    },
                 }
             }
             (Err(e), _) | (_, Err(e)) => Health {

@@ -19,6 +19,24 @@ use crate::backend::Backend;
 use crate::metrics as m;
 use crate::{Accepted, InboxError, NewDelivery};
 
+/// Whether the last group commit failed, and why: the store may answer reads (health's
+/// queries) while it cannot commit (a full disk).
+#[derive(Debug, Default)]
+pub(crate) struct CommitHealth(std::sync::Mutex<Option<String>>);
+
+impl CommitHealth {
+    fn set(&self, failure: Option<String>) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = failure;
+        }
+    }
+
+    /// The error of the last group commit, unless one succeeded since.
+    pub(crate) fn failing(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|last| last.clone())
+    }
+}
+
 pub(crate) struct AcceptRequest {
     pub(crate) delivery: NewDelivery,
     pub(crate) reply: oneshot::Sender<Result<Accepted, InboxError>>,
@@ -30,6 +48,7 @@ pub(crate) async fn run(
     max_batch: usize,
     new_work: Arc<Notify>,
     commit_timeout: Duration,
+    health: Arc<CommitHealth>,
 ) {
     let mut requests: Vec<AcceptRequest> = Vec::with_capacity(max_batch);
     let mut batch: Vec<NewDelivery> = Vec::with_capacity(max_batch);
@@ -74,6 +93,11 @@ pub(crate) async fn run(
                 new_work.notify_waiters();
             }
             continue;
+        }
+        match &result {
+            Ok(_) => health.set(None),
+            Err(e) if !e.is_lock_timeout() => health.set(Some(e.to_string())),
+            Err(_) => {}
         }
         match result {
             Ok(accepted) if accepted.len() == batch.len() => {

@@ -87,3 +87,33 @@ async fn health_is_red_when_accepts_can_no_longer_be_stored() {
         "the store itself still answers"
     );
 }
+
+/// A store that answers reads but cannot commit (a full disk): health is red from the failed
+/// commit on, naming it, and green again once a commit succeeds.
+#[tokio::test]
+async fn health_is_red_while_commits_fail() {
+    let (_dir, backend, inbox) = interposed_inbox(|i| i, |b| b).await;
+    assert!(inbox.health().await.healthy);
+    backend.accept_fails.store(true, Ordering::SeqCst);
+    let failed = inbox
+        .accept(&delivery("full", "t", "{}"), AcceptMeta::new())
+        .await;
+    assert!(failed.is_err());
+    let health = inbox.health().await;
+    assert!(!health.healthy, "{health:?}");
+    assert!(
+        health
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("the last group commit failed")),
+        "{health:?}"
+    );
+    backend.accept_fails.store(false, Ordering::SeqCst);
+    assert!(
+        inbox
+            .accept(&delivery("room", "t", "{}"), AcceptMeta::new())
+            .await
+            .is_ok()
+    );
+    assert!(inbox.health().await.healthy);
+}

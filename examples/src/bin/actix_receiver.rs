@@ -6,12 +6,14 @@
 //! cargo run -p webhook-examples --bin actix-receiver -- --addr 127.0.0.1:3000 --database sqlite://webhooks.db
 //! ```
 
+use actix_web::dev::Service as _;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::process::ExitCode;
 use webhook_actix::{VerifiedDelivery, WebhookConfig};
 use webhook_core::Scheme;
+use webhook_examples::serve::{MAX_CONNECTIONS, REQUEST_TIMEOUT};
 use webhook_examples::{
     announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
     stop_worker_on,
@@ -63,6 +65,23 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let worker_stopped = actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             App::new()
+                // actix-web bounds only the first request head's time: a whole request, body
+                // included, gets REQUEST_TIMEOUT, as under `serve_http1`.
+                .wrap_fn(|req, srv| {
+                    let call = srv.call(req);
+                    async move {
+                        match actix_web::rt::time::timeout(REQUEST_TIMEOUT, call).await {
+                            Ok(result) => result,
+                            Err(_) => Err(actix_web::error::InternalError::from_response(
+                                "request not completed in time",
+                                HttpResponse::RequestTimeout()
+                                    .force_close()
+                                    .body("request not completed in time"),
+                            )
+                            .into()),
+                        }
+                    }
+                })
                 .app_data(config.clone())
                 .app_data(web::Data::new(store.clone()))
                 .route("/webhooks", web::post().to(receive))
@@ -71,6 +90,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 .route("/metrics", web::get().to(render_metrics))
         })
         .workers(2)
+        // The same bound on connections served at once as `serve_http1` (per worker here).
+        .max_connections(MAX_CONNECTIONS / 2)
         // Ctrl-C and SIGTERM are handled below, installed before the address is announced.
         .disable_signals()
         .shutdown_timeout(webhook_examples::serve::DRAIN_TIMEOUT.as_secs())

@@ -109,6 +109,22 @@ fn create_private(file: &std::path::Path) -> BackendResult<bool> {
     }
 }
 
+/// Removes the file a failed start created, with its WAL and shared memory, when nothing was
+/// written to them: not an empty file that looks like an inbox left behind, but never a file
+/// that another receiver, started at the same moment, has opened and migrated meanwhile.
+fn remove_if_untouched(file: &std::path::Path) {
+    let len = |suffix: &str| {
+        std::fs::metadata(format!("{}{suffix}", file.display()))
+            .map(|m| m.len())
+            .ok()
+    };
+    if len("") == Some(0) && len("-wal").unwrap_or(0) == 0 {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+    }
+}
+
 impl SqliteBackend {
     /// Opens (creating if missing) the database at `url` (`sqlite://path.db`,
     /// `sqlite:path.db` or `sqlite::memory:`), switches it to WAL, sets `synchronous` from
@@ -176,21 +192,20 @@ impl SqliteBackend {
         let created = plain_file && setup == SchemaSetup::Migrate && create_private(&file)?;
         let opened = Self::open_pools(options, in_memory, synchronous, setup).await;
         if opened.is_err() && created {
-            // Nothing was stored: do not leave an empty file that looks like an inbox.
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-            }
+            remove_if_untouched(&file);
         }
         let (write, read) = opened?;
+        // A receiver that cannot tell its file deleted or replaced must not acknowledge into it.
+        let file = if plain_file {
+            Some(FileIdentity::of(&file).ok_or_else(|| InboxError::FileChanged(file.clone()))?)
+        } else {
+            None
+        };
         Ok(SqliteBackend {
             write,
             read,
             in_memory,
-            file: if plain_file {
-                FileIdentity::of(&file)
-            } else {
-                None
-            },
+            file,
         })
     }
 
@@ -922,4 +937,31 @@ fn pattern_match(patterns: &[webhook_core::EventPattern], first: usize) -> Strin
                        AND substr(CAST(event_type AS BLOB), 1, length(CAST(p.value AS BLOB))) \
                            = CAST(p.value AS BLOB)))"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remove_if_untouched;
+
+    /// A failed start removes the empty file it created, but not one another receiver started
+    /// at the same moment has written (migrated) meanwhile: that receiver would be answering
+    /// 201 into a deleted file.
+    #[test]
+    fn a_failed_start_removes_only_an_untouched_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("inbox.db");
+        std::fs::write(&file, b"").unwrap();
+        remove_if_untouched(&file);
+        assert!(!file.exists());
+
+        std::fs::write(&file, b"").unwrap();
+        std::fs::write(dir.path().join("inbox.db-wal"), b"frames").unwrap();
+        remove_if_untouched(&file);
+        assert!(file.exists(), "another receiver's WAL");
+
+        std::fs::write(&file, b"SQLite format 3\0").unwrap();
+        std::fs::remove_file(dir.path().join("inbox.db-wal")).unwrap();
+        remove_if_untouched(&file);
+        assert!(file.exists(), "another receiver's pages");
+    }
 }
