@@ -298,6 +298,19 @@ fn a_request_head_that_never_ends_is_cut_off(bin: &str) {
     server.assert_an_unfinished_head_is_cut_off();
 }
 
+/// A client whose body stops coming gets 408 and is disconnected (actix-web bounds only the
+/// first request head itself; the receiver bounds the whole request).
+fn a_stalled_body_is_answered_408(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let server = start(
+        bin,
+        &["--database", &database],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    server.assert_a_stalled_body_is_answered_408();
+}
+
 /// A second instance on a taken port stops at once, naming the address, before it opens (or
 /// creates) an inbox.
 fn a_taken_port_stops_before_the_inbox_opens(bin: &str) {
@@ -441,6 +454,11 @@ macro_rules! receiver_tests {
             #[test]
             fn a_request_head_that_never_ends_is_cut_off() {
                 super::a_request_head_that_never_ends_is_cut_off(BIN)
+            }
+
+            #[test]
+            fn a_stalled_body_is_answered_408() {
+                super::a_stalled_body_is_answered_408(BIN)
             }
 
             #[test]

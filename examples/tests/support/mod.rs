@@ -127,6 +127,40 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A request whose body stops coming is answered 408 within the request timeout (30 s),
+    /// and its connection closed: not held open for good.
+    pub(crate) fn assert_a_stalled_body_is_answered_408(&self) {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let head = format!(
+            "POST /webhooks HTTP/1.1\r\nHost: localhost\r\nwebhook-id: msg_stall\r\n\
+             webhook-timestamp: {now}\r\nwebhook-signature: v1,AAAA\r\n\
+             content-length: 100000\r\n\r\n{{"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        // The read ends when the server closes the connection; it does not time out.
+        let read = stream.read_to_end(&mut answer);
+        assert!(read.is_ok(), "{read:?} after {:?}", started.elapsed());
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
 /// Waits for the next stdout line, parsed as JSON.
 pub(crate) fn next_line(server: &Server, timeout: Duration) -> Option<serde_json::Value> {
     let line = server.stdout.recv_timeout(timeout).ok()?;
