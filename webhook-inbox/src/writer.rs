@@ -53,14 +53,10 @@ pub(crate) async fn run(
     let mut requests: Vec<AcceptRequest> = Vec::with_capacity(max_batch);
     let mut batch: Vec<NewDelivery> = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut requests, max_batch).await > 0 {
-        let started = Instant::now();
         let (deliveries, replies): (Vec<_>, Vec<_>) =
             requests.drain(..).map(|r| (r.delivery, r.reply)).unzip();
         batch.extend(deliveries);
-        let result = tokio::time::timeout(commit_timeout, backend.accept_batch(&batch))
-            .await
-            .unwrap_or(Err(InboxError::Timeout(commit_timeout)));
-        m::commit(batch.len(), started.elapsed());
+        let result = commit(&*backend, &batch, commit_timeout, &health).await;
         if batch.len() > 1 && matches!(&result, Err(e) if e.is_lock_timeout()) {
             // One key is held by a transaction that does not end (an instance gone mid-commit):
             // stored one by one, the others go through and only that delivery waits again.
@@ -71,50 +67,31 @@ pub(crate) async fn run(
             let mut any_new = false;
             for (reply, d) in replies.into_iter().zip(batch.drain(..)) {
                 let one = std::slice::from_ref(&d);
-                let started = Instant::now();
-                let result = tokio::time::timeout(commit_timeout, backend.accept_batch(one))
+                let result = commit(&*backend, one, commit_timeout, &health)
                     .await
-                    .unwrap_or(Err(InboxError::Timeout(commit_timeout)));
-                m::commit(1, started.elapsed());
-                let result = match result {
-                    Ok(mut accepted) if accepted.len() == 1 => Ok(accepted.remove(0)),
-                    Ok(_) => Err(InboxError::Corrupt(
-                        "the backend answered a batch with the wrong number of results".into(),
-                    )),
-                    Err(e) => Err(e),
-                };
-                if let Ok(outcome) = &result {
-                    any_new |= !outcome.is_duplicate();
-                    m::accepted(d.event_type.as_deref(), outcome.is_duplicate());
-                }
-                let _ = reply.send(result);
+                    .and_then(|mut accepted| match accepted.len() {
+                        1 => Ok(accepted.remove(0)),
+                        _ => Err(wrong_count()),
+                    });
+                any_new |= answer(reply, &d, result);
             }
             if any_new {
                 new_work.notify_waiters();
             }
             continue;
         }
-        match &result {
-            Ok(_) => health.set(None),
-            Err(e) if !e.is_lock_timeout() => health.set(Some(e.to_string())),
-            Err(_) => {}
-        }
         match result {
             Ok(accepted) if accepted.len() == batch.len() => {
                 let mut any_new = false;
                 for ((reply, outcome), d) in replies.into_iter().zip(accepted).zip(&batch) {
-                    any_new |= !outcome.is_duplicate();
-                    m::accepted(d.event_type.as_deref(), outcome.is_duplicate());
-                    let _ = reply.send(Ok(outcome));
+                    any_new |= answer(reply, d, Ok(outcome));
                 }
                 if any_new {
                     new_work.notify_waiters();
                 }
             }
             Ok(_) => {
-                let e = InboxError::Corrupt(
-                    "the backend answered a batch with the wrong number of results".into(),
-                );
+                let e = wrong_count();
                 tracing::error!(error = %e, "group commit failed");
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));
@@ -137,4 +114,47 @@ pub(crate) async fn run(
         }
         batch.clear();
     }
+}
+
+/// One group commit, bounded by the commit timeout, timed, and noted for health (a held key
+/// is not the store's failure).
+async fn commit(
+    backend: &dyn Backend,
+    batch: &[NewDelivery],
+    commit_timeout: Duration,
+    health: &CommitHealth,
+) -> Result<Vec<Accepted>, InboxError> {
+    let started = Instant::now();
+    let result = tokio::time::timeout(commit_timeout, backend.accept_batch(batch))
+        .await
+        .unwrap_or(Err(InboxError::Timeout(commit_timeout)));
+    m::commit(batch.len(), started.elapsed());
+    match &result {
+        Ok(_) => health.set(None),
+        Err(e) if !e.is_lock_timeout() => health.set(Some(e.to_string())),
+        Err(_) => {}
+    }
+    result
+}
+
+/// A backend that answered a batch with another number of results than deliveries.
+fn wrong_count() -> InboxError {
+    InboxError::Corrupt("the backend answered a batch with the wrong number of results".into())
+}
+
+/// Answers the caller that queued `delivery`, counting a stored one; whether it was new.
+fn answer(
+    reply: oneshot::Sender<Result<Accepted, InboxError>>,
+    delivery: &NewDelivery,
+    result: Result<Accepted, InboxError>,
+) -> bool {
+    let new = match &result {
+        Ok(outcome) => {
+            m::accepted(delivery.event_type.as_deref(), outcome.is_duplicate());
+            !outcome.is_duplicate()
+        }
+        Err(_) => false,
+    };
+    let _ = reply.send(result);
+    new
 }
