@@ -74,25 +74,8 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 /// client's address), until `shutdown` resolves; then stops accepting and lets open connections
 /// finish for at most [`DRAIN_TIMEOUT`]. Each request head must arrive within
 /// [`HEADER_TIMEOUT`], each request is answered within [`REQUEST_TIMEOUT`] (408 past it), and at
-/// most [`MAX_CONNECTIONS`] connections are served at once.
+/// most `max_connections` ([`MAX_CONNECTIONS`] for the receivers; at least 1) are served at once.
 pub async fn serve_http1<M, S, B>(
-    listener: TcpListener,
-    make: M,
-    shutdown: impl Future<Output = ()>,
-) where
-    M: Fn(SocketAddr) -> S,
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: http_body::Body + From<Bytes> + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    serve_http1_limited(listener, make, shutdown, MAX_CONNECTIONS).await;
-}
-
-/// [`serve_http1`] with another cap on the connections served at once (at least 1).
-pub async fn serve_http1_limited<M, S, B>(
     listener: TcpListener,
     make: M,
     shutdown: impl Future<Output = ()>,

@@ -286,8 +286,8 @@ fn sigterm_stops_gracefully(bin: &str) {
     assert!(!wal.exists(), "the inbox was not closed: {wal:?} is left");
 }
 
-/// A client that never finishes its request head is cut off, not held open for good.
-fn a_request_head_that_never_ends_is_cut_off(bin: &str) {
+/// `bin` on a fresh inbox in a temp dir (kept while the returned dir lives), with the secret.
+fn serving(bin: &str) -> (tempfile::TempDir, support::Server) {
     let dir = tempfile::tempdir().unwrap();
     let database = db(&dir);
     let server = start(
@@ -295,19 +295,19 @@ fn a_request_head_that_never_ends_is_cut_off(bin: &str) {
         &["--database", &database],
         &[("WEBHOOK_SECRET", SECRET)],
     );
+    (dir, server)
+}
+
+/// A client that never finishes its request head is cut off, not held open for good.
+fn a_request_head_that_never_ends_is_cut_off(bin: &str) {
+    let (_dir, server) = serving(bin);
     server.assert_an_unfinished_head_is_cut_off();
 }
 
 /// A client whose body stops coming gets 408 and is disconnected (actix-web bounds only the
 /// first request head itself; the receiver bounds the whole request).
 fn a_stalled_body_is_answered_408(bin: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let database = db(&dir);
-    let server = start(
-        bin,
-        &["--database", &database],
-        &[("WEBHOOK_SECRET", SECRET)],
-    );
+    let (_dir, server) = serving(bin);
     server.assert_a_stalled_body_is_answered_408();
 }
 

@@ -9,7 +9,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use webhook_examples::serve::serve_http1_limited;
+use webhook_examples::serve::serve_http1;
 
 async fn get(stream: &mut TcpStream) -> std::io::Result<String> {
     stream
@@ -27,7 +27,7 @@ async fn connections_past_the_cap_wait_until_one_closes() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve_http1_limited(
+    let server = tokio::spawn(serve_http1(
         listener,
         |_peer| {
             hyper::service::service_fn(|_req: Request<Incoming>| async {

@@ -25,7 +25,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use std::process::ExitCode;
 use tower::{Layer as _, ServiceExt as _};
 use webhook_core::{Scheme, Verifier};
-use webhook_examples::serve::{bind, serve_http1, shutdown_signal};
+use webhook_examples::serve::{MAX_CONNECTIONS, bind, serve_http1, shutdown_signal};
 use webhook_examples::{
     announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
     stop_worker_on,
@@ -90,6 +90,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             )
         },
         stop,
+        MAX_CONNECTIONS,
     )
     .await;
 

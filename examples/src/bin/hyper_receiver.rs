@@ -73,6 +73,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             service_fn(move |req| handle(app.clone(), req))
         },
         stop,
+        serve::MAX_CONNECTIONS,
     )
     .await;
     tracing::info!("shutting down");

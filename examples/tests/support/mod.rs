@@ -106,36 +106,13 @@ impl Server {
     /// Opens a request whose head never ends and asserts that the server closes the
     /// connection (after a 408 or nothing) within 20 s, rather than hold it open for good.
     pub(crate) fn assert_an_unfinished_head_is_cut_off(&self) {
-        use std::io::{Read as _, Write as _};
-        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(40)))
-            .unwrap();
-        stream
-            .write_all(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n")
-            .unwrap();
-        let started = std::time::Instant::now();
-        let mut rest = Vec::new();
-        // The read ends when the server closes the connection; it does not time out.
-        let read = stream.read_to_end(&mut rest);
-        assert!(read.is_ok(), "{read:?} after {:?}", started.elapsed());
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{:?}",
-            started.elapsed()
-        );
+        let (_, took) = self.send_and_stall(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n");
+        assert!(took < Duration::from_secs(20), "{took:?}");
     }
-}
 
-impl Server {
     /// A request whose body stops coming is answered 408 within the request timeout (30 s),
     /// and its connection closed: not held open for good.
     pub(crate) fn assert_a_stalled_body_is_answered_408(&self) {
-        use std::io::{Read as _, Write as _};
-        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -145,19 +122,29 @@ impl Server {
              webhook-timestamp: {now}\r\nwebhook-signature: v1,AAAA\r\n\
              content-length: 100000\r\n\r\n{{"
         );
-        stream.write_all(head.as_bytes()).unwrap();
+        let (answer, took) = self.send_and_stall(head.as_bytes());
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(took < Duration::from_secs(45), "{took:?}");
+    }
+
+    /// Sends `bytes` on a new connection, then nothing more: what the server answered before
+    /// it closed the connection, and how long that took (a failure past 60 s).
+    fn send_and_stall(&self, bytes: &[u8]) -> (String, Duration) {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        stream.write_all(bytes).unwrap();
         let started = std::time::Instant::now();
         let mut answer = Vec::new();
         // The read ends when the server closes the connection; it does not time out.
         let read = stream.read_to_end(&mut answer);
         assert!(read.is_ok(), "{read:?} after {:?}", started.elapsed());
-        let answer = String::from_utf8_lossy(&answer);
-        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
-        assert!(
-            started.elapsed() < Duration::from_secs(45),
-            "{:?}",
-            started.elapsed()
-        );
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            started.elapsed(),
+        )
     }
 }
 
