@@ -81,6 +81,17 @@ async fn verifies_dedupes_and_rejects() {
     headers.0.retain(|(k, _)| k != "webhook-timestamp");
     let res = send(headers, body).await.unwrap();
     assert_eq!(res.status(), 400);
+
+    // Another method: 405 naming POST; another path: 404.
+    let res = client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+    let res = client
+        .post(format!("http://{}/elsewhere", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
 }
 
 trait JsonOrText {

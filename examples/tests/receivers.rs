@@ -339,6 +339,34 @@ fn a_taken_port_stops_before_the_inbox_opens(bin: &str) {
     assert!(!other.exists(), "the inbox was created");
 }
 
+/// A known path asked with another method is `405` with `Allow`; an unknown path is `404`.
+async fn other_methods_are_405_with_allow(bin: &str) {
+    let (_dir, server) = serving(bin);
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", server.addr);
+    for (method, path, allow) in [
+        (reqwest::Method::GET, "/webhooks", "POST"),
+        (reqwest::Method::PUT, "/webhooks", "POST"),
+        (reqwest::Method::POST, "/admin/health", "GET"),
+        (reqwest::Method::DELETE, "/admin/webhook-stats", "GET"),
+        (reqwest::Method::POST, "/metrics", "GET"),
+    ] {
+        let res = client
+            .request(method.clone(), url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {path}");
+        let allowed = res.headers()["allow"].to_str().unwrap();
+        assert!(
+            allowed.split(',').any(|m| m.trim() == allow),
+            "{method} {path}: {allowed}"
+        );
+    }
+    let res = client.get(url("/nowhere")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+}
+
 /// A rotation list may have spaces and a trailing comma; a bad entry is named by position.
 async fn rotation_lists_are_trimmed_and_bad_entries_named(bin: &str) {
     const OLD: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
@@ -464,6 +492,11 @@ macro_rules! receiver_tests {
             #[test]
             fn a_taken_port_stops_before_the_inbox_opens() {
                 super::a_taken_port_stops_before_the_inbox_opens(BIN)
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn other_methods_are_405_with_allow() {
+                super::other_methods_are_405_with_allow(BIN).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,10 +84,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .app_data(config.clone())
                 .app_data(web::Data::new(store.clone()))
-                .route("/webhooks", web::post().to(receive))
-                .route("/admin/webhook-stats", web::get().to(stats))
-                .route("/admin/health", web::get().to(health))
-                .route("/metrics", web::get().to(render_metrics))
+                .service(only("/webhooks", "POST", web::post().to(receive)))
+                .service(only("/admin/webhook-stats", "GET", web::get().to(stats)))
+                .service(only("/admin/health", "GET", web::get().to(health)))
+                .service(only("/metrics", "GET", web::get().to(render_metrics)))
         })
         .workers(2)
         // The same bound on connections served at once as `serve_http1` (per worker here).
@@ -121,6 +121,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         inbox.close().await;
     });
     Ok(())
+}
+
+/// `path`, served by `route` alone: another method gets `405` naming the one allowed, as axum
+/// answers (`App::route` would give `404`: its method guard hides the whole path).
+fn only(path: &str, allow: &'static str, route: actix_web::Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(move || async move {
+            HttpResponse::MethodNotAllowed()
+                .insert_header((actix_web::http::header::ALLOW, allow))
+                .finish()
+        }))
 }
 
 async fn receive(

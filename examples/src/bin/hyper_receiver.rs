@@ -84,11 +84,17 @@ async fn handle(
     app: Arc<App>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.method() != Method::POST || req.uri().path() != "/webhooks" {
+    if req.uri().path() != "/webhooks" {
         return Ok(response(
             StatusCode::NOT_FOUND,
             Bytes::from_static(b"not found"),
         ));
+    }
+    if req.method() != Method::POST {
+        let mut res = response(StatusCode::METHOD_NOT_ALLOWED, Bytes::new());
+        res.headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+        return Ok(res);
     }
     Ok(match receive(&app, req).await {
         Ok(status) => response(status, Bytes::new()),
