@@ -23,10 +23,24 @@ const MISSING_CONFIG: &str = "no `WebhookConfig` registered for this route: add 
 /// Extraction reads the raw body (up to the configured limit), verifies it with the
 /// [`WebhookConfig`] found in `app_data`, acknowledges unsubscribed event types with `200`,
 /// deserializes `T` with [`Delivery::json`] (`422` naming the field on mismatch, without echoing
-/// string values from the body), and, under
+/// values from the body), and, under
 /// [`WebhookDedupe`](crate::WebhookDedupe), answers duplicates `200` and in-flight repeats `409`.
 /// The handler only runs for a new, authentic, subscribed delivery. It consumes the body, so it
 /// must be the only body extractor of the handler.
+///
+/// The acknowledgements (`200` for a duplicate or an unsubscribed type, `409` in flight) are
+/// extraction errors too: taken as `Option<VerifiedEvent<T>>` they become `None`, and the
+/// handler runs for a duplicate. Take it as is and customise the answers with
+/// [`WebhookConfig::error_handler`], or take `Result<VerifiedEvent<T>, actix_web::Error>` and
+/// return the error when it is a [`WebhookError`] whose
+/// [`is_acknowledgement`](WebhookError::is_acknowledgement) is true. For several event types
+/// on one route, take [`VerifiedDelivery`] and call [`Delivery::json`] per type: actix-web's
+/// `Either` buffers the body itself first, under `PayloadConfig`'s limit rather than the
+/// configured one.
+///
+/// It carries the delivery beside the event, so it is not a one-field tuple struct like
+/// `web::Json`: take the event with `*`/[`Deref`], [`into_inner`](Self::into_inner) or
+/// [`into_parts`](Self::into_parts).
 ///
 /// ```
 /// use actix_web::HttpResponse;
@@ -45,6 +59,7 @@ const MISSING_CONFIG: &str = "no `WebhookConfig` registered for this route: add 
 ///     HttpResponse::NoContent().finish()
 /// }
 /// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedEvent<T> {
     event: T,
     delivery: Delivery,

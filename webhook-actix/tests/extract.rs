@@ -358,6 +358,13 @@ async fn the_422_message_does_not_echo_body_strings() {
     assert_rejected(&got, 422, "unprocessable_event", "count");
     assert_eq!(got.0, 422);
     assert!(!got.1.to_string().contains("s3cr3t-value"), "{}", got.1);
+    // Nor numbers (a card number in the wrong field, say).
+    for value in ["4111111111111111", "-4111", "4111.5", "true"] {
+        let body = format!(r#"{{"type":"organization.created","count":{value}}}"#);
+        let got = send(&app, signed(&body).uri("/counted").to_request()).await;
+        assert_rejected(&got, 422, "unprocessable_event", "count");
+        assert!(!got.1.to_string().contains(value), "{}", got.1);
+    }
 }
 
 #[actix_web::test]

@@ -65,9 +65,18 @@ pub enum Claim {
 
 /// A replay/duplicate store, shared by every request of a receiver.
 ///
-/// Implement it over a shared store (Redis, a database) to deduplicate across processes; the
-/// in-memory [`MemoryDedupe`] covers a single process. Times are Unix seconds, passed in by the
-/// caller so that tests and replays control the clock.
+/// The in-memory [`MemoryDedupe`] covers a single process. Times are Unix seconds, passed in by
+/// the caller so that tests and replays control the clock.
+///
+/// The methods are synchronous and called from the request's future (and `complete` from a
+/// `Drop`): a store must answer from memory, without a network round-trip, which would stall
+/// the async runtime's thread (and `block_on` inside it panics). To deduplicate across
+/// processes, deduplicate where the delivery is stored: `webhook-inbox` accepts each id once in
+/// SQLite or PostgreSQL, behind a layer built `without_dedupe()`.
+///
+/// Keys are [`Delivery::dedupe_key`](crate::Delivery::dedupe_key): the scheme and the sender's
+/// id, without the endpoint or the secret. One store shared by the endpoints of several senders
+/// lets one sender's id mark another's delivery as done: give each endpoint its own store.
 ///
 /// Contract: a [`Claim::New`] answer marks the key in flight; the caller must later call
 /// [`complete`](DedupeStore::complete) with the outcome (the tower layer does so even when the

@@ -182,12 +182,35 @@ fn strip_position(message: &str) -> &str {
     }
 }
 
-/// Drops string values that serde quotes in its messages (`invalid type: string "a@b.c",
+/// Drops the values that serde quotes in its messages (`invalid type: string "a@b.c",
 /// expected a boolean` becomes `invalid type: string, expected a boolean`; `unknown variant
-/// `a@b.c`, expected `admin`` becomes `unknown variant, expected `admin``): a 422 body or a log
-/// line must not echo the sender's data.
+/// `a@b.c`, expected `admin`` becomes `unknown variant, expected `admin``; `invalid value:
+/// integer `4111111111111111`, expected u16` becomes `invalid value: integer, expected u16`):
+/// a 422 body or a log line must not echo the sender's data.
 fn redact_strings(reason: &str) -> String {
-    redact_variant(&redact_quoted(reason))
+    redact_scalars(&redact_variant(&redact_quoted(reason)))
+}
+
+/// serde writes numbers, booleans and chars as `integer `…``, `floating point `…``, `boolean
+/// `…`` and `character `…``; the backquoted value ends at the next backquote.
+fn redact_scalars(reason: &str) -> String {
+    const KINDS: [&str; 4] = ["integer `", "floating point `", "boolean `", "character `"];
+    let mut out = String::with_capacity(reason.len());
+    let mut rest = reason;
+    while let Some((start, kind)) = KINDS
+        .iter()
+        .filter_map(|kind| rest.find(kind).map(|i| (i, kind)))
+        .min()
+    {
+        out.push_str(&rest[..start + kind.len() - 2]);
+        let value = &rest[start + kind.len()..];
+        match value.find('`') {
+            Some(end) => rest = &value[end + 1..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// serde writes `unknown variant `{value}`, expected …` (or `…, there are no variants`) with the
@@ -271,6 +294,23 @@ mod tests {
             "invalid value: string, expected RFC 3339"
         );
         assert_eq!(redact_strings("missing field `id`"), "missing field `id`");
+        assert_eq!(
+            redact_strings("invalid value: integer `4111111111111111`, expected u16"),
+            "invalid value: integer, expected u16"
+        );
+        assert_eq!(
+            redact_strings("invalid type: floating point `1234.5678`, expected a string"),
+            "invalid type: floating point, expected a string"
+        );
+        assert_eq!(
+            redact_strings("invalid type: boolean `true`, expected i64"),
+            "invalid type: boolean, expected i64"
+        );
+        assert_eq!(
+            redact_strings("invalid value: character `x`, expected a digit"),
+            "invalid value: character, expected a digit"
+        );
+        assert_eq!(redact_strings("integer `12"), "integer");
         assert_eq!(redact_strings(r#"string "unterminated"#), "string");
         assert_eq!(
             redact_strings("unknown variant `a@b.c`, expected `admin` or `member`"),

@@ -134,7 +134,7 @@ impl fmt::Display for FailureReport {
 fn hint(code: &str) -> &'static str {
     match code {
         "signature_mismatch" => {
-            "a wrong or rotated secret is the usual cause: compare the endpoint's secret with the sender's dashboard, and add the new one with Verifier::add_secret during a rotation"
+            "a wrong or rotated secret is the usual cause: compare the endpoint's secret with the sender's dashboard, and accept both the old and the new secret during a rotation (add_secret)"
         }
         "timestamp_too_old" | "timestamp_too_new" => {
             "check this server's clock (NTP), or a queue or proxy delaying requests"

@@ -79,7 +79,7 @@ pub use failure_log::{FailureLog, FailureReport};
 pub use filter::{EventFilter, EventPattern, FilterError};
 pub use headers::Headers;
 pub use kept_headers::KeptHeaders;
-pub use parse::MAX_SIGNATURES;
+pub use parse::{MAX_ED25519_SIGNATURES, MAX_SIGNATURES};
 pub use rejection::Rejection;
 pub use scheme::{Scheme, UnknownScheme};
 pub use secret::{WHPK_PREFIX, WHSEC_PREFIX, WHSK_PREFIX};

@@ -8,6 +8,12 @@ use crate::VerifyError;
 /// The most signatures one header may carry. Bounds the work an attacker can ask for.
 pub const MAX_SIGNATURES: usize = 16;
 
+/// The most `v1a` (ed25519) signatures one header may carry when the verifier holds a public key.
+/// Each is checked against each key over the whole body (an HMAC is computed once per key,
+/// whatever the header holds), so anyone with a current timestamp could otherwise make a
+/// receiver hash the body 16 times per key; a sender signs once per key, twice in a rotation.
+pub const MAX_ED25519_SIGNATURES: usize = 4;
+
 /// Trims optional whitespace (spaces and tabs) around a header value or element.
 pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes

@@ -16,7 +16,7 @@ use crate::headers::{
     SHOPIFY_HMAC, SHOPIFY_WEBHOOK_ID, SVIX_ID, SVIX_SIGNATURE, SVIX_TIMESTAMP, WEBHOOK_ID,
     WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
 };
-use crate::parse::{self, MAX_SIGNATURES, trim};
+use crate::parse::{self, MAX_ED25519_SIGNATURES, MAX_SIGNATURES, trim};
 use crate::secret::{HmacSha256, Key, parse_all, parse_verify_key};
 use crate::{Clock, Headers, Scheme, SecretError, SystemClock, Verified, VerifyError};
 
@@ -472,6 +472,12 @@ impl Verifier {
                     }
                 }
             } else if has_ed25519 {
+                if others.len() == MAX_ED25519_SIGNATURES {
+                    return Err(VerifyError::MalformedHeader {
+                        name: parts.signature_name,
+                        reason: "more than 4 v1a signatures",
+                    });
+                }
                 usable += 1;
                 others.push(candidate);
             }

@@ -476,6 +476,65 @@ fn ed25519_v1a_round_trip() {
     );
 }
 
+/// Each v1a signature costs a pass over the body per public key: a header may carry at most
+/// `MAX_ED25519_SIGNATURES`, or anyone could make the receiver hash the body 16 times per key.
+#[cfg(feature = "ed25519")]
+#[test]
+fn v1a_signatures_are_capped() {
+    use webhook_core::MAX_ED25519_SIGNATURES;
+
+    let sk = "whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYo=";
+    let verifier = Verifier::standard(&webhook_core::ed25519_public_key(sk).unwrap()).unwrap();
+    let good = Signer::standard(sk).unwrap().sign("msg_1", NOW, BODY);
+    let good = good.get("webhook-signature").unwrap().to_owned();
+    // Well-formed signatures by another key, so that each one is really checked.
+    let other = "whsk_C2FVsBQIhrscChlQIMV+b5sSYspob7oDC2FVsBQIhrs=";
+    let forged = Signer::standard(other)
+        .unwrap()
+        .sign("msg_1", NOW, b"other bytes");
+    let forged = forged.get("webhook-signature").unwrap().to_owned();
+    let header = |forged_count: usize| {
+        let mut entries = vec![forged.as_str(); forged_count];
+        entries.push(&good);
+        let mut headers = Signer::standard(sk).unwrap().sign("msg_1", NOW, BODY);
+        headers.0.retain(|(name, _)| name != "webhook-signature");
+        headers
+            .0
+            .push(("webhook-signature".into(), entries.join(" ")));
+        headers
+    };
+    // The genuine signature last, behind as many others as allowed: verified.
+    let at_cap = header(MAX_ED25519_SIGNATURES - 1);
+    verifier.verify_at(&at_cap, BODY, NOW).unwrap();
+    let past = header(MAX_ED25519_SIGNATURES);
+    let err = verifier.verify_at(&past, BODY, NOW).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            VerifyError::MalformedHeader {
+                reason: "more than 4 v1a signatures",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.status(), 400);
+    // An HMAC-only verifier does not count them: it never checks v1a.
+    let hmac = Verifier::standard(SECRET).unwrap();
+    let with_v1 = {
+        let mut h = past.clone();
+        let v1 = Signer::standard(SECRET).unwrap().sign("msg_1", NOW, BODY);
+        let v1 = v1.get("webhook-signature").unwrap().to_owned();
+        for (name, value) in &mut h.0 {
+            if name == "webhook-signature" {
+                *value = format!("{value} {v1}");
+            }
+        }
+        h
+    };
+    hmac.verify_at(&with_v1, BODY, NOW).unwrap();
+}
+
 fn secret_for(scheme: Scheme, seed: &[u8]) -> String {
     use base64::Engine as _;
     match scheme {

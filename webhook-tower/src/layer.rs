@@ -148,7 +148,8 @@ impl<R> WebhookVerify<R> {
     }
 
     /// Uses `store` to recognise duplicates and replays instead of the default in-memory store
-    /// (one per layer, 100 000 ids). Pass a shared store to deduplicate across processes.
+    /// (one per layer, 100 000 ids). The store answers synchronously, from memory (see
+    /// [`DedupeStore`]); across processes, deduplicate in a durable inbox behind the layer.
     ///
     /// ```
     /// use webhook_tower::WebhookVerify;

@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 use super::DedupeScope;
 
 pin_project! {
-    /// The response future of [`WebhookDedupeMiddleware`](crate::WebhookDedupeMiddleware):
+    /// The response future of [`WebhookDedupeMiddleware`](crate::dedupe::WebhookDedupeMiddleware):
     /// completes the delivery's claim once the response status is known.
     pub struct DedupeFuture<F> {
         #[pin]

@@ -5,7 +5,7 @@
 //! middleware that wraps the routes using the extractors:
 //!
 //! 1. for each request, the middleware puts a claim slot into the request extensions;
-//! 2. the extractor, after verifying, filtering and typing the delivery, claims its
+//! 2. the extractor, after verifying and filtering the delivery and before typing it, claims its
 //!    [`dedupe_key`](webhook_core::Delivery::dedupe_key) in the [`DedupeStore`]:
 //!    - [`Claim::Duplicate`](webhook_core::dedupe::Claim::Duplicate): answers `200` without
 //!      running the handler,

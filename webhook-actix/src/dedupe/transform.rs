@@ -16,6 +16,12 @@ use super::WebhookDedupeMiddleware;
 /// a clone in each worker's `App`. A store created inside the factory would be per worker, and a
 /// retry landing on another worker would run the handler again.
 ///
+/// A claim still in flight after the store's in-flight timeout (60 s for [`MemoryDedupe`],
+/// [`DEFAULT_IN_FLIGHT_TIMEOUT`](webhook_core::dedupe::DEFAULT_IN_FLIGHT_TIMEOUT)) is taken over
+/// by the next retry, which then runs the handler beside the first attempt: for handlers that
+/// may run longer, build the store with
+/// [`MemoryDedupe::in_flight_timeout`](webhook_core::dedupe::MemoryDedupe::in_flight_timeout).
+///
 /// Its TTLs run on the clock of the [`WebhookConfig`](crate::WebhookConfig) that verified the
 /// delivery ([`WebhookConfig::clock`](crate::WebhookConfig::clock)), the same clock as the
 /// timestamp check.
@@ -25,7 +31,8 @@ pub struct WebhookDedupe {
 }
 
 impl WebhookDedupe {
-    /// Deduplicates with `store` (a [`MemoryDedupe`] for one process, or a shared store).
+    /// Deduplicates with `store` (a [`MemoryDedupe`], or another store answering from memory:
+    /// see [`DedupeStore`](webhook_core::dedupe::DedupeStore)).
     pub fn new(store: impl DedupeStore + 'static) -> Self {
         WebhookDedupe {
             store: Arc::new(store),
