@@ -59,7 +59,7 @@ impl<S: Send + Sync> FromRequestParts<S> for VerifiedDelivery {
             .get::<Delivery>()
             .cloned()
             .map(VerifiedDelivery)
-            .ok_or(VerifiedEventRejection::MissingLayer)
+            .ok_or_else(crate::rejection::missing_layer)
     }
 }
 

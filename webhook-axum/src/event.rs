@@ -19,6 +19,11 @@ use crate::VerifiedEventRejection;
 ///   ([`WebhookVerify::on_rejection`](crate::WebhookVerify::on_rejection)) like its own.
 /// - Without the layer it is answered 500, naming the missing layer.
 /// - `Option<VerifiedEvent<T>>` is `None` without the layer (the 422 still applies).
+/// - To answer the rejection yourself, take `Result<VerifiedEvent<T>, VerifiedEventRejection>`
+///   (axum wants the extractor's own rejection type; the layer's
+///   [`Rejection`](crate::Rejection) is inside it: [`VerifiedEventRejection::rejection`]). An
+///   answer with another status than the rejection's stands; one with the same status is
+///   answered by the layer's rejection handler.
 ///
 /// ```
 /// use axum::{Router, routing::post};
@@ -77,7 +82,7 @@ where
         let delivery = parts
             .extensions
             .get::<Delivery>()
-            .ok_or(VerifiedEventRejection::MissingLayer)?;
+            .ok_or_else(crate::rejection::missing_layer)?;
         parse(delivery)
     }
 }

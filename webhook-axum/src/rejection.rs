@@ -56,6 +56,17 @@ impl VerifiedEventRejection {
     }
 }
 
+/// [`VerifiedEventRejection::MissingLayer`], logged as an error the first time in the process:
+/// the sender alone sees the 500, and the operator should learn of the mistake from the logs.
+/// Once only, since anyone can make a request to such a route.
+pub(crate) fn missing_layer() -> VerifiedEventRejection {
+    static LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!("{MISSING_LAYER} (logged once)");
+    }
+    VerifiedEventRejection::MissingLayer
+}
+
 impl IntoResponse for VerifiedEventRejection {
     fn into_response(self) -> Response {
         let rejection = self.rejection();

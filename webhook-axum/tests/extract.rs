@@ -186,6 +186,93 @@ async fn the_layers_rejection_handler_answers_the_extractors_422() {
     assert_eq!(&body[..], b"custom:unprocessable_event");
 }
 
+/// A handler that takes the rejection and answers with a status of its own keeps its answer,
+/// as with axum's `JsonRejection`; one that passes the rejection on unchanged gets the layer's.
+#[tokio::test]
+async fn a_handler_answering_the_rejection_its_own_way_keeps_its_answer() {
+    use axum::response::IntoResponse;
+    use webhook_axum::VerifiedEventRejection;
+
+    async fn own(
+        event: Result<VerifiedEvent<Event<DirectoryUser>>, VerifiedEventRejection>,
+    ) -> axum::response::Response {
+        match event {
+            Ok(_) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => (
+                StatusCode::BAD_REQUEST,
+                [("x-mine", "1")],
+                e.into_response(),
+            )
+                .into_response(),
+        }
+    }
+    async fn unchanged(
+        event: Result<VerifiedEvent<Event<DirectoryUser>>, VerifiedEventRejection>,
+    ) -> axum::response::Response {
+        match event {
+            Ok(_) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => e.into_response(),
+        }
+    }
+    let app = Router::new()
+        .route("/own", post(own))
+        .route("/unchanged", post(unchanged))
+        .layer(WebhookVerify::new(SECRET).on_rejection(|r: &Rejection| {
+            (
+                StatusCode::from_u16(r.status()).unwrap(),
+                format!("layer:{}", r.code()),
+            )
+                .into_response()
+        }));
+    let body = r#"{"type":"user.login","data":{}}"#;
+    let res = app
+        .clone()
+        .oneshot(SignedRequest::new(SECRET, body).uri("/own").build())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.headers()["x-mine"], "1");
+    let text = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(!text.starts_with(b"layer:"), "{text:?}");
+    let res = app
+        .oneshot(SignedRequest::new(SECRET, body).uri("/unchanged").build())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&text[..], b"layer:unprocessable_event");
+}
+
+/// The same layer applied twice (on the method router and again on the router) shares one
+/// dedupe store: the outer claim must not make the inner layer answer every delivery 409.
+#[tokio::test]
+async fn the_same_layer_applied_twice_still_processes_and_dedupes() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let verify = WebhookVerify::new(SECRET);
+    let app = Router::new()
+        .route(
+            "/twice",
+            post(move |_: VerifiedEvent<Value>| {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    StatusCode::NO_CONTENT
+                }
+            })
+            .route_layer(verify.clone()),
+        )
+        .layer(verify);
+    let delivery = SignedRequest::new(SECRET, r#"{"type":"user.login"}"#)
+        .uri("/twice")
+        .id("msg_twice");
+    let res = app.clone().oneshot(delivery.clone().build()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app.clone().oneshot(delivery.build()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "a duplicate is acknowledged");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn invalid_json_is_a_422() {
     let req = SignedRequest::new(SECRET, "not json").uri("/user").build();

@@ -14,7 +14,8 @@ use crate::EventError;
 /// event type, [`ScalekitEvent`](crate::scalekit::ScalekitEvent) to type any Scalekit event by
 /// its `type` (dispatched once, while parsing), `serde_json::Value`, or a borrowed
 /// `&serde_json::value::RawValue` to defer or skip parsing `data`. Unknown envelope fields are
-/// ignored.
+/// ignored. Other Standard Webhooks senders (the Svix-powered ones) have envelopes of their own:
+/// type their bodies with your own struct or `serde_json::Value`.
 ///
 /// ```
 /// use webhook_core::event::{from_slice, Event};

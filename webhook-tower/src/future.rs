@@ -300,6 +300,7 @@ fn admit<R: OnRejection>(
             match store.claim(&key, now) {
                 Claim::New => Some(DedupeGuard::new(config.clone(), key, now)),
                 Claim::Duplicate => return Admit::Skip(skip(span, Outcome::Duplicate)),
+                Claim::InFlight if claimed_outside(&parts, &key) => None,
                 Claim::InFlight => {
                     return Admit::Reject(reject(config, on_rejection, span, Rejection::InFlight));
                 }
@@ -308,6 +309,25 @@ fn admit<R: OnRejection>(
     };
     parts.extensions.insert(delivery);
     Admit::Call(Request::from_parts(parts, Full::new(body)), guard)
+}
+
+/// Whether an outer `WebhookVerify` on this very request claimed `key` in the store this layer
+/// shares with it (the layer applied twice, e.g. as `route_layer` and again as `layer`): that
+/// layer completes the claim, and this one passes the request on instead of answering every
+/// delivery 409. Only an outer layer puts a `Delivery` in the request, and a concurrent attempt
+/// holding the key would have been stopped by that layer's claim first.
+fn claimed_outside(parts: &Parts, key: &str) -> bool {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let outside = parts
+        .extensions
+        .get::<webhook_core::Delivery>()
+        .is_some_and(|outer| outer.dedupe_key() == key);
+    if outside && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "a webhook delivery went through two WebhookVerify layers sharing a dedupe store (one layer applied twice?): the inner one passes it on"
+        );
+    }
+    outside
 }
 
 impl<ReqBody, S, R, ResBody> Future for ResponseFuture<ReqBody, S, R>
@@ -409,11 +429,14 @@ where
                     }
                     // An extractor refused the verified event (axum's `VerifiedEvent` answers
                     // 422 with the `Rejection` in the response extensions): a rejection like the
-                    // layer's own, counted and answered as one.
+                    // layer's own, counted and answered as one, unless the handler took the
+                    // rejection and answered with a status of its own, which then stands.
                     let result = match result {
                         Ok(inner) if !success => {
                             match inner.extensions().get::<Rejection>().cloned() {
-                                Some(rejection) => {
+                                Some(rejection)
+                                    if rejection.status() == inner.status().as_u16() =>
+                                {
                                     let response = reject_after(
                                         this.config,
                                         this.on_rejection,
@@ -423,6 +446,11 @@ where
                                     );
                                     this.state.set(State::Done);
                                     return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
+                                }
+                                Some(rejection) => {
+                                    observe::rejected(this.span, &rejection, &this.config.failures);
+                                    this.state.set(State::Done);
+                                    return Poll::Ready(Ok(inner.map(ResponseBody::inner)));
                                 }
                                 None => Ok(inner),
                             }

@@ -61,7 +61,7 @@ impl WebhookVerify {
     /// If the secret is empty or not valid base64 after `whsec_`: a configuration error caught at
     /// start-up. Use [`try_new`](WebhookVerify::try_new) to handle it instead.
     #[allow(clippy::panic)]
-    pub fn new(secret: &str) -> Self {
+    pub fn new(secret: impl AsRef<str>) -> Self {
         match WebhookVerify::try_new(secret) {
             Ok(layer) => layer,
             Err(err) => panic!("WebhookVerify::new: invalid webhook secret: {err}"),
@@ -71,10 +71,17 @@ impl WebhookVerify {
     /// Like [`new`](WebhookVerify::new), returning an error for an invalid secret.
     ///
     /// ```
-    /// assert!(webhook_tower::WebhookVerify::try_new("").is_err());
+    /// use webhook_tower::WebhookVerify;
+    ///
+    /// assert!(WebhookVerify::try_new("").is_err());
+    /// // A `String` (from the environment, say) is taken as it is.
+    /// let secret = String::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    /// assert!(WebhookVerify::try_new(secret).is_ok());
     /// ```
-    pub fn try_new(secret: &str) -> Result<Self, SecretError> {
-        Ok(WebhookVerify::with_verifier(Verifier::standard(secret)?))
+    pub fn try_new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
+        Ok(WebhookVerify::with_verifier(Verifier::standard(
+            secret.as_ref(),
+        )?))
     }
 
     /// A layer for `scheme` accepting a signature made with any of `secrets` (a rotation: the

@@ -38,7 +38,8 @@
 //! Rejections carry `{"error":"…","code":"…"}` ([`Rejection::json_body`]) and the typed
 //! [`Rejection`] in the response extensions; [`WebhookVerify::on_rejection`] replaces the
 //! response, also for an extractor's rejection behind the layer (an inner non-2xx answer carrying
-//! a [`Rejection`], such as axum's `VerifiedEvent` 422), which is counted as a rejection too. The
+//! a [`Rejection`] with the rejection's own status, such as axum's `VerifiedEvent` 422), which
+//! is counted as a rejection too. The
 //! headers are checked before the body is read: a request whose headers can never
 //! verify (missing, malformed, a timestamp out of tolerance) is answered without reading its
 //! body.
@@ -47,7 +48,8 @@
 //!
 //! `Router::layer` wraps the router's fallbacks too: in a router with other routes, a `GET` on
 //! the webhook route or an unknown path would be refused as an unsigned webhook (400). Put the
-//! layer on the webhook's method router there, and the rest keeps its 404 and 405:
+//! layer on the webhook's method router there with `route_layer` (`MethodRouter::layer` wraps
+//! its method fallback too: a `GET` would be a 400), and the rest keeps its 404 and 405:
 //!
 //! ```
 //! use axum::{Router, routing::{get, post}};

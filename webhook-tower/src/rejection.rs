@@ -15,10 +15,12 @@ use crate::observe::Outcome;
 /// Whatever it returns, the layer adds the typed [`Rejection`] to the response extensions.
 ///
 /// It also answers the rejections of extractors behind the layer: when the inner service
-/// answers a non-2xx response carrying a [`Rejection`] in its extensions (axum's `VerifiedEvent`
-/// does for a body that does not fit its type, 422), the layer counts it as a rejection and
-/// answers with this handler's response, plus the headers the inner stack set that it does not
-/// set itself (none describing the replaced body: `content-*`, `etag`, `last-modified`).
+/// answers a non-2xx response carrying a [`Rejection`] in its extensions, with the rejection's
+/// own status (axum's `VerifiedEvent` does for a body that does not fit its type, 422), the
+/// layer counts it as a rejection and answers with this handler's response, plus the headers the
+/// inner stack set that it does not set itself (none describing the replaced body: `content-*`,
+/// `etag`, `last-modified`). A handler that took the rejection and answered with another status
+/// keeps its answer (the rejection is still counted).
 ///
 /// ```
 /// use webhook_tower::{Full, OnRejection, WebhookVerify};
