@@ -53,8 +53,10 @@ const CUSTOM: &str = "";
 
 impl KeptHeaders {
     /// Copies the headers `scheme` keeps out of `headers`. Of two alias names (`webhook-id` and
-    /// `svix-id`), the first present is kept, as the verifier reads it. `signature_header` is
-    /// the name the verifier read the signature under, when not the scheme's own.
+    /// `svix-id`), the first with a value (not blank, UTF-8) is kept, else the first present, as
+    /// the verifier reads them (Shopify's id falls back to `shopify-webhook-id` past a blank
+    /// `x-shopify-webhook-id`). `signature_header` is the name the verifier read the signature
+    /// under, when not the scheme's own.
     pub(crate) fn from_request<H: Headers + ?Sized>(
         scheme: Scheme,
         signature_header: Option<&str>,
@@ -70,7 +72,17 @@ impl KeptHeaders {
                 }
                 _ => names
                     .iter()
-                    .find_map(|&name| Some((name, headers.get(name)?))),
+                    .find_map(|&name| {
+                        let value = headers.get(name)?;
+                        let usable = !crate::parse::trim(value).is_empty()
+                            && std::str::from_utf8(value).is_ok();
+                        usable.then_some((name, value))
+                    })
+                    .or_else(|| {
+                        names
+                            .iter()
+                            .find_map(|&name| Some((name, headers.get(name)?)))
+                    }),
             };
             if let Some(value) = value {
                 found[len] = value;

@@ -535,6 +535,29 @@ fn v1a_signatures_are_capped() {
     hmac.verify_at(&with_v1, BODY, NOW).unwrap();
 }
 
+/// A stored Shopify delivery verifies again (an inbox replay) with the id and dedupe key it was
+/// accepted with: past a blank `x-shopify-webhook-id` the verifier reads `shopify-webhook-id`,
+/// and the kept headers keep that one.
+#[test]
+fn shopify_kept_headers_keep_the_id_the_verifier_read() {
+    let body = br#"{"id":1}"#;
+    let mut headers = Signer::new(Scheme::Shopify, "s")
+        .unwrap()
+        .sign("real-id", NOW, body);
+    headers.set("x-shopify-webhook-id", " ");
+    headers.set("shopify-webhook-id", "real-id");
+    let verifier = Verifier::new(Scheme::Shopify, "s").unwrap();
+    let live = verifier
+        .verify_delivery_at(&headers, bytes::Bytes::from_static(body), NOW)
+        .unwrap();
+    assert_eq!(live.id(), Some("real-id"));
+    let again = verifier
+        .verify_delivery_at(live.headers(), live.body().clone(), NOW)
+        .unwrap();
+    assert_eq!(again.id(), Some("real-id"));
+    assert_eq!(again.dedupe_key(), live.dedupe_key());
+}
+
 fn secret_for(scheme: Scheme, seed: &[u8]) -> String {
     use base64::Engine as _;
     match scheme {
