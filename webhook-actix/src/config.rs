@@ -73,9 +73,15 @@ impl WebhookConfig {
     }
 
     /// A Standard Webhooks configuration (Scalekit, Svix-powered senders) with one `whsec_…`
-    /// secret.
-    pub fn secret(secret: &str) -> Result<Self, SecretError> {
-        Verifier::standard(secret).map(WebhookConfig::new)
+    /// secret (a `&str` or a `String`, as read from the environment).
+    ///
+    /// ```
+    /// let secret = String::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    /// let config = webhook_actix::WebhookConfig::secret(secret)?;
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn secret(secret: impl AsRef<str>) -> Result<Self, SecretError> {
+        Verifier::standard(secret.as_ref()).map(WebhookConfig::new)
     }
 
     /// A configuration for `scheme` accepting any of `secrets`.
@@ -94,8 +100,8 @@ impl WebhookConfig {
     }
 
     /// Also accepts `secret` (e.g. the previous one during a rotation).
-    pub fn add_secret(mut self, secret: &str) -> Result<Self, SecretError> {
-        self.verifier = self.verifier.add_secret(secret)?;
+    pub fn add_secret(mut self, secret: impl AsRef<str>) -> Result<Self, SecretError> {
+        self.verifier = self.verifier.add_secret(secret.as_ref())?;
         Ok(self)
     }
 
