@@ -135,7 +135,10 @@ impl Accepted {
 
 /// A delivery on its way into the store (what backends receive in
 /// [`Backend::accept_batch`](crate::backend::Backend::accept_batch)).
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` shows the body's length and the kept headers' names, never their contents: a
+/// printed delivery ends up in logs.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct NewDelivery {
     /// [`Delivery::dedupe_key`].
@@ -156,6 +159,26 @@ pub struct NewDelivery {
     pub meta: AcceptMeta,
     /// When it was received (ms since the epoch).
     pub received_at_ms: i64,
+}
+
+impl std::fmt::Debug for NewDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<String> =
+            serde_json::from_str::<Vec<(String, String)>>(&self.headers_json)
+                .map(|headers| headers.into_iter().map(|(name, _)| name).collect())
+                .unwrap_or_default();
+        f.debug_struct("NewDelivery")
+            .field("dedupe_key", &self.dedupe_key)
+            .field("scheme", &self.scheme)
+            .field("message_id", &self.message_id)
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("body_len", &self.body.len())
+            .field("header_names", &header_names)
+            .field("meta", &self.meta)
+            .field("received_at_ms", &self.received_at_ms)
+            .finish()
+    }
 }
 
 /// The longest message id, event id, dedupe key or event type the inbox stores, in bytes.
@@ -234,7 +257,10 @@ impl NewDelivery {
 }
 
 /// A stored delivery with its processing state: what handlers, `get` and `list` return.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// Its `Debug` shows the body's length and the kept headers' names, never their contents
+/// (personal data, signatures): a delivery printed by a handler ends up in logs.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct StoredDelivery {
     /// The id.
@@ -274,7 +300,77 @@ pub struct StoredDelivery {
     pub finished_at_ms: Option<i64>,
 }
 
+impl std::fmt::Debug for StoredDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("StoredDelivery")
+            .field("id", &self.id)
+            .field("dedupe_key", &self.dedupe_key)
+            .field("scheme", &self.scheme)
+            .field("message_id", &self.message_id)
+            .field("event_id", &self.event_id)
+            .field("event_type", &self.event_type)
+            .field("body_len", &self.body.len())
+            .field("header_names", &header_names)
+            .field("client_addr", &self.client_addr)
+            .field("user_agent", &self.user_agent)
+            .field("received_at_ms", &self.received_at_ms)
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .field("next_attempt_at_ms", &self.next_attempt_at_ms)
+            .field("last_error", &self.last_error)
+            .field("processing_ms", &self.processing_ms)
+            .field("finished_at_ms", &self.finished_at_ms)
+            .finish()
+    }
+}
+
 impl StoredDelivery {
+    /// `delivery` as a worker hands it to a handler on its first attempt (status
+    /// [`Processing`](DeliveryStatus::Processing), one attempt, received at `now_ms`): for
+    /// unit tests of raw and batch handlers, without an inbox.
+    ///
+    /// ```
+    /// use webhook_core::{Signer, Verifier};
+    /// use webhook_inbox::{DeliveryId, StoredDelivery};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let body = br#"{"type":"organization.created","data":{}}"#;
+    /// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body);
+    /// let verifier = Verifier::standard(secret)?.without_timestamp_check();
+    /// let delivery = verifier.verify_delivery(&headers, body.to_vec().into())?;
+    ///
+    /// let stored = StoredDelivery::processing(DeliveryId(1), &delivery, 1_700_000_000_000);
+    /// assert_eq!(stored.event_type_str(), "organization.created");
+    /// assert_eq!(stored.attempts, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn processing(id: DeliveryId, delivery: &Delivery, now_ms: i64) -> Self {
+        StoredDelivery {
+            id,
+            dedupe_key: delivery.dedupe_key(),
+            scheme: delivery.scheme().as_str().to_owned(),
+            message_id: delivery.id().map(str::to_owned),
+            event_id: delivery.event_id().map(str::to_owned),
+            event_type: delivery.event_type().map(str::to_owned),
+            body: delivery.body().clone(),
+            headers: delivery
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+            client_addr: None,
+            user_agent: None,
+            received_at_ms: now_ms,
+            status: DeliveryStatus::Processing,
+            attempts: 1,
+            next_attempt_at_ms: now_ms,
+            last_error: None,
+            processing_ms: None,
+            finished_at_ms: None,
+        }
+    }
+
     /// The event type, or `""` when the sender gave none.
     pub fn event_type_str(&self) -> &str {
         self.event_type.as_deref().unwrap_or("")
@@ -661,4 +757,40 @@ pub struct PruneReport {
     pub dedupe_keys: u64,
     /// Attempt log rows removed.
     pub attempts: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use webhook_core::{Signer, Verifier};
+
+    #[test]
+    fn debug_shows_no_body_and_no_header_values() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"type":"user.created","data":{"email":"alice@example.com"}}"#;
+        let headers = Signer::standard(secret)
+            .unwrap()
+            .sign("msg_1", 1_700_000_000, body);
+        let signature = headers.get("webhook-signature").unwrap().to_owned();
+        let delivery = Verifier::standard(secret)
+            .unwrap()
+            .without_timestamp_check()
+            .verify_delivery(&headers, body.to_vec().into())
+            .unwrap();
+        let new = format!(
+            "{:?}",
+            NewDelivery::from_delivery(&delivery, AcceptMeta::new(), 0)
+        );
+        let stored = format!(
+            "{:?}",
+            StoredDelivery::processing(DeliveryId(7), &delivery, 0)
+        );
+        for shown in [new, stored] {
+            assert!(!shown.contains("alice"), "{shown}");
+            assert!(!shown.contains(&signature[3..]), "{shown}");
+            assert!(shown.contains("body_len: 60"), "{shown}");
+            assert!(shown.contains("webhook-signature"), "{shown}");
+            assert!(shown.contains("user.created"), "{shown}");
+        }
+    }
 }
