@@ -46,8 +46,20 @@ cleanup() {
 trap cleanup EXIT
 
 as_pg "$PGBIN/initdb" -D "$PGDATA/data" -U postgres --auth=trust -E UTF8 >/dev/null
+# TLS with a throwaway self-signed certificate, so that `sslmode=require` is tested too
+# (plain connections are still accepted).
+if ! command -v openssl >/dev/null; then
+    echo "installing openssl (a certificate for the test cluster)" >&2
+    SUDO=""
+    [ "$(id -u)" != 0 ] && SUDO=sudo
+    $SUDO apt-get install -y -qq openssl >/dev/null
+fi
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -keyout "$PGDATA/data/server.key" -out "$PGDATA/data/server.crt" >/dev/null 2>&1
+chmod 600 "$PGDATA/data/server.key"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDATA/data/server.key" "$PGDATA/data/server.crt"
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA/data" -l "$PGDATA/log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDATA -c max_connections=300 -c fsync=on" start >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $PGDATA -c max_connections=300 -c fsync=on -c ssl=on" start >/dev/null
 as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qc "CREATE DATABASE webhooks" >/dev/null
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/webhooks"

@@ -30,6 +30,24 @@ async fn postgres() -> ((), Arc<dyn Backend>) {
 
 backend_suite!(postgres());
 
+/// Most managed servers require TLS: `sslmode=require` connects over it (the test cluster of
+/// `scripts/with-postgres.sh` has a self-signed certificate) and sets the inbox up.
+#[tokio::test]
+async fn connects_over_tls_when_required() {
+    let url = format!("{}&sslmode=require", pg_support::fresh_url("tls"));
+    let backend = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let (ssl,): (bool,) =
+        sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(backend.pool())
+            .await
+            .unwrap();
+    assert!(ssl, "the connection is not encrypted");
+    let inbox = Inbox::connect(&url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap().queue_depth(), 0);
+}
+
 /// A dedupe key held by a transaction that does not end (an instance gone mid-commit) refuses
 /// only its own delivery, after a short wait: the deliveries queued behind it and those sharing
 /// its group commit are stored.
