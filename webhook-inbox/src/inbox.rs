@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use webhook_core::{Delivery, EventPattern};
 
@@ -21,6 +21,9 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Default longest group commit before its accepts are answered 503: 10 s.
 pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shortest [`InboxBuilder::commit_timeout`]: shorter ones are raised to it.
+pub const MIN_COMMIT_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// The largest [`InboxBuilder::max_batch`]: larger values are clamped to it (one commit of more
 /// deliveries would hold the write lock for long, for no gain in throughput).
@@ -176,9 +179,11 @@ impl InboxBuilder {
     /// times out, the accepts queued behind it are answered at once. The workers bound each of
     /// their store calls (claim, record, lease renewal, release) by it too: a connection whose
     /// server went silent (a host that died without a reset, a failover behind a virtual IP)
-    /// never answers, and the worker would otherwise wait on it for good.
+    /// never answers, and the worker would otherwise wait on it for good. At least
+    /// [`MIN_COMMIT_TIMEOUT`] (100 ms): a zero, from an unset setting say, would refuse
+    /// every delivery.
     pub fn commit_timeout(mut self, timeout: Duration) -> Self {
-        self.commit_timeout = timeout;
+        self.commit_timeout = timeout.max(MIN_COMMIT_TIMEOUT);
         self
     }
 
@@ -220,6 +225,8 @@ impl InboxBuilder {
                 retry_after: self.retry_after,
                 commit_timeout: self.commit_timeout,
                 workers: Mutex::new(Workers::default()),
+                workers_changed: Notify::new(),
+                closing: watch::Sender::new(false),
                 commits,
             }),
         })
@@ -273,6 +280,10 @@ struct Inner {
     commit_timeout: Duration,
     /// The running workers' handler patterns.
     workers: Mutex<Workers>,
+    /// Told when a worker stops.
+    workers_changed: Notify,
+    /// Set by `close`: the workers of this inbox stop.
+    closing: watch::Sender<bool>,
     /// Whether the last group commit failed.
     commits: Arc<writer::CommitHealth>,
 }
@@ -502,7 +513,13 @@ impl Inbox {
     }
 
     /// Stops accepting (further accepts fail with [`InboxError::Closed`], the service answers
-    /// 503), commits what is queued, and closes the store.
+    /// 503), commits what is queued, stops the inbox's workers as
+    /// [`Worker::shutdown`](crate::Worker::shutdown) does and waits for them (their runs finish,
+    /// or are released for another attempt after the worker's shutdown timeout), and closes the
+    /// store. It closes the inbox for all its clones; workers cannot be spawned on it afterwards.
+    ///
+    /// Do not call it from a handler: it waits for that handler's worker to stop, which the
+    /// handler holds up until the worker's shutdown timeout.
     pub async fn close(&self) {
         let tx = self.inner.tx.lock().ok().and_then(|mut tx| tx.take());
         drop(tx);
@@ -510,7 +527,29 @@ impl Inbox {
         if let Some(writer) = writer {
             let _ = writer.await;
         }
+        // A worker still running would record its results in a closed store: its deliveries,
+        // though handled, would run again.
+        self.inner.closing.send_replace(true);
+        loop {
+            let stopped = self.inner.workers_changed.notified();
+            tokio::pin!(stopped);
+            stopped.as_mut().enable();
+            if self.workers().running.is_empty() {
+                break;
+            }
+            stopped.await;
+        }
         self.inner.backend.close().await;
+    }
+
+    /// Whether [`close`](Inbox::close) was called (on any clone).
+    pub(crate) fn is_closing(&self) -> bool {
+        *self.inner.closing.borrow()
+    }
+
+    /// Resolves once [`close`](Inbox::close) is called.
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.inner.closing.subscribe()
     }
 
     /// The backend.
@@ -559,6 +598,8 @@ impl Inbox {
         let mut workers = self.workers();
         workers.running.retain(|(o, _)| o != owner);
         workers.changed_at_ms = now;
+        drop(workers);
+        self.inner.workers_changed.notify_waiters();
     }
 
     /// Every pattern a running worker of this inbox handles, and when a worker last started or

@@ -71,6 +71,7 @@ pub use error::InboxError;
 pub use future::ResponseFuture;
 pub use inbox::{
     DEFAULT_COMMIT_TIMEOUT, DEFAULT_RETENTION, Inbox, InboxBuilder, MAX_BATCH, MAX_QUEUE_CAPACITY,
+    MIN_COMMIT_TIMEOUT,
 };
 pub use model::{
     AcceptMeta, Accepted, ClaimFilter, DeliveryId, DeliveryStatus, EventTypeStats, Health,

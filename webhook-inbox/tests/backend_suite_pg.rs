@@ -31,7 +31,8 @@ async fn postgres() -> ((), Arc<dyn Backend>) {
 backend_suite!(postgres());
 
 /// Most managed servers require TLS: `sslmode=require` connects over it (the test cluster of
-/// `scripts/with-postgres.sh` has a self-signed certificate) and sets the inbox up.
+/// `scripts/with-postgres.sh` has a self-signed certificate) and sets the inbox up; a URL
+/// without `sslmode` connects plain.
 #[tokio::test]
 async fn connects_over_tls_when_required() {
     let url = format!("{}&sslmode=require", pg_support::fresh_url("tls"));
@@ -46,6 +47,17 @@ async fn connects_over_tls_when_required() {
     assert!(ssl, "the connection is not encrypted");
     let inbox = Inbox::connect(&url).await.unwrap();
     assert_eq!(inbox.counts().await.unwrap().queue_depth(), 0);
+
+    // Without `sslmode` in the URL, the connection is plain (see `PostgresBackend::open`).
+    let plain = PostgresBackend::connect(&pg_support::fresh_url("plain"), Durability::Full)
+        .await
+        .unwrap();
+    let (ssl,): (bool,) =
+        sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(plain.pool())
+            .await
+            .unwrap();
+    assert!(!ssl);
 }
 
 /// A dedupe key held by a transaction that does not end (an instance gone mid-commit) refuses

@@ -94,7 +94,11 @@ async fn a_call_given_up_on_a_silent_server_does_not_keep_its_pool_slot() {
         .unwrap()
         .close()
         .await;
-    let direct = PgConnectOptions::from_str(&url).unwrap();
+    // Plain, as a URL without `sslmode` connects (over TLS, sqlx's close waits for the silent
+    // server: see `PostgresBackend::open`).
+    let direct = PgConnectOptions::from_str(&url)
+        .unwrap()
+        .ssl_mode(sqlx::postgres::PgSslMode::Disable);
     let proxy = Proxy::start((direct.get_host().to_owned(), direct.get_port())).await;
     let through_proxy = direct.clone().host("127.0.0.1").port(proxy.port);
     // One connection: a slot held by a dead connection leaves none. The acquire timeout leaves

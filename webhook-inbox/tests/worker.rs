@@ -155,6 +155,19 @@ async fn huge_batch_and_queue_sizes_are_clamped() {
     assert!(accepted.is_ok(), "{accepted:?}");
 }
 
+/// A zero commit timeout (an unset setting) is raised to the minimum, not a 503 for every
+/// delivery.
+#[tokio::test]
+async fn a_zero_commit_timeout_is_raised() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b.commit_timeout(Duration::ZERO)).await;
+    for i in 0..20 {
+        let accepted = inbox
+            .accept(&delivery(&format!("z{i}"), "a.b", "{}"), AcceptMeta::new())
+            .await;
+        assert!(accepted.is_ok(), "{accepted:?}");
+    }
+}
+
 #[tokio::test]
 async fn routes_typed_raw_and_unhandled_most_specific_first() {
     let (_dir, inbox, _clock) = inbox_with(|b| b).await;
@@ -1639,4 +1652,120 @@ async fn a_restarting_handler_keeps_its_deliveries() {
     assert_eq!(runs.load(Ordering::SeqCst), 2);
     old_worker.shutdown().await;
     again.shutdown().await;
+}
+
+/// `close` without `shutdown` first stops the inbox's workers and waits for their runs: a
+/// handled delivery is recorded as done, not run again after a restart.
+#[tokio::test]
+async fn close_waits_for_the_workers_and_their_runs() {
+    let (dir, inbox, _clock) = inbox_with(|b| b).await;
+    let held = Held::default();
+    let _worker = inbox
+        .worker()
+        .on_raw("*", held.handler())
+        .poll_interval(Duration::from_millis(10))
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "msg_close", "user.created").await;
+    assert!(held.started().await);
+    let closing = tokio::spawn({
+        let inbox = inbox.clone();
+        async move { inbox.close().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!closing.is_finished(), "close returned while a handler ran");
+    held.release.notify_waiters();
+    tokio::time::timeout(Duration::from_secs(10), closing)
+        .await
+        .expect("close did not return")
+        .unwrap();
+    // Spawning on the closed inbox is refused.
+    let refused = inbox.worker().on_raw("*", held.handler()).spawn();
+    assert!(matches!(refused, Err(webhook_inbox::InboxError::Closed)));
+
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let reopened = Inbox::connect(&url).await.unwrap();
+    let stored = reopened.get(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, DeliveryStatus::Done);
+    assert_eq!(stored.attempts, 1);
+    assert_eq!(held.runs(), 1);
+    reopened.close().await;
+}
+
+/// A worker that could only complete deliveries unhandled, or that has no runtime to run on,
+/// is refused at `spawn`.
+#[tokio::test]
+async fn a_worker_without_handlers_is_refused() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let err = inbox.worker().spawn().unwrap_err();
+    assert!(err.to_string().contains("no handler"), "{err}");
+    inbox.close().await;
+}
+
+#[test]
+fn spawning_outside_a_runtime_is_an_error_not_a_panic() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (_dir, inbox, _clock) = rt.block_on(inbox_with(|b| b));
+    let err = inbox
+        .worker()
+        .on_raw("*", |_d: StoredDelivery| async { Ok(()) })
+        .spawn()
+        .unwrap_err();
+    assert!(err.to_string().contains("tokio runtime"), "{err}");
+    rt.block_on(inbox.close());
+}
+
+/// Deliveries no handler takes are completed by default; the first of each event type is
+/// warned about, so that a pattern with a typo shows in the logs.
+#[tokio::test]
+async fn unhandled_event_types_are_warned_about_once_each() {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .unhandled_after(Duration::ZERO)
+        .on_raw("organisation.*", |_d: StoredDelivery| async { Ok(()) })
+        .spawn()
+        .unwrap();
+    let ids = [
+        accept(&inbox, "u1", "organization.created").await,
+        accept(&inbox, "u2", "organization.created").await,
+        accept(&inbox, "u3", "organization.deleted").await,
+    ];
+    assert!(
+        eventually(5, || async {
+            for id in ids {
+                if status(&inbox, id).await != DeliveryStatus::Done {
+                    return false;
+                }
+            }
+            true
+        })
+        .await
+    );
+    worker.shutdown().await;
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains(" WARN ")).collect();
+    assert_eq!(warnings.len(), 2, "{log}");
+    assert!(warnings[0].contains("\"organization.created\""), "{log}");
+    assert!(warnings[1].contains("\"organization.deleted\""), "{log}");
 }

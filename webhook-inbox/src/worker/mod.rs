@@ -332,10 +332,26 @@ impl WorkerBuilder {
     }
 
     /// Starts the worker on the current tokio runtime. Fails if a pattern did not parse or has
-    /// two handlers.
+    /// two handlers, if no handler is registered, outside a tokio runtime, and on a closed
+    /// inbox.
     pub fn spawn(mut self) -> Result<Worker, InboxError> {
         if !self.errors.is_empty() {
             return Err(InboxError::Config(self.errors.join("; ")));
+        }
+        if self.routes.is_empty() {
+            return Err(InboxError::Config(
+                "the worker has no handler: register one with `on`, `on_raw` or `on_batch` \
+                 (a worker without handlers would only complete deliveries unhandled)"
+                    .to_owned(),
+            ));
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(InboxError::Config(
+                "a worker runs on a tokio runtime: spawn it from inside one".to_owned(),
+            ));
+        }
+        if self.inbox.is_closing() {
+            return Err(InboxError::Closed);
         }
         // Most specific first; registration order among equals.
         self.routes
@@ -354,9 +370,20 @@ impl WorkerBuilder {
         // Noted before the worker starts, so that a worker spawned right after leaves this
         // one's deliveries alone from its first claim.
         let registration = Registration::new(shared.inbox(), &owner, shared.patterns());
+        let mut closing = shared.inbox().closing();
+        let stop = stop_tx.clone();
         let handle = tokio::spawn(async move {
             let _registration = registration;
-            run::run(shared, stop_rx).await;
+            let run = run::run(shared, stop_rx);
+            tokio::pin!(run);
+            tokio::select! {
+                () = &mut run => return,
+                // `Inbox::close` stops the worker as `shutdown` does.
+                _ = closing.wait_for(|closing| *closing) => {
+                    let _ = stop.send(true);
+                }
+            }
+            run.await;
         });
         Ok(Worker {
             owner,

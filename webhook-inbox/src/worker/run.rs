@@ -48,7 +48,13 @@ pub(crate) struct Shared {
     patterns: Vec<EventPattern>,
     /// Whether noting the patterns failed last time (its warning is given once).
     note_failed: AtomicBool,
+    /// The event types already warned about as unhandled (at most [`MAX_WARNED_TYPES`]).
+    warned_unhandled: Mutex<HashSet<String>>,
 }
+
+/// How many unhandled event types a worker warns about, each once: a pattern with a typo shows
+/// up in the logs, and a sender of many unknown types cannot grow the set.
+const MAX_WARNED_TYPES: usize = 64;
 
 /// The deliveries this worker holds (running, or waiting in a batch), and the claimed copies of
 /// them that must not start.
@@ -126,7 +132,17 @@ impl Shared {
             config,
             in_flight: Mutex::new(InFlight::default()),
             note_failed: AtomicBool::new(false),
+            warned_unhandled: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Whether `event_type` is unhandled here for the first time (up to [`MAX_WARNED_TYPES`]).
+    fn first_unhandled(&self, event_type: &str) -> bool {
+        let mut warned = self
+            .warned_unhandled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        warned.len() < MAX_WARNED_TYPES && warned.insert(event_type.to_owned())
     }
 
     fn now(&self) -> i64 {
@@ -363,9 +379,17 @@ impl Shared {
         let outcomes: Vec<Outcome> = items
             .iter()
             .map(|item| {
+                let event_type = item.event_type.as_deref().unwrap_or("");
+                if self.first_unhandled(event_type) {
+                    tracing::warn!(
+                        webhook.event_type = event_type,
+                        outcome = label,
+                        "no worker has a handler for event type {event_type:?}: its deliveries are {label} without running (the worker's `unhandled` policy). Register a handler for it, check the patterns for a typo, or filter the type out before the inbox (logged once per type)"
+                    );
+                }
                 tracing::debug!(
                     webhook.delivery = item.id.0,
-                    webhook.event_type = item.event_type.as_deref().unwrap_or(""),
+                    webhook.event_type = event_type,
                     outcome = label,
                     "no handler for delivery"
                 );

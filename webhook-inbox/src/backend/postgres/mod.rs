@@ -27,6 +27,26 @@ mod listen;
 /// (re-exported so that a receiver needs no sqlx dependency of its own).
 pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+/// `options` without TLS unless the URL (or `PGSSLMODE`) asks for it with `sslmode`.
+///
+/// sqlx's default, `prefer`, would use TLS whenever the server offers it. Over TLS, sqlx
+/// closes a connection by waiting for the server's answer: a server gone silent (a failover
+/// behind a virtual IP, a host that died without a reset) then holds the connection's pool
+/// slot until the kernel gives up on it, about 15 minutes, and a few of them leave no
+/// connection for accepts. A plain connection is closed at once. Ask for TLS where the network
+/// needs it (`sslmode=require`, `verify-full`), knowing this.
+fn plain_unless_asked(url: &str, options: PgConnectOptions) -> PgConnectOptions {
+    let url = url.to_ascii_lowercase();
+    let asked = url.contains("sslmode=")
+        || url.contains("ssl-mode=")
+        || std::env::var_os("PGSSLMODE").is_some();
+    if asked {
+        options
+    } else {
+        options.ssl_mode(sqlx::postgres::PgSslMode::Disable)
+    }
+}
+
 /// How long a connection handed back to the pool may take to answer a ping before it is
 /// closed rather than kept.
 const RELEASE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -157,7 +177,7 @@ impl PostgresBackend {
         durability: Durability,
         setup: SchemaSetup,
     ) -> BackendResult<Self> {
-        let options = PgConnectOptions::from_str(url)?;
+        let options = plain_unless_asked(url, PgConnectOptions::from_str(url)?);
         let pool = PgPoolOptions::new()
             .max_connections(Self::DEFAULT_MAX_CONNECTIONS)
             .acquire_timeout(Self::DEFAULT_ACQUIRE_TIMEOUT);
