@@ -159,8 +159,8 @@ impl InboxBuilder {
         self
     }
 
-    /// [`Inbox::health`] reports unhealthy when more than `threshold` handler runs failed in
-    /// the last `window` (default 10 in 5 minutes).
+    /// [`Inbox::health`] reports handlers failing when more than `threshold` handler runs
+    /// failed in the last `window` (default 10 in 5 minutes).
     pub fn health_threshold(mut self, threshold: u64, window: Duration) -> Self {
         self.health_threshold = threshold;
         self.health_window = window;
@@ -447,10 +447,10 @@ impl Inbox {
         Ok(counts)
     }
 
-    /// Healthy unless failed handler runs in the health window exceed the threshold, the store
-    /// does not answer, the last group commit failed (a full disk: accepts are answered 503
-    /// until one succeeds), or the inbox no longer accepts (closed, or its writer task ended):
-    /// what an `/admin/health` endpoint returns.
+    /// Healthy unless the store does not answer, the last group commit failed (a full disk:
+    /// accepts are answered 503 until one succeeds), or the inbox no longer accepts (closed, or
+    /// its writer task ended); handlers failing when failed handler runs in the health window
+    /// exceed the threshold (see [`Health`]): what an `/admin/health` endpoint returns.
     pub async fn health(&self) -> Health {
         let since = self
             .now_ms()
@@ -466,23 +466,25 @@ impl Inbox {
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {
                 let failing = self.inner.commits.failing();
-                let healthy = recent_failures <= threshold && failing.is_none();
+                let handlers_failing = recent_failures > threshold;
                 Health {
-                    healthy,
+                    healthy: failing.is_none(),
+                    handlers_failing,
                     recent_failures,
                     failure_threshold: threshold,
                     window_secs,
                     counts: Some(counts),
                     reason: match failing {
                         Some(e) => Some(format!("the last group commit failed, accepts are refused: {e}")),
-                        None => (!healthy).then(|| {
-                            format!("{recent_failures} failed handler runs in the last {window_secs} s (threshold {threshold})")
+                        None => handlers_failing.then(|| {
+                            format!("{recent_failures} failed handler runs in the last {window_secs} s (threshold {threshold}); deliveries are still accepted")
                         }),
                     },
                 }
             }
             (Err(e), _) | (_, Err(e)) => Health {
                 healthy: false,
+                handlers_failing: false,
                 recent_failures: 0,
                 failure_threshold: threshold,
                 window_secs,

@@ -527,12 +527,20 @@ impl StatusCounts {
 }
 
 /// The inbox's health (what an `/admin/health` endpoint returns).
+///
+/// Two separate signals. [`healthy`](Health::healthy) says whether deliveries can be accepted:
+/// what a load balancer's or Kubernetes' probe should see. [`handlers_failing`](Health::handlers_failing)
+/// says whether processing is failing (a downstream service down, a bug): a reason to alert,
+/// not to take the receiver out of service or restart it, since the inbox keeps accepting and
+/// retries the deliveries once the handlers recover.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Health {
-    /// False when failed handler runs in the window exceed the threshold, the store does not
-    /// answer, or accepts can no longer be stored.
+    /// False when the store does not answer or accepts can no longer be stored (the last group
+    /// commit failed, the inbox is closed).
     pub healthy: bool,
+    /// True when more handler runs failed in the window than the threshold.
+    pub handlers_failing: bool,
     /// Failed handler runs in the window.
     pub recent_failures: u64,
     /// The threshold.
@@ -541,7 +549,7 @@ pub struct Health {
     pub window_secs: u64,
     /// Deliveries per status (absent when the store did not answer).
     pub counts: Option<StatusCounts>,
-    /// Why it is unhealthy.
+    /// What is wrong, if anything: why it is unhealthy, else why handlers are failing.
     pub reason: Option<String>,
 }
 
