@@ -195,6 +195,7 @@ Examples:
   webhook sign --scheme github --secret \"It's a Secret to Everybody\" --body-file payload.json
 
   # Sign, then verify what was signed
+  export WEBHOOK_SECRET=whsec_test_secret
   webhook sign --scheme stripe --body-file event.json > headers.txt
   webhook verify --scheme stripe --headers-file headers.txt --body-file event.json
 
@@ -313,12 +314,14 @@ pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) key: KeyArgs,
 
-    /// A header of the delivery, as `Name: value` (repeat for each).
+    /// A header of the delivery, as `Name: value` (repeat for each). It replaces the headers
+    /// file's lines of the same name.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = header_line_arg)]
     pub(crate) headers: Vec<HeaderLine>,
 
     /// Read more headers from a file, one `Name: value` per line (the output of `webhook sign`,
-    /// or a captured request; blank lines, `#` comments and a request line are skipped).
+    /// a captured request, or a `curl -v` capture; blank lines, `#` comments and a request line
+    /// are skipped).
     #[arg(long, value_name = "FILE")]
     pub(crate) headers_file: Option<PathBuf>,
 

@@ -57,6 +57,14 @@ pub(crate) enum CliError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Writing to standard output failed.
+    #[error("cannot write {what}: {source}")]
+    Output {
+        /// What was being written.
+        what: &'static str,
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// Any other failure outside the command: network, runtime, database.
     #[error("{0}")]
     Runtime(String),
@@ -76,12 +84,23 @@ impl From<SecretError> for CliError {
 }
 
 impl CliError {
+    /// A failed write of `what` to standard output.
+    pub(crate) fn output(what: &'static str, source: std::io::Error) -> Self {
+        CliError::Output { what, source }
+    }
+
+    /// Whether the reader of standard output went away (`webhook … | head`): not an error to
+    /// report, the command just stops, as `cat` and `rg` do.
+    pub(crate) fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Output { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
             CliError::Usage(_) | CliError::Secret(_) => code::USAGE,
             CliError::Rejected(_) | CliError::Failed(_) => code::REJECTED,
-            CliError::Io { .. } | CliError::Runtime(_) => code::RUNTIME,
+            CliError::Io { .. } | CliError::Output { .. } | CliError::Runtime(_) => code::RUNTIME,
             CliError::NotFound(_) => code::NOT_FOUND,
             CliError::Interrupted(_) => code::INTERRUPTED,
         })

@@ -30,6 +30,7 @@ mod report;
 mod samples;
 mod send;
 mod sign;
+mod terminal;
 mod verify;
 
 use std::io::Write as _;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::from(error::code::OK),
+        Err(err) if err.is_closed_pipe() => ExitCode::from(error::code::OK),
         Err(err) => {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "webhook: {err}");
@@ -66,8 +68,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 Err(other) => return Err(other),
             };
-            writeln!(out, "{summary}")
-                .map_err(|e| CliError::Runtime(format!("cannot write the summary: {e}")))?;
+            writeln!(out, "{summary}").map_err(|e| CliError::output("the summary", e))?;
             result
         }
         Command::Send(args) => send::run(&args, &mut out),

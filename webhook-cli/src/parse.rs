@@ -70,7 +70,9 @@ pub(crate) fn header_line(line: &str) -> Result<HeaderLine, HeaderLineError> {
 }
 
 /// Parses a headers file: one `Name: value` per line; blank lines, `#` comments and a leading
-/// HTTP request or status line (`POST /hook HTTP/1.1`, `HTTP/1.1 200 OK`) are skipped.
+/// HTTP request or status line (`POST /hook HTTP/1.1`, `HTTP/1.1 200 OK`) are skipped. A
+/// `curl -v` capture works too: the request's `> ` lines are read, its `< ` (response), `* `
+/// (connection) and `{ `/`} ` (data) lines skipped.
 pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, HeaderLineError)> {
     let mut out = Vec::new();
     let mut first = true;
@@ -78,6 +80,17 @@ pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, Header
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {
         let line = raw.trim_end_matches('\r');
+        let line = match line.strip_prefix("> ") {
+            Some(sent) => sent,
+            None if ["<", "*", "{", "}"]
+                .iter()
+                .any(|p| line == *p || line.starts_with(&format!("{p} "))) =>
+            {
+                continue;
+            }
+            None if line == ">" => continue,
+            None => line,
+        };
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
@@ -199,6 +212,17 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[1].value, "5");
         assert_eq!(header_lines("a: 1\nbroken\n").unwrap_err().0, 2);
+        // A `curl -v` capture: the request headers sent, nothing of the connection or response.
+        let curl = "*   Trying 127.0.0.1:3000...\n* Connected to 127.0.0.1 (127.0.0.1) port 3000\n\
+                    > POST /webhooks HTTP/1.1\n> Host: 127.0.0.1:3000\n> webhook-id: msg_1\n\
+                    > webhook-timestamp: 1700000000\n>\n} [12 bytes data]\n\
+                    < HTTP/1.1 201 Created\n< content-length: 0\n<\n* Connection #0 left intact\n";
+        let names: Vec<String> = header_lines(curl)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.name)
+            .collect();
+        assert_eq!(names, ["host", "webhook-id", "webhook-timestamp"]);
     }
 
     #[test]

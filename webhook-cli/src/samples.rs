@@ -32,5 +32,5 @@ pub(crate) fn run(event_type: Option<&str>, out: &mut dyn std::io::Write) -> Res
         }
     };
     out.write_all(text.as_bytes())
-        .map_err(|e| CliError::Runtime(format!("cannot write: {e}")))
+        .map_err(|e| CliError::output("the samples", e))
 }

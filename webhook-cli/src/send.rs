@@ -46,8 +46,14 @@ struct Delivered {
 /// Runs `webhook send`, writing the summary to `out`.
 pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), CliError> {
     if !matches!(args.url.scheme(), "http" | "https") {
+        // `localhost:3000/webhooks` parses as the scheme `localhost`.
+        let hint = if args.url.cannot_be_a_base() {
+            format!(" (did you mean http://{}?)", args.url)
+        } else {
+            String::new()
+        };
         return Err(CliError::Usage(format!(
-            "--url must be an http:// or https:// URL, not {}:",
+            "--url must be an http:// or https:// URL, not {}:{hint}",
             args.url.scheme()
         )));
     }
@@ -174,7 +180,7 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
         text.push_str(&report.human(&shown(&plan.url), args.concurrency));
     }
     out.write_all(text.as_bytes())
-        .map_err(|e| CliError::Runtime(format!("cannot write the summary: {e}")))?;
+        .map_err(|e| CliError::output("the summary", e))?;
 
     if interrupted {
         return Err(CliError::Interrupted(format!(
@@ -306,7 +312,8 @@ fn describe_single(delivered: &Delivered, json: bool) -> String {
                 latency.as_secs_f64() * 1000.0
             );
             if let Some(body) = response.as_deref().filter(|b| !b.is_empty()) {
-                s.push_str(body.trim_end());
+                // Any server can answer: its bytes must not drive the terminal.
+                s.push_str(&crate::terminal::printable(body.trim_end(), "\n\t"));
                 s.push('\n');
             }
             s

@@ -61,5 +61,5 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
         }
     };
     out.write_all(text.as_bytes())
-        .map_err(|e| CliError::Runtime(format!("cannot write the headers: {e}")))
+        .map_err(|e| CliError::output("the headers", e))
 }

@@ -28,6 +28,9 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<String, CliError> {
             .map_err(|(line, e)| CliError::Usage(format!("{what}, line {line}: {e}")))?;
         headers.extend(lines.into_iter().map(|h| (h.name, h.value)));
     }
+    // `--header` replaces the file's lines of the same name (to try another value), as `send
+    // --header` replaces what the signer set; repeated `--header`s of one name are all kept.
+    headers.retain(|(name, _)| !args.headers.iter().any(|h| h.name == *name));
     headers.extend(
         args.headers
             .iter()

@@ -584,3 +584,57 @@ fn ctrl_c_prints_the_summary_so_far_and_exits_130() {
         "{stderr}"
     );
 }
+
+/// Any server can answer `send`: escape sequences in its answer are shown escaped, never sent
+/// to the terminal raw.
+#[test]
+fn a_receivers_answer_cannot_drive_the_terminal() {
+    let url = serve(axum::Router::new().route(
+        "/webhooks",
+        post(|| async {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "\x1b[31mRED\x1b]0;pwned\x07 error\u{202e}desrever",
+            )
+        }),
+    ));
+    let out = webhook()
+        .args(["send", "--url", &url, "--secret", SECRET])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\x07'),
+        "{stdout:?}"
+    );
+    assert!(!stdout.contains('\u{202e}'), "{stdout:?}");
+    assert!(stdout.contains("\\u{1b}[31mRED"), "{stdout:?}");
+}
+
+/// A URL without its scheme (`localhost:3000/webhooks` parses as the scheme `localhost`) is
+/// refused with the URL it probably meant.
+#[test]
+fn a_url_without_scheme_suggests_http() {
+    webhook()
+        .args([
+            "send",
+            "--url",
+            "localhost:3000/webhooks",
+            "--secret",
+            SECRET,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "did you mean http://localhost:3000/webhooks?",
+        ));
+    webhook()
+        .args(["send", "--url", "ftp://example.com/x", "--secret", SECRET])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("not ftp:")
+                .and(predicate::str::contains("did you mean").not()),
+        );
+}

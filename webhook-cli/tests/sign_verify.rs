@@ -776,3 +776,53 @@ fn sign_json_is_format_json() {
         .assert()
         .code(2);
 }
+
+/// A reader that went away (`webhook … | head`) stops the command quietly with 0, as `cat`
+/// and `rg` do, instead of an error on stderr and exit 3.
+#[test]
+fn a_closed_output_pipe_is_not_an_error() {
+    for args in [&["samples"][..], &["samples", "user.login"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_webhook"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            out.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// `--header` replaces a header of the same name from `--headers-file` (to try another value),
+/// instead of making it a duplicate that fails as malformed.
+#[test]
+fn a_header_flag_replaces_the_files_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("headers.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "webhook-id: msg_other\nwebhook-timestamp: {STD_TS}\nwebhook-signature: {STD_SIG}\n"
+        ),
+    )
+    .unwrap();
+    let verify = |header: Option<String>| {
+        let mut cmd = webhook();
+        cmd.args(["verify", "--secret", STD_SECRET, "--tolerance", "off"])
+            .arg("--headers-file")
+            .arg(&file);
+        if let Some(header) = header {
+            cmd.args(["--header", &header]);
+        }
+        cmd.write_stdin(STD_BODY).output().unwrap()
+    };
+    // The file's id is wrong: the signature does not match.
+    assert_eq!(verify(None).status.code(), Some(1));
+    let out = verify(Some(format!("Webhook-Id: {STD_ID}")));
+    assert_exit_0(&out, "--header replacing the file's webhook-id");
+}

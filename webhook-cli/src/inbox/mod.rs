@@ -40,7 +40,7 @@ pub(crate) fn run(args: &InboxArgs, out: &mut dyn std::io::Write) -> Result<(), 
         result
     })?;
     out.write_all(&bytes)
-        .map_err(|e| CliError::Runtime(format!("cannot write: {e}")))
+        .map_err(|e| CliError::output("the output", e))
 }
 
 async fn execute(inbox: &Inbox, command: &InboxCommand, json: bool) -> Result<Vec<u8>, CliError> {
