@@ -34,7 +34,7 @@ pub(crate) fn run(args: &InboxArgs, out: &mut dyn std::io::Write) -> Result<(), 
             .schema(SchemaSetup::Existing)
             .build()
             .await
-            .map_err(inbox_error)?;
+            .map_err(|e| opening_error(url, e))?;
         let result = execute(&inbox, &args.command, args.json).await;
         inbox.close().await;
         result
@@ -146,6 +146,34 @@ fn delivery_status(status: StatusArg) -> DeliveryStatus {
     }
 }
 
+/// An error opening the inbox, naming the database (its password hidden): with the URL taken
+/// from `WEBHOOK_INBOX_URL`, the operator may not know which one was tried.
+fn opening_error(url: &str, e: InboxError) -> CliError {
+    match inbox_error(e) {
+        CliError::Runtime(message) => {
+            CliError::Runtime(format!("{message} (inbox at {})", shown_database(url)))
+        }
+        other => other,
+    }
+}
+
+/// `url` for a message: a password replaced by `***`; a URL that does not parse shows its
+/// scheme only.
+fn shown_database(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => match url.split_once(':') {
+            Some((scheme, _)) => format!("{scheme}:…"),
+            None => "(unparsable URL)".to_owned(),
+        },
+    }
+}
+
 fn inbox_error(e: InboxError) -> CliError {
     match e {
         InboxError::NotFound(id) => CliError::NotFound(format!("no delivery with id {id}")),
@@ -193,6 +221,19 @@ mod tests {
         let encoded = file.display().to_string().replace(' ', "%20");
         assert!(check_sqlite_file(&format!("sqlite://{encoded}")).is_ok());
         assert!(check_sqlite_file(&format!("sqlite://{}", file.display())).is_ok());
+    }
+
+    #[test]
+    fn databases_are_named_without_their_password() {
+        assert_eq!(
+            shown_database("postgres://bob:s3cr3t@127.0.0.1:5999/db?sslmode=require"),
+            "postgres://bob:***@127.0.0.1:5999/db?sslmode=require"
+        );
+        assert_eq!(
+            shown_database("postgres://bob@db/hooks"),
+            "postgres://bob@db/hooks"
+        );
+        assert_eq!(shown_database("not a url:pw@x"), "not a url:…");
     }
 
     #[test]
