@@ -290,6 +290,11 @@ pub(crate) struct SignArgs {
     #[arg(long, short = 'b', value_name = "FILE")]
     pub(crate) body_file: Option<PathBuf>,
 
+    /// The event type, for the schemes that send it in a header (unsigned): GitHub's
+    /// X-GitHub-Event (`push`), Shopify's X-Shopify-Topic (`orders/create`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) event: Option<String>,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = SignFormat::Headers)]
     pub(crate) format: SignFormat,
@@ -380,6 +385,11 @@ pub(crate) struct SendArgs {
     /// An extra request header, `Name: value` (repeat for each); overrides Content-Type.
     #[arg(long = "header", short = 'H', value_name = "NAME: VALUE", value_parser = header_line_arg)]
     pub(crate) headers: Vec<HeaderLine>,
+
+    /// The event type, for the schemes that send it in a header (unsigned): GitHub's
+    /// X-GitHub-Event (`push`), Shopify's X-Shopify-Topic (`orders/create`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) event: Option<String>,
 
     /// Give up on a delivery after this many seconds (at least 1).
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]

@@ -143,3 +143,25 @@ pub(crate) fn now_unix() -> i64 {
     use webhook_core::Clock as _;
     webhook_core::SystemClock.now_unix()
 }
+
+/// The header `--event` fills for `scheme`: its unsigned event-type header.
+pub(crate) fn event_header(
+    scheme: webhook_core::Scheme,
+    event: &str,
+) -> Result<(&'static str, String), CliError> {
+    let name = match scheme {
+        webhook_core::Scheme::GitHub => "x-github-event",
+        webhook_core::Scheme::Shopify => "x-shopify-topic",
+        other => {
+            return Err(CliError::Usage(format!(
+                "--event: {other} reads the event type from the body, not from a header"
+            )));
+        }
+    };
+    if event.trim().is_empty() || event.chars().any(char::is_control) {
+        return Err(CliError::Usage(
+            "--event is empty or has a control character".into(),
+        ));
+    }
+    Ok((name, event.to_owned()))
+}

@@ -91,6 +91,15 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
             .map_err(|e| CliError::Usage(format!("--header {}: {e}", h.name)))?;
         extra.append(name, value);
     }
+    if let Some(event) = &args.event {
+        let (name, value) = keys::event_header(signer.scheme(), event)?;
+        let value = http::HeaderValue::from_str(&value)
+            .map_err(|e| CliError::Usage(format!("--event: {e}")))?;
+        // A `--header` of the same name wins, as over the signed headers.
+        if !extra.contains_key(name) {
+            extra.insert(http::HeaderName::from_static(name), value);
+        }
+    }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(args.timeout))
         .user_agent(concat!("webhook-cli/", env!("CARGO_PKG_VERSION")))

@@ -40,8 +40,15 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
                 .into(),
         ));
     }
+    let event = match &args.event {
+        Some(event) => Some(keys::event_header(signer.scheme(), event)?),
+        None => None,
+    };
     let body = body::read(args.body_file.as_deref())?;
-    let headers = signer.sign(&id, timestamp, &body);
+    let mut headers = signer.sign(&id, timestamp, &body);
+    if let Some((name, value)) = event {
+        headers.0.push((name.to_owned(), value));
+    }
     let format = if args.json {
         SignFormat::Json
     } else {

@@ -638,3 +638,30 @@ fn a_url_without_scheme_suggests_http() {
                 .and(predicate::str::contains("did you mean").not()),
         );
 }
+
+/// `send --event` sends GitHub's event header; a `--header` of that name wins over it.
+#[test]
+fn send_event_sets_the_event_header_and_header_overrides_it() {
+    let url = serve(axum::Router::new().route(
+        "/webhooks",
+        post(|headers: http::HeaderMap| async move {
+            match headers.get_all("x-github-event").iter().collect::<Vec<_>>()[..] {
+                [one] if one == "push" => StatusCode::NO_CONTENT,
+                _ => StatusCode::BAD_REQUEST,
+            }
+        }),
+    ));
+    let send = |extra: &[&str]| {
+        webhook()
+            .args(["send", "--url", &url, "--scheme", "github", "--secret", "s"])
+            .args(["--event", "push"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(send(&[]).status.code(), Some(0));
+    assert_eq!(
+        send(&["--header", "X-GitHub-Event: issues"]).status.code(),
+        Some(1)
+    );
+}

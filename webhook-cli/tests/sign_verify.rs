@@ -826,3 +826,49 @@ fn a_header_flag_replaces_the_files_line() {
     let out = verify(Some(format!("Webhook-Id: {STD_ID}")));
     assert_exit_0(&out, "--header replacing the file's webhook-id");
 }
+
+/// `--event` adds the event-type header of the schemes that send it in a header, and
+/// `verify` reads the event type from it; other schemes refuse it.
+#[test]
+fn sign_event_sets_the_github_and_shopify_event_headers() {
+    for (scheme, secret, header, event) in [
+        (
+            "github",
+            "It's a Secret to Everybody",
+            "x-github-event",
+            "push",
+        ),
+        ("shopify", "shpss_test", "x-shopify-topic", "orders/create"),
+    ] {
+        let out = webhook()
+            .args([
+                "sign", "--scheme", scheme, "--secret", secret, "--event", event,
+            ])
+            .write_stdin("{}")
+            .output()
+            .unwrap();
+        assert_exit_0(&out, scheme);
+        let headers = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            headers.contains(&format!("{header}: {event}\n")),
+            "{headers}"
+        );
+        let mut verify = webhook();
+        verify.args(["verify", "--scheme", scheme, "--secret", secret]);
+        for line in headers.lines() {
+            verify.args(["--header", line]);
+        }
+        let out = verify.write_stdin("{}").output().unwrap();
+        assert_exit_0(&out, format!("{scheme} verify"));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["event_type"], event, "{summary}");
+    }
+    webhook()
+        .args(["sign", "--secret", STD_SECRET, "--event", "push"])
+        .write_stdin("{}")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "reads the event type from the body",
+        ));
+}
