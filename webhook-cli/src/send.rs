@@ -173,8 +173,13 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     progress.finish_and_clear();
 
     let mut text = String::new();
+    // A single delivery's id and answer, for `--json` (`inbox show ID` takes the id).
+    let mut single_json = serde_json::Map::new();
     if let Some(delivered) = single {
         text.push_str(&describe_single(&delivered, args.json));
+        single_json.insert("id".into(), delivered.id.clone().into());
+        single_json.insert("response".into(), delivered.response.clone().into());
+        single_json.insert("location".into(), delivered.location.clone().into());
         report.record(delivered.outcome);
     }
     if interrupted {
@@ -182,7 +187,11 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     }
     report.finish(started.elapsed());
     if args.json {
-        let json = report.json(&shown(&plan.url), args.concurrency);
+        let mut json = report.json(&shown(&plan.url), args.concurrency);
+        if let Some(object) = json.as_object_mut() {
+            object.insert("planned".into(), args.count.into());
+            object.extend(single_json);
+        }
         text.push_str(&json.to_string());
         text.push('\n');
     } else {

@@ -122,6 +122,8 @@ fn count_20_concurrency_4_all_verify_with_distinct_ids() {
     assert_exit_0(&out, "webhook");
     let json = summary(&out);
     assert_eq!(json["sent"], 20);
+    assert_eq!(json["planned"], 20);
+    assert!(json.get("id").is_none(), "{json}");
     assert_eq!(json["statuses"]["201"], 20);
     assert_eq!(json["interrupted"], false);
     assert_eq!(json["unexpected"], 0);
@@ -664,4 +666,23 @@ fn send_event_sets_the_event_header_and_header_overrides_it() {
         send(&["--header", "X-GitHub-Event: issues"]).status.code(),
         Some(1)
     );
+}
+
+/// `--json` of a single delivery carries its id (for `inbox show`) and the receiver's answer,
+/// as the human summary shows them.
+#[test]
+fn a_single_delivery_in_json_has_its_id_and_answer() {
+    let receiver = start(Some(Verifier::standard(SECRET).unwrap()));
+    let out = webhook()
+        .args(["send", "--url", &receiver.url, "--json"])
+        .args(["--secret", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json = summary(&out);
+    assert_eq!(json["planned"], 1);
+    assert_eq!(json["statuses"]["401"], 1);
+    assert!(json["id"].as_str().unwrap().starts_with("msg_"), "{json}");
+    assert!(!json["response"].as_str().unwrap().is_empty(), "{json}");
+    assert_eq!(json["location"], serde_json::Value::Null);
 }
