@@ -79,7 +79,19 @@ async fn execute(inbox: &Inbox, command: &InboxCommand, json: bool) -> Result<Ve
         }
         InboxCommand::Replay { id } => {
             let delivery = resolve(inbox, id).await?;
-            inbox.replay(delivery.id).await.map_err(inbox_error)?;
+            inbox
+                .replay(delivery.id)
+                .await
+                .map_err(|e| match inbox_error(e) {
+                    // Say when the worker's lease ends, after which it can be replayed.
+                    CliError::Failed(message) if delivery.status == DeliveryStatus::Processing => {
+                        CliError::Failed(format!(
+                            "{message} (its worker's lease runs until {})",
+                            render::timestamp(delivery.next_attempt_at_ms)
+                        ))
+                    }
+                    other => other,
+                })?;
             render::requeued("replayed", &[delivery], json)
         }
         InboxCommand::Redrive { id: Some(id), .. } => {

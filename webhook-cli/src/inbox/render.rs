@@ -168,8 +168,11 @@ pub(super) fn show(d: &StoredDelivery, json: bool) -> String {
     field("scheme", d.scheme.clone());
     field("attempts", d.attempts.to_string());
     field("received", timestamp(d.received_at_ms));
-    if !matches!(d.status.as_str(), "done" | "dead") {
-        field("next attempt", timestamp(d.next_attempt_at_ms));
+    match d.status.as_str() {
+        "done" | "dead" => {}
+        // While processing, the time is the end of the worker's lease, not an attempt.
+        "processing" => field("lease until", timestamp(d.next_attempt_at_ms)),
+        _ => field("next attempt", timestamp(d.next_attempt_at_ms)),
     }
     field(
         "finished",
@@ -283,7 +286,7 @@ fn shorten(text: &str) -> String {
 }
 
 /// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` UTC.
-fn timestamp(ms: i64) -> String {
+pub(super) fn timestamp(ms: i64) -> String {
     let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()

@@ -422,6 +422,44 @@ pub fn usage_and_database_errors() {
 
 /// One `#[test]` per scenario, each on a fresh inbox made by `$make` (an expression giving a
 /// [`Fixture`]).
+/// A delivery a worker holds (processing under a live lease) shows when its lease ends, not a
+/// "next attempt", and a refused replay says until when.
+pub fn a_delivery_under_a_live_lease_says_until_when(f: &Fixture) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let inbox = Inbox::connect(&f.url).await.unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let claimed = inbox
+            .backend()
+            .claim_matching(
+                "worker-elsewhere",
+                1,
+                now,
+                now + 3_600_000,
+                &webhook_inbox::ClaimFilter::all(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].id.0, 6);
+        inbox.close().await;
+    });
+    inbox(f).args(["show", "#6"]).assert().success().stdout(
+        predicate::str::contains("lease until").and(predicate::str::contains("next attempt").not()),
+    );
+    inbox(f)
+        .args(["replay", "#6"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("its worker's lease runs until"));
+}
+
 #[macro_export]
 macro_rules! inbox_suite {
     ($make:expr) => {
@@ -436,6 +474,7 @@ macro_rules! inbox_suite {
             replay_requeues_a_done_delivery_with_a_fresh_attempt_count,
             redrive_one_then_all_dead,
             the_database_comes_from_the_environment_too,
+            a_delivery_under_a_live_lease_says_until_when,
         );
     };
     (@tests $make:expr; $($name:ident,)*) => {
