@@ -420,8 +420,6 @@ pub fn usage_and_database_errors() {
         .code(2);
 }
 
-/// One `#[test]` per scenario, each on a fresh inbox made by `$make` (an expression giving a
-/// [`Fixture`]).
 /// A delivery a worker holds (processing under a live lease) shows when its lease ends, not a
 /// "next attempt", and a refused replay says until when.
 pub fn a_delivery_under_a_live_lease_says_until_when(f: &Fixture) {
@@ -460,6 +458,8 @@ pub fn a_delivery_under_a_live_lease_says_until_when(f: &Fixture) {
         .stderr(predicate::str::contains("its worker's lease runs until"));
 }
 
+/// One `#[test]` per scenario, each on a fresh inbox made by `$make` (an expression giving a
+/// [`Fixture`]).
 #[macro_export]
 macro_rules! inbox_suite {
     ($make:expr) => {
