@@ -243,34 +243,42 @@ async fn a_handler_answering_the_rejection_its_own_way_keeps_its_answer() {
     assert_eq!(&text[..], b"layer:unprocessable_event");
 }
 
-/// The same layer applied twice (on the method router and again on the router) shares one
-/// dedupe store: the outer claim must not make the inner layer answer every delivery 409.
+/// An outer layer without dedupe (in front of an inbox, say) and a route layer with it: a retry
+/// arriving while the first attempt runs still gets 409 from the route's store.
 #[tokio::test]
-async fn the_same_layer_applied_twice_still_processes_and_dedupes() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
-    let verify = WebhookVerify::new(SECRET);
+async fn an_outer_layer_does_not_let_a_concurrent_retry_through() {
+    let release = Arc::new(tokio::sync::Notify::new());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (held, counted) = (release.clone(), runs.clone());
     let app = Router::new()
         .route(
-            "/twice",
+            "/held",
             post(move |_: VerifiedEvent<Value>| {
-                let counted = counted.clone();
+                let (held, counted) = (held.clone(), counted.clone());
                 async move {
                     counted.fetch_add(1, Ordering::SeqCst);
+                    held.notified().await;
                     StatusCode::NO_CONTENT
                 }
             })
-            .route_layer(verify.clone()),
+            .route_layer(WebhookVerify::new(SECRET)),
         )
-        .layer(verify);
+        .layer(WebhookVerify::new(SECRET).without_dedupe());
     let delivery = SignedRequest::new(SECRET, r#"{"type":"user.login"}"#)
-        .uri("/twice")
-        .id("msg_twice");
-    let res = app.clone().oneshot(delivery.clone().build()).await.unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = app.clone().oneshot(delivery.build()).await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "a duplicate is acknowledged");
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+        .uri("/held")
+        .id("msg_held");
+    let first = tokio::spawn(app.clone().oneshot(delivery.clone().build()));
+    while runs.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    let retry = app.clone().oneshot(delivery.build()).await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CONFLICT);
+    release.notify_waiters();
+    assert_eq!(
+        first.await.unwrap().unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

@@ -300,8 +300,8 @@ fn admit<R: OnRejection>(
             match store.claim(&key, now) {
                 Claim::New => Some(DedupeGuard::new(config.clone(), key, now)),
                 Claim::Duplicate => return Admit::Skip(skip(span, Outcome::Duplicate)),
-                Claim::InFlight if claimed_outside(&parts, &key) => None,
                 Claim::InFlight => {
+                    warn_if_layered_twice(&parts, &key);
                     return Admit::Reject(reject(config, on_rejection, span, Rejection::InFlight));
                 }
             }
@@ -311,23 +311,23 @@ fn admit<R: OnRejection>(
     Admit::Call(Request::from_parts(parts, Full::new(body)), guard)
 }
 
-/// Whether an outer `WebhookVerify` on this very request claimed `key` in the store this layer
-/// shares with it (the layer applied twice, e.g. as `route_layer` and again as `layer`): that
-/// layer completes the claim, and this one passes the request on instead of answering every
-/// delivery 409. Only an outer layer puts a `Delivery` in the request, and a concurrent attempt
-/// holding the key would have been stopped by that layer's claim first.
-fn claimed_outside(parts: &Parts, key: &str) -> bool {
+/// Warns (once) when the delivery answered 409 already carries a `Delivery` with the same key,
+/// put there by an outer `WebhookVerify`: a retry that arrived while the first attempt runs, or
+/// one layer applied twice (as `route_layer` and again as `layer`), sharing one store, where
+/// every delivery gets 409. Passing it on instead would need proof that the outer layer holds
+/// the claim in this same store: a retry arriving while the first attempt runs must get 409.
+fn warn_if_layered_twice(parts: &Parts, key: &str) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let outside = parts
+    if parts
         .extensions
         .get::<webhook_core::Delivery>()
-        .is_some_and(|outer| outer.dedupe_key() == key);
-    if outside && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        .is_some_and(|outer| outer.dedupe_key() == key)
+        && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
+    {
         tracing::warn!(
-            "a webhook delivery went through two WebhookVerify layers sharing a dedupe store (one layer applied twice?): the inner one passes it on"
+            "a webhook delivery verified by an outer WebhookVerify layer was answered 409 by an inner one: either a retry arrived while the first attempt ran, or one layer is applied twice (route_layer and layer), and then every delivery gets 409: apply it once (logged once)"
         );
     }
-    outside
 }
 
 impl<ReqBody, S, R, ResBody> Future for ResponseFuture<ReqBody, S, R>
