@@ -48,6 +48,20 @@ async fn connects_over_tls_when_required() {
     let inbox = Inbox::connect(&url).await.unwrap();
     assert_eq!(inbox.counts().await.unwrap().queue_depth(), 0);
 
+    // Asked for in any spelling sqlx reads (percent-encoded too), TLS is used.
+    for asked in ["ssl%6Dode=require", "ssl-mode=require"] {
+        let url = format!("{}&{asked}", pg_support::fresh_url("tls2"));
+        let backend = PostgresBackend::connect(&url, Durability::Full)
+            .await
+            .unwrap();
+        let (ssl,): (bool,) =
+            sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(backend.pool())
+                .await
+                .unwrap();
+        assert!(ssl, "{asked}");
+    }
+
     // Without `sslmode` in the URL, the connection is plain (see `PostgresBackend::open`).
     let plain = PostgresBackend::connect(&pg_support::fresh_url("plain"), Durability::Full)
         .await

@@ -27,7 +27,8 @@ mod listen;
 /// (re-exported so that a receiver needs no sqlx dependency of its own).
 pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-/// `options` without TLS unless the URL (or `PGSSLMODE`) asks for it with `sslmode`.
+/// `options` without TLS unless the URL (or `PGSSLMODE`) asks for it: `sslmode`, or a
+/// certificate to use (`sslrootcert`, `sslcert`, `sslkey`, and sqlx's other spellings).
 ///
 /// sqlx's default, `prefer`, would use TLS whenever the server offers it. Over TLS, sqlx
 /// closes a connection by waiting for the server's answer: a server gone silent (a failover
@@ -36,10 +37,23 @@ pub use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 /// connection for accepts. A plain connection is closed at once. Ask for TLS where the network
 /// needs it (`sslmode=require`, `verify-full`), knowing this.
 fn plain_unless_asked(url: &str, options: PgConnectOptions) -> PgConnectOptions {
-    let url = url.to_ascii_lowercase();
-    let asked = url.contains("sslmode=")
-        || url.contains("ssl-mode=")
-        || std::env::var_os("PGSSLMODE").is_some();
+    // The parameters sqlx reads (decoded, as it does): a mode, or a certificate to use.
+    const TLS_KEYS: [&str; 9] = [
+        "sslmode",
+        "ssl-mode",
+        "sslrootcert",
+        "ssl-root-cert",
+        "ssl-ca",
+        "sslcert",
+        "ssl-cert",
+        "sslkey",
+        "ssl-key",
+    ];
+    let asked = std::env::var_os("PGSSLMODE").is_some()
+        || url::Url::parse(url).is_ok_and(|url| {
+            url.query_pairs()
+                .any(|(key, _)| TLS_KEYS.contains(&key.as_ref()))
+        });
     if asked {
         options
     } else {
@@ -188,7 +202,9 @@ impl PostgresBackend {
     /// timeouts). Keep the acquire timeout short: it bounds how long a sender waits for its 503
     /// while the database is unreachable. The backend sets the pool's `after_release` hook (a
     /// ping bounded to 2 s, so that a connection whose server went silent is closed, not kept),
-    /// replacing one set in `pool`.
+    /// replacing one set in `pool`. The options are used as given: sqlx's default `sslmode` is
+    /// `prefer` (TLS whenever the server offers it), where [`connect`](Self::connect) connects
+    /// plain unless the URL asks for TLS (see the crate's PostgreSQL notes on why).
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,
