@@ -84,15 +84,20 @@ impl From<SecretError> for CliError {
 }
 
 impl CliError {
-    /// A failed write of `what` to standard output.
-    pub(crate) fn output(what: &'static str, source: std::io::Error) -> Self {
-        CliError::Output { what, source }
-    }
-
-    /// Whether the reader of standard output went away (`webhook … | head`): not an error to
-    /// report, the command just stops, as `cat` and `rg` do.
-    pub(crate) fn is_closed_pipe(&self) -> bool {
-        matches!(self, CliError::Output { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    /// Writes `bytes` (`what`, for the error) to standard output. A reader that went away
+    /// (`webhook … | head`) is not an error: nothing more is written, as with `cat` and `rg`,
+    /// and the command still ends with its own result (a rejected `verify` still exits 1).
+    pub(crate) fn write_out(
+        out: &mut dyn std::io::Write,
+        bytes: &[u8],
+        what: &'static str,
+    ) -> Result<(), CliError> {
+        match out.write_all(bytes).and_then(|()| out.flush()) {
+            Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(CliError::Output { what, source })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The process exit code for this error.

@@ -45,7 +45,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::from(error::code::OK),
-        Err(err) if err.is_closed_pipe() => ExitCode::from(error::code::OK),
         Err(err) => {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "webhook: {err}");
@@ -68,7 +67,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 Err(other) => return Err(other),
             };
-            writeln!(out, "{summary}").map_err(|e| CliError::output("the summary", e))?;
+            CliError::write_out(&mut out, format!("{summary}\n").as_bytes(), "the summary")?;
             result
         }
         Command::Send(args) => send::run(&args, &mut out),

@@ -31,6 +31,5 @@ pub(crate) fn run(event_type: Option<&str>, out: &mut dyn std::io::Write) -> Res
                 .collect()
         }
     };
-    out.write_all(text.as_bytes())
-        .map_err(|e| CliError::output("the samples", e))
+    CliError::write_out(out, text.as_bytes(), "the samples")
 }

@@ -197,8 +197,7 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     } else {
         text.push_str(&report.human(&shown(&plan.url), args.concurrency));
     }
-    out.write_all(text.as_bytes())
-        .map_err(|e| CliError::output("the summary", e))?;
+    CliError::write_out(out, text.as_bytes(), "the summary")?;
 
     if interrupted {
         return Err(CliError::Interrupted(format!(

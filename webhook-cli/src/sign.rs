@@ -67,6 +67,5 @@ pub(crate) fn run(args: &SignArgs, out: &mut dyn std::io::Write) -> Result<(), C
             format!("{}\n", serde_json::Value::Object(map))
         }
     };
-    out.write_all(text.as_bytes())
-        .map_err(|e| CliError::output("the headers", e))
+    CliError::write_out(out, text.as_bytes(), "the headers")
 }

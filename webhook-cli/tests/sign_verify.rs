@@ -796,6 +796,29 @@ fn a_closed_output_pipe_is_not_an_error() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The command's own result still decides: a rejected delivery exits 1, saying why.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_webhook"))
+        .args(["verify", "--secret", STD_SECRET, "--tolerance", "off"])
+        .args(["--header", &format!("webhook-id: {STD_ID}")])
+        .args(["--header", &format!("webhook-timestamp: {STD_TS}")])
+        .args(["--header", &format!("webhook-signature: {STD_SIG}")])
+        .arg("--body-file")
+        .arg(write_temp("tampered body"))
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature_mismatch"));
+}
+
+/// A file holding `text`, kept for the rest of the process.
+fn write_temp(text: &str) -> std::path::PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join("body");
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 /// `--header` replaces a header of the same name from `--headers-file` (to try another value),

@@ -39,8 +39,7 @@ pub(crate) fn run(args: &InboxArgs, out: &mut dyn std::io::Write) -> Result<(), 
         inbox.close().await;
         result
     })?;
-    out.write_all(&bytes)
-        .map_err(|e| CliError::output("the output", e))
+    CliError::write_out(out, &bytes, "the output")
 }
 
 async fn execute(inbox: &Inbox, command: &InboxCommand, json: bool) -> Result<Vec<u8>, CliError> {
@@ -177,6 +176,21 @@ fn shown_database(url: &str) -> String {
             if parsed.password().is_some() {
                 let _ = parsed.set_password(Some("***"));
             }
+            // sqlx also takes `?password=` (and `sslpassword`, for a key).
+            let pairs: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(key, value)| {
+                    let value = if key.to_ascii_lowercase().contains("password") {
+                        "***".to_owned()
+                    } else {
+                        value.into_owned()
+                    };
+                    (key.into_owned(), value)
+                })
+                .collect();
+            if !pairs.is_empty() {
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             parsed.to_string()
         }
         Err(_) => match url.split_once(':') {
@@ -246,6 +260,10 @@ mod tests {
             "postgres://bob@db/hooks"
         );
         assert_eq!(shown_database("not a url:pw@x"), "not a url:…");
+        assert_eq!(
+            shown_database("postgres://bob@db/hooks?password=s3cr3t&options[search_path]=w"),
+            "postgres://bob@db/hooks?password=***&options%5Bsearch_path%5D=w"
+        );
     }
 
     #[test]
