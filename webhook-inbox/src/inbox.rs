@@ -520,8 +520,9 @@ impl Inbox {
     /// or are released for another attempt after the worker's shutdown timeout), and closes the
     /// store. It closes the inbox for all its clones; workers cannot be spawned on it afterwards.
     ///
-    /// Do not call it from a handler: it waits for that handler's worker to stop, which the
-    /// handler holds up until the worker's shutdown timeout.
+    /// Do not call it from a handler: it waits for that handler's worker to stop, and the worker
+    /// aborts the handler (and with it this call) at its shutdown timeout, leaving the store
+    /// open.
     pub async fn close(&self) {
         let tx = self.inner.tx.lock().ok().and_then(|mut tx| tx.take());
         drop(tx);
@@ -531,7 +532,11 @@ impl Inbox {
         }
         // A worker still running would record its results in a closed store: its deliveries,
         // though handled, would run again.
-        self.inner.closing.send_replace(true);
+        // Under the workers' lock: a worker starting now is either counted below or refused.
+        {
+            let _workers = self.workers();
+            self.inner.closing.send_replace(true);
+        }
         loop {
             let stopped = self.inner.workers_changed.notified();
             tokio::pin!(stopped);
@@ -587,12 +592,22 @@ impl Inbox {
         &self.inner.new_work
     }
 
-    /// Notes a running worker's handler patterns, until [`worker_stopped`](Inbox::worker_stopped).
-    pub(crate) fn worker_started(&self, owner: &str, patterns: Vec<EventPattern>) {
+    /// Notes a running worker's handler patterns, until [`worker_stopped`](Inbox::worker_stopped),
+    /// or refuses it once [`close`](Inbox::close) has begun: checked under the same lock `close`
+    /// sets its flag under, so a worker is either waited for by `close` or never started.
+    pub(crate) fn worker_started(
+        &self,
+        owner: &str,
+        patterns: Vec<EventPattern>,
+    ) -> Result<(), InboxError> {
         let now = self.now_ms();
         let mut workers = self.workers();
+        if self.is_closing() {
+            return Err(InboxError::Closed);
+        }
         workers.running.push((owner.to_owned(), patterns));
         workers.changed_at_ms = now;
+        Ok(())
     }
 
     pub(crate) fn worker_stopped(&self, owner: &str) {

@@ -1704,6 +1704,13 @@ async fn a_worker_without_handlers_is_refused() {
     let (_dir, inbox, _clock) = inbox_with(|b| b).await;
     let err = inbox.worker().spawn().unwrap_err();
     assert!(err.to_string().contains("no handler"), "{err}");
+    // One that dead-letters what it cannot handle is a worker with a purpose.
+    let janitor = inbox
+        .worker()
+        .unhandled(Unhandled::DeadLetter)
+        .spawn()
+        .unwrap();
+    janitor.shutdown().await;
     inbox.close().await;
 }
 

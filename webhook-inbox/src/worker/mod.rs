@@ -80,12 +80,12 @@ struct Registration {
 }
 
 impl Registration {
-    fn new(inbox: &Inbox, owner: &str, patterns: &[EventPattern]) -> Self {
-        inbox.worker_started(owner, patterns.to_vec());
-        Registration {
+    fn new(inbox: &Inbox, owner: &str, patterns: &[EventPattern]) -> Result<Self, InboxError> {
+        inbox.worker_started(owner, patterns.to_vec())?;
+        Ok(Registration {
             inbox: inbox.clone(),
             owner: owner.to_owned(),
-        }
+        })
     }
 }
 
@@ -332,16 +332,17 @@ impl WorkerBuilder {
     }
 
     /// Starts the worker on the current tokio runtime. Fails if a pattern did not parse or has
-    /// two handlers, if no handler is registered, outside a tokio runtime, and on a closed
-    /// inbox.
+    /// two handlers, if no handler is registered (unless unhandled deliveries go dead), outside
+    /// a tokio runtime, and on a closed inbox.
     pub fn spawn(mut self) -> Result<Worker, InboxError> {
         if !self.errors.is_empty() {
             return Err(InboxError::Config(self.errors.join("; ")));
         }
-        if self.routes.is_empty() {
+        if self.routes.is_empty() && matches!(self.config.unhandled, Unhandled::Complete) {
             return Err(InboxError::Config(
                 "the worker has no handler: register one with `on`, `on_raw` or `on_batch` \
-                 (a worker without handlers would only complete deliveries unhandled)"
+                 (without handlers it would mark every delivery done without running anything; \
+                 a worker meant to dead-letter them sets `unhandled(Unhandled::DeadLetter)`)"
                     .to_owned(),
             ));
         }
@@ -349,9 +350,6 @@ impl WorkerBuilder {
             return Err(InboxError::Config(
                 "a worker runs on a tokio runtime: spawn it from inside one".to_owned(),
             ));
-        }
-        if self.inbox.is_closing() {
-            return Err(InboxError::Closed);
         }
         // Most specific first; registration order among equals.
         self.routes
@@ -369,7 +367,7 @@ impl WorkerBuilder {
         ));
         // Noted before the worker starts, so that a worker spawned right after leaves this
         // one's deliveries alone from its first claim.
-        let registration = Registration::new(shared.inbox(), &owner, shared.patterns());
+        let registration = Registration::new(shared.inbox(), &owner, shared.patterns())?;
         let mut closing = shared.inbox().closing();
         let stop = stop_tx.clone();
         let handle = tokio::spawn(async move {
