@@ -243,6 +243,26 @@ async fn a_handler_answering_the_rejection_its_own_way_keeps_its_answer() {
     assert_eq!(&text[..], b"layer:unprocessable_event");
 }
 
+/// The same layer applied twice (on the method router and again on the router) shares one
+/// store: the inner layer finds every delivery in flight, claimed by the outer one, and answers
+/// 409 (it cannot tell that claim from a concurrent retry's). Documented: apply it once.
+#[tokio::test]
+async fn the_same_layer_applied_twice_answers_409() {
+    let verify = WebhookVerify::new(SECRET);
+    let app = Router::new()
+        .route(
+            "/twice",
+            post(|_: VerifiedEvent<Value>| async { StatusCode::NO_CONTENT })
+                .route_layer(verify.clone()),
+        )
+        .layer(verify);
+    let req = SignedRequest::new(SECRET, r#"{"type":"user.login"}"#)
+        .uri("/twice")
+        .build();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
 /// An outer layer without dedupe (in front of an inbox, say) and a route layer with it: a retry
 /// arriving while the first attempt runs still gets 409 from the route's store.
 #[tokio::test]

@@ -71,26 +71,35 @@ pub(crate) fn header_line(line: &str) -> Result<HeaderLine, HeaderLineError> {
 
 /// Parses a headers file: one `Name: value` per line; blank lines, `#` comments and a leading
 /// HTTP request or status line (`POST /hook HTTP/1.1`, `HTTP/1.1 200 OK`) are skipped. A
-/// `curl -v` capture works too: the request's `> ` lines are read, its `< ` (response), `* `
-/// (connection) and `{ `/`} ` (data) lines skipped.
+/// `curl -v` capture (curl's stderr) works too: the request's `> ` lines are read, of the last
+/// request when curl sent several (`-L`), and the rest (connection, response, progress meter)
+/// is skipped.
 pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, HeaderLineError)> {
-    let mut out = Vec::new();
-    let mut first = true;
     // A byte-order mark, as some editors save it.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    for (index, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r');
-        let line = match line.strip_prefix("> ") {
-            Some(sent) => sent,
-            None if ["<", "*", "{", "}"]
-                .iter()
-                .any(|p| line == *p || line.starts_with(&format!("{p} "))) =>
-            {
-                continue;
+    let mut lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(index, raw)| (index + 1, raw.trim_end_matches('\r')))
+        .collect();
+    if lines
+        .iter()
+        .any(|(_, line)| line.starts_with("> ") || line.starts_with("* "))
+    {
+        let mut request = Vec::new();
+        for (number, line) in lines {
+            if let Some(sent) = line.strip_prefix("> ") {
+                if is_start_line(sent) {
+                    request.clear();
+                }
+                request.push((number, sent));
             }
-            None if line == ">" => continue,
-            None => line,
-        };
+        }
+        lines = request;
+    }
+    let mut out = Vec::new();
+    let mut first = true;
+    for (number, line) in lines {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
@@ -99,7 +108,7 @@ pub(crate) fn header_lines(text: &str) -> Result<Vec<HeaderLine>, (usize, Header
         if std::mem::take(&mut first) && is_start_line(line) {
             continue;
         }
-        out.push(header_line(line).map_err(|e| (index + 1, e))?);
+        out.push(header_line(line).map_err(|e| (number, e))?);
     }
     Ok(out)
 }
@@ -223,6 +232,26 @@ mod tests {
             .map(|h| h.name)
             .collect();
         assert_eq!(names, ["host", "webhook-id", "webhook-timestamp"]);
+        // Plain `curl -v` (the progress meter) following a redirect (`-L`): the last request.
+        let curl = "  % Total    % Received % Xferd  Average Speed   Time\n\
+                    \r  0     0    0     0    0     0      0      0 --:--:--\n\
+                    * Connected to a (127.0.0.1) port 1\n> POST /old HTTP/1.1\n> webhook-id: m1\n>\n\
+                    < HTTP/1.1 307 Temporary Redirect\n< location: /new\n\
+                    * Issue another request to this URL: 'http://a/new'\n\
+                    > POST /new HTTP/1.1\n> webhook-id: m2\n> webhook-timestamp: 1\n>\n\
+                    \r100    12    0     0  100    12      0    600 --:--:--\n";
+        let kept: Vec<(String, String)> = header_lines(curl)
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.name, h.value))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("webhook-id".to_owned(), "m2".to_owned()),
+                ("webhook-timestamp".to_owned(), "1".to_owned())
+            ]
+        );
     }
 
     #[test]

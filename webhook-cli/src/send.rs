@@ -176,9 +176,22 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
     // A single delivery's id and answer, for `--json` (`inbox show ID` takes the id).
     let mut single_json = serde_json::Map::new();
     if let Some(delivered) = single {
-        text.push_str(&describe_single(&delivered, args.json));
-        single_json.insert("id".into(), delivered.id.clone().into());
-        single_json.insert("response".into(), delivered.response.clone().into());
+        let sends_id = plan.signer.scheme().id_header().is_some();
+        text.push_str(&describe_single(&delivered, sends_id, args.json));
+        // The id only where the scheme sends one: Stripe's, Slack's and Paddle's deliveries
+        // carry none (the inbox files them under the body's event id).
+        let sent_id = plan
+            .signer
+            .scheme()
+            .id_header()
+            .map(|_| delivered.id.clone());
+        single_json.insert("id".into(), sent_id.into());
+        // Escaped as for the terminal (JSON leaves bidi and C1 characters raw).
+        let response = delivered
+            .response
+            .as_deref()
+            .map(|r| crate::terminal::printable(r, "\n\t"));
+        single_json.insert("response".into(), response.into());
         single_json.insert("location".into(), delivered.location.clone().into());
         report.record(delivered.outcome);
     }
@@ -280,7 +293,8 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
         .is_redirection()
         .then(|| response.headers().get(http::header::LOCATION))
         .flatten()
-        .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+        // Shown to the operator: a server's bytes must not drive the terminal.
+        .map(|l| crate::terminal::printable(&String::from_utf8_lossy(l.as_bytes()), ""));
     let mut kept = Vec::new();
     let mut read = 0usize;
     loop {
@@ -317,7 +331,8 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
     })
 }
 
-fn describe_single(delivered: &Delivered, json: bool) -> String {
+/// The answer to a single delivery, named by its id where the scheme sends one.
+fn describe_single(delivered: &Delivered, sends_id: bool, json: bool) -> String {
     if json {
         return String::new();
     }
@@ -325,7 +340,11 @@ fn describe_single(delivered: &Delivered, json: bool) -> String {
         (Outcome::Answered { status, latency }, response) => {
             let mut s = format!(
                 "{} answered HTTP {status} in {:.2} ms\n",
-                delivered.id,
+                if sends_id {
+                    delivered.id.as_str()
+                } else {
+                    "the delivery"
+                },
                 latency.as_secs_f64() * 1000.0
             );
             if let Some(body) = response.as_deref().filter(|b| !b.is_empty()) {

@@ -686,3 +686,66 @@ fn a_single_delivery_in_json_has_its_id_and_answer() {
     assert!(!json["response"].as_str().unwrap().is_empty(), "{json}");
     assert_eq!(json["location"], serde_json::Value::Null);
 }
+
+/// Stripe's deliveries carry no delivery id: `--json` has none to give (the made-up one was
+/// sent nowhere), and the human line says "the delivery".
+#[test]
+fn a_scheme_without_delivery_ids_reports_none() {
+    let url =
+        serve(axum::Router::new().route("/webhooks", post(|| async { StatusCode::NO_CONTENT })));
+    let out = webhook()
+        .args([
+            "send", "--url", &url, "--scheme", "stripe", "--secret", "whsec_x", "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_exit_0(&out, "stripe --json");
+    assert_eq!(summary(&out)["id"], serde_json::Value::Null);
+    let out = webhook()
+        .args([
+            "send", "--url", &url, "--scheme", "stripe", "--secret", "whsec_x",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("the delivery answered HTTP 204"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// A redirect's location and the answer in `--json` are escaped too (JSON leaves bidi and C1
+/// characters raw).
+#[test]
+fn a_redirects_location_cannot_drive_the_terminal() {
+    let url = serve(axum::Router::new().route(
+        "/webhooks",
+        post(|| async {
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(
+                    "location",
+                    http::HeaderValue::from_bytes(
+                        "https://evil.example/\u{202e}gpj.exe".as_bytes(),
+                    )
+                    .unwrap(),
+                )],
+                "moved\u{202e}",
+            )
+        }),
+    ));
+    let out = webhook()
+        .args(["send", "--url", &url, "--secret", SECRET])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains('\u{202e}'), "{stderr:?}");
+    assert!(stderr.contains("\\u{202e}gpj.exe"), "{stderr:?}");
+    let out = webhook()
+        .args(["send", "--url", &url, "--secret", SECRET, "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains('\u{202e}'), "{stdout:?}");
+}

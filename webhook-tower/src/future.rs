@@ -301,7 +301,6 @@ fn admit<R: OnRejection>(
                 Claim::New => Some(DedupeGuard::new(config.clone(), key, now)),
                 Claim::Duplicate => return Admit::Skip(skip(span, Outcome::Duplicate)),
                 Claim::InFlight => {
-                    warn_if_layered_twice(&parts, &key);
                     return Admit::Reject(reject(config, on_rejection, span, Rejection::InFlight));
                 }
             }
@@ -309,25 +308,6 @@ fn admit<R: OnRejection>(
     };
     parts.extensions.insert(delivery);
     Admit::Call(Request::from_parts(parts, Full::new(body)), guard)
-}
-
-/// Warns (once) when the delivery answered 409 already carries a `Delivery` with the same key,
-/// put there by an outer `WebhookVerify`: a retry that arrived while the first attempt runs, or
-/// one layer applied twice (as `route_layer` and again as `layer`), sharing one store, where
-/// every delivery gets 409. Passing it on instead would need proof that the outer layer holds
-/// the claim in this same store: a retry arriving while the first attempt runs must get 409.
-fn warn_if_layered_twice(parts: &Parts, key: &str) {
-    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if parts
-        .extensions
-        .get::<webhook_core::Delivery>()
-        .is_some_and(|outer| outer.dedupe_key() == key)
-        && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed)
-    {
-        tracing::warn!(
-            "a webhook delivery verified by an outer WebhookVerify layer was answered 409 by an inner one: either a retry arrived while the first attempt ran, or one layer is applied twice (route_layer and layer), and then every delivery gets 409: apply it once (logged once)"
-        );
-    }
 }
 
 impl<ReqBody, S, R, ResBody> Future for ResponseFuture<ReqBody, S, R>

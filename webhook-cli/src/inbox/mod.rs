@@ -168,36 +168,47 @@ fn opening_error(url: &str, e: InboxError) -> CliError {
     }
 }
 
-/// `url` for a message: a password replaced by `***`; a URL that does not parse shows its
-/// scheme only.
+/// `url` for a message, read as text (a password with an unencoded `/`, `#` or `?` makes a URL
+/// parser see another host, and no password): everything between the user name and the last
+/// `@` becomes `***`, as does the value of any query parameter named like a password.
 fn shown_database(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            // sqlx also takes `?password=` (and `sslpassword`, for a key).
-            let pairs: Vec<(String, String)> = parsed
-                .query_pairs()
-                .map(|(key, value)| {
-                    let value = if key.to_ascii_lowercase().contains("password") {
-                        "***".to_owned()
-                    } else {
-                        value.into_owned()
-                    };
-                    (key.into_owned(), value)
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return match url.split_once(':') {
+            Some((scheme, _)) if !scheme.contains('/') => format!("{scheme}:…"),
+            _ => url.to_owned(),
+        };
+    };
+    let (user, after) = match rest.rfind('@') {
+        Some(at) => {
+            let user = match rest[..at].split_once(':') {
+                Some((user, _)) => format!("{user}:***@"),
+                None => format!("{}@", &rest[..at]),
+            };
+            (user, &rest[at + 1..])
+        }
+        None => (String::new(), rest),
+    };
+    let after = match after.split_once('?') {
+        Some((path, query)) => {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _))
+                        if percent_encoding::percent_decode_str(key)
+                            .decode_utf8_lossy()
+                            .to_ascii_lowercase()
+                            .contains("password") =>
+                    {
+                        format!("{key}=***")
+                    }
+                    _ => pair.to_owned(),
                 })
                 .collect();
-            if !pairs.is_empty() {
-                parsed.query_pairs_mut().clear().extend_pairs(pairs);
-            }
-            parsed.to_string()
+            format!("{path}?{}", pairs.join("&"))
         }
-        Err(_) => match url.split_once(':') {
-            Some((scheme, _)) => format!("{scheme}:…"),
-            None => "(unparsable URL)".to_owned(),
-        },
-    }
+        None => after.to_owned(),
+    };
+    format!("{scheme}://{user}{after}")
 }
 
 fn inbox_error(e: InboxError) -> CliError {
@@ -262,7 +273,23 @@ mod tests {
         assert_eq!(shown_database("not a url:pw@x"), "not a url:…");
         assert_eq!(
             shown_database("postgres://bob@db/hooks?password=s3cr3t&options[search_path]=w"),
-            "postgres://bob@db/hooks?password=***&options%5Bsearch_path%5D=w"
+            "postgres://bob@db/hooks?password=***&options[search_path]=w"
+        );
+        assert_eq!(
+            shown_database("postgres://bob@db/hooks?pass%77ord=s3cr3t"),
+            "postgres://bob@db/hooks?pass%77ord=***"
+        );
+        // Unencoded `/`, `#` or `?` in the password: a URL parser sees another host.
+        for url in [
+            "postgres://app:2024/Xk9+secret@127.0.0.1:1/app",
+            "postgres://app:1234#Xk9secret@127.0.0.1:1/app",
+            "postgres://app:12?34secret@127.0.0.1:1/app",
+        ] {
+            assert_eq!(shown_database(url), "postgres://app:***@127.0.0.1:1/app");
+        }
+        assert_eq!(
+            shown_database("sqlite://webhooks.db"),
+            "sqlite://webhooks.db"
         );
     }
 
