@@ -156,9 +156,10 @@ pub fn announce(secret: &Secret, addr: SocketAddr) {
     eprintln!(
         "WEBHOOK_SECRET is not set; generated one for this run:\n\n    WEBHOOK_SECRET={secret}\n"
     );
+    // The secret in the environment, not in an argument other users of the machine can read.
     eprintln!("Send it a signed Scalekit test event with:\n");
     eprintln!(
-        "    cargo run -p webhook-cli -- send --url http://{addr}/webhooks --secret '{secret}' --type organization.directory.user_created\n"
+        "    WEBHOOK_SECRET='{secret}' cargo run -p webhook-cli -- send --url http://{addr}/webhooks --type organization.directory.user_created\n"
     );
 }
 

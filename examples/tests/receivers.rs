@@ -252,6 +252,13 @@ async fn generates_a_secret_and_prints_the_send_command(bin: &str) {
         log.contains(&format!("send --url http://{}/webhooks", server.addr)),
         "{log}"
     );
+    // The printed command passes the secret in the environment, never as an argument.
+    let command = log.lines().find(|l| l.contains("send --url")).unwrap();
+    assert!(
+        command.trim().starts_with("WEBHOOK_SECRET='whsec_"),
+        "{command}"
+    );
+    assert!(!command.contains("--secret"), "{command}");
     let secret = log
         .lines()
         .find_map(|l| l.trim().strip_prefix("WEBHOOK_SECRET="))
