@@ -52,6 +52,8 @@ if ! command -v openssl >/dev/null; then
     echo "installing openssl (a certificate for the test cluster)" >&2
     SUDO=""
     [ "$(id -u)" != 0 ] && SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq openssl >/dev/null
 fi
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
