@@ -180,11 +180,7 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
         text.push_str(&describe_single(&delivered, sends_id, args.json));
         // The id only where the scheme sends one: Stripe's, Slack's and Paddle's deliveries
         // carry none (the inbox files them under the body's event id).
-        let sent_id = plan
-            .signer
-            .scheme()
-            .id_header()
-            .map(|_| delivered.id.clone());
+        let sent_id = sends_id.then(|| delivered.id.clone());
         single_json.insert("id".into(), sent_id.into());
         // Escaped as for the terminal (JSON leaves bidi and C1 characters raw).
         let response = delivered

@@ -74,9 +74,7 @@ impl KeptHeaders {
                     .iter()
                     .find_map(|&name| {
                         let value = headers.get(name)?;
-                        let usable = !crate::parse::trim(value).is_empty()
-                            && std::str::from_utf8(value).is_ok();
-                        usable.then_some((name, value))
+                        crate::parse::id_value(value).map(|_| (name, value))
                     })
                     .or_else(|| {
                         names

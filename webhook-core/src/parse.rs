@@ -14,6 +14,14 @@ pub const MAX_SIGNATURES: usize = 16;
 /// receiver hash the body 16 times per key; a sender signs once per key, twice in a rotation.
 pub const MAX_ED25519_SIGNATURES: usize = 4;
 
+/// An unsigned id header's value as the verifier reads it: trimmed; `None` when blank or not
+/// UTF-8 (read as no id).
+pub(crate) fn id_value(value: &[u8]) -> Option<&str> {
+    Some(trim(value))
+        .filter(|v| !v.is_empty())
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
 /// Trims optional whitespace (spaces and tabs) around a header value or element.
 pub(crate) fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes

@@ -686,10 +686,7 @@ fn optional_str<'h, H: Headers + ?Sized>(
     headers: &'h H,
     name: &'static str,
 ) -> Result<Option<&'h str>, VerifyError> {
-    Ok(optional_raw(headers, name, name)?
-        .map(trim)
-        .filter(|v| !v.is_empty())
-        .and_then(|v| std::str::from_utf8(v).ok()))
+    Ok(optional_raw(headers, name, name)?.and_then(parse::id_value))
 }
 
 /// The Standard Webhooks headers, read in one pass when the headers offer it

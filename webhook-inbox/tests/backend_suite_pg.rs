@@ -35,23 +35,9 @@ backend_suite!(postgres());
 /// without `sslmode` connects plain.
 #[tokio::test]
 async fn connects_over_tls_when_required() {
-    let url = format!("{}&sslmode=require", pg_support::fresh_url("tls"));
-    let backend = PostgresBackend::connect(&url, Durability::Full)
-        .await
-        .unwrap();
-    let (ssl,): (bool,) =
-        sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-            .fetch_one(backend.pool())
-            .await
-            .unwrap();
-    assert!(ssl, "the connection is not encrypted");
-    let inbox = Inbox::connect(&url).await.unwrap();
-    assert_eq!(inbox.counts().await.unwrap().queue_depth(), 0);
-
-    // Asked for in any spelling sqlx reads (percent-encoded too), TLS is used.
-    for asked in ["ssl%6Dode=require", "ssl-mode=require"] {
-        let url = format!("{}&{asked}", pg_support::fresh_url("tls2"));
-        let backend = PostgresBackend::connect(&url, Durability::Full)
+    /// Whether the backend at `url` connects over TLS.
+    async fn encrypted(url: &str) -> bool {
+        let backend = PostgresBackend::connect(url, Durability::Full)
             .await
             .unwrap();
         let (ssl,): (bool,) =
@@ -59,19 +45,22 @@ async fn connects_over_tls_when_required() {
                 .fetch_one(backend.pool())
                 .await
                 .unwrap();
-        assert!(ssl, "{asked}");
+        ssl
+    }
+
+    let url = format!("{}&sslmode=require", pg_support::fresh_url("tls"));
+    assert!(encrypted(&url).await, "the connection is not encrypted");
+    let inbox = Inbox::connect(&url).await.unwrap();
+    assert_eq!(inbox.counts().await.unwrap().queue_depth(), 0);
+
+    // Asked for in any spelling sqlx reads (percent-encoded too), TLS is used.
+    for asked in ["ssl%6Dode=require", "ssl-mode=require"] {
+        let url = format!("{}&{asked}", pg_support::fresh_url("tls2"));
+        assert!(encrypted(&url).await, "{asked}");
     }
 
     // Without `sslmode` in the URL, the connection is plain (see `PostgresBackend::open`).
-    let plain = PostgresBackend::connect(&pg_support::fresh_url("plain"), Durability::Full)
-        .await
-        .unwrap();
-    let (ssl,): (bool,) =
-        sqlx::query_as("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-            .fetch_one(plain.pool())
-            .await
-            .unwrap();
-    assert!(!ssl);
+    assert!(!encrypted(&pg_support::fresh_url("plain")).await);
 }
 
 /// A dedupe key held by a transaction that does not end (an instance gone mid-commit) refuses
