@@ -53,8 +53,10 @@ enum Mode {
     Done,
 }
 
-/// An iterator over the candidate signatures of a header value. Yields `Err(())` once for an
-/// element that cannot be parsed, then stops.
+/// An iterator over the candidate signatures of a header value. Yields `Err(())` for an element
+/// that cannot be parsed: a Standard Webhooks entry without a comma is passed over and the
+/// entries after it still come (as the svix crate and the Standard Webhooks JavaScript library
+/// skip it); in the other schemes' headers it is the last item.
 #[derive(Clone, Debug)]
 pub(crate) struct Candidates<'h> {
     rest: &'h [u8],
@@ -138,7 +140,6 @@ impl<'h> Iterator for Candidates<'h> {
             Mode::Standard => loop {
                 let entry = self.split_next(b' ')?;
                 let Some(comma) = memchr::memchr(b',', entry) else {
-                    self.mode = Mode::Done;
                     return Some(Err(()));
                 };
                 let (version, encoded) = (&entry[..comma], &entry[comma + 1..]);
@@ -189,8 +190,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            encoded(Scheme::StandardWebhooks, "v1,a junk"),
-            vec![Ok((Alg::HmacBase64, "a".into())), Err(())]
+            encoded(Scheme::StandardWebhooks, "v1,a junk v1,b"),
+            vec![
+                Ok((Alg::HmacBase64, "a".into())),
+                Err(()),
+                Ok((Alg::HmacBase64, "b".into()))
+            ]
         );
         assert!(encoded(Scheme::StandardWebhooks, "  ").is_empty());
     }

@@ -455,14 +455,26 @@ impl Verifier {
         let mut tags = ArrayVec::<[u8; 32], MAX_SIGNATURES>::new();
         let mut others = ArrayVec::<Candidate<'_>, MAX_SIGNATURES>::new();
         let mut usable = 0usize;
-        for (seen, candidate) in Candidates::new(scheme, parts.signature).enumerate() {
-            let candidate = candidate.map_err(|()| malformed())?;
+        // A Standard Webhooks entry that is not `version,signature` is passed over, as the svix
+        // crate does: the header is refused for it only when nothing else in it can verify.
+        let mut passed_over = false;
+        let mut seen = 0usize;
+        for candidate in Candidates::new(scheme, parts.signature) {
+            let candidate = match candidate {
+                Ok(candidate) => candidate,
+                Err(()) if scheme == Scheme::StandardWebhooks => {
+                    passed_over = true;
+                    continue;
+                }
+                Err(()) => return Err(malformed()),
+            };
             if seen == MAX_SIGNATURES {
                 return Err(VerifyError::MalformedHeader {
                     name: parts.signature_name,
                     reason: "more than 16 signatures",
                 });
             }
+            seen += 1;
             if candidate.alg.is_hmac() {
                 if has_hmac {
                     usable += 1;
@@ -483,8 +495,12 @@ impl Verifier {
             }
         }
         if usable == 0 {
-            return Err(VerifyError::NoSupportedSignature {
-                name: parts.signature_name,
+            return Err(if passed_over {
+                malformed()
+            } else {
+                VerifyError::NoSupportedSignature {
+                    name: parts.signature_name,
+                }
             });
         }
         #[cfg(not(feature = "ed25519"))]

@@ -363,6 +363,39 @@ fn duplicated_or_missing_headers_are_400s() {
     }
 }
 
+/// An entry that is not `version,signature` is passed over, as the svix crate and the Standard
+/// Webhooks JavaScript library do: the genuine signature beside it still verifies, and the header
+/// is malformed only when nothing in it can.
+#[test]
+fn entries_without_a_comma_are_passed_over() {
+    assert!(standard(&format!("junk v1,{SIG}")).is_ok());
+    assert!(standard(&format!("v1,{SIG} v2")).is_ok());
+    assert!(matches!(
+        standard("junk v1,AAAA"),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    assert!(matches!(
+        standard("junk"),
+        Err(VerifyError::MalformedHeader {
+            reason: "expected space-separated `v1,<base64>` signatures",
+            ..
+        })
+    ));
+    // Without a comma, `v2` is malformed rather than a version this verifier does not take.
+    assert!(matches!(
+        standard("v2,AAAA v2"),
+        Err(VerifyError::MalformedHeader { .. })
+    ));
+    assert!(matches!(
+        standard("v2,AAAA"),
+        Err(VerifyError::NoSupportedSignature { .. })
+    ));
+    // Like unknown versions, they cost a scan, not a MAC: they do not count towards the 16
+    // signatures a header may carry.
+    let many = format!("{} v1,{SIG}", vec!["junk"; 20].join(" "));
+    assert!(standard(&many).is_ok());
+}
+
 #[test]
 fn too_many_signatures_are_refused() {
     let many = vec!["v1,AAAA"; 17].join(" ");
