@@ -5,8 +5,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::VerifyError;
 
-/// The most signatures one header may carry (entries the verifier ignores, such as unknown
-/// versions, are not counted: they cost a scan, not a MAC). Bounds the work an attacker can ask for.
+/// The most signatures one header may carry: bounds the work an attacker can ask for. Entries
+/// the verifier ignores, such as unknown versions, are not counted (they cost a scan, not a MAC).
 pub const MAX_SIGNATURES: usize = 16;
 
 /// The most `v1a` (ed25519) signatures one header may carry when the verifier holds a public key.
