@@ -395,6 +395,17 @@ pub(crate) struct SendArgs {
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) timeout: u64,
 
+    /// Trust the certificates in this PEM file as well as the system's, for an https receiver
+    /// whose certificate a private CA (mkcert, a company CA) signed: that CA's certificate, or a
+    /// self-signed certificate itself when it is not marked as a CA.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) cacert: Option<PathBuf>,
+
+    /// Accept any certificate from an https receiver. For development only: whoever can
+    /// intercept the connection then reads the deliveries and answers them.
+    #[arg(long)]
+    pub(crate) insecure: bool,
+
     /// Print the summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -100,10 +100,17 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
             extra.insert(http::HeaderName::from_static(name), value);
         }
     }
-    let client = reqwest::Client::builder()
+    let mut client = reqwest::Client::builder()
         .timeout(Duration::from_secs(args.timeout))
         .user_agent(concat!("webhook-cli/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(path) = &args.cacert {
+        client = client.tls_certs_merge(certificates(path)?);
+    }
+    if args.insecure {
+        client = client.tls_danger_accept_invalid_certs(true);
+    }
+    let client = client
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot build the HTTP client: {}", chain(&e))))?;
     let plan = Plan {
@@ -354,6 +361,23 @@ fn describe_single(delivered: &Delivered, sends_id: bool, json: bool) -> String 
     }
 }
 
+/// The certificates of the `--cacert` PEM file (one or several).
+fn certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, CliError> {
+    let pem = std::fs::read(path).map_err(|source| CliError::Io {
+        what: format!("--cacert {}", path.display()),
+        source,
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| CliError::Usage(format!("--cacert {}: {}", path.display(), chain(&e))))?;
+    if certs.is_empty() {
+        return Err(CliError::Usage(format!(
+            "--cacert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
 fn failure(e: &reqwest::Error) -> Outcome {
     let kind = if e.is_timeout() {
         "timeout"
@@ -363,13 +387,46 @@ fn failure(e: &reqwest::Error) -> Outcome {
         "request"
     };
     let mut message = chain(e);
-    if closed_while_sending(e) {
+    if let Some(refusal) = certificate_refusal(e) {
+        // webpki's `CaUsedAsEndEntity`, a type of its own behind rustls's `Other`.
+        let hint = if refusal.to_string().contains("CaUsedAsEndEntity") {
+            " (the receiver's certificate is marked as a CA, which rustls refuses as a server's \
+             certificate even when trusted: `openssl req -x509` marks self-signed ones so by \
+             default; make it with `-addext basicConstraints=critical,CA:FALSE` and pass it with \
+             --cacert FILE, or use mkcert; --insecure accepts any certificate, for development)"
+        } else {
+            " (the receiver's certificate is not signed by a CA this machine trusts: pass the CA \
+             that signed it, or a self-signed certificate itself, with --cacert FILE; --insecure \
+             accepts any certificate, for development)"
+        };
+        message.push_str(hint);
+    } else if closed_while_sending(e) {
         message.push_str(
             " (the receiver closed the connection before it read the whole request: receivers \
              that refuse a request early, such as a 413 for a body over their size limit, do so)",
         );
     }
     Outcome::Failed { kind, message }
+}
+
+/// rustls's error when it refused the receiver's certificate (inside `io::Error`s).
+fn certificate_refusal(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(refusal @ rustls::Error::InvalidCertificate(_)) =
+            err.downcast_ref::<rustls::Error>()
+        {
+            return Some(refusal);
+        }
+        // An `io::Error`'s `source` skips the error it wraps: `get_ref` reaches it.
+        next = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
 }
 
 /// Whether the connection was reset or closed under the request: the answer, if the receiver
