@@ -108,8 +108,8 @@ impl VerifyError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SecretError {
-    /// The secret is empty (`""`, or only the `whsec_` prefix). An HMAC with an empty key can be
-    /// computed by anyone.
+    /// The secret is empty or blank (`""`, only whitespace, or only the `whsec_` prefix). An
+    /// HMAC with an empty key can be computed by anyone.
     #[error("the webhook secret is empty")]
     Empty,
     /// A Standard Webhooks secret that is not base64 (after its optional `whsec_` prefix).
@@ -120,6 +120,13 @@ pub enum SecretError {
     /// An ed25519 key that is not a `whpk_`/`whsk_` base64 key of the right length.
     #[error("invalid ed25519 key: {0}")]
     InvalidKey(&'static str),
+    /// A token-like secret (Stripe, Slack, Shopify, Paddle) starts or ends with whitespace,
+    /// usually a newline read from a file or an environment variable: with it, every delivery
+    /// would fail verification.
+    #[error(
+        "the webhook secret starts or ends with whitespace (a newline from a file or an environment variable?); {0} secrets contain none: remove it"
+    )]
+    SurroundingWhitespace(crate::Scheme),
     /// A verifier was built with no secret at all.
     #[error("a verifier needs at least one secret")]
     NoSecrets,

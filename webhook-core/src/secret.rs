@@ -60,8 +60,15 @@ pub(crate) fn hmac_secret_bytes(scheme: Scheme, secret: &str) -> Result<Vec<u8>,
             Ok(bytes)
         }
         _ => {
-            if secret.is_empty() {
+            if secret.trim().is_empty() {
                 return Err(SecretError::Empty);
+            }
+            // These senders' secrets are tokens without whitespace: around one, it is a newline
+            // from a file or an environment variable, and every delivery would fail with 401.
+            // GitHub's and the timestamped scheme's are free text, used exactly as given.
+            let token = !matches!(scheme, Scheme::GitHub | Scheme::Timestamped);
+            if token && secret.trim() != secret {
+                return Err(SecretError::SurroundingWhitespace(scheme));
             }
             // An ed25519 key of Standard Webhooks: used as an HMAC secret, it would only ever
             // produce 401s.
@@ -186,6 +193,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn blank_secrets_and_whitespace_around_token_secrets_are_refused() {
+        for scheme in [
+            Scheme::Stripe,
+            Scheme::GitHub,
+            Scheme::Slack,
+            Scheme::Timestamped,
+        ] {
+            assert_eq!(
+                hmac_secret_bytes(scheme, " \n\t"),
+                Err(SecretError::Empty),
+                "{scheme:?}"
+            );
+        }
+        for scheme in [
+            Scheme::Stripe,
+            Scheme::Slack,
+            Scheme::Shopify,
+            Scheme::Paddle,
+        ] {
+            for secret in ["whsec_abc\n", " whsec_abc", "abc\r\n"] {
+                assert_eq!(
+                    hmac_secret_bytes(scheme, secret),
+                    Err(SecretError::SurroundingWhitespace(scheme)),
+                    "{scheme:?} {secret:?}"
+                );
+            }
+        }
+        // Free-text secrets are used exactly as given.
+        assert_eq!(
+            hmac_secret_bytes(Scheme::GitHub, " my secret ").unwrap(),
+            b" my secret "
+        );
     }
 
     #[test]

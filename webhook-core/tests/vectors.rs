@@ -395,3 +395,185 @@ fn svix_named_headers_are_what_the_svix_crate_accepts() {
         .sign("msg_1", now, body);
     assert!(signed.get("webhook-signature").is_some());
 }
+
+/// octokit/webhooks-methods.js test/sign.test.ts and test/verify.test.ts (the library behind
+/// `@octokit/webhooks`): `sign("mysecret", '{"foo":"bar"}')`, the 2-space-indented body with a
+/// trailing newline that GitHub sends, and the issue #71 bodies with escape sequences.
+#[test]
+fn github_octokit_webhooks_methods_vectors() {
+    let github = |secret: &str, body: &[u8], sig: &str| {
+        verify(
+            Scheme::GitHub,
+            secret,
+            &[("x-hub-signature-256", sig)],
+            body,
+            0,
+        )
+    };
+    // sign.test.ts
+    let compact = br#"{"foo":"bar"}"#;
+    let compact_sig = "sha256=4864d2759938a15468b5df9ade20bf161da9b4f737ea61794142f3484236bda3";
+    github("mysecret", compact, compact_sig).unwrap();
+    assert_eq!(
+        Signer::new(Scheme::GitHub, "mysecret")
+            .unwrap()
+            .sign("d", 0, compact)
+            .get("x-hub-signature-256"),
+        Some(compact_sig)
+    );
+    // verify.test.ts: JSON.stringify({ foo: "bar" }, null, 2) + "\n".
+    let indented = b"{\n  \"foo\": \"bar\"\n}\n";
+    let indented_sig = "sha256=e3eccac34c43c7dc1cbb905488b1b81347fcc700a7b025697a9d07862256023f";
+    github("mysecret", indented, indented_sig).unwrap();
+    // "returns false for incorrect signature / secret".
+    for (secret, sig) in [
+        (
+            "mysecret",
+            "sha256=xxxccac34c43c7dc1cbb905488b1b81347fcc700a7b025697a9d07862256023f",
+        ),
+        ("foo", indented_sig),
+    ] {
+        assert!(matches!(
+            github(secret, indented, sig),
+            Err(VerifyError::SignatureMismatch { .. })
+        ));
+    }
+    // "returns false for incorrect signature": `foo` is not `sha256=<hex>` (400 here).
+    assert_eq!(
+        github("mysecret", indented, "foo").unwrap_err().status(),
+        400
+    );
+    // Issue #71: the body as GitHub sends it, escapes with uppercase hex digits (`\u001B`).
+    let escapes =
+        "{\n  \"foo\": \"Foo\\n\\u001B[34mbar: ♥♥♥♥♥♥♥♥\\nthis-is-lost\\u001B[0m\\u001B[2K\"\n}\n";
+    github(
+        "development",
+        escapes.as_bytes(),
+        "sha256=9dacf9003316b09be07df56d86a2d0d6872e42a1e6c72c3bad9ff915a7c5603e",
+    )
+    .unwrap();
+    let escaped_backslash = "{\n  \"foo\": \"\\\\u001b\"\n}\n";
+    github(
+        "development",
+        escaped_backslash.as_bytes(),
+        "sha256=87316067e2011fae39998b18c46a14d83b3e7c3ffdd88fb2ee5afb7d11288e60",
+    )
+    .unwrap();
+    // verifyWithFallback: the matching secret may come second (a rotation).
+    let rotated = Verifier::with_secrets(Scheme::GitHub, ["foo", "mysecret"])
+        .unwrap()
+        .verify_at(&[("x-hub-signature-256", indented_sig)], indented, 0)
+        .unwrap();
+    assert_eq!(rotated.secret_index(), 1);
+}
+
+/// slack-go/slack security_test.go `TestEnsure`: an Events API `event_callback` signed with
+/// another secret at another time than the docs' slash-command vector; it names the event by its
+/// inner type and dedupes on its `event_id`.
+#[test]
+fn slack_go_events_api_vector() {
+    let body = r#"{"token":"aF5ynEYQH0dFN9imlgcADxDB","team_id":"XXXXXXXXX","api_app_id":"YYYYYYYYY","event":{"type":"app_mention","user":"AAAAAAAAA","text":"<@EEEEEEEEE> hello world","client_msg_id":"477cc591-ch73-a14z-4db8-g0cd76321bec","ts":"1531431954.000073","channel":"TTTTTTTTT","event_ts":"1531431954.000073"},"type":"event_callback","event_id":"TvBP7LRED7","event_time":1531431954,"authed_users":["EEEEEEEEE"]}"#;
+    let headers = [
+        (
+            "X-Slack-Signature",
+            "v0=adada4ed31709aef585c2580ca3267678c6a8eaeb7e0c1aca3ee57b656886b2c",
+        ),
+        ("X-Slack-Request-Timestamp", "1531431954"),
+    ];
+    let verifier = Verifier::new(Scheme::Slack, "e6b19c573432dcc6b075501d51b51bb8").unwrap();
+    let delivery = verifier
+        .verify_delivery_at(&headers, body.as_bytes().to_vec().into(), 1531431954)
+        .unwrap();
+    assert_eq!(delivery.event_type(), Some("app_mention"));
+    assert_eq!(delivery.event_id(), Some("TvBP7LRED7"));
+    assert_eq!(delivery.dedupe_key(), "slack:TvBP7LRED7");
+    // The test's wrong secret, and its body with another token.
+    let wrong_secret = Verifier::new(Scheme::Slack, "e6b19c573432dcc6b075501d51b51boo").unwrap();
+    assert!(matches!(
+        wrong_secret.verify_at(&headers, body.as_bytes(), 1531431954),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    let other_body = body.replace("aF5ynEYQH0dFN9imlgcADxDB", "12345678abcdefghlmnopqrs");
+    assert!(matches!(
+        verifier.verify_at(&headers, other_body.as_bytes(), 1531431954),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    // `TestExpiredTimestamp`: long after the timestamp.
+    assert!(matches!(
+        verifier.verify_at(&headers, body.as_bytes(), 1531431954 + 3600),
+        Err(VerifyError::TimestampTooOld { .. })
+    ));
+}
+
+/// PaddleHQ/paddle-node-sdk src/__tests__/notifications/webhooks-validator.test.ts (and
+/// `.node.test.ts`): `VALID_SECRET`, `ts=1698796800` (2023-11-01T00:00:00Z), a header with the
+/// same `h1` twice and an unknown `h2`, and the SDK's 5-second window.
+#[test]
+fn paddle_node_sdk_vectors() {
+    const TS: i64 = 1698796800;
+    let header =
+        "ts=1698796800;h1=a300428748dce5c70e4da19bffd60769591ea969c99dea3105d0ec9612cf43f9";
+    let body = br#"{"data": ["1", "2"]}"#;
+    let paddle = |secret: &str, header: &str, body: &[u8], now: i64| {
+        verify(
+            Scheme::Paddle,
+            secret,
+            &[("paddle-signature", header)],
+            body,
+            now,
+        )
+    };
+    let v = paddle("VALID_SECRET", header, body, TS).unwrap();
+    assert_eq!(v.timestamp(), Some(TS));
+    // 'Valid signature with multiple hashes': repeated h1, unknown h2 ignored.
+    paddle(
+        "VALID_SECRET",
+        "ts=1698796800;h1=28981e941fae76e53db32f3d2a83cb69db41476595e84e1970a1b5d98f62b261;h1=28981e941fae76e53db32f3d2a83cb69db41476595e84e1970a1b5d98f62b261;h2=RANDOM_HASH",
+        br#"{"data": "value"}"#,
+        TS,
+    )
+    .unwrap();
+    // 'Invalid secret' and 'Invalid data - has more space'.
+    assert!(matches!(
+        paddle("INVALID_VALID_SECRET", header, body, TS),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    assert!(matches!(
+        paddle("VALID_SECRET", header, br#"{ "data": [ "1", "2" ]}"#, TS),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    // 'Invalid timestamp' (ts=9876, days before "now").
+    assert!(matches!(
+        paddle(
+            "VALID_SECRET",
+            "ts=9876;h1=a300428748dce5c70e4da19bffd60769591ea969c99dea3105d0ec9612cf43f9",
+            body,
+            TS,
+        ),
+        Err(VerifyError::TimestampTooOld { .. })
+    ));
+    // 'validate header': missing ts and h1, missing ts, missing h1 (the SDK throws).
+    for bad in [
+        "invalid_header",
+        "h1=invalid_header",
+        "ts=1234;h2=invalid_header",
+    ] {
+        assert!(paddle("VALID_SECRET", bad, body, 1234).is_err(), "{bad}");
+    }
+    // The SDK's window: valid 1 s and 5 s after `ts`, refused at 6 s and days later. The
+    // verifier's default is 300 s; configured to the SDK's 5 s it answers the same.
+    let sdk_window = Verifier::new(Scheme::Paddle, "VALID_SECRET")
+        .unwrap()
+        .tolerance(std::time::Duration::from_secs(5));
+    let at = |now: i64| sdk_window.verify_at(&[("paddle-signature", header)], body, now);
+    assert!(at(TS + 1).is_ok());
+    assert!(at(TS + 5).is_ok());
+    assert!(matches!(
+        at(TS + 6),
+        Err(VerifyError::TimestampTooOld { .. })
+    ));
+    assert!(matches!(
+        at(TS + 4 * 86400),
+        Err(VerifyError::TimestampTooOld { .. })
+    ));
+}
