@@ -28,7 +28,8 @@ Exit codes:
   1  rejected: the signature does not verify (verify), a receiver answered
      unexpectedly (send: a non-2xx status, or a 2xx to a --tamper delivery), or
      the inbox refused the operation (e.g. re-driving a delivery that is not dead)
-  2  usage error: bad flag, unknown scheme, unusable secret, malformed --header
+  2  usage error: bad flag, unknown scheme, unusable secret, malformed --header,
+     a --cacert file without a usable certificate
   3  runtime error: unreadable file, network or database failure
   4  not found (inbox show / replay / redrive ID)
   130  interrupted: send was stopped by Ctrl-C (the summary covers what was answered)";

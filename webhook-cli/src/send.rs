@@ -363,19 +363,75 @@ fn describe_single(delivered: &Delivered, sends_id: bool, json: bool) -> String 
 
 /// The certificates of the `--cacert` PEM file (one or several).
 fn certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, CliError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+
     let pem = std::fs::read(path).map_err(|source| CliError::Io {
         what: format!("--cacert {}", path.display()),
         source,
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| CliError::Usage(format!("--cacert {}: {}", path.display(), chain(&e))))?;
+    let refused = |why: String| CliError::Usage(format!("--cacert {}: {why}", path.display()));
+    let mut certs = Vec::new();
+    for (i, der) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let der = der.map_err(|e| refused(format!("certificate {}: {e}", i + 1)))?;
+        // Parsed now, as the TLS client would parse it when it starts: a damaged certificate is
+        // this file's fault, not the receiver's.
+        rustls::RootCertStore::empty()
+            .add(der.clone())
+            .map_err(|e| refused(format!("certificate {} cannot be used: {e}", i + 1)))?;
+        let cert = reqwest::Certificate::from_der(&der)
+            .map_err(|e| refused(format!("certificate {}: {}", i + 1, chain(&e))))?;
+        certs.push(cert);
+    }
     if certs.is_empty() {
-        return Err(CliError::Usage(format!(
-            "--cacert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
-            path.display()
-        )));
+        return Err(refused(
+            "no PEM certificate (-----BEGIN CERTIFICATE-----) in it; a DER file converts with \
+             `openssl x509 -inform DER -in FILE -out FILE.pem`"
+                .to_owned(),
+        ));
     }
     Ok(certs)
+}
+
+/// What to do about a certificate rustls refused.
+fn certificate_hint(refusal: &rustls::Error) -> &'static str {
+    use rustls::CertificateError as E;
+    let rustls::Error::InvalidCertificate(error) = refusal else {
+        return "";
+    };
+    // webpki's and the platform verifier's own errors sit behind `Other`, as types of theirs.
+    let other = matches!(error, E::Other(_)).then(|| format!("{error:?}"));
+    let other = other.as_deref().unwrap_or_default();
+    match error {
+        E::UnknownIssuer => {
+            " (the receiver's certificate is not signed by a CA this machine trusts: pass the CA \
+             that signed it, or a self-signed certificate itself, with --cacert FILE; --insecure \
+             accepts any certificate, for development)"
+        }
+        _ if other.contains("CaUsedAsEndEntity") => {
+            " (the receiver's certificate is marked as a CA, which rustls refuses as a server's \
+             certificate even when trusted: `openssl req -x509` marks self-signed ones so by \
+             default; make it with `-addext basicConstraints=critical,CA:FALSE` and pass it with \
+             --cacert FILE, or use mkcert; --insecure accepts any certificate, for development)"
+        }
+        E::NotValidForName | E::NotValidForNameContext { .. } => {
+            " (the receiver's certificate does not name the host in --url: use a name it lists, \
+             or give the receiver a certificate for this one)"
+        }
+        E::Expired | E::ExpiredContext { .. } | E::NotValidYet | E::NotValidYetContext { .. } => {
+            " (the receiver's certificate is outside its validity dates: renew it, or check this \
+             machine's clock)"
+        }
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
+            " (the receiver's certificate is not for a TLS server: it needs \
+             extendedKeyUsage=serverAuth)"
+        }
+        _ if other.contains("EkuError") => {
+            " (the receiver's certificate is not for a TLS server: it needs \
+             extendedKeyUsage=serverAuth)"
+        }
+        _ => " (--insecure accepts any certificate, for development)",
+    }
 }
 
 fn failure(e: &reqwest::Error) -> Outcome {
@@ -388,18 +444,7 @@ fn failure(e: &reqwest::Error) -> Outcome {
     };
     let mut message = chain(e);
     if let Some(refusal) = certificate_refusal(e) {
-        // webpki's `CaUsedAsEndEntity`, a type of its own behind rustls's `Other`.
-        let hint = if refusal.to_string().contains("CaUsedAsEndEntity") {
-            " (the receiver's certificate is marked as a CA, which rustls refuses as a server's \
-             certificate even when trusted: `openssl req -x509` marks self-signed ones so by \
-             default; make it with `-addext basicConstraints=critical,CA:FALSE` and pass it with \
-             --cacert FILE, or use mkcert; --insecure accepts any certificate, for development)"
-        } else {
-            " (the receiver's certificate is not signed by a CA this machine trusts: pass the CA \
-             that signed it, or a self-signed certificate itself, with --cacert FILE; --insecure \
-             accepts any certificate, for development)"
-        };
-        message.push_str(hint);
+        message.push_str(certificate_hint(refusal));
     } else if closed_while_sending(e) {
         message.push_str(
             " (the receiver closed the connection before it read the whole request: receivers \

@@ -23,6 +23,10 @@ struct Receiver {
 }
 
 fn start(name: &str) -> Receiver {
+    start_on(name, "127.0.0.1")
+}
+
+fn start_on(name: &str, ip: &str) -> Receiver {
     let cert = CertificateDer::from_pem_file(format!("{TLS}/{name}.pem")).unwrap();
     let key = PrivateKeyDer::from_pem_file(format!("{TLS}/{name}.key")).unwrap();
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -33,7 +37,7 @@ fn start(name: &str) -> Receiver {
         .with_single_cert(vec![cert], key)
         .unwrap();
     let config = Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = TcpListener::bind((ip, 0)).unwrap();
     let url = format!("https://{}/webhooks", listener.local_addr().unwrap());
     let answered = Arc::new(AtomicUsize::new(0));
     let count = answered.clone();
@@ -169,4 +173,47 @@ fn a_cacert_file_without_certificates_is_a_usage_error() {
     let out = send("https://127.0.0.1:9/", &["--cacert", "/nonexistent/ca.pem"]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cacert /nonexistent/ca.pem"));
+}
+
+/// A trusted certificate that names another host is refused with a hint about the name, not
+/// the one for an untrusted issuer (which would say to do what was done).
+#[test]
+fn a_certificate_for_another_name_says_so() {
+    // self-signed.pem names localhost and 127.0.0.1 only; 127.0.0.2 is loopback too.
+    let receiver = start_on("self-signed", "127.0.0.2");
+    let out = send(
+        &receiver.url,
+        &["--cacert", &format!("{TLS}/self-signed.pem")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("not valid for name"), "{stdout}");
+    assert!(
+        !stdout.contains("not signed by a CA this machine trusts"),
+        "misleading hint: {stdout}"
+    );
+    assert!(stdout.contains("does not name the host"), "{stdout}");
+}
+
+/// A --cacert file whose certificate is damaged (a line lost in a copy) is a usage error naming
+/// the file, not an HTTP client failure blaming the "peer certificate".
+#[test]
+fn a_damaged_cacert_is_a_usage_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.pem");
+    let pem = std::fs::read_to_string(format!("{TLS}/ca.pem")).unwrap();
+    let damaged: Vec<&str> = pem
+        .lines()
+        .enumerate()
+        .filter(|&(i, _)| i != 2)
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&path, damaged.join("\n") + "\n").unwrap();
+    let out = send(
+        "https://127.0.0.1:9/",
+        &["--cacert", path.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("damaged.pem"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

@@ -5,8 +5,9 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::VerifyError;
 
-/// The most signatures one header may carry: bounds the work an attacker can ask for. Entries
-/// the verifier ignores, such as unknown versions, are not counted (they cost a scan, not a MAC).
+/// The most signatures one header may carry that the verifier checks: bounds the work an
+/// attacker can ask for. Other entries (unknown versions, `v1a` for a verifier without an ed25519
+/// key, entries without a comma) cost a scan of the header, not a MAC, and are not counted.
 pub const MAX_SIGNATURES: usize = 16;
 
 /// The most `v1a` (ed25519) signatures one header may carry when the verifier holds a public key.

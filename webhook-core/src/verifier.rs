@@ -454,11 +454,14 @@ impl Verifier {
         // other candidates (ed25519) encoded. No allocation.
         let mut tags = ArrayVec::<[u8; 32], MAX_SIGNATURES>::new();
         let mut others = ArrayVec::<Candidate<'_>, MAX_SIGNATURES>::new();
+        // The signatures this verifier checks (at most `MAX_SIGNATURES`): entries of versions it
+        // holds no key for, or unknown ones, cost a scan of the header, not a MAC.
         let mut usable = 0usize;
+        // Entries of a known version, checked or not.
+        let mut known = 0usize;
         // A Standard Webhooks entry that is not `version,signature` is passed over, as the svix
-        // crate does: the header is refused for it only when nothing else in it can verify.
+        // crate does: the header is malformed for it only when it holds no known entry at all.
         let mut passed_over = false;
-        let mut seen = 0usize;
         for candidate in Candidates::new(scheme, parts.signature) {
             let candidate = match candidate {
                 Ok(candidate) => candidate,
@@ -468,34 +471,39 @@ impl Verifier {
                 }
                 Err(()) => return Err(malformed()),
             };
-            if seen == MAX_SIGNATURES {
+            known += 1;
+            let checked = if candidate.alg.is_hmac() {
+                has_hmac
+            } else {
+                has_ed25519
+            };
+            if !checked {
+                continue;
+            }
+            if usable == MAX_SIGNATURES {
                 return Err(VerifyError::MalformedHeader {
                     name: parts.signature_name,
                     reason: "more than 16 signatures",
                 });
             }
-            seen += 1;
+            usable += 1;
             if candidate.alg.is_hmac() {
-                if has_hmac {
-                    usable += 1;
-                    // An undecodable tag cannot match; it still counts as a candidate.
-                    if let Some(tag) = candidate.alg.decode_tag(candidate.encoded) {
-                        tags.push(tag);
-                    }
+                // An undecodable tag cannot match; it still counts as a candidate.
+                if let Some(tag) = candidate.alg.decode_tag(candidate.encoded) {
+                    tags.push(tag);
                 }
-            } else if has_ed25519 {
+            } else {
                 if others.len() == MAX_ED25519_SIGNATURES {
                     return Err(VerifyError::MalformedHeader {
                         name: parts.signature_name,
                         reason: "more than 4 v1a signatures",
                     });
                 }
-                usable += 1;
                 others.push(candidate);
             }
         }
         if usable == 0 {
-            return Err(if passed_over {
+            return Err(if passed_over && known == 0 {
                 malformed()
             } else {
                 VerifyError::NoSupportedSignature {

@@ -796,3 +796,29 @@ proptest! {
         prop_assert_eq!(delivery.map(|d| d.headers().clone()), looked_up.map(|d| d.headers().clone()));
     }
 }
+
+/// A well-formed signature of a version the verifier holds no key for is `NoSupportedSignature`
+/// (401), also beside an entry that is passed over (not `MalformedHeader`, which would send the
+/// operator to fix a header format instead of the keys).
+#[test]
+fn a_passed_over_entry_does_not_change_no_supported_signature() {
+    let v1a = format!("v1a,{}==", "A".repeat(86));
+    assert!(matches!(
+        standard(&v1a),
+        Err(VerifyError::NoSupportedSignature { .. })
+    ));
+    let got = standard(&format!("junk {v1a}"));
+    assert!(
+        matches!(got, Err(VerifyError::NoSupportedSignature { .. })),
+        "{got:?}"
+    );
+}
+
+/// Entries the verifier does not check (`v1a` for a verifier holding only HMAC secrets) do not
+/// count towards `MAX_SIGNATURES`.
+#[test]
+fn unchecked_v1a_entries_do_not_count_towards_max_signatures() {
+    let header = format!("{} v1,{SIG}", vec!["v1a,AAAA"; 16].join(" "));
+    let got = standard(&header);
+    assert!(got.is_ok(), "{got:?}");
+}

@@ -166,9 +166,11 @@ async fn malformed_headers_are_a_400() {
         .insert("webhook-timestamp", "yesterday".parse().unwrap());
     expect_rejection(req, 400, "malformed_header").await;
 
+    // No entry of the `version,signature` form (one without a comma beside a signature would be
+    // passed over, as svix does).
     let mut req = request("msg_malformed");
     req.headers_mut()
-        .insert("webhook-signature", "v1,not base64!".parse().unwrap());
+        .insert("webhook-signature", "not-a-signature".parse().unwrap());
     expect_rejection(req, 400, "malformed_header").await;
 }
 
@@ -183,6 +185,11 @@ async fn bad_signature_is_a_401() {
         "signature_mismatch",
     )
     .await;
+    // Not base64: a signature that cannot match.
+    let mut req = request("msg_bad_b64");
+    req.headers_mut()
+        .insert("webhook-signature", "v1,not base64!".parse().unwrap());
+    expect_rejection(req, 401, "signature_mismatch").await;
 }
 
 #[tokio::test]
