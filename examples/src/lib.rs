@@ -192,12 +192,34 @@ pub fn install_metrics() -> Result<metrics_exporter_prometheus::PrometheusHandle
         60.0,
     ];
     const BATCH: &[f64] = &[1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
+    // Verification takes microseconds (about 1 µs per KiB): in the buckets above every sample
+    // would fall in the first.
+    const VERIFY: &[f64] = &[
+        0.000_001,
+        0.000_002_5,
+        0.000_005,
+        0.000_01,
+        0.000_025,
+        0.000_05,
+        0.000_1,
+        0.000_25,
+        0.000_5,
+        0.001,
+        0.002_5,
+        0.01,
+    ];
     PrometheusBuilder::new()
         .set_buckets(SECONDS)
         .and_then(|b| {
             b.set_buckets_for_metric(
                 Matcher::Full(webhook_inbox::metrics::COMMIT_BATCH_SIZE.to_owned()),
                 BATCH,
+            )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("webhook_verify_duration_seconds".to_owned()),
+                VERIFY,
             )
         })
         .map_err(|e| e.to_string())?

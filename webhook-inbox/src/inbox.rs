@@ -1,5 +1,6 @@
 //! [`Inbox`] and [`InboxBuilder`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -228,6 +229,7 @@ impl InboxBuilder {
                 workers_changed: Notify::new(),
                 closing: watch::Sender::new(false),
                 commits,
+                open_circuits: Arc::default(),
             }),
         })
     }
@@ -286,6 +288,8 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// Whether the last group commit failed.
     commits: Arc<writer::CommitHealth>,
+    /// Handler circuits of this process's workers that are open now.
+    open_circuits: Arc<AtomicU64>,
 }
 
 /// The workers running on an inbox (and its clones).
@@ -447,10 +451,12 @@ impl Inbox {
         Ok(counts)
     }
 
-    /// Healthy unless the store does not answer, the last group commit failed (a full disk:
-    /// accepts are answered 503 until one succeeds), or the inbox no longer accepts (closed, or
-    /// its writer task ended); handlers failing when failed handler runs in the health window
-    /// exceed the threshold (see [`Health`]): what an `/admin/health` endpoint returns.
+    /// Healthy unless the store does not answer, a group commit failed in the last
+    /// [`retry_after`](InboxBuilder::retry_after) (a full disk, the database restarting: after
+    /// that, with no new failure, accepts are tried again), or the inbox no longer accepts
+    /// (closed, or its writer task ended); handlers failing when failed handler runs in the
+    /// health window exceed the threshold or a handler's circuit is open (see [`Health`]): what
+    /// an `/admin/health` endpoint returns.
     pub async fn health(&self) -> Health {
         let since = self
             .now_ms()
@@ -463,19 +469,29 @@ impl Inbox {
             Err(InboxError::Closed)
         };
         let counts = self.counts().await;
+        let open_circuits = self.inner.open_circuits.load(Ordering::Relaxed);
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {
-                let failing = self.inner.commits.failing();
-                let handlers_failing = recent_failures > threshold;
+                let failing = self.inner.commits.failing(self.inner.retry_after);
+                let handlers_failing = recent_failures > threshold || open_circuits > 0;
                 Health {
                     healthy: failing.is_none(),
                     handlers_failing,
                     recent_failures,
                     failure_threshold: threshold,
                     window_secs,
+                    open_circuits,
                     counts: Some(counts),
                     reason: match failing {
-                        Some(e) => Some(format!("the last group commit failed, accepts are refused: {e}")),
+                        Some(e) => Some(format!(
+                            "a group commit failed, accepts are answered 503: {e}"
+                        )),
+                        None if open_circuits > 0 => Some(format!(
+                            "{open_circuits} handler circuit(s) open: their handlers failed \
+                             repeatedly and their deliveries wait for a trial run \
+                             ({recent_failures} failed runs in the last {window_secs} s); \
+                             deliveries are still accepted"
+                        )),
                         None => handlers_failing.then(|| {
                             format!("{recent_failures} failed handler runs in the last {window_secs} s (threshold {threshold}); deliveries are still accepted")
                         }),
@@ -484,10 +500,11 @@ impl Inbox {
             }
             (Err(e), _) | (_, Err(e)) => Health {
                 healthy: false,
-                handlers_failing: false,
+                handlers_failing: open_circuits > 0,
                 recent_failures: 0,
                 failure_threshold: threshold,
                 window_secs,
+                open_circuits,
                 counts: None,
                 reason: Some(e.to_string()),
             },
@@ -547,6 +564,11 @@ impl Inbox {
             stopped.await;
         }
         self.inner.backend.close().await;
+    }
+
+    /// The count of open handler circuits the workers' breakers keep.
+    pub(crate) fn open_circuits(&self) -> Arc<AtomicU64> {
+        self.inner.open_circuits.clone()
     }
 
     /// Whether [`close`](Inbox::close) was called (on any clone).

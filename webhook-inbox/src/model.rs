@@ -536,10 +536,12 @@ impl StatusCounts {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Health {
-    /// False when the store does not answer or accepts can no longer be stored (the last group
-    /// commit failed, the inbox is closed).
+    /// False when the store does not answer or accepts cannot be stored (a group commit failed
+    /// within the last [`retry_after`](crate::InboxBuilder::retry_after), the inbox is
+    /// closed).
     pub healthy: bool,
-    /// True when more handler runs failed in the window than the threshold.
+    /// True when more handler runs failed in the window than the threshold, or a handler's
+    /// circuit is open (its breaker holds its deliveries, so few runs fail, yet none succeeds).
     pub handlers_failing: bool,
     /// Failed handler runs in the window.
     pub recent_failures: u64,
@@ -547,6 +549,9 @@ pub struct Health {
     pub failure_threshold: u64,
     /// The window, in seconds.
     pub window_secs: u64,
+    /// Handler circuits open now, in this process's workers (see
+    /// [`BreakerConfig`](crate::BreakerConfig)).
+    pub open_circuits: u64,
     /// Deliveries per status (absent when the store did not answer).
     pub counts: Option<StatusCounts>,
     /// What is wrong, if anything: why it is unhealthy, else why handlers are failing.

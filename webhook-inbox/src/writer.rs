@@ -19,21 +19,25 @@ use crate::backend::Backend;
 use crate::metrics as m;
 use crate::{Accepted, InboxError, NewDelivery};
 
-/// Whether the last group commit failed, and why: the store may answer reads (health's
-/// queries) while it cannot commit (a full disk).
+/// The last group commit's failure and when it happened, unless one succeeded since: the store
+/// may answer reads (health's queries) while it cannot commit (a full disk).
 #[derive(Debug, Default)]
-pub(crate) struct CommitHealth(std::sync::Mutex<Option<String>>);
+pub(crate) struct CommitHealth(std::sync::Mutex<Option<(String, Instant)>>);
 
 impl CommitHealth {
     fn set(&self, failure: Option<String>) {
         if let Ok(mut last) = self.0.lock() {
-            *last = failure;
+            *last = failure.map(|e| (e, Instant::now()));
         }
     }
 
-    /// The error of the last group commit, unless one succeeded since.
-    pub(crate) fn failing(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|last| last.clone())
+    /// The error of a commit that failed less than `recent` ago with none succeeding since.
+    /// Older, it no longer counts: an inbox taken out of service for it would receive no accept
+    /// to show that the store has recovered.
+    pub(crate) fn failing(&self, recent: Duration) -> Option<String> {
+        let last = self.0.lock().ok()?;
+        let (error, at) = last.as_ref()?;
+        (at.elapsed() < recent).then(|| error.clone())
     }
 }
 

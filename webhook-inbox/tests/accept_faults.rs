@@ -105,7 +105,7 @@ async fn health_is_red_while_commits_fail() {
         health
             .reason
             .as_deref()
-            .is_some_and(|r| r.starts_with("the last group commit failed")),
+            .is_some_and(|r| r.starts_with("a group commit failed")),
         "{health:?}"
     );
     backend.accept_fails.store(false, Ordering::SeqCst);
@@ -116,4 +116,30 @@ async fn health_is_red_while_commits_fail() {
             .is_ok()
     );
     assert!(inbox.health().await.healthy);
+}
+
+/// A failed commit counts for `retry_after`: a receiver that a readiness probe took out of
+/// service for it receives no accept to show that the store recovered, so health turns green
+/// again on its own (and red at the next failure, if the store is still down).
+#[tokio::test]
+async fn a_failed_commit_stops_counting_after_retry_after() {
+    let (_dir, backend, inbox) =
+        interposed_inbox(|i| i, |b| b.retry_after(Duration::from_millis(300))).await;
+    backend.accept_fails.store(true, Ordering::SeqCst);
+    let failed = inbox
+        .accept(&delivery("during", "t", "{}"), AcceptMeta::new())
+        .await;
+    assert!(failed.is_err());
+    assert!(!inbox.health().await.healthy);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let health = inbox.health().await;
+    assert!(health.healthy, "{health:?}");
+    // Still down: the next accept fails and health is red again.
+    assert!(
+        inbox
+            .accept(&delivery("still", "t", "{}"), AcceptMeta::new())
+            .await
+            .is_err()
+    );
+    assert!(!inbox.health().await.healthy);
 }

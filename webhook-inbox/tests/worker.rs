@@ -1781,3 +1781,71 @@ async fn unhandled_event_types_are_warned_about_once_each() {
     assert!(warnings[0].contains("\"organization.created\""), "{log}");
     assert!(warnings[1].contains("\"organization.deleted\""), "{log}");
 }
+
+/// A handler failing every run opens its circuit; from then on its breaker holds the
+/// deliveries, so only a trial a minute fails, too few for the failure threshold, and nothing
+/// succeeds: health reports the open circuit as handlers failing until a trial succeeds.
+#[tokio::test]
+async fn an_open_circuit_is_reported_as_handlers_failing_until_a_trial_succeeds() {
+    let (_dir, inbox, clock) =
+        inbox_with(|b| b.retry_policy(RetryPolicy::fixed(vec![Duration::from_secs(1); 1000])))
+            .await;
+    let down = Arc::new(AtomicBool::new(true));
+    let d = down.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .on_raw("*", move |_: StoredDelivery| {
+            let down = d.load(Ordering::SeqCst);
+            async move {
+                if down {
+                    Err(HandlerError::new("the CRM answers 503"))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .spawn()
+        .unwrap();
+    for i in 0..6 {
+        accept(&inbox, &format!("m{i}"), "user.created").await;
+    }
+    assert!(
+        eventually(10, || async {
+            clock.advance(Duration::from_secs(1));
+            inbox.health().await.open_circuits == 1
+        })
+        .await
+    );
+    // The failures leave the window; the circuit stays open (each trial fails).
+    clock.advance(Duration::from_secs(301));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let health = inbox.health().await;
+    assert!(health.healthy, "{health:?}");
+    assert!(
+        health.recent_failures <= health.failure_threshold,
+        "{health:?}"
+    );
+    assert!(health.handlers_failing, "{health:?}");
+    assert_eq!(health.open_circuits, 1);
+    assert!(
+        health
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("circuit")),
+        "{health:?}"
+    );
+    // The downstream recovers: the next trial closes the circuit and the queue drains.
+    down.store(false, Ordering::SeqCst);
+    assert!(
+        eventually(10, || async {
+            clock.advance(Duration::from_secs(10));
+            let health = inbox.health().await;
+            health.open_circuits == 0 && health.counts.unwrap().queue_depth() == 0
+        })
+        .await
+    );
+    clock.advance(Duration::from_secs(301));
+    assert!(!inbox.health().await.handlers_failing);
+    worker.shutdown().await;
+}

@@ -1,6 +1,7 @@
 //! A consecutive-failures circuit breaker per handler, driven by the inbox clock.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::duration_ms;
@@ -82,13 +83,17 @@ pub(crate) enum Admit {
 pub(crate) struct Breaker {
     config: BreakerConfig,
     state: Mutex<State>,
+    /// The inbox's count of open circuits (for its health): this one is counted from when it
+    /// opens until a success closes it, or until it is dropped with its worker.
+    open_circuits: Arc<AtomicU64>,
 }
 
 impl Breaker {
-    pub(crate) fn new(config: BreakerConfig) -> Self {
+    pub(crate) fn new(config: BreakerConfig, open_circuits: Arc<AtomicU64>) -> Self {
         Breaker {
             config,
             state: Mutex::new(State::default()),
+            open_circuits,
         }
     }
 
@@ -132,13 +137,21 @@ impl Breaker {
         }
         match verdict {
             // Closed (a closed circuit has no trial either).
-            Verdict::Success => *s = State::default(),
+            Verdict::Success => {
+                if s.open_until.is_some() {
+                    self.open_circuits.fetch_sub(1, Ordering::Relaxed);
+                }
+                *s = State::default();
+            }
             // After a trial, the next delivery is the trial.
             Verdict::Neutral => {}
             Verdict::Failure => {
                 s.consecutive_failures = s.consecutive_failures.saturating_add(1);
                 if trial || s.consecutive_failures >= self.config.failure_threshold {
-                    s.open_until = Some(now_ms.saturating_add(duration_ms(self.config.recovery)));
+                    let until = now_ms.saturating_add(duration_ms(self.config.recovery));
+                    if s.open_until.replace(until).is_none() {
+                        self.open_circuits.fetch_add(1, Ordering::Relaxed);
+                    }
                     return true;
                 }
             }
@@ -154,6 +167,18 @@ impl Breaker {
     }
 }
 
+impl Drop for Breaker {
+    fn drop(&mut self) {
+        let open = match self.state.get_mut() {
+            Ok(s) => s.open_until.is_some(),
+            Err(poisoned) => poisoned.get_ref().open_until.is_some(),
+        };
+        if open {
+            self.open_circuits.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,7 +186,10 @@ mod tests {
 
     #[test]
     fn opens_after_threshold_then_half_opens() {
-        let b = Breaker::new(BreakerConfig::new(3, Duration::from_secs(60)));
+        let b = Breaker::new(
+            BreakerConfig::new(3, Duration::from_secs(60)),
+            Arc::default(),
+        );
         for _ in 0..2 {
             assert_eq!(b.admit(0), Admit::Run);
             assert!(!b.record(Failure, false, 0));
@@ -180,14 +208,40 @@ mod tests {
         assert_eq!(b.admit(122_600), Admit::Run);
     }
 
+    /// The inbox counts a circuit from when it opens until a success closes it or its worker
+    /// drops it, whatever the trials in between.
+    #[test]
+    fn open_circuits_are_counted_until_closed_or_dropped() {
+        let open = Arc::new(AtomicU64::new(0));
+        let b = Breaker::new(BreakerConfig::new(1, Duration::from_secs(1)), open.clone());
+        b.record(Failure, false, 0);
+        assert_eq!(open.load(Ordering::Relaxed), 1);
+        assert_eq!(b.admit(1_000), Admit::Trial);
+        b.record(Failure, true, 1_000);
+        assert_eq!(open.load(Ordering::Relaxed), 1);
+        assert_eq!(b.admit(2_000), Admit::Trial);
+        b.record(Success, true, 2_000);
+        assert_eq!(open.load(Ordering::Relaxed), 0);
+        b.record(Failure, false, 3_000);
+        let other = Breaker::new(BreakerConfig::new(1, Duration::from_secs(1)), open.clone());
+        other.record(Failure, false, 3_000);
+        assert_eq!(open.load(Ordering::Relaxed), 2);
+        drop(b);
+        drop(other);
+        assert_eq!(open.load(Ordering::Relaxed), 0);
+    }
+
     #[test]
     fn success_resets_the_count_and_zero_disables() {
-        let b = Breaker::new(BreakerConfig::new(2, Duration::from_secs(1)));
+        let b = Breaker::new(
+            BreakerConfig::new(2, Duration::from_secs(1)),
+            Arc::default(),
+        );
         b.record(Failure, false, 0);
         b.record(Success, false, 0);
         b.record(Failure, false, 0);
         assert_eq!(b.admit(0), Admit::Run);
-        let off = Breaker::new(BreakerConfig::disabled());
+        let off = Breaker::new(BreakerConfig::disabled(), Arc::default());
         for _ in 0..10 {
             off.record(Failure, false, 0);
         }
@@ -196,7 +250,10 @@ mod tests {
 
     #[test]
     fn runs_admitted_before_the_circuit_opened_do_not_decide_it() {
-        let b = Breaker::new(BreakerConfig::new(2, Duration::from_secs(60)));
+        let b = Breaker::new(
+            BreakerConfig::new(2, Duration::from_secs(60)),
+            Arc::default(),
+        );
         // Four runs start while closed; two fail and open the circuit.
         assert!(!b.record(Failure, false, 0));
         assert!(b.record(Failure, false, 0));
@@ -215,7 +272,7 @@ mod tests {
 
     #[test]
     fn a_zero_recovery_still_holds_the_others_while_the_trial_runs() {
-        let b = Breaker::new(BreakerConfig::new(1, Duration::ZERO));
+        let b = Breaker::new(BreakerConfig::new(1, Duration::ZERO), Arc::default());
         assert!(b.record(Failure, false, 0));
         assert_eq!(b.admit(0), Admit::Trial);
         assert_eq!(b.admit(0), Admit::Hold(100));
@@ -223,7 +280,10 @@ mod tests {
 
     #[test]
     fn permanent_errors_neither_count_nor_reset() {
-        let b = Breaker::new(BreakerConfig::new(2, Duration::from_secs(60)));
+        let b = Breaker::new(
+            BreakerConfig::new(2, Duration::from_secs(60)),
+            Arc::default(),
+        );
         for _ in 0..10 {
             assert!(!b.record(Neutral, false, 0));
         }

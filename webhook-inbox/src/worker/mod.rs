@@ -201,7 +201,8 @@ impl WorkerBuilder {
             Ok(pattern) => self.routes.push(Route {
                 pattern,
                 kind,
-                breaker: Breaker::new(self.breaker),
+                // Replaced by `spawn`, with the worker's settings and the inbox's count.
+                breaker: Breaker::new(self.breaker, Arc::default()),
             }),
             Err(e) => self.errors.push(e.to_string()),
         }
@@ -355,7 +356,7 @@ impl WorkerBuilder {
         self.routes
             .sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
         for route in &mut self.routes {
-            route.breaker = Breaker::new(self.breaker);
+            route.breaker = Breaker::new(self.breaker, self.inbox.open_circuits());
         }
         let owner = format!("worker-{}-{:016x}", std::process::id(), fastrand::u64(..));
         let (stop_tx, stop_rx) = watch::channel(false);
