@@ -205,11 +205,13 @@ impl WebhookConfig {
     /// Converts a rejection into the error the extractor returns, through the custom handler if
     /// one is set.
     pub(crate) fn reject(&self, rejection: Rejection, req: &HttpRequest) -> actix_web::Error {
-        // The handler first: if it panics, the request is not counted as rejected.
+        // The handler first: if it panics, the request is counted as failed, not rejected.
+        let unwinding = crate::observe::FailedIfUnwinding;
         let error = match &self.error_handler {
             Some(handler) => handler(rejection.clone(), req),
             None => crate::WebhookError::Rejected(rejection.clone()).into(),
         };
+        drop(unwinding);
         crate::observe::rejected(&rejection, &self.failures);
         error
     }

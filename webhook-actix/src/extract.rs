@@ -178,8 +178,14 @@ impl FromRequest for VerifiedDelivery {
 
 fn config(req: &HttpRequest) -> Result<&WebhookConfig, actix_web::Error> {
     WebhookConfig::from_req(req).ok_or_else(|| {
-        tracing::error!(path = req.path(), "{MISSING_CONFIG}");
-        WebhookError::Rejected(Rejection::Misconfigured(MISSING_CONFIG)).into()
+        // Logged once per process (each delivery would repeat it), counted every time.
+        static LOGGED: AtomicBool = AtomicBool::new(false);
+        if !LOGGED.swap(true, Ordering::Relaxed) {
+            tracing::error!(path = req.path(), "{MISSING_CONFIG}");
+        }
+        let rejection = Rejection::Misconfigured(MISSING_CONFIG);
+        crate::observe::count_rejection(&rejection);
+        WebhookError::Rejected(rejection).into()
     })
 }
 

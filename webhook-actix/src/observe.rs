@@ -34,15 +34,33 @@ pub(crate) fn verify_time(took: Duration) {
     metrics::histogram!("webhook_verify_duration_seconds").record(took.as_secs_f64());
 }
 
-/// Counts the request's outcome and `webhook_rejections_total{reason}` (the
-/// [`Rejection::code`]), logs the rejection at debug level, and warns through `failures` when
-/// verification keeps failing.
-pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog) {
+/// Counts the request's outcome (`rejected`, or `in_flight`) and
+/// `webhook_rejections_total{reason}`.
+pub(crate) fn count_rejection(rejection: &Rejection) {
     finish(match rejection {
         Rejection::InFlight => outcome::IN_FLIGHT,
         _ => outcome::REJECTED,
     });
     metrics::counter!("webhook_rejections_total", "reason" => rejection.code()).increment(1);
+}
+
+/// Counts a request as `failed` when dropped while a panic unwinds (a custom error handler
+/// panicked before the rejection was counted), as the tower layer counts it.
+pub(crate) struct FailedIfUnwinding;
+
+impl Drop for FailedIfUnwinding {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            finish(outcome::FAILED);
+        }
+    }
+}
+
+/// Counts the request's outcome and `webhook_rejections_total{reason}` (the
+/// [`Rejection::code`]), logs the rejection at debug level, and warns through `failures` when
+/// verification keeps failing.
+pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog) {
+    count_rejection(rejection);
     tracing::debug!(
         status = rejection.status(),
         reason = rejection.code(),

@@ -12,7 +12,7 @@ use actix_web::{App, HttpResponse, web};
 use common::*;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use webhook_actix::testing::SignedRequest;
-use webhook_actix::{VerifiedEvent, WebhookConfig};
+use webhook_actix::{VerifiedEvent, WebhookConfig, WebhookDedupe};
 
 async fn handler(_event: VerifiedEvent<OrgEvent>) -> HttpResponse {
     HttpResponse::Ok().finish()
@@ -248,4 +248,84 @@ fn capture_logs(f: impl FnOnce()) -> String {
     CAPTURED.with_borrow_mut(Vec::clear);
     f();
     String::from_utf8(CAPTURED.with_borrow_mut(std::mem::take)).unwrap()
+}
+
+fn outcome_counts(recorder: &DebuggingRecorder) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = recorder
+        .snapshotter()
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(k, ..)| k.key().name() == "webhook_requests_total")
+        .filter_map(|(k, _, _, v)| match v {
+            DebugValue::Counter(n) => {
+                Some((k.key().labels().map(|l| l.value().to_owned()).collect(), n))
+            }
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// An `error_handler` that panics (on a wrong signature), under `WebhookDedupe`: the request is
+/// counted once, as `failed`, as the tower layer counts it.
+#[test]
+fn a_panicking_error_handler_counts_once_as_failed() {
+    let recorder = DebuggingRecorder::new();
+    let caught = metrics::with_local_recorder(&recorder, || {
+        std::panic::catch_unwind(|| {
+            actix_web::rt::System::new().block_on(async {
+                let config = WebhookConfig::secret(SECRET)
+                    .unwrap()
+                    .error_handler(|_r, _req| panic!("the error handler panics"));
+                let dedupe = WebhookDedupe::memory_for(&config);
+                let app = actix_web::test::init_service(
+                    App::new().app_data(config).service(
+                        web::resource("/webhooks")
+                            .wrap(dedupe)
+                            .route(web::post().to(handler)),
+                    ),
+                )
+                .await;
+                let req = webhook_actix::testing::SignedRequest::standard(
+                    OLD_SECRET,
+                    ORG_CREATED.to_owned(),
+                )
+                .unwrap()
+                .uri("/webhooks")
+                .id("m1");
+                actix_web::test::call_service(&app, req.to_request()).await;
+            })
+        })
+    });
+    assert!(caught.is_err(), "the handler panicked");
+    let counted = outcome_counts(&recorder);
+    eprintln!("webhook_requests_total after a panicking error handler: {counted:?}");
+    assert_eq!(
+        counted,
+        [("failed".to_owned(), 1)],
+        "as the tower layer counts it"
+    );
+}
+
+/// No `WebhookConfig` registered: every delivery is answered 500 `misconfigured` and counted
+/// as rejected (a deployment mistake that metrics should show).
+#[test]
+fn a_missing_config_is_counted_as_rejected() {
+    let recorder = DebuggingRecorder::new();
+    let status = metrics::with_local_recorder(&recorder, || {
+        actix_web::rt::System::new().block_on(async {
+            let app = actix_web::test::init_service(
+                App::new().route("/webhooks", web::post().to(handler)),
+            )
+            .await;
+            let res = actix_web::test::call_service(&app, signed(ORG_CREATED).to_request()).await;
+            res.status().as_u16()
+        })
+    });
+    assert_eq!(status, 500);
+    let counted = outcome_counts(&recorder);
+    eprintln!("webhook_requests_total after a 500 misconfigured: {counted:?}");
+    assert_eq!(counted, [("rejected".to_owned(), 1)]);
 }
