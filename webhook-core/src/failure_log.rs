@@ -142,6 +142,9 @@ fn hint(code: &str) -> &'static str {
         "no_supported_signature" => {
             "the sender signs with another scheme or signature version than this verifier expects"
         }
+        "malformed_header" => {
+            "a header this scheme reads does not have its format (see `latest`): a different sender, the wrong scheme, or a proxy rewriting headers"
+        }
         _ => {
             "requests lack the sender's headers: a different sender, the wrong scheme, or a proxy stripping headers"
         }
@@ -215,6 +218,8 @@ mod tests {
     fn each_check_has_its_hint() {
         assert!(hint("timestamp_too_new").contains("clock"));
         assert!(hint("no_supported_signature").contains("scheme"));
+        assert!(hint("malformed_header").contains("format"));
+        assert!(hint("missing_header").contains("lack"));
         assert!(hint("missing_header").contains("headers"));
     }
 }
