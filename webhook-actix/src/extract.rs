@@ -7,6 +7,7 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, dev};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicBool, Ordering};
+use tracing::Instrument as _;
 
 use webhook_core::dedupe::{Claim, forgets_too_soon};
 use webhook_core::{Delivery, Rejection};
@@ -111,20 +112,24 @@ impl<T: DeserializeOwned + 'static> FromRequest for VerifiedEvent<T> {
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
         let req = req.clone();
         let payload = payload.take();
-        Box::pin(async move {
-            let config = config(&req)?;
-            let delivery = verified(&req, config, payload).await?;
-            // Claimed before parsing: a duplicate is acknowledged even when `T` no longer fits
-            // the body (a stricter type deployed since), and is not parsed at all. A 422 then
-            // completes the claim as failed.
-            claim(&req, config, &delivery)?;
-            let event = delivery.json::<T>().map_err(|e| {
-                // Released here, so the request is counted once, as rejected.
-                release(&req);
-                config.reject(e.into(), &req)
-            })?;
-            Ok(VerifiedEvent { event, delivery })
-        })
+        let span = request_span(&req);
+        Box::pin(
+            async move {
+                let config = config(&req)?;
+                let delivery = verified(&req, config, payload).await?;
+                // Claimed before parsing: a duplicate is acknowledged even when `T` no longer fits
+                // the body (a stricter type deployed since), and is not parsed at all. A 422 then
+                // completes the claim as failed.
+                claim(&req, config, &delivery)?;
+                let event = delivery.json::<T>().map_err(|e| {
+                    // Released here, so the request is counted once, as rejected.
+                    release(&req);
+                    config.reject(e.into(), &req)
+                })?;
+                Ok(VerifiedEvent { event, delivery })
+            }
+            .instrument(span),
+        )
     }
 }
 
@@ -167,13 +172,25 @@ impl FromRequest for VerifiedDelivery {
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
         let req = req.clone();
         let payload = payload.take();
-        Box::pin(async move {
-            let config = config(&req)?;
-            let delivery = verified(&req, config, payload).await?;
-            claim(&req, config, &delivery)?;
-            Ok(VerifiedDelivery(delivery))
-        })
+        let span = request_span(&req);
+        Box::pin(
+            async move {
+                let config = config(&req)?;
+                let delivery = verified(&req, config, payload).await?;
+                claim(&req, config, &delivery)?;
+                Ok(VerifiedDelivery(delivery))
+            }
+            .instrument(span),
+        )
     }
+}
+
+/// The `webhook` span [`WebhookDedupe`](crate::WebhookDedupe) opened for the request, else a
+/// new one for the extractor's own work.
+fn request_span(req: &HttpRequest) -> tracing::Span {
+    req.extensions()
+        .get::<crate::observe::WebhookSpan>()
+        .map_or_else(crate::observe::span, |s| s.0.clone())
 }
 
 fn config(req: &HttpRequest) -> Result<&WebhookConfig, actix_web::Error> {
@@ -210,6 +227,7 @@ async fn verified(
     let verified = verifier.verify_delivery(&headers, body);
     crate::observe::verify_time(started.elapsed());
     let delivery = verified.map_err(|e| config.reject(e.into(), req))?;
+    crate::observe::record_delivery(&delivery);
     if !config.subscribed(delivery.event_type()) {
         crate::observe::finish(crate::observe::outcome::UNSUBSCRIBED);
         tracing::debug!(

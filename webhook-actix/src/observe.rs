@@ -4,7 +4,41 @@
 
 use std::time::Duration;
 
-use webhook_core::{FailureLog, Rejection};
+use tracing::Span;
+use tracing::field::Empty;
+use webhook_core::{Delivery, FailureLog, Rejection};
+
+/// The request's `webhook` span, as the tower layer opens it (debug level): `webhook.id`,
+/// `webhook.event_type`, `webhook.scheme` and `webhook.outcome`, never the body or a secret.
+/// [`WebhookDedupe`](crate::WebhookDedupe) opens it around the handler and the extractors
+/// record into it; without the middleware the extractors open it around their own work.
+#[derive(Clone, Debug)]
+pub(crate) struct WebhookSpan(pub(crate) Span);
+
+pub(crate) fn span() -> Span {
+    tracing::debug_span!(
+        "webhook",
+        webhook.id = Empty,
+        webhook.event_type = Empty,
+        webhook.scheme = Empty,
+        webhook.outcome = Empty,
+    )
+}
+
+/// Records the verified delivery's id, event type and scheme in the current span.
+pub(crate) fn record_delivery(delivery: &Delivery) {
+    let span = Span::current();
+    if span.is_disabled() {
+        return;
+    }
+    span.record("webhook.scheme", delivery.scheme().as_str());
+    if let Some(id) = delivery.id().or_else(|| delivery.event_id()) {
+        span.record("webhook.id", id);
+    }
+    if let Some(event_type) = delivery.event_type() {
+        span.record("webhook.event_type", event_type);
+    }
+}
 
 /// How a request ended, as the tower layer's `outcome` label names it.
 pub(crate) mod outcome {
@@ -24,8 +58,9 @@ pub(crate) mod outcome {
     pub(crate) const REJECTED: &str = "rejected";
 }
 
-/// Counts `webhook_requests_total{outcome}`.
+/// Counts `webhook_requests_total{outcome}` and records the outcome in the current span.
 pub(crate) fn finish(outcome: &'static str) {
+    Span::current().record("webhook.outcome", outcome);
     metrics::counter!("webhook_requests_total", "outcome" => outcome).increment(1);
 }
 

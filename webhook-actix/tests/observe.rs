@@ -329,3 +329,71 @@ fn a_missing_config_is_counted_as_rejected() {
     eprintln!("webhook_requests_total after a 500 misconfigured: {counted:?}");
     assert_eq!(counted, [("rejected".to_owned(), 1)]);
 }
+
+/// Each request has the tower layer's `webhook` span: under `WebhookDedupe` around the
+/// handler too (its logs carry the delivery), without it around the extractor's work; with the
+/// id, event type, scheme and outcome, never the body.
+#[test]
+fn a_webhook_span_carries_the_delivery_and_the_outcome() {
+    async fn logging_handler(event: VerifiedEvent<OrgEvent>) -> HttpResponse {
+        tracing::info!("handling {}", event.delivery().id().unwrap_or_default());
+        HttpResponse::Ok().finish()
+    }
+    let logs = capture_logs(|| {
+        actix_web::rt::System::new().block_on(async {
+            let config = WebhookConfig::secret(SECRET).unwrap();
+            let dedupe = WebhookDedupe::memory_for(&config);
+            let app = actix_web::test::init_service(
+                App::new().app_data(config).service(
+                    web::resource("/webhooks")
+                        .wrap(dedupe)
+                        .route(web::post().to(logging_handler)),
+                ),
+            )
+            .await;
+            for _ in 0..2 {
+                let req = SignedRequest::standard(SECRET, ORG_CREATED.to_owned())
+                    .unwrap()
+                    .uri("/webhooks")
+                    .id("msg_span");
+                actix_web::test::call_service(&app, req.to_request()).await;
+            }
+        })
+    });
+    let handling = logs
+        .lines()
+        .find(|l| l.contains("handling msg_span"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(handling.contains("webhook{"), "{handling}");
+    assert!(handling.contains("webhook.id=\"msg_span\""), "{handling}");
+    assert!(
+        handling.contains("webhook.scheme=\"standard\""),
+        "{handling}"
+    );
+    assert!(handling.contains("webhook.event_type="), "{handling}");
+    let duplicate = logs
+        .lines()
+        .find(|l| l.contains("already processed"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(
+        duplicate.contains("webhook.outcome=\"duplicate\""),
+        "{duplicate}"
+    );
+    assert!(!logs.contains("Acme"), "the body is never logged: {logs}");
+
+    // Without the middleware: the extractor's own span.
+    let logs = capture_logs(|| {
+        drive(
+            WebhookConfig::secret(SECRET).unwrap(),
+            vec![wrong_secret("msg_wrong")],
+        );
+    });
+    let rejected = logs
+        .lines()
+        .find(|l| l.contains("webhook rejected"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(
+        rejected.contains("webhook{") && rejected.contains("webhook.outcome=\"rejected\""),
+        "{rejected}"
+    );
+}

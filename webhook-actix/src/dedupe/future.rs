@@ -5,6 +5,7 @@ use std::task::{Context, Poll, ready};
 use actix_web::Error;
 use actix_web::dev::ServiceResponse;
 use pin_project_lite::pin_project;
+use tracing::Span;
 
 use super::DedupeScope;
 
@@ -19,10 +20,10 @@ pin_project! {
 }
 
 impl<F> DedupeFuture<F> {
-    pub(crate) fn new(inner: F, scope: DedupeScope) -> Self {
+    pub(crate) fn new(inner: F, scope: DedupeScope, span: Span) -> Self {
         DedupeFuture {
             inner,
-            guard: CompletionGuard(scope),
+            guard: CompletionGuard(scope, span),
         }
     }
 }
@@ -35,6 +36,8 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        // The handler runs in the request's `webhook` span.
+        let _entered = this.guard.1.enter();
         let result = ready!(this.inner.poll(cx));
         let success = match &result {
             Ok(res) => res.status().is_success(),
@@ -54,10 +57,11 @@ where
 
 /// Completes a claim still open when the future is dropped (the request was cancelled or the
 /// handler panicked) as a failure, so that the sender's retry is processed.
-struct CompletionGuard(DedupeScope);
+struct CompletionGuard(DedupeScope, Span);
 
 impl Drop for CompletionGuard {
     fn drop(&mut self) {
+        let _entered = self.1.enter();
         if self.0.complete(false) {
             // Dropped by a panic of the handler (failed, as the tower layer counts it), or
             // before an answer (cancelled).

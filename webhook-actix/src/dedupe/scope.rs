@@ -107,7 +107,11 @@ mod tests {
     fn a_dropped_request_releases_its_claim() {
         let store = Arc::new(MemoryDedupe::new());
         let scope = DedupeScope::new(store.clone());
-        let fut = super::super::DedupeFuture::new(std::future::pending::<()>(), scope.clone());
+        let fut = super::super::DedupeFuture::new(
+            std::future::pending::<()>(),
+            scope.clone(),
+            tracing::Span::none(),
+        );
         assert_eq!(scope.claim("k".into(), &clock()), Claim::New);
         drop(fut);
         assert!(

@@ -39,7 +39,11 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let scope = DedupeScope::new(self.store.clone());
+        let span = crate::observe::span();
         req.extensions_mut().insert(scope.clone());
-        DedupeFuture::new(self.service.call(req), scope)
+        req.extensions_mut()
+            .insert(crate::observe::WebhookSpan(span.clone()));
+        let future = span.in_scope(|| self.service.call(req));
+        DedupeFuture::new(future, scope, span)
     }
 }
