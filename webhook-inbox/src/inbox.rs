@@ -62,6 +62,7 @@ pub struct InboxBuilder {
     health_window: Duration,
     health_threshold: u64,
     retry_after: Duration,
+    metrics_name: Option<String>,
     commit_timeout: Duration,
     schema: SchemaSetup,
 }
@@ -96,6 +97,7 @@ impl InboxBuilder {
             health_window: Duration::from_secs(300),
             health_threshold: 10,
             retry_after: Duration::from_secs(5),
+            metrics_name: None,
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
             schema: SchemaSetup::Migrate,
         }
@@ -168,6 +170,24 @@ impl InboxBuilder {
         self
     }
 
+    /// Labels this inbox's gauges (`webhook_inbox_queue_depth`, `webhook_inbox_dead`) with
+    /// `inbox = name`. Needed when one process runs several inboxes (one per sender, say): the
+    /// gauges are the store's own counts, and unlabelled, each inbox's refresh overwrites the
+    /// other's. Counters are not labelled: they add up across inboxes.
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), webhook_inbox::InboxError> {
+    /// let stripe = webhook_inbox::Inbox::builder("sqlite://stripe.db")
+    ///     .metrics_name("stripe")
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn metrics_name(mut self, name: impl Into<String>) -> Self {
+        self.metrics_name = Some(name.into());
+        self
+    }
+
     /// The `Retry-After` the service sends with a 503 (default 5 s).
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
@@ -230,6 +250,7 @@ impl InboxBuilder {
                 closing: watch::Sender::new(false),
                 commits,
                 open_circuits: Arc::default(),
+                metrics_name: self.metrics_name,
             }),
         })
     }
@@ -290,6 +311,8 @@ struct Inner {
     commits: Arc<writer::CommitHealth>,
     /// Handler circuits of this process's workers that are open now.
     open_circuits: Arc<AtomicU64>,
+    /// The `inbox` label of the gauges.
+    metrics_name: Option<String>,
 }
 
 /// The workers running on an inbox (and its clones).
@@ -447,7 +470,7 @@ impl Inbox {
     /// Deliveries per status. Also updates the queue depth and dead gauges.
     pub async fn counts(&self) -> Result<StatusCounts, InboxError> {
         let counts = self.inner.backend.counts().await?;
-        crate::metrics::gauges(&counts);
+        crate::metrics::gauges(&counts, self.inner.metrics_name.as_deref());
         Ok(counts)
     }
 

@@ -35,9 +35,10 @@ pub const PROCESSING_SECONDS: &str = "webhook_inbox_processing_seconds";
 /// [`Unhandled`](crate::Unhandled) policy without running anything; labels `event_type`,
 /// `outcome` = `completed` | `dead`.
 pub const UNHANDLED_TOTAL: &str = "webhook_inbox_unhandled_total";
-/// Gauge: deliveries pending, processing or waiting for a retry.
+/// Gauge: deliveries pending, processing or waiting for a retry; label `inbox` when the inbox
+/// has a [`metrics_name`](crate::InboxBuilder::metrics_name).
 pub const QUEUE_DEPTH: &str = "webhook_inbox_queue_depth";
-/// Gauge: dead deliveries.
+/// Gauge: dead deliveries; label `inbox` as [`QUEUE_DEPTH`].
 pub const DEAD: &str = "webhook_inbox_dead";
 /// Counter: deliveries held back because their handler's circuit was open, label `event_type`.
 pub const CIRCUIT_DEFERRED_TOTAL: &str = "webhook_inbox_circuit_deferred_total";
@@ -100,9 +101,18 @@ pub(crate) fn deferred(event_type: Option<&str>) {
     metrics::counter!(CIRCUIT_DEFERRED_TOTAL, "event_type" => event_label(event_type)).increment(1);
 }
 
-pub(crate) fn gauges(counts: &crate::StatusCounts) {
-    metrics::gauge!(QUEUE_DEPTH).set(counts.queue_depth() as f64);
-    metrics::gauge!(DEAD).set(counts.dead as f64);
+pub(crate) fn gauges(counts: &crate::StatusCounts, inbox: Option<&str>) {
+    match inbox {
+        Some(name) => {
+            let name = name.to_owned();
+            metrics::gauge!(QUEUE_DEPTH, "inbox" => name.clone()).set(counts.queue_depth() as f64);
+            metrics::gauge!(DEAD, "inbox" => name).set(counts.dead as f64);
+        }
+        None => {
+            metrics::gauge!(QUEUE_DEPTH).set(counts.queue_depth() as f64);
+            metrics::gauge!(DEAD).set(counts.dead as f64);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -198,3 +198,56 @@ fn concurrent_accepts_share_commits() {
         "200 concurrent accepts took {commits} commits"
     );
 }
+
+/// Two inboxes in one process (one per sender): named, each has its own gauges; unnamed, they
+/// would share one series and overwrite each other's counts.
+#[test]
+fn named_inboxes_have_their_own_gauges() {
+    use webhook_inbox::AcceptMeta;
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        rt.block_on(async {
+            let (_da, a, _) = inbox_with(|b| b.metrics_name("stripe")).await;
+            let (_db, b, _) = inbox_with(|b| b.metrics_name("github")).await;
+            for i in 0..3 {
+                a.accept(
+                    &support::delivery(&format!("a{i}"), "t", "{}"),
+                    AcceptMeta::new(),
+                )
+                .await
+                .unwrap();
+            }
+            a.counts().await.unwrap();
+            b.counts().await.unwrap();
+        })
+    });
+    let mut depths: Vec<(String, f64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(k, ..)| k.key().name() == webhook_inbox::metrics::QUEUE_DEPTH)
+        .filter_map(|(k, _, _, v)| match v {
+            DebugValue::Gauge(g) => Some((
+                k.key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect(),
+                g.into_inner(),
+            )),
+            _ => None,
+        })
+        .collect();
+    depths.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        depths,
+        [
+            ("inbox=github".to_owned(), 0.0),
+            ("inbox=stripe".to_owned(), 3.0)
+        ]
+    );
+}
