@@ -100,19 +100,40 @@ pub(crate) fn run(args: &SendArgs, out: &mut dyn std::io::Write) -> Result<(), C
             extra.insert(http::HeaderName::from_static(name), value);
         }
     }
-    let mut client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(args.timeout))
-        .user_agent(concat!("webhook-cli/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none());
-    if let Some(path) = &args.cacert {
-        client = client.tls_certs_merge(certificates(path)?);
+    let certs = args.cacert.as_deref().map(certificates).transpose()?;
+    let builder = || {
+        let mut client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(args.timeout))
+            .user_agent(concat!("webhook-cli/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(certs) = &certs {
+            client = client.tls_certs_merge(certs.iter().cloned());
+        }
+        if args.insecure {
+            client = client.tls_danger_accept_invalid_certs(true);
+        }
+        client
+    };
+    let client = match builder().build() {
+        Ok(client) => Ok(client),
+        // The system's CA certificates could not be loaded (a minimal container has none): an
+        // http URL needs no certificate, so it is sent without them (trusting nothing, should
+        // a proxy speak TLS).
+        Err(_) if args.url.scheme() == "http" => builder()
+            .tls_certs_only(certs.clone().unwrap_or_default())
+            .build(),
+        Err(e) => Err(e),
     }
-    if args.insecure {
-        client = client.tls_danger_accept_invalid_certs(true);
-    }
-    let client = client
-        .build()
-        .map_err(|e| CliError::Runtime(format!("cannot build the HTTP client: {}", chain(&e))))?;
+    .map_err(|e| {
+        let mut message = format!("cannot build the HTTP client: {}", chain(&e));
+        if message.contains("No CA certificates") {
+            message.push_str(
+                " (install the system's CA certificates, e.g. the ca-certificates package, or \
+                 pass the receiver's CA with --cacert FILE)",
+            );
+        }
+        CliError::Runtime(message)
+    })?;
     let plan = Plan {
         client,
         url: args.url.clone(),

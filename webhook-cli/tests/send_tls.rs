@@ -217,3 +217,36 @@ fn a_damaged_cacert_is_a_usage_error_naming_the_file() {
     assert!(stderr.contains("damaged.pem"), "{stderr}");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// A machine without system CA certificates (a minimal container): an http URL needs none and
+/// is sent; an https one with its CA given by --cacert is sent too; without it, the error says
+/// what is missing.
+#[test]
+fn without_system_ca_certificates_http_and_cacert_still_work() {
+    let no_system_cas = |url: &str, extra: &[&str]| {
+        webhook()
+            .env("SSL_CERT_FILE", "/nonexistent/cert.pem")
+            .env("SSL_CERT_DIR", "/nonexistent")
+            .args(["send", "--url", url, "--secret", SECRET, "--timeout", "5"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/webhooks", plain.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in plain.incoming() {
+            let Ok(mut tcp) = stream else { continue };
+            let _ = answer(&mut tcp);
+        }
+    });
+    assert_exit_0(&no_system_cas(&url, &[]), "http without system CAs");
+
+    let receiver = start("localhost");
+    let out = no_system_cas(&receiver.url, &["--cacert", &format!("{TLS}/ca.pem")]);
+    assert_exit_0(&out, "https --cacert without system CAs");
+    let out = no_system_cas(&receiver.url, &[]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--cacert FILE"), "{stderr}");
+}
