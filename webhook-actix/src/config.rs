@@ -205,6 +205,10 @@ impl WebhookConfig {
     /// Converts a rejection into the error the extractor returns, through the custom handler if
     /// one is set.
     pub(crate) fn reject(&self, rejection: Rejection, req: &HttpRequest) -> actix_web::Error {
+        // A delivery an earlier extractor of the request claimed is released first, uncounted:
+        // this request is rejected (or failed, below) and counted once, here, not again when
+        // `WebhookDedupe` completes the claim.
+        crate::extract::release(req);
         // The handler first: if it panics, the request is counted as failed, not rejected.
         let unwinding = crate::observe::FailedIfUnwinding;
         let error = match &self.error_handler {

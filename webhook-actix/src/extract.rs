@@ -258,7 +258,7 @@ fn warn_if_forgetful(scope: &DedupeScope, config: &WebhookConfig) {
 }
 
 /// Completes the request's claim, if any, as failed: the sender's retry runs again.
-fn release(req: &HttpRequest) {
+pub(crate) fn release(req: &HttpRequest) {
     let scope = req.extensions().get::<DedupeScope>().cloned();
     if let Some(scope) = scope {
         scope.complete(false);

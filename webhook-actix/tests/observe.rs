@@ -397,3 +397,123 @@ fn a_webhook_span_carries_the_delivery_and_the_outcome() {
         "{rejected}"
     );
 }
+
+/// Two webhook extractors in one handler under `WebhookDedupe` (documented as unsupported: the
+/// second reads an empty body): the request is counted once, as rejected (not also as failed
+/// for the first one's claim, which the rejection releases).
+#[test]
+fn two_extractors_count_one_request_once() {
+    async fn two(
+        _a: webhook_actix::VerifiedDelivery,
+        _b: webhook_actix::VerifiedDelivery,
+    ) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+    let recorder = DebuggingRecorder::new();
+    let status = metrics::with_local_recorder(&recorder, || {
+        actix_web::rt::System::new().block_on(async {
+            let config = WebhookConfig::secret(SECRET).unwrap();
+            let dedupe = WebhookDedupe::memory_for(&config);
+            let app = actix_web::test::init_service(
+                App::new().app_data(config).service(
+                    web::resource("/webhooks")
+                        .wrap(dedupe)
+                        .route(web::post().to(two)),
+                ),
+            )
+            .await;
+            let res = actix_web::test::call_service(&app, signed(ORG_CREATED).to_request()).await;
+            res.status().as_u16()
+        })
+    });
+    let counted = outcome_counts(&recorder);
+    eprintln!("status {status}, webhook_requests_total: {counted:?}");
+    assert_eq!(
+        counted.iter().map(|(_, n)| n).sum::<u64>(),
+        1,
+        "{counted:?}"
+    );
+}
+
+/// The same with a panicking `error_handler`: counted once, as failed.
+#[test]
+fn a_panicking_error_handler_after_a_claim_counts_once() {
+    async fn two(
+        _a: webhook_actix::VerifiedDelivery,
+        _b: webhook_actix::VerifiedDelivery,
+    ) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+    let recorder = DebuggingRecorder::new();
+    let caught = metrics::with_local_recorder(&recorder, || {
+        std::panic::catch_unwind(|| {
+            actix_web::rt::System::new().block_on(async {
+                let config = WebhookConfig::secret(SECRET)
+                    .unwrap()
+                    .error_handler(|_r, _req| panic!("the error handler panics"));
+                let dedupe = WebhookDedupe::memory_for(&config);
+                let app = actix_web::test::init_service(
+                    App::new().app_data(config).service(
+                        web::resource("/webhooks")
+                            .wrap(dedupe)
+                            .route(web::post().to(two)),
+                    ),
+                )
+                .await;
+                actix_web::test::call_service(&app, signed(ORG_CREATED).to_request()).await;
+            })
+        })
+    });
+    assert!(caught.is_err());
+    let counted = outcome_counts(&recorder);
+    eprintln!("webhook_requests_total: {counted:?}");
+    assert_eq!(counted, [("failed".to_owned(), 1)]);
+}
+
+/// Two requests interleaved on one actix thread: each handler log line, before and after an
+/// await, carries its own delivery's span.
+#[test]
+fn interleaved_requests_keep_their_own_spans() {
+    async fn slow(event: VerifiedEvent<OrgEvent>) -> HttpResponse {
+        let id = event.delivery().id().unwrap_or_default().to_owned();
+        tracing::info!("before {id}");
+        actix_web::rt::time::sleep(Duration::from_millis(if id == "msg_a" { 50 } else { 10 }))
+            .await;
+        tracing::info!("after {id}");
+        HttpResponse::Ok().finish()
+    }
+    let logs = capture_logs(|| {
+        actix_web::rt::System::new().block_on(async {
+            let config = WebhookConfig::secret(SECRET).unwrap();
+            let dedupe = WebhookDedupe::memory_for(&config);
+            let app = actix_web::test::init_service(
+                App::new().app_data(config).service(
+                    web::resource("/webhooks")
+                        .wrap(dedupe)
+                        .route(web::post().to(slow)),
+                ),
+            )
+            .await;
+            let a =
+                actix_web::test::call_service(&app, signed(ORG_CREATED).id("msg_a").to_request());
+            let b =
+                actix_web::test::call_service(&app, signed(ORG_CREATED).id("msg_b").to_request());
+            futures_util::future::join(a, b).await;
+            tracing::info!("outside");
+        })
+    });
+    eprintln!("{logs}");
+    for id in ["msg_a", "msg_b"] {
+        for when in ["before", "after"] {
+            let line = logs
+                .lines()
+                .find(|l| l.contains(&format!("{when} {id}")))
+                .unwrap();
+            assert!(line.contains(&format!("webhook.id=\"{id}\"")), "{line}");
+            let other = if id == "msg_a" { "msg_b" } else { "msg_a" };
+            assert!(!line.contains(&format!("webhook.id=\"{other}\"")), "{line}");
+        }
+    }
+    let outside = logs.lines().find(|l| l.contains("outside")).unwrap();
+    assert!(!outside.contains("webhook{"), "{outside}");
+}

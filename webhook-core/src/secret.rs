@@ -47,6 +47,9 @@ impl std::fmt::Debug for Key {
 pub(crate) fn hmac_secret_bytes(scheme: Scheme, secret: &str) -> Result<Vec<u8>, SecretError> {
     match scheme {
         Scheme::StandardWebhooks => {
+            // Whitespace around the whole secret (a newline from a file, a space after `=` in
+            // a `.env` file) is not part of it: trimmed before the prefix is looked for.
+            let secret = secret.trim();
             let encoded = secret.strip_prefix(WHSEC_PREFIX).unwrap_or(secret);
             if encoded.trim().is_empty() {
                 return Err(SecretError::Empty);
@@ -107,6 +110,7 @@ pub(crate) fn parse_all<K, S: AsRef<str>>(
 /// Parses a secret for verification under `scheme`.
 pub(crate) fn parse_verify_key(scheme: Scheme, secret: &str) -> Result<Key, SecretError> {
     if scheme == Scheme::StandardWebhooks {
+        let secret = secret.trim();
         if let Some(encoded) = secret.strip_prefix(WHPK_PREFIX) {
             return parse_public_key(encoded);
         }
@@ -192,6 +196,22 @@ mod tests {
                     SecretError::WrongScheme(scheme)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn whitespace_around_a_standard_secret_is_ignored() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let bytes = hmac_secret_bytes(Scheme::StandardWebhooks, secret).unwrap();
+        for padded in [
+            format!(" {secret}"),
+            format!("{secret}\n"),
+            format!("\t{secret} "),
+        ] {
+            assert_eq!(
+                hmac_secret_bytes(Scheme::StandardWebhooks, &padded).unwrap(),
+                bytes
+            );
         }
     }
 

@@ -241,6 +241,7 @@ fn at_most_max(secrets: usize) -> Result<(), SecretError> {
 
 fn parse_sign_key(scheme: Scheme, secret: &str) -> Result<SignKey, SecretError> {
     if scheme == Scheme::StandardWebhooks {
+        let secret = secret.trim();
         if let Some(encoded) = secret.strip_prefix(secret::WHSK_PREFIX) {
             return parse_signing_key(encoded);
         }
@@ -293,6 +294,7 @@ fn parse_signing_key(_encoded: &str) -> Result<SignKey, SecretError> {
 #[cfg(feature = "ed25519")]
 pub fn ed25519_public_key(signing_key: &str) -> Result<String, SecretError> {
     let encoded = signing_key
+        .trim()
         .strip_prefix(secret::WHSK_PREFIX)
         .ok_or(SecretError::InvalidKey("expected a `whsk_` key"))?;
     match parse_signing_key(encoded)? {

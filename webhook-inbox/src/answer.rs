@@ -55,12 +55,8 @@ impl AcceptAnswer {
             Err(e) => {
                 // The writer logs the failed commit once per batch, as an error.
                 tracing::debug!(error = %e, "webhook not stored; answered 503");
-                let secs = retry_after
-                    .as_secs()
-                    .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
-                    .max(1);
                 let body = r#"{"error":"the webhook store is unavailable; retry later","code":"store_unavailable"}"#;
-                (503, body.to_owned(), Some(secs))
+                (503, body.to_owned(), Some(retry_after_secs(retry_after)))
             }
         };
         AcceptAnswer {
@@ -69,4 +65,12 @@ impl AcceptAnswer {
             retry_after_secs,
         }
     }
+}
+
+/// `retry_after` as a 503's `Retry-After`: whole seconds, rounded up, at least one.
+pub(crate) fn retry_after_secs(retry_after: Duration) -> u64 {
+    retry_after
+        .as_secs()
+        .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
+        .max(1)
 }

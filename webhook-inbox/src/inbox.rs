@@ -1,7 +1,7 @@
 //! [`Inbox`] and [`InboxBuilder`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot, watch};
@@ -249,7 +249,7 @@ impl InboxBuilder {
                 workers_changed: Notify::new(),
                 closing: watch::Sender::new(false),
                 commits,
-                open_circuits: Arc::default(),
+                open_circuits: OpenCircuits::default(),
                 metrics_name: self.metrics_name,
             }),
         })
@@ -309,10 +309,38 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// Whether the last group commit failed.
     commits: Arc<writer::CommitHealth>,
-    /// Handler circuits of this process's workers that are open now.
-    open_circuits: Arc<AtomicU64>,
+    /// Until when each handler circuit of this process's workers is reported open.
+    open_circuits: OpenCircuits,
     /// The `inbox` label of the gauges.
     metrics_name: Option<String>,
+}
+
+/// Each breaker's "reported open until" time (ms since the epoch, 0 when closed), for
+/// [`Inbox::health`]; entries go with their breakers.
+#[derive(Debug, Default)]
+struct OpenCircuits(Mutex<Vec<Weak<AtomicI64>>>);
+
+impl OpenCircuits {
+    fn register(&self) -> Arc<AtomicI64> {
+        let until = Arc::new(AtomicI64::new(0));
+        if let Ok(mut all) = self.0.lock() {
+            all.retain(|w| w.strong_count() > 0);
+            all.push(Arc::downgrade(&until));
+        }
+        until
+    }
+
+    /// How many are reported open at `now_ms`.
+    fn open_at(&self, now_ms: i64) -> u64 {
+        let Ok(mut all) = self.0.lock() else {
+            return 0;
+        };
+        all.retain(|w| w.strong_count() > 0);
+        all.iter()
+            .filter_map(Weak::upgrade)
+            .filter(|until| until.load(Ordering::Relaxed) > now_ms)
+            .count() as u64
+    }
 }
 
 /// The workers running on an inbox (and its clones).
@@ -492,10 +520,12 @@ impl Inbox {
             Err(InboxError::Closed)
         };
         let counts = self.counts().await;
-        let open_circuits = self.inner.open_circuits.load(Ordering::Relaxed);
+        let open_circuits = self.inner.open_circuits.open_at(self.now_ms());
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {
-                let failing = self.inner.commits.failing(self.inner.retry_after);
+                // As long as the 503s ask senders to wait: whole seconds, at least one.
+                let answered = crate::answer::retry_after_secs(self.inner.retry_after);
+                let failing = self.inner.commits.failing(Duration::from_secs(answered));
                 let handlers_failing = recent_failures > threshold || open_circuits > 0;
                 Health {
                     healthy: failing.is_none(),
@@ -589,9 +619,9 @@ impl Inbox {
         self.inner.backend.close().await;
     }
 
-    /// The count of open handler circuits the workers' breakers keep.
-    pub(crate) fn open_circuits(&self) -> Arc<AtomicU64> {
-        self.inner.open_circuits.clone()
+    /// A new breaker's "reported open until" time, which health reads.
+    pub(crate) fn register_circuit(&self) -> Arc<AtomicI64> {
+        self.inner.open_circuits.register()
     }
 
     /// Whether [`close`](Inbox::close) was called (on any clone).

@@ -537,8 +537,8 @@ impl StatusCounts {
 #[non_exhaustive]
 pub struct Health {
     /// False when the store does not answer or accepts cannot be stored (a group commit failed
-    /// within the last [`retry_after`](crate::InboxBuilder::retry_after), the inbox is
-    /// closed).
+    /// within the last [`retry_after`](crate::InboxBuilder::retry_after), in whole seconds and
+    /// at least one, as the 503s' `Retry-After` says; the inbox is closed).
     pub healthy: bool,
     /// True when more handler runs failed in the window than the threshold, or a handler's
     /// circuit is open (its breaker holds its deliveries, so few runs fail, yet none succeeds).
@@ -549,8 +549,10 @@ pub struct Health {
     pub failure_threshold: u64,
     /// The window, in seconds.
     pub window_secs: u64,
-    /// Handler circuits open now, in this process's workers (see
-    /// [`BreakerConfig`](crate::BreakerConfig)).
+    /// Handler circuits of this process's workers that are open (see
+    /// [`BreakerConfig`](crate::BreakerConfig)): each from when it opens until a trial run
+    /// succeeds, or until one recovery after its hold ends without a trial (nothing of its
+    /// event types was left to try).
     pub open_circuits: u64,
     /// Deliveries per status (absent when the store did not answer).
     pub counts: Option<StatusCounts>,

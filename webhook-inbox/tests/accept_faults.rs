@@ -125,13 +125,15 @@ async fn health_is_red_while_commits_fail() {
 async fn a_failed_commit_stops_counting_after_retry_after() {
     let (_dir, backend, inbox) =
         interposed_inbox(|i| i, |b| b.retry_after(Duration::from_millis(300))).await;
+    // Counted as long as the 503s ask senders to wait: rounded up to 1 s.
     backend.accept_fails.store(true, Ordering::SeqCst);
     let failed = inbox
         .accept(&delivery("during", "t", "{}"), AcceptMeta::new())
         .await;
     assert!(failed.is_err());
-    assert!(!inbox.health().await.healthy);
     tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!inbox.health().await.healthy);
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let health = inbox.health().await;
     assert!(health.healthy, "{health:?}");
     // Still down: the next accept fails and health is red again.
@@ -142,4 +144,19 @@ async fn a_failed_commit_stops_counting_after_retry_after() {
             .is_err()
     );
     assert!(!inbox.health().await.healthy);
+}
+
+/// With `retry_after(Duration::ZERO)` (the 503 still says `Retry-After: 1`) a failed commit is
+/// still reported, for that second.
+#[tokio::test]
+async fn a_zero_retry_after_still_reports_a_failed_commit() {
+    let (_dir, backend, inbox) = interposed_inbox(|i| i, |b| b.retry_after(Duration::ZERO)).await;
+    backend.accept_fails.store(true, Ordering::SeqCst);
+    let failed = inbox
+        .accept(&delivery("during", "t", "{}"), AcceptMeta::new())
+        .await;
+    let answer = webhook_inbox::AcceptAnswer::new(&failed, inbox.retry_after());
+    assert_eq!((answer.status, answer.retry_after_secs), (503, Some(1)));
+    let health = inbox.health().await;
+    assert!(!health.healthy, "{health:?}");
 }

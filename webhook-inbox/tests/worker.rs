@@ -1817,9 +1817,16 @@ async fn an_open_circuit_is_reported_as_handlers_failing_until_a_trial_succeeds(
         })
         .await
     );
-    // The failures leave the window; the circuit stays open (each trial fails).
+    // The failures leave the window; the circuit stays open (each trial fails and opens it
+    // again).
     clock.advance(Duration::from_secs(301));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        eventually(10, || async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            inbox.health().await.open_circuits == 1
+        })
+        .await
+    );
     let health = inbox.health().await;
     assert!(health.healthy, "{health:?}");
     assert!(
@@ -1848,4 +1855,76 @@ async fn an_open_circuit_is_reported_as_handlers_failing_until_a_trial_succeeds(
     clock.advance(Duration::from_secs(301));
     assert!(!inbox.health().await.handlers_failing);
     worker.shutdown().await;
+}
+
+/// A circuit that opened on a delivery's last attempt (it went dead) has nothing left to try:
+/// no delivery waits, no run fails, and health stops reporting it one recovery after its hold.
+#[tokio::test]
+async fn an_open_circuit_with_nothing_to_try_is_not_reported_forever() {
+    let (_dir, inbox, clock) = inbox_with(|b| b.retry_policy(RetryPolicy::none())).await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .circuit_breaker(BreakerConfig::new(1, Duration::from_secs(60)))
+        .on_raw("*", |_: StoredDelivery| async {
+            HandlerResult::Err(HandlerError::new("the CRM answers 503"))
+        })
+        .spawn()
+        .unwrap();
+    let id = accept(&inbox, "only", "user.created").await;
+    assert!(
+        eventually(5, || async {
+            status(&inbox, id).await == DeliveryStatus::Dead
+        })
+        .await
+    );
+    assert_eq!(inbox.health().await.open_circuits, 1);
+    // An hour later: nothing waits, nothing failed in the window, the recovery is long past.
+    clock.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let health = inbox.health().await;
+    assert_eq!(
+        health.counts.as_ref().unwrap().queue_depth(),
+        0,
+        "{health:?}"
+    );
+    assert_eq!(health.recent_failures, 0, "{health:?}");
+    assert!(!health.handlers_failing, "{health:?}");
+    worker.shutdown().await;
+}
+
+/// Shutdown, and close without shutdown, take a worker's circuits out of the count.
+#[tokio::test]
+async fn open_circuits_leave_the_count_on_shutdown_and_close() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let spawn = || {
+        inbox
+            .worker()
+            .poll_interval(Duration::from_millis(5))
+            .circuit_breaker(BreakerConfig::new(1, Duration::from_secs(60)))
+            .on_raw("*", |_: StoredDelivery| async {
+                HandlerResult::Err(HandlerError::new("down"))
+            })
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn();
+    let b = spawn();
+    accept(&inbox, "x1", "t").await;
+    accept(&inbox, "x2", "t").await;
+    accept(&inbox, "x3", "t").await;
+    assert!(
+        eventually(5, || async {
+            clock.advance(Duration::from_millis(1500));
+            inbox.health().await.open_circuits == 2
+        })
+        .await,
+        "{:?}",
+        inbox.health().await
+    );
+    a.shutdown().await;
+    assert_eq!(inbox.health().await.open_circuits, 1);
+    drop(b);
+    inbox.close().await;
+    assert!(eventually(5, || async { inbox.health().await.open_circuits == 0 }).await);
 }

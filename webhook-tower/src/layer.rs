@@ -58,8 +58,10 @@ impl WebhookVerify {
     /// one `whsec_…` secret.
     ///
     /// # Panics
-    /// If the secret is empty or not valid base64 after `whsec_`: a configuration error caught at
-    /// start-up. Use [`try_new`](WebhookVerify::try_new) to handle it instead.
+    /// If the secret is refused (see [`SecretError`](webhook_core::SecretError)): empty, not
+    /// valid base64 after `whsec_`, a `whsk_` signing key, or a malformed `whpk_` key. A
+    /// configuration error caught at start-up; use [`try_new`](WebhookVerify::try_new) to handle
+    /// it instead.
     #[allow(clippy::panic)]
     pub fn new(secret: impl AsRef<str>) -> Self {
         match WebhookVerify::try_new(secret) {

@@ -1,6 +1,6 @@
 //! A consecutive-failures circuit breaker per handler, driven by the inbox clock.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,17 +83,19 @@ pub(crate) enum Admit {
 pub(crate) struct Breaker {
     config: BreakerConfig,
     state: Mutex<State>,
-    /// The inbox's count of open circuits (for its health): this one is counted from when it
-    /// opens until a success closes it, or until it is dropped with its worker.
-    open_circuits: Arc<AtomicU64>,
+    /// Until when the inbox's health reports this circuit as open (ms, 0 while closed): its
+    /// hold and one recovery after it, time for a trial to open it again. A circuit whose
+    /// deliveries are gone (dead, or run by another instance) has no trial and stops being
+    /// reported; one whose trials keep failing is reported throughout.
+    reported_until: Arc<AtomicI64>,
 }
 
 impl Breaker {
-    pub(crate) fn new(config: BreakerConfig, open_circuits: Arc<AtomicU64>) -> Self {
+    pub(crate) fn new(config: BreakerConfig, reported_until: Arc<AtomicI64>) -> Self {
         Breaker {
             config,
             state: Mutex::new(State::default()),
-            open_circuits,
+            reported_until,
         }
     }
 
@@ -138,9 +140,7 @@ impl Breaker {
         match verdict {
             // Closed (a closed circuit has no trial either).
             Verdict::Success => {
-                if s.open_until.is_some() {
-                    self.open_circuits.fetch_sub(1, Ordering::Relaxed);
-                }
+                self.reported_until.store(0, Ordering::Relaxed);
                 *s = State::default();
             }
             // After a trial, the next delivery is the trial.
@@ -148,10 +148,11 @@ impl Breaker {
             Verdict::Failure => {
                 s.consecutive_failures = s.consecutive_failures.saturating_add(1);
                 if trial || s.consecutive_failures >= self.config.failure_threshold {
-                    let until = now_ms.saturating_add(duration_ms(self.config.recovery));
-                    if s.open_until.replace(until).is_none() {
-                        self.open_circuits.fetch_add(1, Ordering::Relaxed);
-                    }
+                    let recovery = duration_ms(self.config.recovery);
+                    let until = now_ms.saturating_add(recovery);
+                    s.open_until = Some(until);
+                    self.reported_until
+                        .store(until.saturating_add(recovery.max(1)), Ordering::Relaxed);
                     return true;
                 }
             }
@@ -163,18 +164,6 @@ impl Breaker {
     pub(crate) fn cancel_trial(&self) {
         if let Ok(mut s) = self.state.lock() {
             s.trial_in_flight = false;
-        }
-    }
-}
-
-impl Drop for Breaker {
-    fn drop(&mut self) {
-        let open = match self.state.get_mut() {
-            Ok(s) => s.open_until.is_some(),
-            Err(poisoned) => poisoned.get_ref().open_until.is_some(),
-        };
-        if open {
-            self.open_circuits.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -208,27 +197,23 @@ mod tests {
         assert_eq!(b.admit(122_600), Admit::Run);
     }
 
-    /// The inbox counts a circuit from when it opens until a success closes it or its worker
-    /// drops it, whatever the trials in between.
+    /// Health reports a circuit from when it opens until a success closes it, or until one
+    /// recovery after its hold ends with no trial (nothing left to try).
     #[test]
-    fn open_circuits_are_counted_until_closed_or_dropped() {
-        let open = Arc::new(AtomicU64::new(0));
-        let b = Breaker::new(BreakerConfig::new(1, Duration::from_secs(1)), open.clone());
+    fn an_open_circuit_is_reported_until_closed_or_one_recovery_past_its_hold() {
+        let reported = Arc::new(AtomicI64::new(0));
+        let b = Breaker::new(
+            BreakerConfig::new(1, Duration::from_secs(1)),
+            reported.clone(),
+        );
         b.record(Failure, false, 0);
-        assert_eq!(open.load(Ordering::Relaxed), 1);
+        assert_eq!(reported.load(Ordering::Relaxed), 2_000);
         assert_eq!(b.admit(1_000), Admit::Trial);
-        b.record(Failure, true, 1_000);
-        assert_eq!(open.load(Ordering::Relaxed), 1);
-        assert_eq!(b.admit(2_000), Admit::Trial);
-        b.record(Success, true, 2_000);
-        assert_eq!(open.load(Ordering::Relaxed), 0);
-        b.record(Failure, false, 3_000);
-        let other = Breaker::new(BreakerConfig::new(1, Duration::from_secs(1)), open.clone());
-        other.record(Failure, false, 3_000);
-        assert_eq!(open.load(Ordering::Relaxed), 2);
-        drop(b);
-        drop(other);
-        assert_eq!(open.load(Ordering::Relaxed), 0);
+        b.record(Failure, true, 1_500);
+        assert_eq!(reported.load(Ordering::Relaxed), 3_500);
+        assert_eq!(b.admit(2_500), Admit::Trial);
+        b.record(Success, true, 2_600);
+        assert_eq!(reported.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -356,7 +356,7 @@ impl WorkerBuilder {
         self.routes
             .sort_by_key(|r| std::cmp::Reverse(r.pattern.specificity()));
         for route in &mut self.routes {
-            route.breaker = Breaker::new(self.breaker, self.inbox.open_circuits());
+            route.breaker = Breaker::new(self.breaker, self.inbox.register_circuit());
         }
         let owner = format!("worker-{}-{:016x}", std::process::id(), fastrand::u64(..));
         let (stop_tx, stop_rx) = watch::channel(false);
