@@ -1,6 +1,6 @@
 //! [`Inbox`] and [`InboxBuilder`].
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -309,36 +309,36 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// Whether the last group commit failed.
     commits: Arc<writer::CommitHealth>,
-    /// Until when each handler circuit of this process's workers is reported open.
+    /// Which handler circuits of this process's workers are open.
     open_circuits: OpenCircuits,
     /// The `inbox` label of the gauges.
     metrics_name: Option<String>,
 }
 
-/// Each breaker's "reported open until" time (ms since the epoch, 0 when closed), for
-/// [`Inbox::health`]; entries go with their breakers.
+/// Whether each handler circuit of this process's workers is open, for [`Inbox::health`];
+/// entries go with their breakers.
 #[derive(Debug, Default)]
-struct OpenCircuits(Mutex<Vec<Weak<AtomicI64>>>);
+struct OpenCircuits(Mutex<Vec<Weak<AtomicBool>>>);
 
 impl OpenCircuits {
-    fn register(&self) -> Arc<AtomicI64> {
-        let until = Arc::new(AtomicI64::new(0));
+    fn register(&self) -> Arc<AtomicBool> {
+        let open = Arc::new(AtomicBool::new(false));
         if let Ok(mut all) = self.0.lock() {
             all.retain(|w| w.strong_count() > 0);
-            all.push(Arc::downgrade(&until));
+            all.push(Arc::downgrade(&open));
         }
-        until
+        open
     }
 
-    /// How many are reported open at `now_ms`.
-    fn open_at(&self, now_ms: i64) -> u64 {
+    /// How many are open.
+    fn count(&self) -> u64 {
         let Ok(mut all) = self.0.lock() else {
             return 0;
         };
         all.retain(|w| w.strong_count() > 0);
         all.iter()
             .filter_map(Weak::upgrade)
-            .filter(|until| until.load(Ordering::Relaxed) > now_ms)
+            .filter(|open| open.load(Ordering::Relaxed))
             .count() as u64
     }
 }
@@ -520,9 +520,16 @@ impl Inbox {
             Err(InboxError::Closed)
         };
         let counts = self.counts().await;
-        let open_circuits = self.inner.open_circuits.open_at(self.now_ms());
+        let open_circuits = self.inner.open_circuits.count();
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {
+                // An open circuit with nothing waiting (its deliveries went dead, or another
+                // instance ran them) has nothing to try and no one to keep waiting.
+                let open_circuits = if counts.queue_depth() > 0 {
+                    open_circuits
+                } else {
+                    0
+                };
                 // As long as the 503s ask senders to wait: whole seconds, at least one.
                 let answered = crate::answer::retry_after_secs(self.inner.retry_after);
                 let failing = self.inner.commits.failing(Duration::from_secs(answered));
@@ -619,8 +626,8 @@ impl Inbox {
         self.inner.backend.close().await;
     }
 
-    /// A new breaker's "reported open until" time, which health reads.
-    pub(crate) fn register_circuit(&self) -> Arc<AtomicI64> {
+    /// A new breaker's open flag, which health reads.
+    pub(crate) fn register_circuit(&self) -> Arc<AtomicBool> {
         self.inner.open_circuits.register()
     }
 

@@ -550,9 +550,8 @@ pub struct Health {
     /// The window, in seconds.
     pub window_secs: u64,
     /// Handler circuits of this process's workers that are open (see
-    /// [`BreakerConfig`](crate::BreakerConfig)): each from when it opens until a trial run
-    /// succeeds, or until one recovery after its hold ends without a trial (nothing of its
-    /// event types was left to try).
+    /// [`BreakerConfig`](crate::BreakerConfig)), each from when it opens until a trial run
+    /// succeeds; counted while deliveries wait (with an empty queue, nothing is held back).
     pub open_circuits: u64,
     /// Deliveries per status (absent when the store did not answer).
     pub counts: Option<StatusCounts>,

@@ -1857,10 +1857,10 @@ async fn an_open_circuit_is_reported_as_handlers_failing_until_a_trial_succeeds(
     worker.shutdown().await;
 }
 
-/// A circuit that opened on a delivery's last attempt (it went dead) has nothing left to try:
-/// no delivery waits, no run fails, and health stops reporting it one recovery after its hold.
+/// A circuit that opened on a delivery's last attempt (it went dead) has nothing left to try
+/// and holds nothing back: health does not report it.
 #[tokio::test]
-async fn an_open_circuit_with_nothing_to_try_is_not_reported_forever() {
+async fn an_open_circuit_with_nothing_to_try_is_not_reported() {
     let (_dir, inbox, clock) = inbox_with(|b| b.retry_policy(RetryPolicy::none())).await;
     let worker = inbox
         .worker()
@@ -1878,7 +1878,7 @@ async fn an_open_circuit_with_nothing_to_try_is_not_reported_forever() {
         })
         .await
     );
-    assert_eq!(inbox.health().await.open_circuits, 1);
+    assert_eq!(inbox.health().await.open_circuits, 0);
     // An hour later: nothing waits, nothing failed in the window, the recovery is long past.
     clock.advance(Duration::from_secs(3600));
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1927,4 +1927,79 @@ async fn open_circuits_leave_the_count_on_shutdown_and_close() {
     drop(b);
     inbox.close().await;
     assert!(eventually(5, || async { inbox.health().await.open_circuits == 0 }).await);
+}
+
+/// A delivery whose next retry (30 s) is later than its circuit's recovery (5 s): something is
+/// left to try and every run fails, so the circuit stays reported past its hold.
+#[tokio::test]
+async fn a_circuit_waiting_for_a_later_retry_is_still_reported_open() {
+    let (_dir, inbox, clock) =
+        inbox_with(|b| b.retry_policy(RetryPolicy::fixed(vec![Duration::from_secs(30); 100])))
+            .await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .circuit_breaker(BreakerConfig::new(1, Duration::from_secs(5)))
+        .on_raw("*", |_: StoredDelivery| async {
+            HandlerResult::Err(HandlerError::new("the CRM answers 503"))
+        })
+        .spawn()
+        .unwrap();
+    accept(&inbox, "late", "user.created").await;
+    assert!(eventually(5, || async { inbox.health().await.open_circuits == 1 }).await);
+    clock.advance(Duration::from_secs(11));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let health = inbox.health().await;
+    assert_eq!(
+        health.counts.as_ref().unwrap().queue_depth(),
+        1,
+        "{health:?}"
+    );
+    assert_eq!(
+        health.open_circuits, 1,
+        "never succeeded, still waiting: {health:?}"
+    );
+    assert!(health.handlers_failing, "{health:?}");
+    worker.shutdown().await;
+}
+
+/// A trial that hangs (no run_timeout, downstream not answering) holds every other delivery of
+/// the handler: the circuit stays reported while the trial is in flight.
+#[tokio::test]
+async fn a_circuit_whose_trial_is_in_flight_is_still_reported_open() {
+    let (_dir, inbox, clock) = inbox_with(|b| b).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(5))
+        .circuit_breaker(BreakerConfig::new(1, Duration::from_secs(5)))
+        .shutdown_timeout(Duration::from_millis(50))
+        .on_raw("*", move |_: StoredDelivery| {
+            let n = r.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    HandlerResult::Err(HandlerError::new("down"))
+                } else {
+                    std::future::pending::<()>().await;
+                    Ok(())
+                }
+            }
+        })
+        .spawn()
+        .unwrap();
+    accept(&inbox, "h1", "t").await;
+    assert!(eventually(5, || async { inbox.health().await.open_circuits == 1 }).await);
+    accept(&inbox, "h2", "t").await;
+    accept(&inbox, "h3", "t").await;
+    // The hold ends: a trial starts and hangs.
+    clock.advance(Duration::from_secs(5));
+    assert!(eventually(5, || async { runs.load(Ordering::SeqCst) == 2 }).await);
+    // One recovery later, the trial is still running and the others still held.
+    clock.advance(Duration::from_secs(6));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let health = inbox.health().await;
+    assert_eq!(health.open_circuits, 1, "trial in flight: {health:?}");
+    worker.shutdown().await;
 }

@@ -1,6 +1,6 @@
 //! A consecutive-failures circuit breaker per handler, driven by the inbox clock.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -83,19 +83,17 @@ pub(crate) enum Admit {
 pub(crate) struct Breaker {
     config: BreakerConfig,
     state: Mutex<State>,
-    /// Until when the inbox's health reports this circuit as open (ms, 0 while closed): its
-    /// hold and one recovery after it, time for a trial to open it again. A circuit whose
-    /// deliveries are gone (dead, or run by another instance) has no trial and stops being
-    /// reported; one whose trials keep failing is reported throughout.
-    reported_until: Arc<AtomicI64>,
+    /// Whether this circuit is open, for the inbox's health: from when it opens until a
+    /// success closes it.
+    open: Arc<AtomicBool>,
 }
 
 impl Breaker {
-    pub(crate) fn new(config: BreakerConfig, reported_until: Arc<AtomicI64>) -> Self {
+    pub(crate) fn new(config: BreakerConfig, open: Arc<AtomicBool>) -> Self {
         Breaker {
             config,
             state: Mutex::new(State::default()),
-            reported_until,
+            open,
         }
     }
 
@@ -140,7 +138,7 @@ impl Breaker {
         match verdict {
             // Closed (a closed circuit has no trial either).
             Verdict::Success => {
-                self.reported_until.store(0, Ordering::Relaxed);
+                self.open.store(false, Ordering::Relaxed);
                 *s = State::default();
             }
             // After a trial, the next delivery is the trial.
@@ -148,11 +146,8 @@ impl Breaker {
             Verdict::Failure => {
                 s.consecutive_failures = s.consecutive_failures.saturating_add(1);
                 if trial || s.consecutive_failures >= self.config.failure_threshold {
-                    let recovery = duration_ms(self.config.recovery);
-                    let until = now_ms.saturating_add(recovery);
-                    s.open_until = Some(until);
-                    self.reported_until
-                        .store(until.saturating_add(recovery.max(1)), Ordering::Relaxed);
+                    s.open_until = Some(now_ms.saturating_add(duration_ms(self.config.recovery)));
+                    self.open.store(true, Ordering::Relaxed);
                     return true;
                 }
             }
@@ -197,23 +192,20 @@ mod tests {
         assert_eq!(b.admit(122_600), Admit::Run);
     }
 
-    /// Health reports a circuit from when it opens until a success closes it, or until one
-    /// recovery after its hold ends with no trial (nothing left to try).
+    /// A circuit is open for health from when it opens, through failed trials, until a
+    /// success closes it.
     #[test]
-    fn an_open_circuit_is_reported_until_closed_or_one_recovery_past_its_hold() {
-        let reported = Arc::new(AtomicI64::new(0));
-        let b = Breaker::new(
-            BreakerConfig::new(1, Duration::from_secs(1)),
-            reported.clone(),
-        );
+    fn an_open_circuit_is_flagged_until_a_success_closes_it() {
+        let open = Arc::new(AtomicBool::new(false));
+        let b = Breaker::new(BreakerConfig::new(1, Duration::from_secs(1)), open.clone());
         b.record(Failure, false, 0);
-        assert_eq!(reported.load(Ordering::Relaxed), 2_000);
+        assert!(open.load(Ordering::Relaxed));
         assert_eq!(b.admit(1_000), Admit::Trial);
         b.record(Failure, true, 1_500);
-        assert_eq!(reported.load(Ordering::Relaxed), 3_500);
+        assert!(open.load(Ordering::Relaxed));
         assert_eq!(b.admit(2_500), Admit::Trial);
         b.record(Success, true, 2_600);
-        assert_eq!(reported.load(Ordering::Relaxed), 0);
+        assert!(!open.load(Ordering::Relaxed));
     }
 
     #[test]
