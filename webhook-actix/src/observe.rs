@@ -25,12 +25,21 @@ pub(crate) fn span() -> Span {
     )
 }
 
-/// Records the verified delivery's id, event type and scheme in the current span.
-pub(crate) fn record_delivery(delivery: &Delivery) {
+/// The current span if it is the request's `webhook` span: with that span disabled (its level
+/// filtered out), the current one is whatever encloses it, which is not written into.
+fn webhook_span() -> Option<Span> {
     let span = Span::current();
-    if span.is_disabled() {
+    let ours = span
+        .metadata()
+        .is_some_and(|m| m.name() == "webhook" && m.target() == module_path!());
+    ours.then_some(span)
+}
+
+/// Records the verified delivery's id, event type and scheme in the request's span.
+pub(crate) fn record_delivery(delivery: &Delivery) {
+    let Some(span) = webhook_span() else {
         return;
-    }
+    };
     span.record("webhook.scheme", delivery.scheme().as_str());
     if let Some(id) = delivery.id().or_else(|| delivery.event_id()) {
         span.record("webhook.id", id);
@@ -58,9 +67,11 @@ pub(crate) mod outcome {
     pub(crate) const REJECTED: &str = "rejected";
 }
 
-/// Counts `webhook_requests_total{outcome}` and records the outcome in the current span.
+/// Counts `webhook_requests_total{outcome}` and records the outcome in the request's span.
 pub(crate) fn finish(outcome: &'static str) {
-    Span::current().record("webhook.outcome", outcome);
+    if let Some(span) = webhook_span() {
+        span.record("webhook.outcome", outcome);
+    }
     metrics::counter!("webhook_requests_total", "outcome" => outcome).increment(1);
 }
 

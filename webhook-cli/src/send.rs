@@ -387,10 +387,14 @@ fn certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Cli
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
 
-    let pem = std::fs::read(path).map_err(|source| CliError::Io {
-        what: format!("--cacert {}", path.display()),
-        source,
-    })?;
+    let what = format!("--cacert {}", path.display());
+    // A CA bundle is some hundred kilobytes (the whole Mozilla set is about 200 KiB).
+    let pem = crate::body::read_limited(
+        crate::body::open(path, &what)?,
+        &what,
+        16 * 1024 * 1024,
+        " (a PEM file of CA certificates is far smaller)",
+    )?;
     let refused = |why: String| CliError::Usage(format!("--cacert {}: {why}", path.display()));
     let mut certs = Vec::new();
     for (i, der) in CertificateDer::pem_slice_iter(&pem).enumerate() {

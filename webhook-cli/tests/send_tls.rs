@@ -170,6 +170,10 @@ fn a_cacert_file_without_certificates_is_a_usage_error() {
     );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no PEM certificate"));
+    // Not read without end.
+    let out = send("https://127.0.0.1:9/", &["--cacert", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 16 MiB"));
     let out = send("https://127.0.0.1:9/", &["--cacert", "/nonexistent/ca.pem"]);
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cacert /nonexistent/ca.pem"));
