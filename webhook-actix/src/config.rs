@@ -143,7 +143,8 @@ impl WebhookConfig {
     }
 
     /// Turns rejections into custom responses. Acknowledgements (`200` for an unsubscribed or
-    /// duplicate delivery) are not passed to it.
+    /// duplicate delivery) are not passed to it. A claim an earlier extractor of the request
+    /// made is released before it runs; if it panics, the request is counted as `failed`.
     ///
     /// ```
     /// use actix_web::http::StatusCode;

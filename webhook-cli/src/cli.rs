@@ -237,8 +237,12 @@ Examples:
   # Check that the receiver rejects bad signatures (expects 400, 401 or 403 for every delivery)
   webhook send --url http://localhost:3000/webhooks --secret whsec_... --tamper --count 10
 
+  # An https receiver whose certificate a private CA (mkcert) signed
+  webhook send --url https://localhost:3443/webhooks --secret whsec_... --cacert rootCA.pem
+
 Exit codes: 0 every delivery answered as expected (2xx, or 400/401/403 with --tamper),
-1 some were not, 2 usage error, 3 network failure (connection refused, timeout).";
+1 some were not, 2 usage error, 3 network failure (connection refused, timeout, a refused
+certificate).";
 
 /// The scheme and secret(s) shared by `sign`, `verify` and `send`.
 #[derive(Debug, Args)]
@@ -250,7 +254,9 @@ pub(crate) struct KeyArgs {
     /// The signing secret, as the sender shows it (repeat for a rotation).
     ///
     /// `whsec_...` (base64) for Standard Webhooks; the exact string for the other schemes
-    /// (Stripe's whsec_... string is used as is, as Stripe does). Without --secret or
+    /// (Stripe's whsec_... string is used as is, as Stripe does; whitespace around a Stripe,
+    /// Slack, Shopify or Paddle secret is refused). Secrets from --secret-file lines and
+    /// WEBHOOK_SECRET are trimmed, in every scheme. Without --secret or
     /// --secret-file, read from WEBHOOK_SECRET: one secret, or several separated by commas, as
     /// the example receivers read it (for github and timestamped, whose secrets are free text,
     /// always one).

@@ -29,7 +29,7 @@ Exit codes:
      unexpectedly (send: a non-2xx status, or a 2xx to a --tamper delivery), or
      the inbox refused the operation (e.g. re-driving a delivery that is not dead)
   2  usage error: bad flag, unknown scheme, unusable secret, malformed --header,
-     a --cacert file without a usable certificate
+     a --cacert file without a usable certificate or over 16 MiB
   3  runtime error: unreadable file, network or database failure
   4  not found (inbox show / replay / redrive ID)
   130  interrupted: send was stopped by Ctrl-C (the summary covers what was answered)";

@@ -35,7 +35,8 @@
 //! - Verify the **raw** bytes as received. Parsing and re-serializing JSON changes them.
 //! - Signatures are decoded, length-checked and compared in constant time; empty and truncated
 //!   signatures fail (the svix RUSTSEC-2024-0010 bypass).
-//! - Empty secrets are refused when the verifier is built.
+//! - Empty or blank secrets are refused when the verifier is built, and so is whitespace around
+//!   a Stripe, Slack, Shopify or Paddle secret.
 //! - A timestamp tolerance (default 300 s) limits replays; deduplicate on
 //!   [`Delivery::dedupe_key`] too (the `dedupe` module keeps the keys for the replay window).
 //! - Neither `Debug` nor any error exposes a secret or an expected signature.

@@ -6,8 +6,9 @@ use base64::engine::general_purpose::STANDARD;
 use crate::VerifyError;
 
 /// The most signatures one header may carry that the verifier checks: bounds the work an
-/// attacker can ask for. Other entries (unknown versions, `v1a` for a verifier without an ed25519
-/// key, entries without a comma) cost a scan of the header, not a MAC, and are not counted.
+/// attacker can ask for. Other entries (unknown versions, entries of a version the verifier
+/// holds no key for, entries without a comma) cost a scan of the header, not a MAC, and are not
+/// counted.
 pub const MAX_SIGNATURES: usize = 16;
 
 /// The most `v1a` (ed25519) signatures one header may carry when the verifier holds a public key.

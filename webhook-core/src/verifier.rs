@@ -73,8 +73,10 @@ impl std::fmt::Debug for Verifier {
 impl Verifier {
     /// A verifier for `scheme` with one secret, given as the sender shows it: `whsec_…` for
     /// Standard Webhooks (base64 after the optional prefix; a `whpk_…` ed25519 public key with the
-    /// `ed25519` feature), the raw string for every other scheme (Stripe's `whsec_…` string is used
-    /// as is, as Stripe does).
+    /// `ed25519` feature; whitespace around it is trimmed), the raw string for every other scheme
+    /// (Stripe's `whsec_…` string is used as is, as Stripe does). Whitespace around a Stripe,
+    /// Slack, Shopify or Paddle secret is refused ([`SecretError::SurroundingWhitespace`](crate::SecretError::SurroundingWhitespace)):
+    /// their secrets have none, and it would fail every delivery.
     ///
     /// ```
     /// use webhook_core::{Scheme, Verifier};

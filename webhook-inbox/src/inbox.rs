@@ -188,7 +188,9 @@ impl InboxBuilder {
         self
     }
 
-    /// The `Retry-After` the service sends with a 503 (default 5 s).
+    /// The `Retry-After` the service sends with a 503 (default 5 s; whole seconds, at least
+    /// one). It is also how long [`Inbox::health`] reports the inbox unhealthy after a failed
+    /// group commit.
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
         self
@@ -503,11 +505,12 @@ impl Inbox {
     }
 
     /// Healthy unless the store does not answer, a group commit failed in the last
-    /// [`retry_after`](InboxBuilder::retry_after) (a full disk, the database restarting: after
-    /// that, with no new failure, accepts are tried again), or the inbox no longer accepts
-    /// (closed, or its writer task ended); handlers failing when failed handler runs in the
-    /// health window exceed the threshold or a handler's circuit is open (see [`Health`]): what
-    /// an `/admin/health` endpoint returns.
+    /// [`retry_after`](InboxBuilder::retry_after) (a full disk, the database restarting; after
+    /// that health turns green again, so that a probe sends accepts back, each of which tries a
+    /// commit: watch `webhook_inbox_accept_errors_total` or the 503s for an outage that lasts),
+    /// or the inbox no longer accepts (closed, or its writer task ended); handlers failing when
+    /// failed handler runs in the health window exceed the threshold or a handler's circuit is
+    /// open (see [`Health`]): what an `/admin/health` endpoint returns.
     pub async fn health(&self) -> Health {
         let since = self
             .now_ms()

@@ -1,8 +1,9 @@
 //! Metric names and the helpers that record them through the `metrics` facade. Install any
 //! recorder (Prometheus, OpenTelemetry bridge) in the application to export them.
 //!
-//! Labels are low-cardinality: `event_type` (the sender's event type, `""` when none) and
-//! `outcome`. Never a delivery id. Event types come from the sender, and for GitHub and Shopify
+//! Labels are low-cardinality: `event_type` (the sender's event type, `""` when none),
+//! `outcome`, and on the gauges `inbox` when the inbox has a
+//! [`metrics_name`](crate::InboxBuilder::metrics_name). Never a delivery id. Event types come from the sender, and for GitHub and Shopify
 //! from a header the signature does not cover, so a process labels at most
 //! [`MAX_EVENT_TYPE_LABELS`] of them; later ones are counted under `"_other"` (a name no sender
 //! uses for a type).

@@ -58,8 +58,9 @@ impl WebhookVerify {
     /// one `whsec_…` secret.
     ///
     /// # Panics
-    /// If the secret is refused (see [`SecretError`](webhook_core::SecretError)): empty, not
-    /// valid base64 after `whsec_`, a `whsk_` signing key, or a malformed `whpk_` key. A
+    /// If the secret is refused (see [`SecretError`](webhook_core::SecretError)): empty or
+    /// blank, not valid base64 after `whsec_`, a `whsk_` signing key, or a `whpk_` key that is
+    /// malformed or given without webhook-core's `ed25519` feature. A
     /// configuration error caught at start-up; use [`try_new`](WebhookVerify::try_new) to handle
     /// it instead.
     #[allow(clippy::panic)]

@@ -25,6 +25,10 @@ use super::WebhookDedupeMiddleware;
 /// Its TTLs run on the clock of the [`WebhookConfig`](crate::WebhookConfig) that verified the
 /// delivery ([`WebhookConfig::clock`](crate::WebhookConfig::clock)), the same clock as the
 /// timestamp check.
+///
+/// It also opens the request's debug-level `webhook` span around the handler (fields
+/// `webhook.id`, `webhook.event_type`, `webhook.scheme`, `webhook.outcome`), so that the
+/// handler's logs carry the delivery.
 #[derive(Clone, Debug)]
 pub struct WebhookDedupe {
     store: Arc<dyn DedupeStore>,
