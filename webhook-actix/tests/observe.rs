@@ -18,6 +18,30 @@ async fn handler(_event: VerifiedEvent<OrgEvent>) -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
+/// An app with `config`, routing `POST /webhooks` to `handler` behind `WebhookDedupe`.
+macro_rules! deduped_app {
+    ($config:expr, $handler:expr) => {{
+        let config = $config;
+        let dedupe = WebhookDedupe::memory_for(&config);
+        actix_web::test::init_service(
+            App::new().app_data(config).service(
+                web::resource("/webhooks")
+                    .wrap(dedupe)
+                    .route(web::post().to($handler)),
+            ),
+        )
+        .await
+    }};
+}
+
+/// Two webhook extractors in one handler (documented as unsupported).
+async fn two_extractors(
+    _a: webhook_actix::VerifiedDelivery,
+    _b: webhook_actix::VerifiedDelivery,
+) -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
 /// Sends each request in turn to an app with `config`; returns the statuses.
 fn drive(config: WebhookConfig, requests: Vec<SignedRequest>) -> Vec<u16> {
     actix_web::rt::System::new().block_on(async move {
@@ -276,18 +300,12 @@ fn a_panicking_error_handler_counts_once_as_failed() {
     let caught = metrics::with_local_recorder(&recorder, || {
         std::panic::catch_unwind(|| {
             actix_web::rt::System::new().block_on(async {
-                let config = WebhookConfig::secret(SECRET)
-                    .unwrap()
-                    .error_handler(|_r, _req| panic!("the error handler panics"));
-                let dedupe = WebhookDedupe::memory_for(&config);
-                let app = actix_web::test::init_service(
-                    App::new().app_data(config).service(
-                        web::resource("/webhooks")
-                            .wrap(dedupe)
-                            .route(web::post().to(handler)),
-                    ),
-                )
-                .await;
+                let app = deduped_app!(
+                    WebhookConfig::secret(SECRET)
+                        .unwrap()
+                        .error_handler(|_r, _req| panic!("the error handler panics")),
+                    handler
+                );
                 let req = webhook_actix::testing::SignedRequest::standard(
                     OLD_SECRET,
                     ORG_CREATED.to_owned(),
@@ -341,16 +359,7 @@ fn a_webhook_span_carries_the_delivery_and_the_outcome() {
     }
     let logs = capture_logs(|| {
         actix_web::rt::System::new().block_on(async {
-            let config = WebhookConfig::secret(SECRET).unwrap();
-            let dedupe = WebhookDedupe::memory_for(&config);
-            let app = actix_web::test::init_service(
-                App::new().app_data(config).service(
-                    web::resource("/webhooks")
-                        .wrap(dedupe)
-                        .route(web::post().to(logging_handler)),
-                ),
-            )
-            .await;
+            let app = deduped_app!(WebhookConfig::secret(SECRET).unwrap(), logging_handler);
             for _ in 0..2 {
                 let req = SignedRequest::standard(SECRET, ORG_CREATED.to_owned())
                     .unwrap()
@@ -403,25 +412,10 @@ fn a_webhook_span_carries_the_delivery_and_the_outcome() {
 /// for the first one's claim, which the rejection releases).
 #[test]
 fn two_extractors_count_one_request_once() {
-    async fn two(
-        _a: webhook_actix::VerifiedDelivery,
-        _b: webhook_actix::VerifiedDelivery,
-    ) -> HttpResponse {
-        HttpResponse::Ok().finish()
-    }
     let recorder = DebuggingRecorder::new();
     let status = metrics::with_local_recorder(&recorder, || {
         actix_web::rt::System::new().block_on(async {
-            let config = WebhookConfig::secret(SECRET).unwrap();
-            let dedupe = WebhookDedupe::memory_for(&config);
-            let app = actix_web::test::init_service(
-                App::new().app_data(config).service(
-                    web::resource("/webhooks")
-                        .wrap(dedupe)
-                        .route(web::post().to(two)),
-                ),
-            )
-            .await;
+            let app = deduped_app!(WebhookConfig::secret(SECRET).unwrap(), two_extractors);
             let res = actix_web::test::call_service(&app, signed(ORG_CREATED).to_request()).await;
             res.status().as_u16()
         })
@@ -438,28 +432,16 @@ fn two_extractors_count_one_request_once() {
 /// The same with a panicking `error_handler`: counted once, as failed.
 #[test]
 fn a_panicking_error_handler_after_a_claim_counts_once() {
-    async fn two(
-        _a: webhook_actix::VerifiedDelivery,
-        _b: webhook_actix::VerifiedDelivery,
-    ) -> HttpResponse {
-        HttpResponse::Ok().finish()
-    }
     let recorder = DebuggingRecorder::new();
     let caught = metrics::with_local_recorder(&recorder, || {
         std::panic::catch_unwind(|| {
             actix_web::rt::System::new().block_on(async {
-                let config = WebhookConfig::secret(SECRET)
-                    .unwrap()
-                    .error_handler(|_r, _req| panic!("the error handler panics"));
-                let dedupe = WebhookDedupe::memory_for(&config);
-                let app = actix_web::test::init_service(
-                    App::new().app_data(config).service(
-                        web::resource("/webhooks")
-                            .wrap(dedupe)
-                            .route(web::post().to(two)),
-                    ),
-                )
-                .await;
+                let app = deduped_app!(
+                    WebhookConfig::secret(SECRET)
+                        .unwrap()
+                        .error_handler(|_r, _req| panic!("the error handler panics")),
+                    two_extractors
+                );
                 actix_web::test::call_service(&app, signed(ORG_CREATED).to_request()).await;
             })
         })
@@ -484,16 +466,7 @@ fn interleaved_requests_keep_their_own_spans() {
     }
     let logs = capture_logs(|| {
         actix_web::rt::System::new().block_on(async {
-            let config = WebhookConfig::secret(SECRET).unwrap();
-            let dedupe = WebhookDedupe::memory_for(&config);
-            let app = actix_web::test::init_service(
-                App::new().app_data(config).service(
-                    web::resource("/webhooks")
-                        .wrap(dedupe)
-                        .route(web::post().to(slow)),
-                ),
-            )
-            .await;
+            let app = deduped_app!(WebhookConfig::secret(SECRET).unwrap(), slow);
             let a =
                 actix_web::test::call_service(&app, signed(ORG_CREATED).id("msg_a").to_request());
             let b =
