@@ -110,26 +110,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for VerifiedEvent<T> {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let req = req.clone();
-        let payload = payload.take();
-        let span = request_span(&req);
-        Box::pin(
-            async move {
-                let config = config(&req)?;
-                let delivery = verified(&req, config, payload).await?;
-                // Claimed before parsing: a duplicate is acknowledged even when `T` no longer fits
-                // the body (a stricter type deployed since), and is not parsed at all. A 422 then
-                // completes the claim as failed.
-                claim(&req, config, &delivery)?;
-                let event = delivery.json::<T>().map_err(|e| {
-                    // Released here, so the request is counted once, as rejected.
-                    release(&req);
-                    config.reject(e.into(), &req)
-                })?;
-                Ok(VerifiedEvent { event, delivery })
-            }
-            .instrument(span),
-        )
+        // Claimed before parsing: a duplicate is acknowledged even when `T` no longer fits the
+        // body (a stricter type deployed since), and is not parsed at all. A 422 then completes
+        // the claim as failed (`reject` releases it, so the request is counted once, as
+        // rejected).
+        extract(req, payload, |req, config, delivery| {
+            let event = delivery
+                .json::<T>()
+                .map_err(|e| config.reject(e.into(), req))?;
+            Ok(VerifiedEvent { event, delivery })
+        })
     }
 }
 
@@ -170,19 +160,31 @@ impl FromRequest for VerifiedDelivery {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut dev::Payload) -> Self::Future {
-        let req = req.clone();
-        let payload = payload.take();
-        let span = request_span(&req);
-        Box::pin(
-            async move {
-                let config = config(&req)?;
-                let delivery = verified(&req, config, payload).await?;
-                claim(&req, config, &delivery)?;
-                Ok(VerifiedDelivery(delivery))
-            }
-            .instrument(span),
-        )
+        extract(req, payload, |_, _, delivery| {
+            Ok(VerifiedDelivery(delivery))
+        })
     }
+}
+
+/// What both extractors do: in the request's `webhook` span, reads, verifies, filters and
+/// claims the delivery, then `finish` makes the extractor of it.
+fn extract<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut dev::Payload,
+    finish: fn(&HttpRequest, &WebhookConfig, Delivery) -> Result<T, actix_web::Error>,
+) -> LocalBoxFuture<'static, Result<T, actix_web::Error>> {
+    let req = req.clone();
+    let payload = payload.take();
+    let span = request_span(&req);
+    Box::pin(
+        async move {
+            let config = config(&req)?;
+            let delivery = verified(&req, config, payload).await?;
+            claim(&req, config, &delivery)?;
+            finish(&req, config, delivery)
+        }
+        .instrument(span),
+    )
 }
 
 /// The `webhook` span [`WebhookDedupe`](crate::WebhookDedupe) opened for the request, else a

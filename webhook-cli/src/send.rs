@@ -395,7 +395,7 @@ fn certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Cli
         16 * 1024 * 1024,
         " (a PEM file of CA certificates is far smaller)",
     )?;
-    let refused = |why: String| CliError::Usage(format!("--cacert {}: {why}", path.display()));
+    let refused = |why: String| CliError::Usage(format!("{what}: {why}"));
     let mut certs = Vec::new();
     for (i, der) in CertificateDer::pem_slice_iter(&pem).enumerate() {
         let der = der.map_err(|e| refused(format!("certificate {}: {e}", i + 1)))?;
@@ -420,6 +420,8 @@ fn certificates(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Cli
 
 /// What to do about a certificate rustls refused.
 fn certificate_hint(refusal: &rustls::Error) -> &'static str {
+    const NOT_FOR_A_SERVER: &str = " (the receiver's certificate is not for a TLS server: it \
+                                    needs extendedKeyUsage=serverAuth)";
     use rustls::CertificateError as E;
     let rustls::Error::InvalidCertificate(error) = refusal else {
         return "";
@@ -447,14 +449,8 @@ fn certificate_hint(refusal: &rustls::Error) -> &'static str {
             " (the receiver's certificate is outside its validity dates: renew it, or check this \
              machine's clock)"
         }
-        E::InvalidPurpose | E::InvalidPurposeContext { .. } => {
-            " (the receiver's certificate is not for a TLS server: it needs \
-             extendedKeyUsage=serverAuth)"
-        }
-        _ if other.contains("EkuError") => {
-            " (the receiver's certificate is not for a TLS server: it needs \
-             extendedKeyUsage=serverAuth)"
-        }
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => NOT_FOR_A_SERVER,
+        _ if other.contains("EkuError") => NOT_FOR_A_SERVER,
         _ => " (--insecure accepts any certificate, for development)",
     }
 }

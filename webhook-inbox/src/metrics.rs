@@ -103,17 +103,13 @@ pub(crate) fn deferred(event_type: Option<&str>) {
 }
 
 pub(crate) fn gauges(counts: &crate::StatusCounts, inbox: Option<&str>) {
-    match inbox {
-        Some(name) => {
-            let name = name.to_owned();
-            metrics::gauge!(QUEUE_DEPTH, "inbox" => name.clone()).set(counts.queue_depth() as f64);
-            metrics::gauge!(DEAD, "inbox" => name).set(counts.dead as f64);
-        }
-        None => {
-            metrics::gauge!(QUEUE_DEPTH).set(counts.queue_depth() as f64);
-            metrics::gauge!(DEAD).set(counts.dead as f64);
-        }
-    }
+    // No label without a name: the same series as before names existed.
+    let labels: Vec<metrics::Label> = inbox
+        .map(|name| metrics::Label::new("inbox", name.to_owned()))
+        .into_iter()
+        .collect();
+    metrics::gauge!(QUEUE_DEPTH, labels.clone()).set(counts.queue_depth() as f64);
+    metrics::gauge!(DEAD, labels).set(counts.dead as f64);
 }
 
 #[cfg(test)]

@@ -214,6 +214,7 @@ fn named_inboxes_have_their_own_gauges() {
         rt.block_on(async {
             let (_da, a, _) = inbox_with(|b| b.metrics_name("stripe")).await;
             let (_db, b, _) = inbox_with(|b| b.metrics_name("github")).await;
+            let (_dc, c, _) = inbox_with(|b| b).await;
             for i in 0..3 {
                 a.accept(
                     &support::delivery(&format!("a{i}"), "t", "{}"),
@@ -224,6 +225,7 @@ fn named_inboxes_have_their_own_gauges() {
             }
             a.counts().await.unwrap();
             b.counts().await.unwrap();
+            c.counts().await.unwrap();
         })
     });
     let mut depths: Vec<(String, f64)> = snapshotter
@@ -246,6 +248,8 @@ fn named_inboxes_have_their_own_gauges() {
     assert_eq!(
         depths,
         [
+            // An unnamed inbox's gauge has no label.
+            (String::new(), 0.0),
             ("inbox=github".to_owned(), 0.0),
             ("inbox=stripe".to_owned(), 3.0)
         ]
