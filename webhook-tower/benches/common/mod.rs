@@ -99,9 +99,11 @@ pub fn svix() -> Router {
     )
 }
 
-/// Every variant, by name.
+/// Every variant, by name, each finalized with `with_state(())` as `axum::serve` does: a router
+/// still holding its handlers unconverted would build each route (and apply the layer) again on
+/// every `oneshot` call.
 pub fn routers() -> Vec<(&'static str, Router)> {
-    vec![
+    let routers = vec![
         ("bare", bare()),
         ("layer", layer(WebhookVerify::new(SECRET))),
         (
@@ -116,5 +118,9 @@ pub fn routers() -> Vec<(&'static str, Router)> {
             ),
         ),
         ("svix", svix()),
-    ]
+    ];
+    routers
+        .into_iter()
+        .map(|(name, router)| (name, router.with_state(())))
+        .collect()
 }
