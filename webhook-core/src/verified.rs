@@ -36,7 +36,8 @@ impl Verified {
     /// The sender's delivery id, where the scheme has one: `webhook-id` (Standard Webhooks, also
     /// read by the timestamped scheme), `X-GitHub-Delivery`, `X-Shopify-Webhook-Id`. Stable across
     /// the sender's retries. [`Delivery::dedupe_key`](crate::Delivery::dedupe_key) is built from
-    /// it, except for the timestamped scheme, which does not sign it.
+    /// it, except for the timestamped scheme, which does not sign it. An id header other than
+    /// Standard Webhooks' (which is signed) that appears twice reads as `None`.
     pub fn id(&self) -> Option<&str> {
         self.id.as_ref().map(MessageId::as_str)
     }

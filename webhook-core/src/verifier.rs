@@ -200,7 +200,18 @@ impl Verifier {
     /// ```
     pub fn signature_header(mut self, name: &str) -> Self {
         if self.scheme != Scheme::StandardWebhooks {
-            self.signature_header = Cow::Owned(name.to_ascii_lowercase());
+            let name = name.to_ascii_lowercase();
+            // A name the crate knows keeps its static form: errors then name it (a custom name
+            // reads as `signature` in them) and Shopify's fallback header still applies.
+            let known = Scheme::ALL
+                .iter()
+                .map(|scheme| scheme.signature_header())
+                .chain([SHOPIFY_HMAC[1]])
+                .find(|known| *known == name);
+            self.signature_header = match known {
+                Some(known) => Cow::Borrowed(known),
+                None => Cow::Owned(name),
+            };
         }
         self
     }
@@ -358,7 +369,7 @@ impl Verifier {
                     },
                 })?;
                 let id = match scheme {
-                    Scheme::Timestamped => optional_str(headers, WEBHOOK_ID)?,
+                    Scheme::Timestamped => optional_str(headers, WEBHOOK_ID),
                     _ => None,
                 };
                 Parts {
@@ -396,12 +407,12 @@ impl Verifier {
                     None => return Err(VerifyError::MissingHeader { name: sig_name }),
                 };
                 let id = match scheme.id_header() {
-                    Some(name) => optional_str(headers, name)?,
+                    Some(name) => optional_str(headers, name),
                     None => None,
                 };
                 let id = match id {
                     None if scheme == Scheme::Shopify => {
-                        optional_str(headers, SHOPIFY_WEBHOOK_ID[1])?
+                        optional_str(headers, SHOPIFY_WEBHOOK_ID[1])
                     }
                     id => id,
                 };
@@ -707,12 +718,14 @@ fn duplicated(name: &'static str) -> VerifyError {
     }
 }
 
-/// An optional, unsigned id header: absent, empty or not UTF-8 all read as no id.
-fn optional_str<'h, H: Headers + ?Sized>(
-    headers: &'h H,
-    name: &'static str,
-) -> Result<Option<&'h str>, VerifyError> {
-    Ok(optional_raw(headers, name, name)?.and_then(parse::id_value))
+/// An optional, unsigned id header: absent, repeated, empty or not UTF-8 all read as no id. Being
+/// unsigned, it cannot make a signed delivery fail.
+fn optional_str<'h, H: Headers + ?Sized>(headers: &'h H, name: &'static str) -> Option<&'h str> {
+    headers
+        .get_unique(name)
+        .ok()
+        .flatten()
+        .and_then(parse::id_value)
 }
 
 /// The Standard Webhooks headers, read in one pass when the headers offer it

@@ -363,6 +363,69 @@ fn duplicated_or_missing_headers_are_400s() {
     }
 }
 
+/// An unsigned id header (timestamped `webhook-id`, GitHub's `x-github-delivery`, Shopify's
+/// `x-shopify-webhook-id`) that appears twice reads as no id: it cannot make a correctly signed
+/// delivery fail, and the dedupe key falls back to what the body gives.
+#[test]
+fn a_repeated_unsigned_id_reads_as_no_id() {
+    let body = br#"{"id":"evt_1"}"#;
+    for (scheme, secret, id_header) in [
+        (Scheme::Timestamped, "sekrit", "webhook-id"),
+        (Scheme::GitHub, "sekrit", "x-github-delivery"),
+        (Scheme::Shopify, "sekrit", "x-shopify-webhook-id"),
+    ] {
+        let signed = Signer::new(scheme, secret).unwrap().sign("d1", NOW, body);
+        let mut headers: Vec<(String, String)> = signed
+            .iter()
+            .filter(|(k, _)| *k != id_header)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        headers.push((id_header.to_owned(), "a".to_owned()));
+        let verifier = Verifier::new(scheme, secret).unwrap();
+        assert_eq!(
+            verifier.verify_at(&headers, body, NOW).unwrap().id(),
+            Some("a"),
+            "{scheme}"
+        );
+        headers.push((id_header.to_owned(), "b".to_owned()));
+        let verified = verifier.verify_at(&headers, body, NOW).unwrap();
+        assert_eq!(verified.id(), None, "{scheme}");
+    }
+}
+
+/// A signature header given in another case is still the scheme's own: errors name it, and
+/// Shopify's second header name still applies.
+#[test]
+fn a_known_signature_header_in_another_case_keeps_its_name() {
+    let v = Verifier::new(Scheme::Stripe, "sekrit")
+        .unwrap()
+        .signature_header("Stripe-Signature");
+    assert_eq!(
+        v.verify_at(&[] as &[(&str, &str)], b"{}", NOW),
+        Err(VerifyError::MissingHeader {
+            name: "stripe-signature"
+        })
+    );
+    let shopify = Verifier::new(Scheme::Shopify, "sekrit")
+        .unwrap()
+        .signature_header("X-Shopify-Hmac-SHA256");
+    let signed = Signer::new(Scheme::Shopify, "sekrit")
+        .unwrap()
+        .sign("d1", NOW, b"{}");
+    let hmac = signed.get("x-shopify-hmac-sha256").unwrap();
+    shopify
+        .verify_at(&[("shopify-hmac-sha256", hmac)], b"{}", NOW)
+        .unwrap();
+    // A name of its own reads as `signature` in errors.
+    let custom = Verifier::new(Scheme::Timestamped, "sekrit")
+        .unwrap()
+        .signature_header("X-Sig");
+    assert_eq!(
+        custom.verify_at(&[] as &[(&str, &str)], b"{}", NOW),
+        Err(VerifyError::MissingHeader { name: "signature" })
+    );
+}
+
 /// An entry that is not `version,signature` is passed over, as the svix crate and the Standard
 /// Webhooks JavaScript library do: the genuine signature beside it still verifies, and the header
 /// is malformed only when nothing in it can.
