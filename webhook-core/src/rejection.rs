@@ -76,14 +76,30 @@ impl Rejection {
         }
     }
 
-    /// The JSON response body: `{"error":"…","code":"…"}`.
+    /// The JSON response body: `{"error":"…","code":"…"}`. The message is the error's, except
+    /// that a signature mismatch does not say how many secrets were tried: that would tell
+    /// anyone who sends a forged request that a secret rotation is under way (logs and the
+    /// [`Display`](std::fmt::Display) text keep the counts).
+    ///
+    /// ```
+    /// use webhook_core::{Rejection, VerifyError};
+    ///
+    /// let r = Rejection::from(VerifyError::SignatureMismatch { candidates: 1, secrets: 2 });
+    /// assert!(r.to_string().contains("2 secret(s)"));
+    /// assert!(!r.json_body().contains("secret(s)"));
+    /// ```
     pub fn json_body(&self) -> String {
         #[derive(serde::Serialize)]
         struct Body<'a> {
             error: &'a str,
             code: &'a str,
         }
-        let error = self.to_string();
+        let error = match self {
+            Rejection::Verify(VerifyError::SignatureMismatch { .. }) => std::borrow::Cow::Borrowed(
+                "no signature matched: wrong or rotated secret, or a modified body",
+            ),
+            other => std::borrow::Cow::Owned(other.to_string()),
+        };
         serde_json::to_string(&Body {
             error: &error,
             code: self.code(),
