@@ -198,9 +198,9 @@ impl WebhookConfig {
         })
     }
 
-    /// Whether `event_type` is subscribed.
-    pub(crate) fn subscribed(&self, event_type: Option<&str>) -> bool {
-        event_type.is_none_or(|t| self.filter.matches(t))
+    /// Whether the delivery passes the configured filter.
+    pub(crate) fn subscribed(&self, delivery: &webhook_core::Delivery) -> bool {
+        delivery.subscribed(&self.filter)
     }
 
     /// Converts a rejection into the error the extractor returns, through the custom handler if

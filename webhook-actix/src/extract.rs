@@ -230,7 +230,7 @@ async fn verified(
     crate::observe::verify_time(started.elapsed());
     let delivery = verified.map_err(|e| config.reject(e.into(), req))?;
     crate::observe::record_delivery(&delivery);
-    if !config.subscribed(delivery.event_type()) {
+    if !config.subscribed(&delivery) {
         crate::observe::finish(crate::observe::outcome::UNSUBSCRIBED);
         tracing::debug!(
             event_type = delivery.event_type(),

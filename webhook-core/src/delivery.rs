@@ -203,6 +203,36 @@ impl Delivery {
             .as_deref()
     }
 
+    /// Whether the delivery passes `filter`, as the tower layer and the actix extractors decide
+    /// before calling the handler: a delivery without an event type passes (the filter cannot
+    /// tell), and so does Slack's `url_verification`, whose challenge Slack must get back before
+    /// it sends any event to the endpoint.
+    ///
+    /// ```
+    /// use webhook_core::{EventFilter, Scheme, Signer, Verifier};
+    ///
+    /// let filter = EventFilter::new(["app_mention"])?;
+    /// let body = br#"{"type":"url_verification","challenge":"c"}"#;
+    /// let headers = Signer::new(Scheme::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?.sign("", 1_700_000_000, body);
+    /// let delivery = Verifier::new(Scheme::Slack, "8f742231b10e8888abcd99yyyzzz85a5")?
+    ///     .verify_delivery_at(&headers, body.to_vec().into(), 1_700_000_000)?;
+    /// assert_eq!(delivery.event_type(), Some("url_verification"));
+    /// assert!(delivery.subscribed(&filter));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscribed(&self, filter: &crate::EventFilter) -> bool {
+        if filter.matches_all() {
+            return true;
+        }
+        match self.event_type() {
+            None => true,
+            Some(event_type) => {
+                filter.matches(event_type)
+                    || (self.scheme() == Scheme::Slack && event_type == "url_verification")
+            }
+        }
+    }
+
     /// The headers kept for re-verification and routing, lowercase names.
     pub fn headers(&self) -> &KeptHeaders {
         &self.headers

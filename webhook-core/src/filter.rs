@@ -2,6 +2,10 @@
 //!
 //! A pattern is one of
 //! - an exact event type: `user.login`, `orders/create`;
+//! - a one-segment name (no `.` or `/`): that type, and the types that add `.` and more to it.
+//!   GitHub's event types are the `X-GitHub-Event` header joined with the body's `action`, so
+//!   `pull_request` matches `pull_request` and `pull_request.opened`, as octokit's `on("pull_request")`
+//!   does; `pull_request.opened` names one action. Slack's (`app_mention`) have no action;
 //! - a prefix wildcard, `*` as the last segment after a `.` or `/`: `organization.directory.*`
 //!   matches `organization.directory.user_created` and anything deeper
 //!   (`organization.directory.x.y`), but **not** `organization.directory` itself, nor
@@ -68,13 +72,18 @@ pub enum FilterError {
 enum Kind {
     /// Matches this exact type.
     Exact(Box<str>),
+    /// A one-segment name, kept with a `.` after it (`pull_request.`): matches the name itself
+    /// and the name followed by `.` and more (`pull_request.opened`).
+    Event(Box<str>),
     /// Matches types that start with this prefix (which ends with its separator) and are longer.
     Prefix(Box<str>),
     /// Matches everything.
     Any,
 }
 
-/// One event pattern: an exact type, a prefix wildcard (`organization.*`) or `*`.
+/// One event pattern: an exact type, a prefix wildcard (`organization.*`) or `*`. A one-segment
+/// name (`pull_request`) also matches the types that add `.` and more to it
+/// (`pull_request.opened`: GitHub's event and action).
 ///
 /// `organization.directory.*` matches `organization.directory.user_created` and deeper types, but
 /// not `organization.directory` itself (subscribe to both if you want both). Both `.` and `/` are
@@ -171,8 +180,10 @@ impl EventPattern {
         }
         let kind = if wildcard {
             Kind::Prefix(body.into())
-        } else {
+        } else if body.contains(['.', '/']) {
             Kind::Exact(body.into())
+        } else {
+            Kind::Event(format!("{body}.").into())
         };
         Ok(EventPattern { kind })
     }
@@ -181,6 +192,10 @@ impl EventPattern {
     pub fn matches(&self, event_type: &str) -> bool {
         match &self.kind {
             Kind::Exact(name) => **name == *event_type,
+            Kind::Event(prefix) => {
+                event_type == &prefix[..prefix.len() - 1]
+                    || (event_type.len() > prefix.len() && event_type.starts_with(&**prefix))
+            }
             Kind::Prefix(prefix) => {
                 event_type.len() > prefix.len() && event_type.starts_with(&**prefix)
             }
@@ -192,14 +207,34 @@ impl EventPattern {
     pub fn specificity(&self) -> Specificity {
         match &self.kind {
             Kind::Exact(_) => Specificity::Exact,
+            // Below an exact `pull_request.opened`, as `pull_request.*` is.
+            Kind::Event(prefix) => Specificity::Prefix(prefix.len()),
             Kind::Prefix(prefix) => Specificity::Prefix(prefix.len()),
             Kind::Any => Specificity::Any,
         }
     }
 
-    /// Whether the pattern is an exact event type (no wildcard).
+    /// Whether the pattern is an event type without a wildcard (a one-segment name also
+    /// matches its actions: see [`subtypes_prefix`](EventPattern::subtypes_prefix)).
     pub fn is_exact(&self) -> bool {
-        matches!(self.kind, Kind::Exact(_))
+        matches!(self.kind, Kind::Exact(_) | Kind::Event(_))
+    }
+
+    /// For a one-segment name (`pull_request`), the prefix of the longer types it also matches
+    /// (`pull_request.`); `None` for every other pattern.
+    ///
+    /// ```
+    /// use webhook_core::EventPattern;
+    ///
+    /// assert_eq!(EventPattern::parse("pull_request")?.subtypes_prefix(), Some("pull_request."));
+    /// assert_eq!(EventPattern::parse("user.login")?.subtypes_prefix(), None);
+    /// # Ok::<(), webhook_core::FilterError>(())
+    /// ```
+    pub fn subtypes_prefix(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Event(prefix) => Some(prefix),
+            _ => None,
+        }
     }
 
     /// Whether the pattern is `*`.
@@ -212,6 +247,7 @@ impl EventPattern {
     pub fn literal(&self) -> &str {
         match &self.kind {
             Kind::Exact(s) | Kind::Prefix(s) => s,
+            Kind::Event(prefix) => &prefix[..prefix.len() - 1],
             Kind::Any => "",
         }
     }
@@ -221,6 +257,7 @@ impl fmt::Display for EventPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Exact(name) => f.write_str(name),
+            Kind::Event(prefix) => f.write_str(&prefix[..prefix.len() - 1]),
             Kind::Prefix(prefix) => write!(f, "{prefix}*"),
             Kind::Any => f.write_str("*"),
         }
@@ -320,6 +357,11 @@ impl EventFilter {
         match &pattern.kind {
             Kind::Exact(name) => {
                 self.exact.insert(name.clone());
+            }
+            Kind::Event(prefix) => {
+                self.exact.insert(prefix[..prefix.len() - 1].into());
+                self.prefixes.push(prefix.clone());
+                self.prefixes.sort_by_key(|p| p.len());
             }
             Kind::Prefix(prefix) => {
                 self.prefixes.push(prefix.clone());
@@ -507,6 +549,44 @@ mod tests {
         let f: EventFilter = "organization.*, user.login".parse().unwrap();
         assert_eq!(f.to_string(), "organization.*,user.login");
         assert!("a,,b".parse::<EventFilter>().is_err());
+    }
+
+    /// GitHub's types are `event.action`: a one-segment name takes every action of its event,
+    /// as octokit's `on("issues")` does, and ranks below an exact `issues.opened`.
+    #[test]
+    fn a_one_segment_name_matches_its_actions() {
+        let p = EventPattern::parse("pull_request").unwrap();
+        assert!(p.matches("pull_request"));
+        assert!(p.matches("pull_request.opened"));
+        assert!(!p.matches("pull_request."));
+        assert!(!p.matches("pull_request_review.submitted"));
+        assert!(!p.matches("pull_requests"));
+        assert!(!p.matches("pull/x"));
+        assert_eq!(p.to_string(), "pull_request");
+        assert_eq!(p.literal(), "pull_request");
+        assert!(p.is_exact());
+        let exact = EventPattern::parse("pull_request.opened").unwrap();
+        assert!(exact.specificity() > p.specificity());
+        assert!(p.specificity() > EventPattern::ANY.specificity());
+        assert_eq!(exact.subtypes_prefix(), None);
+        // Shopify topics use `/`: `orders` does not take `orders/create`.
+        assert!(
+            !EventPattern::parse("orders")
+                .unwrap()
+                .matches("orders/create")
+        );
+
+        let f = EventFilter::new(["push", "issues.opened"]).unwrap();
+        assert!(f.matches("push"));
+        assert!(f.matches("push.anything"));
+        assert!(f.matches("issues.opened"));
+        assert!(!f.matches("issues.closed"));
+        assert!(!f.matches("issues"));
+        assert!(!f.matches("pushed"));
+        assert_eq!(
+            f.best_match("issues.opened").map(ToString::to_string),
+            Some("issues.opened".to_owned())
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl InboxBuilder {
             url: url.to_owned(),
             backend: None,
             clock: Arc::new(SystemClock),
-            retry: RetryPolicy::exponential(),
+            retry: RetryPolicy::default(),
             durability: Durability::Full,
             max_batch: 256,
             queue_capacity: 8192,
@@ -109,7 +109,7 @@ impl InboxBuilder {
         self
     }
 
-    /// The retry schedule (default [`RetryPolicy::exponential`]: 5 attempts).
+    /// The retry schedule (default [`RetryPolicy::default`]: 41 attempts over about 6 hours).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self

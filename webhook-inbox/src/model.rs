@@ -753,6 +753,8 @@ impl ClaimFilter {
                 any = true;
             } else if p.is_exact() {
                 exact.push(p.literal());
+                // `pull_request` also takes `pull_request.opened`.
+                prefixes.extend(p.subtypes_prefix());
             } else {
                 prefixes.push(p.literal());
             }

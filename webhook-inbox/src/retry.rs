@@ -12,8 +12,9 @@ type MakeBackoff = Arc<dyn Fn() -> Box<dyn Iterator<Item = Duration> + Send> + S
 /// delivery gets one first attempt plus one retry per delay the tiers yield; then it is dead.
 ///
 /// The schedule is applied by storing the next attempt time in the database, so it survives
-/// restarts. The default is [`RetryPolicy::exponential`]: 1 s, 2 s, 4 s, 8 s with jitter (5
-/// attempts).
+/// restarts. The default ([`RetryPolicy::default`]) rides out a downstream outage of hours: the
+/// fast [`exponential`](RetryPolicy::exponential) tier, then every 10 minutes for 6 hours (41
+/// attempts). A delivery that is still failing then goes dead, where it is kept until re-driven.
 ///
 /// ```
 /// use std::time::Duration;
@@ -44,14 +45,28 @@ impl fmt::Debug for RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// [`exponential`](RetryPolicy::exponential) (1 s, 2 s, 4 s, 8 s with jitter), then every 10
+    /// minutes for 6 hours: 41 attempts over about 6 hours, so that a handler whose database or
+    /// downstream API is down for a while catches up on its own instead of dead-lettering
+    /// everything received meanwhile (the sender was acknowledged and will not retry).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_inbox::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default();
+    /// assert_eq!(policy.max_attempts(), 41);
+    /// assert_eq!(policy.delay_after(5), Some(Duration::from_secs(600)));
+    /// ```
     fn default() -> Self {
-        RetryPolicy::exponential()
+        RetryPolicy::exponential().then_every(Duration::from_secs(600), 36)
     }
 }
 
 impl RetryPolicy {
     /// 1 s, 2 s, 4 s, 8 s (each plus up to 100% jitter, backon's `with_jitter`), capped at 60 s
-    /// per step: 5 attempts in all.
+    /// per step: 5 attempts in all, within about 30 s. The first tier of the
+    /// [default](RetryPolicy::default); alone, it suits handlers whose failures are brief.
     pub fn exponential() -> Self {
         RetryPolicy::new(
             ExponentialBuilder::default()
@@ -145,6 +160,17 @@ mod tests {
         }
         assert_eq!(p.delay_after(5), None);
         assert_eq!(p.delay_after(0), None);
+    }
+
+    #[test]
+    fn the_default_retries_for_six_hours() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.max_attempts(), 41);
+        assert!(p.delay_after(4).unwrap() <= Duration::from_secs(16));
+        for attempt in 5..=40 {
+            assert_eq!(p.delay_after(attempt), Some(Duration::from_secs(600)));
+        }
+        assert_eq!(p.delay_after(41), None);
     }
 
     #[test]

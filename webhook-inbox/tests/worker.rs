@@ -212,6 +212,67 @@ async fn routes_typed_raw_and_unhandled_most_specific_first() {
     worker.shutdown().await;
 }
 
+/// A one-segment pattern takes the actions of its event (GitHub's `issues.opened`), in the claim
+/// query as in routing, and an exact `issues.closed` still wins for its own type.
+#[tokio::test]
+async fn an_event_name_takes_its_actions() {
+    let (_dir, inbox, _clock) = inbox_with(|b| b).await;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (any, closed) = (seen.clone(), seen.clone());
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(10))
+        .on_raw("issues", move |d: StoredDelivery| {
+            let any = any.clone();
+            async move {
+                any.lock()
+                    .unwrap()
+                    .push(format!("issues:{}", d.event_type_str()));
+                Ok(())
+            }
+        })
+        .on_raw("issues.closed", move |d: StoredDelivery| {
+            let closed = closed.clone();
+            async move {
+                closed
+                    .lock()
+                    .unwrap()
+                    .push(format!("closed:{}", d.event_type_str()));
+                Ok(())
+            }
+        })
+        .spawn()
+        .unwrap();
+    let ids = [
+        accept(&inbox, "a", "issues.opened").await,
+        accept(&inbox, "b", "issues.closed").await,
+        accept(&inbox, "c", "issues").await,
+    ];
+    let other = accept(&inbox, "d", "issues_comment.created").await;
+    assert!(
+        eventually(5, || async {
+            let mut done = true;
+            for id in ids {
+                done &= status(&inbox, id).await == DeliveryStatus::Done;
+            }
+            done
+        })
+        .await
+    );
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            "closed:issues.closed",
+            "issues:issues",
+            "issues:issues.opened"
+        ]
+    );
+    assert_eq!(status(&inbox, other).await, DeliveryStatus::Pending);
+    worker.shutdown().await;
+}
+
 #[tokio::test]
 async fn invalid_patterns_are_refused_and_bad_bodies_go_dead() {
     let (_dir, inbox, _clock) = inbox_with(|b| b).await;

@@ -288,8 +288,7 @@ fn admit<R: OnRejection>(
     // Only a configured filter reads the event type (the body's `type`): without one, the body
     // is not scanned here.
     if let Some(filter) = &config.filter
-        && let Some(event_type) = delivery.event_type()
-        && !filter.matches(event_type)
+        && !delivery.subscribed(filter)
     {
         return Admit::Skip(skip(span, Outcome::Unsubscribed));
     }

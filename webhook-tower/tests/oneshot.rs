@@ -538,6 +538,64 @@ async fn body_error_mid_stream_is_a_400() {
     assert_eq!(rec.calls(), 0);
 }
 
+/// A GitHub filter on the event name (`issues`, as GitHub's docs and octokit name it) takes
+/// every action of that event; Slack's `url_verification` passes any filter, since Slack sends
+/// no event before it gets its challenge back.
+#[tokio::test]
+async fn github_event_names_and_slack_challenges_pass_their_filters() {
+    let github = "It's a Secret to Everybody";
+    let gh_request = |id: &str, event: &str, body: &'static [u8]| {
+        let mut req = Request::post("/")
+            .body(Full::new(Bytes::from_static(body)))
+            .unwrap();
+        *req.headers_mut() = Signer::new(Scheme::GitHub, github)
+            .unwrap()
+            .sign(id, 0, body)
+            .into();
+        req.headers_mut()
+            .insert("x-github-event", event.parse().unwrap());
+        req
+    };
+    let rec = Recorder::default();
+    let svc = WebhookVerify::with_verifier(Verifier::new(Scheme::GitHub, github).unwrap())
+        .events(EventFilter::new(["issues", "push"]).unwrap())
+        .layer(rec.service(StatusCode::OK));
+    for (id, event, body, calls) in [
+        ("gh-1", "issues", &b"{\"action\":\"opened\"}"[..], 1),
+        ("gh-2", "push", b"{\"ref\":\"refs/heads/main\"}", 2),
+        ("gh-3", "pull_request", b"{\"action\":\"opened\"}", 2),
+    ] {
+        let res = svc
+            .clone()
+            .oneshot(gh_request(id, event, body))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{event}");
+        assert_eq!(rec.calls(), calls, "{event}");
+    }
+
+    let slack = "8f742231b10e8888abcd99yyyzzz85a5";
+    let body: &'static [u8] = br#"{"type":"url_verification","challenge":"c"}"#;
+    let mut req = Request::post("/")
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    *req.headers_mut() = Signer::new(Scheme::Slack, slack)
+        .unwrap()
+        .sign("", now, body)
+        .into();
+    let rec = Recorder::default();
+    let svc = WebhookVerify::with_verifier(Verifier::new(Scheme::Slack, slack).unwrap())
+        .events(EventFilter::new(["app_mention"]).unwrap())
+        .layer(rec.service(StatusCode::OK));
+    let res = svc.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(rec.calls(), 1, "the challenge reached the handler");
+}
+
 #[tokio::test]
 async fn unsubscribed_event_is_a_200_without_the_inner_service() {
     let rec = Recorder::default();
