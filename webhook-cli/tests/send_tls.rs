@@ -48,16 +48,15 @@ fn start_on(name: &str, ip: &str) -> Receiver {
                 continue;
             };
             let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
-            if answer(&mut tls).is_ok() {
-                count.fetch_add(1, Ordering::SeqCst);
-            }
+            let _ = answer(&mut tls, &count);
         }
     });
     Receiver { url, answered }
 }
 
-/// Reads one request (head, then a `Content-Length` body) and answers 204.
-fn answer(tls: &mut impl ReadWrite) -> std::io::Result<()> {
+/// Reads one request (head, then a `Content-Length` body), counts it, and answers 204. Counted
+/// before the answer is written: the client may exit as soon as it has the answer.
+fn answer(tls: &mut impl ReadWrite, count: &AtomicUsize) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -82,6 +81,7 @@ fn answer(tls: &mut impl ReadWrite) -> std::io::Result<()> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+    count.fetch_add(1, Ordering::SeqCst);
     tls.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")?;
     tls.flush()
 }
@@ -241,7 +241,7 @@ fn without_system_ca_certificates_http_and_cacert_still_work() {
     std::thread::spawn(move || {
         for stream in plain.incoming() {
             let Ok(mut tcp) = stream else { continue };
-            let _ = answer(&mut tcp);
+            let _ = answer(&mut tcp, &AtomicUsize::new(0));
         }
     });
     assert_exit_0(&no_system_cas(&url, &[]), "http without system CAs");
