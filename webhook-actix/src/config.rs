@@ -217,7 +217,7 @@ impl WebhookConfig {
             None => crate::WebhookError::Rejected(rejection.clone()).into(),
         };
         drop(unwinding);
-        crate::observe::rejected(&rejection, &self.failures);
+        crate::observe::rejected(&rejection, &self.failures, self.verifier.scheme());
         error
     }
 }

@@ -203,7 +203,7 @@ fn config(req: &HttpRequest) -> Result<&WebhookConfig, actix_web::Error> {
             tracing::error!(path = req.path(), "{MISSING_CONFIG}");
         }
         let rejection = Rejection::Misconfigured(MISSING_CONFIG);
-        crate::observe::count_rejection(&rejection);
+        crate::observe::count_rejection(&rejection, None);
         WebhookError::Rejected(rejection).into()
     })
 }

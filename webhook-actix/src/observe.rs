@@ -1,15 +1,16 @@
 //! Metrics and the rate-limited warning about failing verification, as the tower layer has them:
-//! `webhook_requests_total{outcome}`, `webhook_rejections_total{reason}` and
+//! `webhook_requests_total{outcome}`, `webhook_rejections_total{reason,scheme}` and
 //! `webhook_verify_duration_seconds`.
 
 use std::time::Duration;
 
 use tracing::Span;
 use tracing::field::Empty;
-use webhook_core::{Delivery, FailureLog, Rejection};
+use webhook_core::{Delivery, FailureLog, Rejection, Scheme};
 
 /// The request's `webhook` span, as the tower layer opens it (debug level): `webhook.id`,
-/// `webhook.event_type`, `webhook.scheme` and `webhook.outcome`, never the body or a secret.
+/// `webhook.event_type`, `webhook.scheme`, `webhook.secret_index` and `webhook.outcome`, never
+/// the body or a secret.
 /// [`WebhookDedupe`](crate::WebhookDedupe) opens it around the handler and the extractors
 /// record into it; without the middleware the extractors open it around their own work.
 #[derive(Clone, Debug)]
@@ -21,6 +22,7 @@ pub(crate) fn span() -> Span {
         webhook.id = Empty,
         webhook.event_type = Empty,
         webhook.scheme = Empty,
+        webhook.secret_index = Empty,
         webhook.outcome = Empty,
     )
 }
@@ -41,6 +43,7 @@ pub(crate) fn record_delivery(delivery: &Delivery) {
         return;
     };
     span.record("webhook.scheme", delivery.scheme().as_str());
+    span.record("webhook.secret_index", delivery.verified().secret_index());
     if let Some(id) = delivery.id().or_else(|| delivery.event_id()) {
         span.record("webhook.id", id);
     }
@@ -81,13 +84,18 @@ pub(crate) fn verify_time(took: Duration) {
 }
 
 /// Counts the request's outcome (`rejected`, or `in_flight`) and
-/// `webhook_rejections_total{reason}`.
-pub(crate) fn count_rejection(rejection: &Rejection) {
+/// `webhook_rejections_total{reason,scheme}` (`scheme="none"` without a config).
+pub(crate) fn count_rejection(rejection: &Rejection, scheme: Option<Scheme>) {
     finish(match rejection {
         Rejection::InFlight => outcome::IN_FLIGHT,
         _ => outcome::REJECTED,
     });
-    metrics::counter!("webhook_rejections_total", "reason" => rejection.code()).increment(1);
+    metrics::counter!(
+        "webhook_rejections_total",
+        "reason" => rejection.code(),
+        "scheme" => scheme.map_or("none", Scheme::as_str)
+    )
+    .increment(1);
 }
 
 /// Counts a request as `failed` when dropped while a panic unwinds (a custom error handler
@@ -102,11 +110,11 @@ impl Drop for FailedIfUnwinding {
     }
 }
 
-/// Counts the request's outcome and `webhook_rejections_total{reason}` (the
-/// [`Rejection::code`]), logs the rejection at debug level, and warns through `failures` when
-/// verification keeps failing.
-pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog) {
-    count_rejection(rejection);
+/// Counts the request's outcome and `webhook_rejections_total{reason,scheme}` (the
+/// [`Rejection::code`], the verifier's scheme), logs the rejection at debug level, and warns
+/// through `failures` when verification keeps failing, naming the scheme.
+pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog, scheme: Scheme) {
+    count_rejection(rejection, Some(scheme));
     tracing::debug!(
         status = rejection.status(),
         reason = rejection.code(),
@@ -116,6 +124,7 @@ pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog) {
         && let Some(report) = failures.record(err)
     {
         tracing::warn!(
+            scheme = scheme.as_str(),
             failures = report.total(),
             checks = %report.checks(),
             latest = %err,

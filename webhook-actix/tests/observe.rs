@@ -105,12 +105,12 @@ fn rejections_are_counted_by_reason() {
         [
             (
                 "webhook_rejections_total".to_owned(),
-                "reason=signature_mismatch".to_owned(),
+                "reason=signature_mismatch,scheme=standard".to_owned(),
                 2
             ),
             (
                 "webhook_rejections_total".to_owned(),
-                "reason=timestamp_too_old".to_owned(),
+                "reason=timestamp_too_old,scheme=standard".to_owned(),
                 1
             ),
             (
@@ -218,6 +218,11 @@ fn repeated_failures_warn_once_per_interval_naming_the_check() {
     );
     assert!(
         warnings[0].contains("wrong or rotated secret"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[0].contains("scheme=\"standard\""),
         "{}",
         warnings[0]
     );
@@ -346,6 +351,21 @@ fn a_missing_config_is_counted_as_rejected() {
     let counted = outcome_counts(&recorder);
     eprintln!("webhook_requests_total after a 500 misconfigured: {counted:?}");
     assert_eq!(counted, [("rejected".to_owned(), 1)]);
+    let rejections: Vec<String> = recorder
+        .snapshotter()
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_rejections_total")
+        .map(|(key, ..)| {
+            key.key()
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    assert_eq!(rejections, ["reason=misconfigured,scheme=none"]);
 }
 
 /// Each request has the tower layer's `webhook` span: under `WebhookDedupe` around the
@@ -380,6 +400,7 @@ fn a_webhook_span_carries_the_delivery_and_the_outcome() {
         "{handling}"
     );
     assert!(handling.contains("webhook.event_type="), "{handling}");
+    assert!(handling.contains("webhook.secret_index=0"), "{handling}");
     let duplicate = logs
         .lines()
         .find(|l| l.contains("already processed"))

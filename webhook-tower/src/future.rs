@@ -202,7 +202,7 @@ fn reject<R: OnRejection>(
     // The handler first: if it panics, the request is counted once, as failed, when the future
     // is dropped.
     let mut response = on_rejection.on_rejection(&rejection);
-    observe::rejected(span, &rejection, &config.failures);
+    observe::rejected(span, &rejection, &config.failures, config.verifier.scheme());
     response.extensions_mut().insert(rejection);
     response
 }
@@ -427,7 +427,12 @@ where
                                     return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                                 }
                                 Some(rejection) => {
-                                    observe::rejected(this.span, &rejection, &this.config.failures);
+                                    observe::rejected(
+                                        this.span,
+                                        &rejection,
+                                        &this.config.failures,
+                                        this.config.verifier.scheme(),
+                                    );
                                     this.state.set(State::Done);
                                     return Poll::Ready(Ok(inner.map(ResponseBody::inner)));
                                 }

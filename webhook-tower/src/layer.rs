@@ -50,6 +50,9 @@ pub(crate) struct Config {
     pub(crate) limit: usize,
     pub(crate) filter: Option<EventFilter>,
     pub(crate) dedupe: Option<Arc<dyn DedupeStore>>,
+    /// Whether `dedupe` is the layer's own store, sized to the verifier's replay window (and so
+    /// rebuilt when the tolerance changes), rather than one given to [`WebhookVerify::dedupe`].
+    pub(crate) default_dedupe: bool,
     pub(crate) failures: Arc<FailureLog>,
 }
 
@@ -121,6 +124,7 @@ impl WebhookVerify {
                 limit: DEFAULT_BODY_LIMIT,
                 filter: None,
                 dedupe: Some(Arc::new(MemoryDedupe::new().ttl(ttl))),
+                default_dedupe: true,
                 failures: Arc::new(FailureLog::new(DEFAULT_WARN_INTERVAL)),
             }),
             on_rejection: DefaultRejection,
@@ -179,14 +183,66 @@ impl<R> WebhookVerify<R> {
                 "the webhook dedupe store forgets deliveries before their signatures expire; a replay in between runs the handler again"
             );
         }
-        self.config_mut().dedupe = Some(Arc::new(store));
+        let config = self.config_mut();
+        config.dedupe = Some(Arc::new(store));
+        config.default_dedupe = false;
         self
     }
 
     /// Turns duplicate detection off, e.g. when a durable inbox deduplicates behind the layer.
     /// Signatures and timestamps are still checked.
     pub fn without_dedupe(mut self) -> Self {
-        self.config_mut().dedupe = None;
+        let config = self.config_mut();
+        config.dedupe = None;
+        config.default_dedupe = false;
+        self
+    }
+
+    /// Also accepts deliveries signed with `secret`, in the verifier's scheme: during a
+    /// rotation, the old and the new secret both verify (the
+    /// [`Delivery`](webhook_core::Delivery)'s `verified().secret_index()` says which matched).
+    ///
+    /// ```
+    /// use webhook_tower::WebhookVerify;
+    ///
+    /// let layer = WebhookVerify::try_new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .add_secret("whsec_c3RyYW5nZXI=")?;
+    /// assert_eq!(layer.verifier().secret_count(), 2);
+    /// # Ok::<(), webhook_tower::webhook_core::SecretError>(())
+    /// ```
+    pub fn add_secret(mut self, secret: impl AsRef<str>) -> Result<Self, SecretError> {
+        let config = self.config_mut();
+        config.verifier = config.verifier.clone().add_secret(secret.as_ref())?;
+        Ok(self)
+    }
+
+    /// Sets the timestamp tolerance, both directions (default 300 s). The layer's own dedupe
+    /// store follows: it remembers ids for the new [`replay_window`]; a store given to
+    /// [`dedupe`](WebhookVerify::dedupe) that forgets them sooner is warned about.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_tower::WebhookVerify;
+    ///
+    /// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    ///     .tolerance(Duration::from_secs(60));
+    /// assert_eq!(layer.verifier().tolerance_secs(), Some(60));
+    /// ```
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        let config = self.config_mut();
+        config.verifier = config.verifier.clone().tolerance(tolerance);
+        let window = replay_window(&config.verifier);
+        if config.default_dedupe {
+            config.dedupe = Some(Arc::new(MemoryDedupe::new().ttl(window)));
+        } else if let Some(store) = &config.dedupe
+            && let Some((ttl, window)) = forgets_too_soon(store, &config.verifier)
+        {
+            tracing::warn!(
+                remembers_secs = ttl.as_secs(),
+                replay_window_secs = window.as_secs(),
+                "the webhook dedupe store forgets deliveries before their signatures expire; a replay in between runs the handler again"
+            );
+        }
         self
     }
 

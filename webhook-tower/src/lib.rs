@@ -79,10 +79,11 @@
 //! # Observability
 //!
 //! Each request runs in a `webhook` span (DEBUG level) with `webhook.id`, `webhook.event_type`,
-//! `webhook.scheme` and `webhook.outcome`; bodies and secrets are never recorded. Metrics (through
-//! the [`metrics`] facade): `webhook_requests_total{outcome}`, `webhook_rejections_total{reason}`,
-//! `webhook_verify_duration_seconds`. When verification keeps failing, a WARN event is emitted at
-//! most once per interval (default 60 s) naming the failing checks and their counts.
+//! `webhook.scheme`, `webhook.secret_index` and `webhook.outcome`; bodies and secrets are never
+//! recorded. Metrics (through the [`metrics`] facade): `webhook_requests_total{outcome}`,
+//! `webhook_rejections_total{reason,scheme}`, `webhook_verify_duration_seconds`. When
+//! verification keeps failing, a WARN event is emitted at most once per interval (default 60 s)
+//! naming the scheme, the failing checks and their counts.
 //!
 //! [`Delivery`]: webhook_core::Delivery
 //! [`Rejection`]: webhook_core::Rejection

@@ -141,7 +141,7 @@ fn metrics_count_outcomes_reasons_and_verify_time() {
         [
             (
                 "webhook_rejections_total".into(),
-                "reason=signature_mismatch".into(),
+                "reason=signature_mismatch,scheme=standard".into(),
                 2
             ),
             (
@@ -230,7 +230,7 @@ fn an_inner_rejection_is_counted_and_answered_as_the_layers_own() {
         [
             (
                 "webhook_rejections_total".into(),
-                "reason=unprocessable_event".into(),
+                "reason=unprocessable_event,scheme=standard".into(),
                 2
             ),
             (
@@ -310,6 +310,12 @@ fn repeated_failures_warn_once_per_interval_naming_the_check() {
         "{}",
         warnings[0]
     );
+    // Which sender's secret to check, in an app with several.
+    assert!(
+        warnings[0].contains("scheme=\"standard\"") || warnings[0].contains("scheme=standard"),
+        "{}",
+        warnings[0]
+    );
     assert!(
         !logs.contains("MfKQ9r8") && !logs.contains("C2FVsBQ"),
         "secrets must not be logged"
@@ -356,6 +362,7 @@ fn span_carries_id_type_scheme_and_outcome_but_never_the_body() {
         logs.contains("webhook.scheme=\"standard\"") || logs.contains("webhook.scheme=standard"),
         "{logs}"
     );
+    assert!(logs.contains("webhook.secret_index=0"), "{logs}");
     // The first request was handled, the second acknowledged as a duplicate (a span's fields
     // show on its close line).
     for outcome in ["accepted", "duplicate"] {

@@ -302,6 +302,48 @@ async fn the_verifiers_clock_also_times_the_dedupe_window() {
     assert_eq!(rec.calls(), 2);
 }
 
+/// `tolerance` on the layer: timestamps are checked against it, and the layer's own dedupe
+/// store remembers ids for the longer replay window it makes, so a replay signed 50 minutes
+/// ago (within a 1-hour tolerance) is still a duplicate. `add_secret` verifies the second
+/// secret.
+#[tokio::test]
+async fn tolerance_and_add_secret_on_the_layer() {
+    const OTHER: &str = "whsec_c3RyYW5nZXI=";
+    let clock = Arc::new(ManualClock::new(NOW * 1000));
+    let rec = Recorder::default();
+    let svc = WebhookVerify::new(SECRET)
+        .clock(clock.clone())
+        .tolerance(Duration::from_secs(3600))
+        .add_secret(OTHER)
+        .unwrap()
+        .layer(rec.service(StatusCode::NO_CONTENT));
+    let status = |secret: &'static str, id: &'static str, ts: i64| {
+        let svc = svc.clone();
+        async move {
+            svc.oneshot(request_with(secret, id, ts, BODY))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status(SECRET, "msg_tol", NOW).await, StatusCode::NO_CONTENT);
+    clock.advance(Duration::from_secs(3000));
+    assert_eq!(
+        status(SECRET, "msg_tol", NOW).await,
+        StatusCode::OK,
+        "a replay 50 minutes later is a duplicate"
+    );
+    assert_eq!(
+        status(OTHER, "msg_other", NOW + 3000).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        status(SECRET, "msg_old", NOW + 3000 - 3601).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(rec.calls(), 2);
+}
+
 /// A body that counts how many frames were pulled from it.
 fn endless_body(
     polled: Arc<AtomicUsize>,

@@ -27,7 +27,8 @@ use super::WebhookDedupeMiddleware;
 /// timestamp check.
 ///
 /// It also opens the request's debug-level `webhook` span around the handler (fields
-/// `webhook.id`, `webhook.event_type`, `webhook.scheme`, `webhook.outcome`), so that the
+/// `webhook.id`, `webhook.event_type`, `webhook.scheme`, `webhook.secret_index`,
+/// `webhook.outcome`), so that the
 /// handler's logs carry the delivery.
 #[derive(Clone, Debug)]
 pub struct WebhookDedupe {
