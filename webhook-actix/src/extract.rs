@@ -29,12 +29,18 @@ const MISSING_CONFIG: &str = "no `WebhookConfig` registered for this route: add 
 /// The handler only runs for a new, authentic, subscribed delivery. It consumes the body, so it
 /// must be the only body extractor of the handler.
 ///
-/// The acknowledgements (`200` for a duplicate or an unsubscribed type, `409` in flight) are
-/// extraction errors too: taken as `Option<VerifiedEvent<T>>` they become `None`, and the
-/// handler runs for a duplicate. Take it as is and customise the answers with
-/// [`WebhookConfig::error_handler`], or take `Result<VerifiedEvent<T>, actix_web::Error>` and
-/// return the error when it is a [`WebhookError`] whose
-/// [`is_acknowledgement`](WebhookError::is_acknowledgement) is true. For several event types
+/// **Never take it as `Option<VerifiedEvent<T>>`.** actix-web's blanket
+/// `impl<T: FromRequest> FromRequest for Option<T>` turns *every* extraction error into `None`:
+/// a forged signature (401), missing or malformed headers (400), an over-long body (413), a body
+/// that does not fit `T` (422), a missing [`WebhookConfig`] (500), and the acknowledgements
+/// (`200` for a duplicate or an unsubscribed type, `409` in flight) alike. The handler then runs
+/// for an unverified request and answers it `200`. (In axum, `Option` only means "no layer on
+/// this route": the layer still refuses a forgery with 401 there.) Take it as is and customise
+/// the answers with [`WebhookConfig::error_handler`], or take
+/// `Result<VerifiedEvent<T>, actix_web::Error>` to see the rejection, and return the error
+/// (`event?`) unless you answer it yourself; an error that is a [`WebhookError`] whose
+/// [`is_acknowledgement`](WebhookError::is_acknowledgement) is true is one of the `200`
+/// acknowledgements. `tests/option.rs` pins this behaviour. For several event types
 /// on one route, take [`VerifiedDelivery`] and call [`Delivery::json`] per type: actix-web's
 /// `Either` buffers the body itself first, under `PayloadConfig`'s limit rather than the
 /// configured one.
@@ -126,7 +132,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for VerifiedEvent<T> {
 /// A verified delivery, body left raw: the [`Delivery`] with the exact bytes, id, timestamp,
 /// scheme and event type.
 ///
-/// Behaves as [`VerifiedEvent`] without the deserialization step.
+/// Behaves as [`VerifiedEvent`] without the deserialization step. **Never take it as
+/// `Option<VerifiedDelivery>`**: actix-web's blanket `Option<T: FromRequest>` impl turns every
+/// rejection (a forged signature's 401, missing headers' 400, …) into `None` and the handler
+/// answers an unverified request. Take `Result<VerifiedDelivery, actix_web::Error>` to see the
+/// rejection.
 ///
 /// ```
 /// use actix_web::HttpResponse;

@@ -40,6 +40,11 @@
 //!
 //! Rejections can be rendered differently with [`WebhookConfig::error_handler`].
 //!
+//! **Never take the extractors as `Option<…>`**: actix-web's blanket `Option<T: FromRequest>`
+//! impl turns every row of this table into `None`, so the handler runs, and typically answers
+//! `200`, for a forged signature or a request without signature headers. Take
+//! `Result<VerifiedEvent<T>, actix_web::Error>` to see the rejection (see [`VerifiedEvent`]).
+//!
 //! # Raw bytes
 //!
 //! The body is read from the raw payload stream, never decompressed or re-encoded: the signature
