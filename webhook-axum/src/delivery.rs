@@ -29,9 +29,11 @@ use crate::VerifiedEventRejection;
 ///     )
 /// }
 ///
-/// let app: Router = Router::new()
-///     .route("/webhooks", post(store))
-///     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+/// let app: Router = Router::new().route(
+///     "/webhooks",
+///     // `route_layer`: the layer on this route only, not on the router's other routes.
+///     post(store).route_layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+/// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedDelivery(pub Delivery);

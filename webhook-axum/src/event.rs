@@ -34,9 +34,11 @@ use crate::VerifiedEventRejection;
 ///     println!("{} joined {}", event.data.id, event.data.organization_id);
 /// }
 ///
-/// let app: Router = Router::new()
-///     .route("/webhooks/users", post(user_created))
-///     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+/// let app: Router = Router::new().route(
+///     "/webhooks/users",
+///     // `route_layer`: the layer on this route only, not on the router's other routes.
+///     post(user_created).route_layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+/// );
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[must_use]

@@ -3,7 +3,7 @@
 //! Put the layer on the route, take [`VerifiedEvent<T>`] in the handler:
 //!
 //! ```
-//! use axum::{Router, routing::post};
+//! use axum::{Router, routing::{get, post}};
 //! use webhook_axum::{VerifiedEvent, WebhookVerify, Event};
 //! use webhook_axum::scalekit::ScalekitEvent;
 //!
@@ -16,14 +16,17 @@
 //! }
 //!
 //! let app: Router = Router::new()
-//!     .route("/webhooks/scalekit", post(scalekit))
-//!     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+//!     .route(
+//!         "/webhooks/scalekit",
+//!         post(scalekit).route_layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+//!     )
+//!     .route("/health", get(|| async { "up" }));
 //! ```
 //!
-//! `Router::layer` also wraps the router's fallbacks: where the router has other routes, put the
-//! layer on the webhook's method router instead, so that a `GET` or an unknown path keeps its
-//! 405 or 404 rather than a 400 for a missing signature:
-//! `.route("/webhooks/scalekit", post(scalekit).route_layer(WebhookVerify::new(secret)))`.
+//! Use `route_layer` on the webhook's route, as above: `Router::layer` wraps every route of the
+//! router and its fallbacks, so `GET /health`, a `GET` on the webhook route and an unknown path
+//! would all be refused as unsigned webhooks (400) instead of their own answer, 405 or 404. Keep
+//! `Router::layer` for a router that holds webhook routes only.
 //!
 //! The layer (from `webhook-tower`, re-exported here) buffers and verifies the raw body and
 //! answers bad requests, duplicates and unsubscribed events itself; the extractors only read

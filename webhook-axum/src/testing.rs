@@ -14,7 +14,7 @@
 //! }
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let app = Router::new().route("/hook", post(handler)).layer(WebhookVerify::new(SECRET));
+//! let app = Router::new().route("/hook", post(handler).route_layer(WebhookVerify::new(SECRET)));
 //!
 //! let ok = SignedRequest::scalekit(SECRET, "organization.directory.user_created").uri("/hook");
 //! assert_eq!(app.clone().oneshot(ok.build()).await.unwrap().status(), 200);

@@ -16,8 +16,8 @@
 //! }
 //!
 //! let app: Router = Router::new()
-//!     .route("/webhooks", post(handler))
-//!     .layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+//!     // `route_layer`: only this route is a webhook (see "Placement" below).
+//!     .route("/webhooks", post(handler).route_layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")));
 //! ```
 //!
 //! With `webhook-axum`, handlers take `VerifiedEvent<T>` and get the typed event.
@@ -46,10 +46,12 @@
 //!
 //! # Placement
 //!
-//! `Router::layer` wraps the router's fallbacks too: in a router with other routes, a `GET` on
-//! the webhook route or an unknown path would be refused as an unsigned webhook (400). Put the
-//! layer on the webhook's method router there with `route_layer` (`MethodRouter::layer` wraps
-//! its method fallback too: a `GET` would be a 400), and the rest keeps its 404 and 405:
+//! `Router::layer` wraps every route of the router and its fallbacks: in a router with other
+//! routes, those routes (a `GET /health`), a `GET` on the webhook route and an unknown path
+//! would all be refused as unsigned webhooks (400). Put the layer on the webhook's method router
+//! with `route_layer` (`MethodRouter::layer` wraps its method fallback too: a `GET` would be a
+//! 400), and the rest keeps its own answers, 404 and 405; keep `Router::layer` for a router that
+//! holds webhook routes only:
 //!
 //! ```
 //! use axum::{Router, routing::{get, post}};
