@@ -29,6 +29,10 @@ const MISSING_CONFIG: &str = "no `WebhookConfig` registered for this route: add 
 /// The handler only runs for a new, authentic, subscribed delivery. It consumes the body, so it
 /// must be the only body extractor of the handler.
 ///
+/// `T` is whatever the sender sends: [`webhook_core::Event<…>`](webhook_core::Event) is
+/// Scalekit's envelope only; for another sender take your own type (as below) or
+/// `serde_json::Value`.
+///
 /// **Never take it as `Option<VerifiedEvent<T>>`.** actix-web's blanket
 /// `impl<T: FromRequest> FromRequest for Option<T>` turns *every* extraction error into `None`:
 /// a forged signature (401), missing or malformed headers (400), an over-long body (413), a body

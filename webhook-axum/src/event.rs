@@ -13,6 +13,10 @@ use crate::VerifiedEventRejection;
 /// [`Delivery`] the layer put in the request extensions and deserializes `T` from the exact bytes
 /// that were verified; the request body itself is left for other extractors.
 ///
+/// `T` is whatever the sender sends: [`Event<…>`](crate::Event) is Scalekit's envelope (as
+/// below); for another sender take your own type or `serde_json::Value` (a Svix- or
+/// Clerk-shaped body in an `Event` is a 422 `` missing field `spec_version` ``).
+///
 /// - A body that does not fit `T` is answered 422 with the failing field
 ///   (`{"error":"event `user.login`: field `data.user.email` does not fit: …","code":"unprocessable_event"}`).
 ///   The layer counts it as a rejection and answers it with its rejection handler

@@ -33,9 +33,12 @@
 //! what it left in the request extensions, so handlers can still take `Bytes`, `Json` or
 //! `String` as their last argument.
 //!
-//! - [`VerifiedEvent<T>`]: the body deserialized into any `T: DeserializeOwned`
-//!   ([`Event<DirectoryUser>`](scalekit::DirectoryUser), [`Event<ScalekitEvent>`](scalekit::ScalekitEvent),
-//!   `serde_json::Value`, your own type). A body that does not fit `T` is a 422 naming the field.
+//! - [`VerifiedEvent<T>`]: the body deserialized into any `T: DeserializeOwned`: for Scalekit,
+//!   [`Event<DirectoryUser>`](scalekit::DirectoryUser) or [`Event<ScalekitEvent>`](scalekit::ScalekitEvent);
+//!   for any other sender, your own type or `serde_json::Value`. [`Event`] is **Scalekit's
+//!   envelope** (it requires `spec_version`, `occurred_at`, `environment_id`, `object`), not a
+//!   generic one: a Svix-, Clerk- or Stripe-shaped body would be a 422 `` missing field
+//!   `spec_version` ``. A body that does not fit `T` is a 422 naming the field.
 //! - [`VerifiedDelivery`]: the raw verified bytes and metadata (id, timestamp, scheme, event
 //!   type).
 //! - `Option<VerifiedEvent<T>>` / `Option<VerifiedDelivery>`: `None` on routes without the layer.
@@ -63,9 +66,13 @@ pub use delivery::VerifiedDelivery;
 pub use event::VerifiedEvent;
 pub use rejection::VerifiedEventRejection;
 
+/// Re-exported for Scalekit receivers: this is **Scalekit's** envelope, not a generic one. Take
+/// other senders' bodies as `VerifiedEvent<YourType>` or `VerifiedEvent<serde_json::Value>`.
+///
+pub use webhook_core::Event;
 pub use webhook_core::{
-    self, Delivery, Event, EventError, EventFilter, EventPattern, Rejection, Scheme, SecretError,
-    Signer, Verified, Verifier, VerifyError, dedupe, scalekit,
+    self, Delivery, EventError, EventFilter, EventPattern, Rejection, Scheme, SecretError, Signer,
+    Verified, Verifier, VerifyError, dedupe, scalekit,
 };
 pub use webhook_tower::{self, DefaultRejection, OnRejection, WebhookVerify};
 

@@ -287,6 +287,9 @@ impl Delivery {
     /// Parses the verified body as JSON into `T`; on failure, an [`EventError`](crate::EventError)
     /// (422) that names the failing field. `T` may borrow from the body.
     ///
+    /// [`Event<T>`](crate::Event) is Scalekit's envelope, as below; for another sender's body
+    /// take your own type or `serde_json::Value`.
+    ///
     /// ```
     /// use webhook_core::{Event, Signer, Verifier};
     /// use webhook_core::scalekit::{samples, DirectoryUser};

@@ -1,5 +1,8 @@
-//! [`Event<T>`]: the Scalekit event envelope, generic over its `data`, and [`from_slice`], the
-//! typed parse of a verified body that reports the failing field.
+//! [`Event<T>`]: the **Scalekit** event envelope, generic over its `data` only, and
+//! [`from_slice`], the typed parse of a verified body that reports the failing field.
+//!
+//! `Event<T>` is not a generic webhook envelope: other senders' bodies (Svix, Clerk, Resend,
+//! Stripe, GitHub, …) do not fit it; type them with your own struct or `serde_json::Value`.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -10,12 +13,18 @@ use crate::EventError;
 /// `{"spec_version":"1","id":"evt_…","type":"…","occurred_at":"…","environment_id":"env_…",
 /// "organization_id":"org_…","display_name":"…","object":"DirectoryUser","data":{…}}`.
 ///
+/// **Scalekit's envelope only**, whatever crate re-exports it (`webhook_axum::Event`, …): it
+/// requires `spec_version`, `id`, `type`, `occurred_at` (RFC 3339), `environment_id`, `object`
+/// and `data`. A body from another sender, even a Standard Webhooks one such as Svix or Clerk
+/// (`{"type":"user.created","object":"event","data":{…},"timestamp":…}`), does not fit: the
+/// extractors answer it 422 `unprocessable_event`, `` missing field `spec_version` ``.
+/// Deserialize such bodies into your own type or `serde_json::Value` instead.
+///
 /// `T` is the type of `data`: one of the [`scalekit`](crate::scalekit) structs when you know the
 /// event type, [`ScalekitEvent`](crate::scalekit::ScalekitEvent) to type any Scalekit event by
 /// its `type` (dispatched once, while parsing), `serde_json::Value`, or a borrowed
 /// `&serde_json::value::RawValue` to defer or skip parsing `data`. Unknown envelope fields are
-/// ignored. Other Standard Webhooks senders (the Svix-powered ones) have envelopes of their own:
-/// type their bodies with your own struct or `serde_json::Value`.
+/// ignored.
 ///
 /// ```
 /// use webhook_core::event::{from_slice, Event};
@@ -34,6 +43,14 @@ use crate::EventError;
 /// // Or straight into the struct you expect:
 /// let event: Event<DirectoryUser> = from_slice(body.as_bytes())?;
 /// assert_eq!(event.occurred_at.nanosecond(), 153_954_000);
+///
+/// // Another sender's body (here Clerk's, sent through Svix) does not fit Scalekit's envelope:
+/// let clerk = br#"{"data":{"id":"user_1"},"object":"event","type":"user.created","timestamp":1654012591835}"#;
+/// let err = from_slice::<Event<serde_json::Value>>(clerk).unwrap_err();
+/// assert!(err.to_string().contains("missing field `spec_version`"));
+/// // Type it with your own struct, or `serde_json::Value`:
+/// let body: serde_json::Value = from_slice(clerk)?;
+/// assert_eq!(body["type"], "user.created");
 /// # Ok::<(), webhook_core::EventError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -26,7 +26,9 @@
 //! ```
 //!
 //! [`Delivery`] adds the event type, the body's event id and a deduplication key;
-//! [`scalekit`] and [`event`] type the body; [`EventFilter`] selects the events a receiver wants.
+//! [`scalekit`] and [`event`] type Scalekit bodies ([`Event<T>`](Event) is Scalekit's envelope:
+//! type other senders' bodies with your own struct or `serde_json::Value`, through
+//! [`Delivery::json`]); [`EventFilter`] selects the events a receiver wants.
 //!
 //! Use [`Verifier::verify`] in production (it reads the system clock, or the [`Clock`] you give
 //! it). On failure, [`VerifyError::status`] is the HTTP status to answer (400 or 401).
