@@ -142,6 +142,25 @@ pub enum SecretError {
         /// The most a signer takes.
         max: usize,
     },
+    /// One secret of a list (`with_secrets`, `secrets`) was refused: which one, and why.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, SecretError, Verifier};
+    ///
+    /// let err = Verifier::with_secrets(Scheme::Stripe, ["whsec_new", "whsec_old\n"]).unwrap_err();
+    /// assert_eq!(err.to_string().split(':').next(), Some("secret 2 of 2 in the list"));
+    /// assert!(matches!(err, SecretError::InList { index: 1, .. }));
+    /// ```
+    #[error("secret {} of {count} in the list: {error}", index + 1)]
+    InList {
+        /// Its position, from 0 (as [`Verified::secret_index`](crate::Verified::secret_index)
+        /// counts).
+        index: usize,
+        /// How many secrets the list had.
+        count: usize,
+        /// Why it was refused.
+        error: Box<SecretError>,
+    },
 }
 
 #[cfg(test)]

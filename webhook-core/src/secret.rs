@@ -97,9 +97,25 @@ pub(crate) fn parse_all<K, S: AsRef<str>>(
     secrets: impl IntoIterator<Item = S>,
     parse: fn(Scheme, &str) -> Result<K, SecretError>,
 ) -> Result<Vec<K>, SecretError> {
+    let secrets: Vec<S> = secrets.into_iter().collect();
+    let count = secrets.len();
     let keys = secrets
-        .into_iter()
-        .map(|secret| parse(scheme, secret.as_ref()))
+        .iter()
+        .enumerate()
+        .map(|(index, secret)| {
+            parse(scheme, secret.as_ref()).map_err(|error| {
+                // In a list, say which secret: the rest of the message cannot.
+                if count > 1 {
+                    SecretError::InList {
+                        index,
+                        count,
+                        error: Box::new(error),
+                    }
+                } else {
+                    error
+                }
+            })
+        })
         .collect::<Result<Vec<K>, SecretError>>()?;
     if keys.is_empty() {
         return Err(SecretError::NoSecrets);
