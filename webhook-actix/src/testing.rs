@@ -80,6 +80,32 @@ impl SignedRequest {
         Ok(SignedRequest::new(Signer::new(scheme, secret)?, body))
     }
 
+    /// Signs the realistic sample Scalekit event of `event_type`
+    /// ([`samples::sample`](webhook_core::scalekit::samples::sample)) with a `whsec_…` secret,
+    /// as [`webhook_axum::testing::SignedRequest::scalekit`] does.
+    ///
+    /// ```
+    /// use webhook_actix::testing::SignedRequest;
+    ///
+    /// let req = SignedRequest::scalekit("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "user.login")?;
+    /// assert!(std::str::from_utf8(&req.body()).unwrap().contains(r#""type":"user.login""#));
+    /// # Ok::<(), webhook_actix::webhook_core::SecretError>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If `event_type` is not a documented Scalekit event type.
+    ///
+    /// [`webhook_axum::testing::SignedRequest::scalekit`]: https://docs.rs/webhook-axum/latest/webhook_axum/testing/struct.SignedRequest.html#method.scalekit
+    #[allow(clippy::panic)]
+    pub fn scalekit(secret: &str, event_type: &str) -> Result<Self, SecretError> {
+        let Some(body) = webhook_core::scalekit::samples::sample(event_type) else {
+            panic!(
+                "no Scalekit sample for `{event_type}`; see webhook_core::scalekit::samples::all()"
+            );
+        };
+        SignedRequest::standard(secret, body)
+    }
+
     /// Signs `event` serialized as JSON.
     pub fn json(signer: Signer, event: &impl Serialize) -> Result<Self, serde_json::Error> {
         Ok(SignedRequest::new(signer, serde_json::to_vec(event)?))
@@ -107,6 +133,17 @@ impl SignedRequest {
     pub fn tamper(mut self, tamper: Tamper) -> Self {
         self.delivery = self.delivery.untampered().tamper(tamper);
         self
+    }
+
+    /// Changes the body after signing: `tamper(Tamper::Body)`, named as in webhook-axum.
+    pub fn tamper_body(self) -> Self {
+        self.tamper(Tamper::Body)
+    }
+
+    /// Replaces the signature with a well-formed wrong one: `tamper(Tamper::Signature)`, named
+    /// as in webhook-axum.
+    pub fn tamper_signature(self) -> Self {
+        self.tamper(Tamper::Signature)
     }
 
     /// Leaves out a signed header (case-insensitive name).
@@ -164,5 +201,34 @@ impl SignedRequest {
     /// `VerifiedDelivery::from_request(&req, &mut payload)`.
     pub fn to_http_parts(&self) -> (actix_web::HttpRequest, dev::Payload) {
         self.to_test_request().to_http_parts()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axum_named_helpers_match_tamper_and_samples() {
+        const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let base = SignedRequest::scalekit(SECRET, "organization.created")
+            .unwrap()
+            .id("m")
+            .timestamp(1);
+        assert!(
+            std::str::from_utf8(&base.body())
+                .unwrap()
+                .contains(r#""type":"organization.created""#)
+        );
+        assert_eq!(
+            base.clone().tamper_body().body(),
+            base.clone().tamper(Tamper::Body).body()
+        );
+        assert_ne!(base.clone().tamper_body().body(), base.body());
+        assert_eq!(
+            base.clone().tamper_signature().headers(),
+            base.clone().tamper(Tamper::Signature).headers()
+        );
+        assert_ne!(base.clone().tamper_signature().headers(), base.headers());
     }
 }

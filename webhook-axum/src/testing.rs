@@ -29,10 +29,12 @@
 use axum_core::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use webhook_core::testing::{Tamper, TestDelivery};
+use webhook_core::testing::TestDelivery;
 use webhook_core::{Scheme, Signer};
 
 pub use webhook_core::scalekit::samples;
+/// How [`SignedRequest::tamper`] spoils a request: its body or its signature.
+pub use webhook_core::testing::Tamper;
 
 /// Builds a correctly signed webhook request for tower and axum tests, under any [`Scheme`],
 /// with a chosen id and timestamp, and optional tampering.
@@ -156,6 +158,13 @@ impl SignedRequest {
         self
     }
 
+    /// Spoils the request after signing, as webhook-actix's `SignedRequest::tamper` does
+    /// ([`tamper_body`](SignedRequest::tamper_body), [`tamper_signature`](SignedRequest::tamper_signature)).
+    pub fn tamper(mut self, tamper: Tamper) -> Self {
+        self.delivery = self.delivery.tamper(tamper);
+        self
+    }
+
     /// Changes the body after signing (the last byte is flipped, or a byte added to an empty
     /// body): verification must fail with `signature_mismatch`.
     pub fn tamper_body(mut self) -> Self {
@@ -261,6 +270,23 @@ pub fn sample(event_type: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tamper_takes_the_same_kinds_as_the_named_methods() {
+        let base = SignedRequest::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "{}")
+            .id("m")
+            .timestamp(1);
+        assert_eq!(
+            base.clone().tamper(Tamper::Body).body(),
+            base.clone().tamper_body().body()
+        );
+        assert_ne!(base.clone().tamper_body().body(), base.body());
+        assert_eq!(
+            base.clone().tamper(Tamper::Signature).headers(),
+            base.clone().tamper_signature().headers()
+        );
+        assert_ne!(base.clone().tamper_signature().headers(), base.headers());
+    }
 
     #[test]
     fn debug_redacts_the_secret() {
