@@ -127,7 +127,8 @@ impl WebhookConfig {
 
     /// Subscribes to the event types `filter` matches (default: all). Authentic deliveries of
     /// other types are acknowledged with `200` without running the handler. Deliveries whose
-    /// event type cannot be read are passed on, as the tower layer does.
+    /// event type cannot be read are passed on, as the tower layer does, and so is Slack's
+    /// `url_verification`, whose challenge the handler must answer.
     pub fn events(mut self, filter: EventFilter) -> Self {
         self.filter = filter;
         self

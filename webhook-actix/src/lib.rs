@@ -34,7 +34,7 @@
 //! | missing or malformed signature headers | 400 | `missing_header`, `malformed_header` |
 //! | bad signature, stale or future timestamp | 401 | `signature_mismatch`, `timestamp_too_old`, … |
 //! | body does not deserialize into `T` (names the field) | 422 | `unprocessable_event` |
-//! | event type not subscribed ([`WebhookConfig::events`]) | 200, handler skipped | `unsubscribed` |
+//! | event type not subscribed ([`WebhookConfig::events`]; Slack's `url_verification` always passes) | 200, handler skipped | `unsubscribed` |
 //! | already handled with a 2xx ([`WebhookDedupe`]) | 200, handler skipped | `duplicate` |
 //! | same delivery still being handled ([`WebhookDedupe`]) | 409 | `in_flight` |
 //!

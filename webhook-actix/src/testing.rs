@@ -82,7 +82,7 @@ impl SignedRequest {
 
     /// Signs the realistic sample Scalekit event of `event_type`
     /// ([`samples::sample`](webhook_core::scalekit::samples::sample)) with a `whsec_…` secret,
-    /// as [`webhook_axum::testing::SignedRequest::scalekit`] does.
+    /// as webhook-axum's `testing::SignedRequest::scalekit` does.
     ///
     /// ```
     /// use webhook_actix::testing::SignedRequest;
@@ -94,8 +94,6 @@ impl SignedRequest {
     ///
     /// # Panics
     /// If `event_type` is not a documented Scalekit event type.
-    ///
-    /// [`webhook_axum::testing::SignedRequest::scalekit`]: https://docs.rs/webhook-axum/latest/webhook_axum/testing/struct.SignedRequest.html#method.scalekit
     #[allow(clippy::panic)]
     pub fn scalekit(secret: &str, event_type: &str) -> Result<Self, SecretError> {
         let Some(body) = webhook_core::scalekit::samples::sample(event_type) else {

@@ -111,12 +111,14 @@ pub struct EventPattern {
 }
 
 /// How specific an [`EventPattern`] is. Orders as exact > longer prefix > shorter prefix > `*`;
-/// compare with `<`/`>` or `max_by_key`.
+/// compare with `<`/`>` or `max_by_key`. A one-segment name (`issues`) ranks as a prefix of its
+/// own length, just below `issues.*` (which does not take `issues` itself) and above `*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Specificity {
     /// `*`.
     Any,
-    /// A prefix wildcard; the number is the prefix's length in bytes (separator included).
+    /// A prefix wildcard; the number is the prefix's length in bytes (separator included). For
+    /// a one-segment name, the name's length.
     Prefix(usize),
     /// An exact event type.
     Exact,
@@ -207,8 +209,10 @@ impl EventPattern {
     pub fn specificity(&self) -> Specificity {
         match &self.kind {
             Kind::Exact(_) => Specificity::Exact,
-            // Below an exact `pull_request.opened`, as `pull_request.*` is.
-            Kind::Event(prefix) => Specificity::Prefix(prefix.len()),
+            // The length of the name alone: just below `pull_request.*`, which matches fewer types
+            // (not `pull_request` itself), and below an exact `pull_request.opened`. No other
+            // prefix matches what it matches, so it ties with none.
+            Kind::Event(prefix) => Specificity::Prefix(prefix.len() - 1),
             Kind::Prefix(prefix) => Specificity::Prefix(prefix.len()),
             Kind::Any => Specificity::Any,
         }

@@ -14,6 +14,13 @@ fn event_type() -> impl Strategy<Value = String> {
         .prop_map(|(segs, slash)| segs.join(if slash { "/" } else { "." }))
 }
 
+/// An event type of 2–4 segments: an exact pattern (a one-segment name also takes its
+/// subtypes).
+fn dotted_type() -> impl Strategy<Value = String> {
+    (prop::collection::vec(segment(), 2..5), prop::bool::ANY)
+        .prop_map(|(segs, slash)| segs.join(if slash { "/" } else { "." }))
+}
+
 /// Any string at all, including ones no sender would use.
 fn any_string() -> impl Strategy<Value = String> {
     prop_oneof![event_type(), ".{0,24}", "[a-z.*/]{0,12}"]
@@ -30,11 +37,37 @@ fn pattern() -> impl Strategy<Value = String> {
 
 proptest! {
     #[test]
-    fn exact_pattern_matches_only_itself(t in event_type(), other in any_string()) {
+    fn exact_pattern_matches_only_itself(t in dotted_type(), other in any_string()) {
         let p = EventPattern::parse(&t).unwrap();
         prop_assert!(p.matches(&t));
         prop_assert_eq!(p.matches(&other), other == t);
         prop_assert!(p.is_exact());
+        prop_assert_eq!(p.subtypes_prefix(), None);
+    }
+
+    /// A one-segment name (GitHub's `issues`) matches itself and every `name.` subtype (its
+    /// actions), nothing else; `name.*` ranks above it, an exact subtype above both.
+    #[test]
+    fn one_segment_name_matches_itself_and_its_subtypes(name in segment(), rest in event_type(), other in any_string()) {
+        let p = EventPattern::parse(&name).unwrap();
+        let child = format!("{name}.{rest}");
+        let sibling = format!("{name}_{rest}");
+        let star = format!("{name}.*");
+        let dotted = format!("{name}.");
+        prop_assert!(p.matches(&name));
+        prop_assert!(p.matches(&child));
+        prop_assert!(!p.matches(&sibling));
+        let expected = other == name || (other.starts_with(&dotted) && other.len() > dotted.len());
+        prop_assert_eq!(p.matches(&other), expected);
+        prop_assert!(p.is_exact());
+        let wildcard = EventPattern::parse(&star).unwrap();
+        prop_assert!(wildcard.specificity() > p.specificity());
+        prop_assert!(p.specificity() > EventPattern::ANY.specificity());
+        let filter = EventFilter::new([name.as_str(), star.as_str()]).unwrap();
+        prop_assert_eq!(filter.best_match(&child), Some(&wildcard));
+        let filter = EventFilter::new([star.clone(), name.clone()]).unwrap();
+        prop_assert_eq!(filter.best_match(&child), Some(&wildcard));
+        prop_assert_eq!(filter.best_match(&name), Some(&p));
     }
 
     #[test]

@@ -155,7 +155,8 @@ impl<R> WebhookVerify<R> {
 
     /// Only pass on events whose type matches `filter`; others are answered 200 without calling
     /// the inner service (the sender stops retrying them). Deliveries without an event type are
-    /// always passed on.
+    /// always passed on, and so is Slack's `url_verification`, whose challenge the handler must
+    /// answer ([`Delivery::subscribed`](webhook_core::Delivery::subscribed)).
     pub fn events(mut self, filter: EventFilter) -> Self {
         self.config_mut().filter = Some(filter);
         self

@@ -239,6 +239,22 @@ pub(crate) fn pattern_kind(pattern: &webhook_core::EventPattern) -> &'static str
     }
 }
 
+/// The `(kind, literal)` rows that note `patterns`: one per pattern, and for a one-segment name
+/// (`issues`, which also takes `issues.opened`) a `prefix` row for its subtypes as well, so that
+/// an instance of an earlier version, which reads `exact` as that type alone, does not take
+/// those subtypes as unhandled during a rolling upgrade.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn pattern_rows(patterns: &[webhook_core::EventPattern]) -> Vec<(&'static str, &str)> {
+    let mut rows = Vec::with_capacity(patterns.len());
+    for p in patterns {
+        rows.push((pattern_kind(p), p.literal()));
+        if let Some(prefix) = p.subtypes_prefix() {
+            rows.push(("prefix", prefix));
+        }
+    }
+    rows
+}
+
 /// A noted pattern back from its `kind` and `literal` columns (`None` for a row this crate did
 /// not write).
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -321,5 +337,36 @@ pub(crate) fn check_requeue(
             operation,
             expected,
         })
+    }
+}
+
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
+mod tests {
+    use webhook_core::EventPattern;
+
+    use super::*;
+
+    /// A one-segment name is noted as itself and as the prefix of its subtypes, which an
+    /// earlier version reads as it did; both rows read back as patterns.
+    #[test]
+    fn a_one_segment_name_is_noted_with_its_subtypes() {
+        let patterns: Vec<EventPattern> = ["issues", "user.login", "orders/*", "*"]
+            .into_iter()
+            .map(|p| EventPattern::parse(p).unwrap())
+            .collect();
+        let rows = pattern_rows(&patterns);
+        assert_eq!(
+            rows,
+            [
+                ("exact", "issues"),
+                ("prefix", "issues."),
+                ("exact", "user.login"),
+                ("prefix", "orders/"),
+                ("any", ""),
+            ]
+        );
+        for (kind, literal) in rows {
+            assert!(noted_pattern(kind, literal).is_some(), "{kind} {literal}");
+        }
     }
 }

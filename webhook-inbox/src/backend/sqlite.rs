@@ -773,14 +773,14 @@ impl Backend for SqliteBackend {
                 .bind(now_ms.saturating_sub(WORKER_ROWS_KEPT_MS))
                 .execute(&mut *tx)
                 .await?;
-            for p in patterns {
+            for (kind, literal) in super::pattern_rows(patterns) {
                 sqlx::query(
                     "INSERT OR REPLACE INTO inbox_worker_patterns (owner, kind, literal, seen_ms) \
                      VALUES (?1, ?2, ?3, ?4)",
                 )
                 .bind(owner.to_owned())
-                .bind(super::pattern_kind(p))
-                .bind(p.literal().to_owned())
+                .bind(kind)
+                .bind(literal.to_owned())
                 .bind(now_ms)
                 .execute(&mut *tx)
                 .await?;

@@ -216,8 +216,9 @@ impl WorkerBuilder {
     /// payload type given the whole body would read the envelope's own fields (its `id` is the
     /// event's, not the user's), and serde ignores the fields it does not know.
     ///
-    /// When several patterns match, the most specific wins (exact, then the longest prefix,
-    /// then `*`).
+    /// A one-segment name (`issues`) also takes that event's actions (GitHub's
+    /// `issues.opened`). When several patterns match, the most specific wins: exact, then the
+    /// longest prefix (`issues.*` before `issues`), then `*`.
     pub fn on<T, H>(self, pattern: &str, handler: H) -> Self
     where
         T: DeserializeOwned + Send + 'static,

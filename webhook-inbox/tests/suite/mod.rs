@@ -766,6 +766,18 @@ pub async fn noted_workers_keep_their_types_from_the_unhandled(b: &dyn Backend) 
     assert_eq!(claim(mine().live_since(T0 + 5)).await, ["x3"]);
     // A filter that counts no note (`new`'s default) takes it as unhandled.
     assert_eq!(claim(mine()).await, ["x2"]);
+    // A noted one-segment name (GitHub's `issues`) also keeps its actions.
+    b.accept_batch(&[
+        new("i1", "issues", T0),
+        new("i2", "issues.opened", T0),
+        new("i3", "issues_comment.created", T0),
+    ])
+    .await
+    .unwrap();
+    b.note_worker("gh", &patterns(&["issues"]), T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(claim(mine().live_since(T0 + 5)).await, ["i3"]);
     // A noted `*` handles everything.
     b.accept_batch(&[new("z", "z.other", T0)]).await.unwrap();
     b.note_worker("every", &patterns(&["*"]), T0).await.unwrap();

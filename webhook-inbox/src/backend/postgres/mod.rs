@@ -925,8 +925,8 @@ impl Backend for PostgresBackend {
         now_ms: i64,
     ) -> BoxFuture<'a, BackendResult<()>> {
         Box::pin(async move {
-            let kinds: Vec<&str> = patterns.iter().map(super::pattern_kind).collect();
-            let literals: Vec<&str> = patterns.iter().map(|p| p.literal()).collect();
+            let (kinds, literals): (Vec<&str>, Vec<&str>) =
+                super::pattern_rows(patterns).into_iter().unzip();
             let mut tx = self.begin().await?;
             // Also the rows of workers gone without a word (a crash) for a day.
             sqlx::query("DELETE FROM inbox_worker_patterns WHERE owner = $1 OR seen_ms < $2")
