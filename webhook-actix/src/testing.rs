@@ -127,9 +127,10 @@ impl SignedRequest {
         self
     }
 
-    /// Spoils the request after signing.
+    /// Spoils the request after signing; kinds add up (`tamper_body().tamper_signature()`
+    /// spoils both), as in webhook-axum.
     pub fn tamper(mut self, tamper: Tamper) -> Self {
-        self.delivery = self.delivery.untampered().tamper(tamper);
+        self.delivery = self.delivery.tamper(tamper);
         self
     }
 
@@ -228,5 +229,9 @@ mod tests {
             base.clone().tamper(Tamper::Signature).headers()
         );
         assert_ne!(base.clone().tamper_signature().headers(), base.headers());
+        // Kinds add up, as in webhook-axum.
+        let both = base.clone().tamper_body().tamper_signature();
+        assert_eq!(both.body(), base.clone().tamper_body().body());
+        assert_eq!(both.headers(), base.clone().tamper_signature().headers());
     }
 }

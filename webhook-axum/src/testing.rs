@@ -158,8 +158,9 @@ impl SignedRequest {
         self
     }
 
-    /// Spoils the request after signing, as webhook-actix's `SignedRequest::tamper` does
-    /// ([`tamper_body`](SignedRequest::tamper_body), [`tamper_signature`](SignedRequest::tamper_signature)).
+    /// Spoils the request after signing, as webhook-actix's `SignedRequest::tamper` does; kinds
+    /// add up ([`tamper_body`](SignedRequest::tamper_body),
+    /// [`tamper_signature`](SignedRequest::tamper_signature)).
     pub fn tamper(mut self, tamper: Tamper) -> Self {
         self.delivery = self.delivery.tamper(tamper);
         self

@@ -211,3 +211,31 @@ async fn accepts_are_stored_while_a_long_prune_runs() {
         "accept {accept:?} waited for the prune ({prune:?})"
     );
 }
+
+/// A one-segment name is noted with a `prefix` row for its subtypes (which the previous version
+/// reads as it did), once even beside the same prefix pattern.
+#[tokio::test]
+async fn a_noted_name_has_a_row_for_its_subtypes() {
+    let (_dir, url) = support::temp_db();
+    let b = SqliteBackend::connect(&url, Durability::Process)
+        .await
+        .unwrap();
+    let issues = ["issues", "issues.*"].map(|p| webhook_core::EventPattern::parse(p).unwrap());
+    b.note_worker("gh", &issues, suite::T0).await.unwrap();
+    b.close().await;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, literal FROM inbox_worker_patterns WHERE owner = 'gh' ORDER BY kind, literal",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("exact".to_owned(), "issues".to_owned()),
+            ("prefix".to_owned(), "issues.".to_owned())
+        ]
+    );
+    pool.close().await;
+}

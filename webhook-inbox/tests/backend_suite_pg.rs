@@ -191,6 +191,32 @@ async fn reopening_keeps_everything_and_migrations_are_idempotent() {
     b.close().await;
 }
 
+/// A one-segment name is noted with a `prefix` row for its subtypes (which the previous version
+/// reads as it did), once even beside the same prefix pattern.
+#[tokio::test]
+async fn a_noted_name_has_a_row_for_its_subtypes() {
+    let url = pg_support::fresh_url("noted");
+    let b = PostgresBackend::connect(&url, Durability::Process)
+        .await
+        .unwrap();
+    let issues = ["issues", "issues.*"].map(|p| webhook_core::EventPattern::parse(p).unwrap());
+    b.note_worker("gh", &issues, suite::T0).await.unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT kind, literal FROM inbox_worker_patterns WHERE owner = 'gh' ORDER BY kind, literal",
+    )
+    .fetch_all(b.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("exact".to_owned(), "issues".to_owned()),
+            ("prefix".to_owned(), "issues.".to_owned())
+        ]
+    );
+    b.close().await;
+}
+
 #[tokio::test]
 async fn connection_strings_pick_the_backend() {
     let url = pg_support::fresh_url("dispatch");

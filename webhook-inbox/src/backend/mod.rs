@@ -245,11 +245,19 @@ pub(crate) fn pattern_kind(pattern: &webhook_core::EventPattern) -> &'static str
 /// those subtypes as unhandled during a rolling upgrade.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn pattern_rows(patterns: &[webhook_core::EventPattern]) -> Vec<(&'static str, &str)> {
-    let mut rows = Vec::with_capacity(patterns.len());
-    for p in patterns {
-        rows.push((pattern_kind(p), p.literal()));
-        if let Some(prefix) = p.subtypes_prefix() {
-            rows.push(("prefix", prefix));
+    let mut rows: Vec<(&'static str, &str)> = Vec::with_capacity(patterns.len());
+    let extra = patterns
+        .iter()
+        .filter_map(|p| Some(("prefix", p.subtypes_prefix()?)));
+    for row in patterns
+        .iter()
+        .map(|p| (pattern_kind(p), p.literal()))
+        .chain(extra)
+    {
+        // `issues` beside `issues.*` would note `issues.` twice, which PostgreSQL's one-statement
+        // upsert refuses.
+        if !rows.contains(&row) {
+            rows.push(row);
         }
     }
     rows
@@ -350,7 +358,7 @@ mod tests {
     /// earlier version reads as it did; both rows read back as patterns.
     #[test]
     fn a_one_segment_name_is_noted_with_its_subtypes() {
-        let patterns: Vec<EventPattern> = ["issues", "user.login", "orders/*", "*"]
+        let patterns: Vec<EventPattern> = ["issues", "user.login", "orders/*", "*", "issues.*"]
             .into_iter()
             .map(|p| EventPattern::parse(p).unwrap())
             .collect();
@@ -359,10 +367,10 @@ mod tests {
             rows,
             [
                 ("exact", "issues"),
-                ("prefix", "issues."),
                 ("exact", "user.login"),
                 ("prefix", "orders/"),
                 ("any", ""),
+                ("prefix", "issues."),
             ]
         );
         for (kind, literal) in rows {
