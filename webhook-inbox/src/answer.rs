@@ -67,10 +67,70 @@ impl AcceptAnswer {
     }
 }
 
+/// Feature `actix`: an actix-web handler returns the answer as it is, with its status, JSON body
+/// and `Retry-After`.
+///
+/// ```
+/// use webhook_inbox::{AcceptAnswer, AcceptMeta, Inbox};
+///
+/// // In an actix-web handler, after the delivery was verified (webhook-actix's VerifiedDelivery):
+/// async fn accept(inbox: &Inbox, delivery: webhook_core::Delivery) -> AcceptAnswer {
+///     let result = inbox.accept(&delivery, AcceptMeta::new()).await;
+///     AcceptAnswer::new(&result, inbox.retry_after())
+/// }
+/// ```
+#[cfg(feature = "actix")]
+impl actix_web::Responder for AcceptAnswer {
+    type Body = String;
+
+    fn respond_to(self, _req: &actix_web::HttpRequest) -> actix_web::HttpResponse<String> {
+        use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+        let status = actix_web::http::StatusCode::from_u16(self.status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = actix_web::HttpResponse::with_body(status, self.body);
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(secs) = self.retry_after_secs {
+            headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
 /// `retry_after` as a 503's `Retry-After`: whole seconds, rounded up, at least one.
 pub(crate) fn retry_after_secs(retry_after: Duration) -> u64 {
     retry_after
         .as_secs()
         .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
         .max(1)
+}
+
+#[cfg(all(test, feature = "actix"))]
+mod actix_tests {
+    use actix_web::Responder as _;
+    use actix_web::body::MessageBody as _;
+
+    use super::*;
+    use crate::DeliveryId;
+
+    #[test]
+    fn an_answer_is_an_actix_response() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let created = AcceptAnswer::new(&Ok(Accepted::New(DeliveryId(7))), Duration::from_secs(5))
+            .respond_to(&req);
+        assert_eq!(created.status().as_u16(), 201);
+        assert_eq!(
+            created.headers().get("content-type").unwrap(),
+            "application/json"
+        );
+        assert!(created.headers().get("retry-after").is_none());
+        assert_eq!(
+            created.into_body().try_into_bytes().unwrap(),
+            r#"{"id":7,"duplicate":false}"#
+        );
+        let down = AcceptAnswer::new(&Err(InboxError::Closed), Duration::from_millis(1500))
+            .respond_to(&req);
+        assert_eq!(down.status().as_u16(), 503);
+        assert_eq!(down.headers().get("retry-after").unwrap(), "2");
+    }
 }

@@ -7,7 +7,6 @@
 //! ```
 
 use actix_web::dev::Service as _;
-use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::process::ExitCode;
@@ -139,7 +138,7 @@ async fn receive(
     req: HttpRequest,
     delivery: VerifiedDelivery,
     store: web::Data<Store>,
-) -> HttpResponse {
+) -> AcceptAnswer {
     let mut meta = AcceptMeta::new();
     if let Some(addr) = req.peer_addr() {
         meta = meta.client_addr(addr);
@@ -163,14 +162,8 @@ async fn receive(
     });
     // The same answers as the axum receiver's InboxService: 201/200 once committed, 422 for a
     // delivery no store can keep, 503 + Retry-After otherwise (never a 2xx before the commit).
-    let answer = AcceptAnswer::new(&result, store.inbox.retry_after());
-    let mut response = HttpResponse::build(
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-    );
-    if let Some(secs) = answer.retry_after_secs {
-        response.insert_header(("retry-after", secs.to_string()));
-    }
-    response.content_type("application/json").body(answer.body)
+    // An actix `Responder` with webhook-inbox's `actix` feature.
+    AcceptAnswer::new(&result, store.inbox.retry_after())
 }
 
 async fn stats(store: web::Data<Store>) -> HttpResponse {
