@@ -168,16 +168,14 @@ impl SignedRequest {
 
     /// Changes the body after signing (the last byte is flipped, or a byte added to an empty
     /// body): verification must fail with `signature_mismatch`.
-    pub fn tamper_body(mut self) -> Self {
-        self.delivery = self.delivery.tamper(Tamper::Body);
-        self
+    pub fn tamper_body(self) -> Self {
+        self.tamper(Tamper::Body)
     }
 
     /// Replaces the signature with one over different content, well-formed for the scheme:
     /// verification must fail with `signature_mismatch`.
-    pub fn tamper_signature(mut self) -> Self {
-        self.delivery = self.delivery.tamper(Tamper::Signature);
-        self
+    pub fn tamper_signature(self) -> Self {
+        self.tamper(Tamper::Signature)
     }
 
     /// The body that will be sent (after tampering).

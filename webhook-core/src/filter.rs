@@ -195,7 +195,7 @@ impl EventPattern {
         match &self.kind {
             Kind::Exact(name) => **name == *event_type,
             Kind::Event(prefix) => {
-                event_type == &prefix[..prefix.len() - 1]
+                event_type == self.literal()
                     || (event_type.len() > prefix.len() && event_type.starts_with(&**prefix))
             }
             Kind::Prefix(prefix) => {
@@ -261,7 +261,7 @@ impl fmt::Display for EventPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Exact(name) => f.write_str(name),
-            Kind::Event(prefix) => f.write_str(&prefix[..prefix.len() - 1]),
+            Kind::Event(_) => f.write_str(self.literal()),
             Kind::Prefix(prefix) => write!(f, "{prefix}*"),
             Kind::Any => f.write_str("*"),
         }
@@ -363,7 +363,7 @@ impl EventFilter {
                 self.exact.insert(name.clone());
             }
             Kind::Event(prefix) => {
-                self.exact.insert(prefix[..prefix.len() - 1].into());
+                self.exact.insert(pattern.literal().into());
                 self.prefixes.push(prefix.clone());
                 self.prefixes.sort_by_key(|p| p.len());
             }

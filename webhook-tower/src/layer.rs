@@ -177,13 +177,7 @@ impl<R> WebhookVerify<R> {
     /// A store that forgets deliveries sooner than the verifier's [`replay_window`] is logged
     /// as a warning: a replay arriving in between would run the handler again.
     pub fn dedupe<D: DedupeStore + 'static>(mut self, store: D) -> Self {
-        if let Some((ttl, window)) = forgets_too_soon(&store, &self.config.verifier) {
-            tracing::warn!(
-                remembers_secs = ttl.as_secs(),
-                replay_window_secs = window.as_secs(),
-                "the webhook dedupe store forgets deliveries before their signatures expire; a replay in between runs the handler again"
-            );
-        }
+        warn_if_forgetful(&store, &self.config.verifier);
         let config = self.config_mut();
         config.dedupe = Some(Arc::new(store));
         config.default_dedupe = false;
@@ -235,14 +229,8 @@ impl<R> WebhookVerify<R> {
         let window = replay_window(&config.verifier);
         if config.default_dedupe {
             config.dedupe = Some(Arc::new(MemoryDedupe::new().ttl(window)));
-        } else if let Some(store) = &config.dedupe
-            && let Some((ttl, window)) = forgets_too_soon(store, &config.verifier)
-        {
-            tracing::warn!(
-                remembers_secs = ttl.as_secs(),
-                replay_window_secs = window.as_secs(),
-                "the webhook dedupe store forgets deliveries before their signatures expire; a replay in between runs the handler again"
-            );
+        } else if let Some(store) = &config.dedupe {
+            warn_if_forgetful(store, &config.verifier);
         }
         self
     }
@@ -308,5 +296,17 @@ impl<S, R: Clone> Layer<S> for WebhookVerify<R> {
 
     fn layer(&self, inner: S) -> Self::Service {
         WebhookVerifyService::new(inner, self.config.clone(), self.on_rejection.clone())
+    }
+}
+
+/// Warns when `store` forgets deliveries before `verifier`'s signatures expire: a replay in
+/// between would run the handler again.
+fn warn_if_forgetful(store: &dyn DedupeStore, verifier: &Verifier) {
+    if let Some((ttl, window)) = forgets_too_soon(store, verifier) {
+        tracing::warn!(
+            remembers_secs = ttl.as_secs(),
+            replay_window_secs = window.as_secs(),
+            "the webhook dedupe store forgets deliveries before their signatures expire; a replay in between runs the handler again"
+        );
     }
 }
