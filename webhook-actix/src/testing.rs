@@ -18,8 +18,7 @@
 //!
 //! // A realistic Scalekit delivery, correctly signed, stamped ten seconds ago.
 //! let body = samples::sample("organization.created").unwrap();
-//! let signed = SignedRequest::standard(SECRET, body)
-//!     .unwrap()
+//! let signed = SignedRequest::new(SECRET, body)
 //!     .uri("/hook")
 //!     .id("msg_1")
 //!     .timestamp(SystemClock.now_unix() - 10);
@@ -37,18 +36,27 @@ use actix_web::dev;
 use actix_web::http::header::ContentType;
 use actix_web::test::TestRequest;
 use bytes::Bytes;
-use serde::Serialize;
 use webhook_core::testing::TestDelivery;
-use webhook_core::{Scheme, SecretError, SignedHeaders, Signer};
+use webhook_core::{Scheme, SignedHeaders, Signer};
 
 /// How [`SignedRequest::tamper`] spoils a request: its body or its signature.
 pub use webhook_core::testing::Tamper;
 
 /// Builds a correctly signed `POST` for any [`Scheme`], with a chosen id, timestamp and body, then
-/// optionally spoils it.
+/// optionally spoils it. webhook-axum's `testing::SignedRequest` has the same constructors and
+/// builder methods.
 ///
 /// Defaults: a fresh id (`msg_test_N`), the current time, URI `/`, `Content-Type:
-/// application/json`.
+/// application/json`. Its `Debug` never shows a secret.
+///
+/// ```
+/// use webhook_actix::testing::SignedRequest;
+/// use webhook_actix::webhook_core::Scheme;
+///
+/// let github = SignedRequest::with_scheme(Scheme::GitHub, "gh-secret", r#"{"action":"opened"}"#)
+///     .header("X-GitHub-Event", "issues");
+/// assert!(github.headers().get("X-Hub-Signature-256").unwrap().starts_with("sha256="));
+/// ```
 #[derive(Clone, Debug)]
 pub struct SignedRequest {
     signer: Signer,
@@ -57,8 +65,30 @@ pub struct SignedRequest {
 }
 
 impl SignedRequest {
-    /// Signs `body` with `signer`.
-    pub fn new(signer: Signer, body: impl Into<Bytes>) -> Self {
+    /// Signs `body` as a Standard Webhooks sender (Scalekit, Svix) with a `whsec_…` secret.
+    ///
+    /// # Panics
+    /// If the secret is refused (see [`Signer::standard`]): a mistake in the test itself.
+    /// [`with_signer`](SignedRequest::with_signer) takes a signer built beforehand.
+    pub fn new(secret: &str, body: impl Into<Bytes>) -> Self {
+        SignedRequest::with_scheme(Scheme::StandardWebhooks, secret, body)
+    }
+
+    /// Signs `body` under `scheme`, with `secret` as that sender shows it.
+    ///
+    /// # Panics
+    /// If the secret is not valid for the scheme (see [`Signer::new`]).
+    #[allow(clippy::panic)]
+    pub fn with_scheme(scheme: Scheme, secret: &str, body: impl Into<Bytes>) -> Self {
+        match Signer::new(scheme, secret) {
+            Ok(signer) => SignedRequest::with_signer(signer, body),
+            Err(err) => panic!("SignedRequest: invalid secret for {scheme}: {err}"),
+        }
+    }
+
+    /// Signs `body` with `signer` (any scheme, a `whsk_` ed25519 key, several signatures at
+    /// once).
+    pub fn with_signer(signer: Signer, body: impl Into<Bytes>) -> Self {
         SignedRequest {
             signer,
             delivery: TestDelivery::new(body),
@@ -66,47 +96,26 @@ impl SignedRequest {
         }
     }
 
-    /// Signs `body` as a Standard Webhooks sender (Scalekit, Svix) with a `whsec_…` secret.
-    pub fn standard(secret: &str, body: impl Into<Bytes>) -> Result<Self, SecretError> {
-        Ok(SignedRequest::new(Signer::standard(secret)?, body))
-    }
-
-    /// Signs `body` under `scheme` with `secret`.
-    pub fn scheme(
-        scheme: Scheme,
-        secret: &str,
-        body: impl Into<Bytes>,
-    ) -> Result<Self, SecretError> {
-        Ok(SignedRequest::new(Signer::new(scheme, secret)?, body))
-    }
-
     /// Signs the realistic sample Scalekit event of `event_type`
-    /// ([`samples::sample`](webhook_core::scalekit::samples::sample)) with a `whsec_…` secret,
-    /// as webhook-axum's `testing::SignedRequest::scalekit` does.
+    /// ([`samples::sample`](webhook_core::scalekit::samples::sample)) with a `whsec_…` secret.
     ///
     /// ```
     /// use webhook_actix::testing::SignedRequest;
     ///
-    /// let req = SignedRequest::scalekit("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "user.login")?;
+    /// let req = SignedRequest::scalekit("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "user.login");
     /// assert!(std::str::from_utf8(&req.body()).unwrap().contains(r#""type":"user.login""#));
-    /// # Ok::<(), webhook_actix::webhook_core::SecretError>(())
     /// ```
     ///
     /// # Panics
-    /// If `event_type` is not a documented Scalekit event type.
+    /// If `event_type` is not a documented Scalekit event type, or as [`new`](Self::new).
     #[allow(clippy::panic)]
-    pub fn scalekit(secret: &str, event_type: &str) -> Result<Self, SecretError> {
+    pub fn scalekit(secret: &str, event_type: &str) -> Self {
         let Some(body) = webhook_core::scalekit::samples::sample(event_type) else {
             panic!(
                 "no Scalekit sample for `{event_type}`; see webhook_core::scalekit::samples::all()"
             );
         };
-        SignedRequest::standard(secret, body)
-    }
-
-    /// Signs `event` serialized as JSON.
-    pub fn json(signer: Signer, event: &impl Serialize) -> Result<Self, serde_json::Error> {
-        Ok(SignedRequest::new(signer, serde_json::to_vec(event)?))
+        SignedRequest::new(secret, body)
     }
 
     /// Sets the delivery id (`webhook-id`, `X-GitHub-Delivery`, …).
@@ -211,7 +220,6 @@ mod tests {
     fn axum_named_helpers_match_tamper_and_samples() {
         const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let base = SignedRequest::scalekit(SECRET, "organization.created")
-            .unwrap()
             .id("m")
             .timestamp(1);
         assert!(
@@ -233,5 +241,21 @@ mod tests {
         let both = base.clone().tamper_body().tamper_signature();
         assert_eq!(both.body(), base.clone().tamper_body().body());
         assert_eq!(both.headers(), base.clone().tamper_signature().headers());
+    }
+
+    #[test]
+    #[should_panic(expected = "SignedRequest: invalid secret for")]
+    fn a_refused_secret_panics_where_the_request_is_made() {
+        let _ = SignedRequest::new("whsec_not base64!", "{}");
+    }
+
+    #[test]
+    fn with_scheme_and_with_signer_sign_alike_and_debug_hides_the_secret() {
+        let by_secret = SignedRequest::with_scheme(Scheme::Stripe, "whsec_stripe", "{}").id("d");
+        let signer = Signer::new(Scheme::Stripe, "whsec_stripe").unwrap();
+        let by_signer = SignedRequest::with_signer(signer, "{}").id("d");
+        assert_eq!(by_secret.headers(), by_signer.headers());
+        assert!(by_secret.headers().get("Stripe-Signature").is_some());
+        assert!(!format!("{by_secret:?}").contains("whsec_stripe"));
     }
 }

@@ -183,16 +183,12 @@ async fn tolerance_and_clock_come_from_the_config() {
 async fn rotation_accepts_the_old_and_the_new_secret() {
     let app = app!(config().add_secret(OLD_SECRET).unwrap());
     for (secret, index) in [(SECRET, 0), (OLD_SECRET, 1)] {
-        let req = SignedRequest::standard(secret, ORG_CREATED)
-            .unwrap()
-            .uri("/raw");
+        let req = SignedRequest::new(secret, ORG_CREATED).uri("/raw");
         let (status, body) = send(&app, req.to_request()).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["secret_index"], index);
     }
-    let stranger = SignedRequest::standard("whsec_c3RyYW5nZXI=", ORG_CREATED)
-        .unwrap()
-        .uri("/raw");
+    let stranger = SignedRequest::new("whsec_c3RyYW5nZXI=", ORG_CREATED).uri("/raw");
     let got = send(&app, stranger.to_request()).await;
     assert_rejected(&got, 401, "signature_mismatch", "no signature matched");
     // The answer does not tell a stranger that two secrets are configured (a rotation).
@@ -337,9 +333,7 @@ async fn config_as_web_data_and_innermost_wins() {
         got.0, 401,
         "the resource's config (old secret only) applies"
     );
-    let req = SignedRequest::standard(OLD_SECRET, ORG_CREATED)
-        .unwrap()
-        .uri("/other");
+    let req = SignedRequest::new(OLD_SECRET, ORG_CREATED).uri("/other");
     assert_eq!(send(&app, req.to_request()).await.0, 200);
 }
 
@@ -414,9 +408,7 @@ async fn other_schemes_through_the_testing_helper() {
     ];
     for (scheme, secret, body, event_type) in cases {
         let app = app!(WebhookConfig::secrets(scheme, [secret]).unwrap());
-        let req = SignedRequest::scheme(scheme, secret, body)
-            .unwrap()
-            .uri("/raw");
+        let req = SignedRequest::with_scheme(scheme, secret, body).uri("/raw");
         let (status, got) = send(&app, req.clone().to_request()).await;
         assert_eq!(status, 200, "{scheme}: {got}");
         assert_eq!(got["event_type"], event_type);
@@ -426,8 +418,7 @@ async fn other_schemes_through_the_testing_helper() {
     }
     // GitHub: no timestamp, event type from the header.
     let app = app!(WebhookConfig::secrets(Scheme::GitHub, ["gh"]).unwrap());
-    let req = SignedRequest::scheme(Scheme::GitHub, "gh", r#"{"action":"opened"}"#)
-        .unwrap()
+    let req = SignedRequest::with_scheme(Scheme::GitHub, "gh", r#"{"action":"opened"}"#)
         .uri("/raw")
         .id("delivery-1")
         .header("x-github-event", "issues");
@@ -524,7 +515,7 @@ async fn the_testing_helpers_content_type_can_be_replaced() {
             .map(|v| v.to_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
-    let req = SignedRequest::standard(SECRET, "{}").unwrap();
+    let req = SignedRequest::new(SECRET, "{}");
     assert_eq!(content_types(req.clone()), ["application/json"]);
     assert_eq!(
         content_types(req.header("Content-Type", "text/plain")),

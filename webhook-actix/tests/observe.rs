@@ -61,8 +61,7 @@ fn drive(config: WebhookConfig, requests: Vec<SignedRequest>) -> Vec<u16> {
 }
 
 fn wrong_secret(id: &str) -> SignedRequest {
-    SignedRequest::standard(OLD_SECRET, ORG_CREATED.to_owned())
-        .unwrap()
+    SignedRequest::new(OLD_SECRET, ORG_CREATED.to_owned())
         .uri("/webhooks")
         .id(id)
 }
@@ -311,13 +310,10 @@ fn a_panicking_error_handler_counts_once_as_failed() {
                         .error_handler(|_r, _req| panic!("the error handler panics")),
                     handler
                 );
-                let req = webhook_actix::testing::SignedRequest::standard(
-                    OLD_SECRET,
-                    ORG_CREATED.to_owned(),
-                )
-                .unwrap()
-                .uri("/webhooks")
-                .id("m1");
+                let req =
+                    webhook_actix::testing::SignedRequest::new(OLD_SECRET, ORG_CREATED.to_owned())
+                        .uri("/webhooks")
+                        .id("m1");
                 actix_web::test::call_service(&app, req.to_request()).await;
             })
         })
@@ -381,8 +377,7 @@ fn a_webhook_span_carries_the_delivery_and_the_outcome() {
         actix_web::rt::System::new().block_on(async {
             let app = deduped_app!(WebhookConfig::secret(SECRET).unwrap(), logging_handler);
             for _ in 0..2 {
-                let req = SignedRequest::standard(SECRET, ORG_CREATED.to_owned())
-                    .unwrap()
+                let req = SignedRequest::new(SECRET, ORG_CREATED.to_owned())
                     .uri("/webhooks")
                     .id("msg_span");
                 actix_web::test::call_service(&app, req.to_request()).await;

@@ -37,7 +37,8 @@ pub use webhook_core::scalekit::samples;
 pub use webhook_core::testing::Tamper;
 
 /// Builds a correctly signed webhook request for tower and axum tests, under any [`Scheme`],
-/// with a chosen id and timestamp, and optional tampering.
+/// with a chosen id and timestamp, and optional tampering. webhook-actix's
+/// `testing::SignedRequest` has the same constructors and builder methods.
 ///
 /// Each builder gets a fresh delivery id (`msg_test_<n>`) so that the layer's duplicate
 /// detection does not mistake separate tests for retries; set [`id`](SignedRequest::id) to test
@@ -54,16 +55,16 @@ pub use webhook_core::testing::Tamper;
 ///     .build();
 /// assert_eq!(req.headers()["webhook-id"], "msg_1");
 ///
-/// let github = SignedRequest::new("gh-secret", r#"{"action":"opened"}"#)
-///     .scheme(Scheme::GitHub)
+/// let github = SignedRequest::with_scheme(Scheme::GitHub, "gh-secret", r#"{"action":"opened"}"#)
 ///     .header("x-github-event", "issues")
 ///     .build();
 /// assert!(github.headers()["x-hub-signature-256"].to_str().unwrap().starts_with("sha256="));
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SignedRequest {
-    scheme: Scheme,
-    secret: String,
+    /// Its `Debug` shows the scheme and the number of keys, never a secret: test output ends
+    /// up in CI logs.
+    signer: Signer,
     delivery: TestDelivery,
     method: Method,
     uri: String,
@@ -71,25 +72,34 @@ pub struct SignedRequest {
     json: bool,
 }
 
-/// The secret is redacted: test output ends up in CI logs.
-impl std::fmt::Debug for SignedRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignedRequest")
-            .field("scheme", &self.scheme)
-            .field("secret", &"<redacted>")
-            .field("delivery", &self.delivery)
-            .field("method", &self.method)
-            .field("uri", &self.uri)
-            .finish()
-    }
-}
-
 impl SignedRequest {
-    /// A Standard Webhooks request (what Scalekit sends) with `body`, signed with `secret`.
+    /// A Standard Webhooks request (what Scalekit sends) with `body`, signed with a `whsec_…`
+    /// `secret`.
+    ///
+    /// # Panics
+    /// If the secret is refused (see [`Signer::standard`]): a mistake in the test itself.
+    /// [`with_signer`](SignedRequest::with_signer) takes a signer built beforehand.
     pub fn new(secret: &str, body: impl Into<Bytes>) -> Self {
+        SignedRequest::with_scheme(Scheme::StandardWebhooks, secret, body)
+    }
+
+    /// A request with `body` signed under `scheme`, with `secret` as that sender shows it.
+    ///
+    /// # Panics
+    /// If the secret is not valid for the scheme (see [`Signer::new`]).
+    #[allow(clippy::panic)]
+    pub fn with_scheme(scheme: Scheme, secret: &str, body: impl Into<Bytes>) -> Self {
+        match Signer::new(scheme, secret) {
+            Ok(signer) => SignedRequest::with_signer(signer, body),
+            Err(err) => panic!("SignedRequest: invalid secret for {scheme}: {err}"),
+        }
+    }
+
+    /// A request with `body` signed by `signer` (any scheme, a `whsk_` ed25519 key, several
+    /// signatures at once).
+    pub fn with_signer(signer: Signer, body: impl Into<Bytes>) -> Self {
         SignedRequest {
-            scheme: Scheme::StandardWebhooks,
-            secret: secret.to_owned(),
+            signer,
             delivery: TestDelivery::new(body),
             method: Method::POST,
             uri: String::from("/"),
@@ -97,7 +107,8 @@ impl SignedRequest {
         }
     }
 
-    /// A request carrying the realistic sample Scalekit event of `event_type` (see [`sample`]).
+    /// A request carrying the realistic sample Scalekit event of `event_type` (see [`sample`]),
+    /// signed with a `whsec_…` `secret`.
     ///
     /// ```
     /// use webhook_axum::testing::SignedRequest;
@@ -107,15 +118,9 @@ impl SignedRequest {
     /// ```
     ///
     /// # Panics
-    /// If `event_type` is not a documented Scalekit event type.
+    /// If `event_type` is not a documented Scalekit event type, or as [`new`](Self::new).
     pub fn scalekit(secret: &str, event_type: &str) -> Self {
         SignedRequest::new(secret, sample(event_type))
-    }
-
-    /// Signs under `scheme` instead of Standard Webhooks (`secret` as that sender shows it).
-    pub fn scheme(mut self, scheme: Scheme) -> Self {
-        self.scheme = scheme;
-        self
     }
 
     /// The delivery id (`webhook-id`, `X-GitHub-Delivery`, …). Reuse an id to simulate a retry.
@@ -178,6 +183,11 @@ impl SignedRequest {
         self.tamper(Tamper::Signature)
     }
 
+    /// The delivery id.
+    pub fn delivery_id(&self) -> &str {
+        self.delivery.delivery_id()
+    }
+
     /// The body that will be sent (after tampering).
     pub fn body(&self) -> Bytes {
         self.delivery.body()
@@ -187,14 +197,9 @@ impl SignedRequest {
     /// `Content-Type`).
     ///
     /// # Panics
-    /// If the secret is not valid for the scheme (see [`Signer::new`]), or a header added with
-    /// [`header`](SignedRequest::header) is not a valid header.
+    /// If a header added with [`header`](SignedRequest::header) is not a valid header.
     #[allow(clippy::panic)]
     pub fn headers(&self) -> HeaderMap {
-        let signer = match Signer::new(self.scheme, &self.secret) {
-            Ok(signer) => signer,
-            Err(err) => panic!("SignedRequest: invalid secret for {}: {err}", self.scheme),
-        };
         for (name, value) in self.delivery.extra_headers() {
             if HeaderName::from_bytes(name.as_bytes()).is_err()
                 || HeaderValue::from_str(value).is_err()
@@ -202,7 +207,7 @@ impl SignedRequest {
                 panic!("SignedRequest: invalid header `{name}`");
             }
         }
-        self.delivery.headers(&signer).into()
+        self.delivery.headers(&self.signer).into()
     }
 
     /// The request, with axum's body type. It carries `Content-Type: application/json`, as
@@ -292,8 +297,24 @@ mod tests {
         let req = SignedRequest::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "{}");
         let shown = format!("{req:?}");
         assert!(
-            shown.contains("<redacted>") && !shown.contains("MfKQ9r8G"),
+            shown.contains("StandardWebhooks") && !shown.contains("MfKQ9r8G"),
             "{shown}"
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "SignedRequest: invalid secret for")]
+    fn a_refused_secret_panics_where_the_request_is_made() {
+        let _ = SignedRequest::new("whsec_not base64!", "{}");
+    }
+
+    #[test]
+    fn with_scheme_and_with_signer_sign_alike() {
+        let by_secret = SignedRequest::with_scheme(Scheme::GitHub, "gh-secret", "{}").id("d");
+        let signer = Signer::new(Scheme::GitHub, "gh-secret").unwrap();
+        let by_signer = SignedRequest::with_signer(signer, "{}").id("d");
+        assert_eq!(by_secret.headers(), by_signer.headers());
+        assert!(by_secret.headers().contains_key("x-hub-signature-256"));
+        assert_eq!(by_secret.delivery_id(), "d");
     }
 }

@@ -422,8 +422,7 @@ async fn other_schemes_through_with_verifier() {
         .layer(WebhookVerify::with_verifier(
             Verifier::new(Scheme::GitHub, secret).unwrap(),
         ));
-    let req = SignedRequest::new(secret, r#"{"action":"opened"}"#)
-        .scheme(Scheme::GitHub)
+    let req = SignedRequest::with_scheme(Scheme::GitHub, secret, r#"{"action":"opened"}"#)
         .id("gh-1")
         .header("x-github-event", "issues")
         .build();

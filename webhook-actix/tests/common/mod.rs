@@ -30,9 +30,7 @@ pub struct OrgData {
 }
 
 pub fn signed(body: &str) -> SignedRequest {
-    SignedRequest::standard(SECRET, body.to_owned())
-        .unwrap()
-        .uri("/webhooks")
+    SignedRequest::new(SECRET, body.to_owned()).uri("/webhooks")
 }
 
 /// Counts handler runs.
