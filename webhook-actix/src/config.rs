@@ -46,6 +46,7 @@ pub struct WebhookConfig {
     filter: EventFilter,
     error_handler: Option<Arc<ErrorHandler>>,
     failures: Arc<FailureLog>,
+    source: Option<metrics::SharedString>,
 }
 
 impl fmt::Debug for WebhookConfig {
@@ -55,6 +56,7 @@ impl fmt::Debug for WebhookConfig {
             .field("limit", &self.limit)
             .field("filter", &self.filter)
             .field("error_handler", &self.error_handler.is_some())
+            .field("source", &self.source.as_deref())
             .finish()
     }
 }
@@ -69,6 +71,7 @@ impl WebhookConfig {
             filter: EventFilter::all(),
             error_handler: None,
             failures: Arc::new(FailureLog::new(DEFAULT_WARN_INTERVAL)),
+            source: None,
         }
     }
 
@@ -143,6 +146,37 @@ impl WebhookConfig {
         self
     }
 
+    /// Names the sender whose webhooks this configuration verifies, as the tower layer's
+    /// `source`: the metrics get a `source` label, the request span a `webhook.source` field,
+    /// and the warning about failing verification says whose secret to check. Without it the
+    /// metrics carry no `source` label; the `scheme` label of `webhook_rejections_total` tells
+    /// Stripe from GitHub, but not two Standard Webhooks senders on two routes.
+    ///
+    /// ```
+    /// use actix_web::{App, web};
+    /// use webhook_actix::WebhookConfig;
+    ///
+    /// let scalekit = WebhookConfig::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?.source("scalekit");
+    /// let clerk = WebhookConfig::secret("whsec_c3RyYW5nZXI=")?.source("clerk");
+    /// let app = App::new()
+    ///     .service(web::resource("/webhooks/scalekit").app_data(scalekit))
+    ///     .service(web::resource("/webhooks/clerk").app_data(clerk));
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn source(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.source = Some(metrics::SharedString::from(name.into()));
+        self
+    }
+
+    /// The sender's name given to [`source`](Self::source).
+    pub fn source_name(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
+    pub(crate) fn source_label(&self) -> Option<&metrics::SharedString> {
+        self.source.as_ref()
+    }
+
     /// Turns rejections into custom responses. Acknowledgements (`200` for an unsubscribed or
     /// duplicate delivery) are not passed to it. A claim an earlier extractor of the request
     /// made is released before it runs; if it panics, the request is counted as `failed`.
@@ -212,13 +246,18 @@ impl WebhookConfig {
         // `WebhookDedupe` completes the claim.
         crate::extract::release(req);
         // The handler first: if it panics, the request is counted as failed, not rejected.
-        let unwinding = crate::observe::FailedIfUnwinding;
+        let unwinding = crate::observe::FailedIfUnwinding(self.source_label());
         let error = match &self.error_handler {
             Some(handler) => handler(rejection.clone(), req),
             None => crate::WebhookError::Rejected(rejection.clone()).into(),
         };
         drop(unwinding);
-        crate::observe::rejected(&rejection, &self.failures, self.verifier.scheme());
+        crate::observe::rejected(
+            &rejection,
+            &self.failures,
+            self.verifier.scheme(),
+            self.source_label(),
+        );
         error
     }
 }

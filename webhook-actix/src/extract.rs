@@ -193,6 +193,7 @@ fn extract<T: 'static>(
     Box::pin(
         async move {
             let config = config(&req)?;
+            crate::observe::record_source(config.source_label());
             let delivery = verified(&req, config, payload).await?;
             claim(&req, config, &delivery)?;
             finish(&req, config, delivery)
@@ -217,7 +218,7 @@ fn config(req: &HttpRequest) -> Result<&WebhookConfig, actix_web::Error> {
             tracing::error!(path = req.path(), "{MISSING_CONFIG}");
         }
         let rejection = Rejection::Misconfigured(MISSING_CONFIG);
-        crate::observe::count_rejection(&rejection, None);
+        crate::observe::count_rejection(&rejection, None, None);
         WebhookError::Rejected(rejection).into()
     })
 }
@@ -241,11 +242,11 @@ async fn verified(
         .map_err(|r| config.reject(r, req))?;
     let started = std::time::Instant::now();
     let verified = verifier.verify_delivery(&headers, body);
-    crate::observe::verify_time(started.elapsed());
+    crate::observe::verify_time(started.elapsed(), config.source_label());
     let delivery = verified.map_err(|e| config.reject(e.into(), req))?;
     crate::observe::record_delivery(&delivery);
     if !config.subscribed(&delivery) {
-        crate::observe::finish(crate::observe::outcome::UNSUBSCRIBED);
+        crate::observe::finish(crate::observe::outcome::UNSUBSCRIBED, config.source_label());
         tracing::debug!(
             event_type = delivery.event_type(),
             "webhook event type not subscribed; acknowledged"
@@ -295,7 +296,7 @@ fn claim(
     match scope.claim(key.clone(), config.verifier().clock()) {
         Claim::New => Ok(()),
         Claim::Duplicate => {
-            crate::observe::finish(crate::observe::outcome::DUPLICATE);
+            crate::observe::finish(crate::observe::outcome::DUPLICATE, config.source_label());
             tracing::debug!(key, "webhook delivery already processed; acknowledged");
             Err(WebhookError::Duplicate { key }.into())
         }

@@ -1,14 +1,16 @@
 //! Metrics and the rate-limited warning about failing verification, as the tower layer has them:
 //! `webhook_requests_total{outcome}`, `webhook_rejections_total{reason,scheme}` and
-//! `webhook_verify_duration_seconds`.
+//! `webhook_verify_duration_seconds`, each also labelled `source` when the config is named
+//! (`WebhookConfig::source`).
 
 use std::time::Duration;
 
+use metrics::SharedString;
 use tracing::Span;
 use tracing::field::Empty;
 use webhook_core::{Delivery, FailureLog, Rejection, Scheme};
 
-/// The request's `webhook` span, as the tower layer opens it (debug level): `webhook.id`,
+/// The request's `webhook` span, as the tower layer opens it (debug level): `webhook.source`, `webhook.id`,
 /// `webhook.event_type`, `webhook.scheme`, `webhook.secret_index` and `webhook.outcome`, never
 /// the body or a secret.
 /// [`WebhookDedupe`](crate::WebhookDedupe) opens it around the handler and the extractors
@@ -19,6 +21,7 @@ pub(crate) struct WebhookSpan(pub(crate) Span);
 pub(crate) fn span() -> Span {
     tracing::debug_span!(
         "webhook",
+        webhook.source = Empty,
         webhook.id = Empty,
         webhook.event_type = Empty,
         webhook.scheme = Empty,
@@ -35,6 +38,13 @@ fn webhook_span() -> Option<Span> {
         .metadata()
         .is_some_and(|m| m.name() == "webhook" && m.target() == module_path!());
     ours.then_some(span)
+}
+
+/// Records the config's source name in the request's span.
+pub(crate) fn record_source(source: Option<&SharedString>) {
+    if let (Some(source), Some(span)) = (source, webhook_span()) {
+        span.record("webhook.source", &**source);
+    }
 }
 
 /// Records the verified delivery's id, event type and scheme in the request's span.
@@ -70,51 +80,78 @@ pub(crate) mod outcome {
     pub(crate) const REJECTED: &str = "rejected";
 }
 
-/// Counts `webhook_requests_total{outcome}` and records the outcome in the request's span.
-pub(crate) fn finish(outcome: &'static str) {
+/// Counts `webhook_requests_total{outcome[,source]}` and records the outcome in the request's
+/// span.
+pub(crate) fn finish(outcome: &'static str, source: Option<&SharedString>) {
     if let Some(span) = webhook_span() {
         span.record("webhook.outcome", outcome);
     }
-    metrics::counter!("webhook_requests_total", "outcome" => outcome).increment(1);
+    match source {
+        None => metrics::counter!("webhook_requests_total", "outcome" => outcome),
+        Some(source) => {
+            metrics::counter!("webhook_requests_total", "outcome" => outcome, "source" => source.clone())
+        }
+    }
+    .increment(1);
 }
 
-/// Records `webhook_verify_duration_seconds`.
-pub(crate) fn verify_time(took: Duration) {
-    metrics::histogram!("webhook_verify_duration_seconds").record(took.as_secs_f64());
+/// Records `webhook_verify_duration_seconds[{source}]`.
+pub(crate) fn verify_time(took: Duration, source: Option<&SharedString>) {
+    match source {
+        None => metrics::histogram!("webhook_verify_duration_seconds"),
+        Some(source) => {
+            metrics::histogram!("webhook_verify_duration_seconds", "source" => source.clone())
+        }
+    }
+    .record(took.as_secs_f64());
 }
 
 /// Counts the request's outcome (`rejected`, or `in_flight`) and
-/// `webhook_rejections_total{reason,scheme}` (`scheme="none"` without a config).
-pub(crate) fn count_rejection(rejection: &Rejection, scheme: Option<Scheme>) {
-    finish(match rejection {
-        Rejection::InFlight => outcome::IN_FLIGHT,
-        _ => outcome::REJECTED,
-    });
-    metrics::counter!(
-        "webhook_rejections_total",
-        "reason" => rejection.code(),
-        "scheme" => scheme.map_or("none", Scheme::as_str)
-    )
-    .increment(1);
+/// `webhook_rejections_total{reason,scheme[,source]}` (`scheme="none"` without a config).
+pub(crate) fn count_rejection(
+    rejection: &Rejection,
+    scheme: Option<Scheme>,
+    source: Option<&SharedString>,
+) {
+    finish(
+        match rejection {
+            Rejection::InFlight => outcome::IN_FLIGHT,
+            _ => outcome::REJECTED,
+        },
+        source,
+    );
+    let mut labels = vec![
+        metrics::Label::new("reason", rejection.code()),
+        metrics::Label::new("scheme", scheme.map_or("none", Scheme::as_str)),
+    ];
+    if let Some(source) = source {
+        labels.push(metrics::Label::new("source", source.clone()));
+    }
+    metrics::counter!("webhook_rejections_total", labels).increment(1);
 }
 
 /// Counts a request as `failed` when dropped while a panic unwinds (a custom error handler
 /// panicked before the rejection was counted), as the tower layer counts it.
-pub(crate) struct FailedIfUnwinding;
+pub(crate) struct FailedIfUnwinding<'a>(pub(crate) Option<&'a SharedString>);
 
-impl Drop for FailedIfUnwinding {
+impl Drop for FailedIfUnwinding<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            finish(outcome::FAILED);
+            finish(outcome::FAILED, self.0);
         }
     }
 }
 
 /// Counts the request's outcome and `webhook_rejections_total{reason,scheme}` (the
 /// [`Rejection::code`], the verifier's scheme), logs the rejection at debug level, and warns
-/// through `failures` when verification keeps failing, naming the scheme.
-pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog, scheme: Scheme) {
-    count_rejection(rejection, Some(scheme));
+/// through `failures` when verification keeps failing, naming the scheme and the source.
+pub(crate) fn rejected(
+    rejection: &Rejection,
+    failures: &FailureLog,
+    scheme: Scheme,
+    source: Option<&SharedString>,
+) {
+    count_rejection(rejection, Some(scheme), source);
     tracing::debug!(
         status = rejection.status(),
         reason = rejection.code(),
@@ -124,6 +161,7 @@ pub(crate) fn rejected(rejection: &Rejection, failures: &FailureLog, scheme: Sch
         && let Some(report) = failures.record(err)
     {
         tracing::warn!(
+            source = source.map(|s| &**s),
             scheme = scheme.as_str(),
             failures = report.total(),
             checks = %report.checks(),

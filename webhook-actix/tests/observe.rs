@@ -506,3 +506,133 @@ fn interleaved_requests_keep_their_own_spans() {
     let outside = logs.lines().find(|l| l.contains("outside")).unwrap();
     assert!(!outside.contains("webhook{"), "{outside}");
 }
+
+/// Two senders of one scheme on two routes: `source` tells their metrics, span and warning
+/// apart, under `WebhookDedupe` (accepted, duplicate) and without (rejected).
+#[test]
+fn a_named_config_labels_metrics_span_and_warning_with_its_source() {
+    async fn logging_handler(event: VerifiedEvent<OrgEvent>) -> HttpResponse {
+        tracing::info!("handling {}", event.delivery().id().unwrap_or_default());
+        HttpResponse::Ok().finish()
+    }
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let logs = capture_logs(|| {
+        metrics::with_local_recorder(&recorder, || {
+            actix_web::rt::System::new().block_on(async {
+                let scalekit = WebhookConfig::secret(SECRET).unwrap().source("scalekit");
+                assert_eq!(scalekit.source_name(), Some("scalekit"));
+                let clerk = WebhookConfig::secret(OLD_SECRET)
+                    .unwrap()
+                    .source(String::from("clerk"));
+                let dedupe = WebhookDedupe::memory_for(&scalekit);
+                let app = actix_web::test::init_service(
+                    App::new()
+                        .service(
+                            web::resource("/scalekit")
+                                .app_data(scalekit)
+                                .wrap(dedupe)
+                                .route(web::post().to(logging_handler)),
+                        )
+                        .service(
+                            web::resource("/clerk")
+                                .app_data(clerk)
+                                .route(web::post().to(handler)),
+                        ),
+                )
+                .await;
+                let requests = [
+                    SignedRequest::new(SECRET, ORG_CREATED)
+                        .uri("/scalekit")
+                        .id("s1"),
+                    SignedRequest::new(SECRET, ORG_CREATED)
+                        .uri("/scalekit")
+                        .id("s1"),
+                    SignedRequest::new(SECRET, ORG_CREATED)
+                        .uri("/clerk")
+                        .id("c1"),
+                ];
+                let mut statuses = Vec::new();
+                for req in requests {
+                    let res = actix_web::test::call_service(&app, req.to_request()).await;
+                    statuses.push(res.status().as_u16());
+                }
+                assert_eq!(statuses, [200, 200, 401]);
+            })
+        })
+    });
+    let snapshot = snapshotter.snapshot().into_vec();
+    let histograms = snapshot
+        .iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_verify_duration_seconds")
+        .map(|(key, ..)| {
+            key.key()
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(histograms.len(), 2, "{histograms:?}");
+    assert!(
+        histograms.contains(&"source=scalekit".to_owned()),
+        "{histograms:?}"
+    );
+    assert!(
+        histograms.contains(&"source=clerk".to_owned()),
+        "{histograms:?}"
+    );
+    let mut counters: Vec<(String, String, u64)> = snapshot
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => {
+                let labels: Vec<String> = key
+                    .key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                Some((key.key().name().to_owned(), labels.join(","), n))
+            }
+            _ => None,
+        })
+        .collect();
+    counters.sort();
+    assert_eq!(
+        counters,
+        [
+            (
+                "webhook_rejections_total".to_owned(),
+                "reason=signature_mismatch,scheme=standard,source=clerk".to_owned(),
+                1
+            ),
+            (
+                "webhook_requests_total".to_owned(),
+                "outcome=accepted,source=scalekit".to_owned(),
+                1
+            ),
+            (
+                "webhook_requests_total".to_owned(),
+                "outcome=duplicate,source=scalekit".to_owned(),
+                1
+            ),
+            (
+                "webhook_requests_total".to_owned(),
+                "outcome=rejected,source=clerk".to_owned(),
+                1
+            ),
+        ]
+    );
+    let handling = logs
+        .lines()
+        .find(|l| l.contains("handling s1"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(
+        handling.contains("webhook.source=\"scalekit\""),
+        "{handling}"
+    );
+    let warning = logs
+        .lines()
+        .find(|l| l.contains(" WARN "))
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert!(warning.contains("source=\"clerk\""), "{warning}");
+}

@@ -59,7 +59,7 @@ pin_project! {
                 } else {
                     Outcome::Cancelled
                 };
-                observe::finish(this.span, outcome);
+                observe::finish(this.span, outcome, this.config);
             }
         }
     }
@@ -175,7 +175,7 @@ where
     ) -> Self {
         // Called from `Service::call`, before there is a future whose drop would count a panic
         // of the rejection handler.
-        let failed_if_unwinding = FailedIfUnwinding(&span);
+        let failed_if_unwinding = FailedIfUnwinding(&span, &config);
         let mut response = reject(&config, &on_rejection, &span, rejection);
         std::mem::forget(failed_if_unwinding);
         if body_unread {
@@ -202,7 +202,7 @@ fn reject<R: OnRejection>(
     // The handler first: if it panics, the request is counted once, as failed, when the future
     // is dropped.
     let mut response = on_rejection.on_rejection(&rejection);
-    observe::rejected(span, &rejection, &config.failures, config.verifier.scheme());
+    observe::rejected(span, &rejection, config);
     response.extensions_mut().insert(rejection);
     response
 }
@@ -235,8 +235,8 @@ fn reject_after<R: OnRejection, B>(
     response
 }
 
-fn skip(span: &Span, outcome: Outcome) -> Response<Full<Bytes>> {
-    observe::finish(span, outcome);
+fn skip(span: &Span, outcome: Outcome, config: &Config) -> Response<Full<Bytes>> {
+    observe::finish(span, outcome, config);
     tracing::debug!(
         "webhook acknowledged without calling the handler: {}",
         outcome.as_str()
@@ -255,11 +255,11 @@ fn announce_close<B>(response: &mut Response<B>) {
 }
 
 /// Counts a request as failed when dropped, unless forgotten: dropped while a panic unwinds.
-struct FailedIfUnwinding<'a>(&'a Span);
+struct FailedIfUnwinding<'a>(&'a Span, &'a Config);
 
 impl Drop for FailedIfUnwinding<'_> {
     fn drop(&mut self) {
-        observe::finish(self.0, Outcome::Failed);
+        observe::finish(self.0, Outcome::Failed, self.1);
     }
 }
 
@@ -277,7 +277,7 @@ fn admit<R: OnRejection>(
     let verified = config
         .verifier
         .verify_delivery_at(&parts.headers, body.clone(), now);
-    observe::verify_time(started.elapsed());
+    observe::verify_time(started.elapsed(), config);
     let delivery = match verified {
         Ok(delivery) => delivery,
         Err(err) => {
@@ -290,7 +290,7 @@ fn admit<R: OnRejection>(
     if let Some(filter) = &config.filter
         && !delivery.subscribed(filter)
     {
-        return Admit::Skip(skip(span, Outcome::Unsubscribed));
+        return Admit::Skip(skip(span, Outcome::Unsubscribed, config));
     }
     let guard = match &config.dedupe {
         None => None,
@@ -298,7 +298,7 @@ fn admit<R: OnRejection>(
             let key = delivery.dedupe_key();
             match store.claim(&key, now) {
                 Claim::New => Some(DedupeGuard::new(config.clone(), key, now)),
-                Claim::Duplicate => return Admit::Skip(skip(span, Outcome::Duplicate)),
+                Claim::Duplicate => return Admit::Skip(skip(span, Outcome::Duplicate, config)),
                 Claim::InFlight => {
                     return Admit::Reject(reject(config, on_rejection, span, Rejection::InFlight));
                 }
@@ -427,12 +427,7 @@ where
                                     return Poll::Ready(Ok(response.map(ResponseBody::rejected)));
                                 }
                                 Some(rejection) => {
-                                    observe::rejected(
-                                        this.span,
-                                        &rejection,
-                                        &this.config.failures,
-                                        this.config.verifier.scheme(),
-                                    );
+                                    observe::rejected(this.span, &rejection, this.config);
                                     this.state.set(State::Done);
                                     return Poll::Ready(Ok(inner.map(ResponseBody::inner)));
                                 }
@@ -441,14 +436,12 @@ where
                         }
                         other => other,
                     };
-                    observe::finish(
-                        this.span,
-                        if success {
-                            Outcome::Accepted
-                        } else {
-                            Outcome::Failed
-                        },
-                    );
+                    let outcome = if success {
+                        Outcome::Accepted
+                    } else {
+                        Outcome::Failed
+                    };
+                    observe::finish(this.span, outcome, this.config);
                     this.state.set(State::Done);
                     return Poll::Ready(result.map(|response| response.map(ResponseBody::inner)));
                 }

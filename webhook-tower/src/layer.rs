@@ -54,6 +54,8 @@ pub(crate) struct Config {
     /// rebuilt when the tolerance changes), rather than one given to [`WebhookVerify::dedupe`].
     pub(crate) default_dedupe: bool,
     pub(crate) failures: Arc<FailureLog>,
+    /// The sender's name for the `source` metrics label and `webhook.source` span field.
+    pub(crate) source: Option<metrics::SharedString>,
 }
 
 impl WebhookVerify {
@@ -126,6 +128,7 @@ impl WebhookVerify {
                 dedupe: Some(Arc::new(MemoryDedupe::new().ttl(ttl))),
                 default_dedupe: true,
                 failures: Arc::new(FailureLog::new(DEFAULT_WARN_INTERVAL)),
+                source: None,
             }),
             on_rejection: DefaultRejection,
         }
@@ -246,6 +249,39 @@ impl<R> WebhookVerify<R> {
     pub fn warn_interval(mut self, interval: Duration) -> Self {
         self.config_mut().failures = Arc::new(FailureLog::new(interval));
         self
+    }
+
+    /// Names the sender whose webhooks this layer guards: the metrics get a `source` label, the
+    /// request span a `webhook.source` field, and the warning about failing verification says
+    /// whose secret to check. Without it the metrics carry no `source` label; the `scheme`
+    /// label of `webhook_rejections_total` tells Stripe from GitHub, but not two Standard
+    /// Webhooks senders (Scalekit and Clerk, say) on two routes.
+    ///
+    /// ```
+    /// use axum::{Router, routing::post};
+    /// use webhook_tower::WebhookVerify;
+    ///
+    /// # async fn scalekit() {}
+    /// # async fn clerk() {}
+    /// let app: Router = Router::new()
+    ///     .route("/webhooks/scalekit", post(scalekit).route_layer(
+    ///         WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").source("scalekit"),
+    ///     ))
+    ///     .route("/webhooks/clerk", post(clerk).route_layer(
+    ///         WebhookVerify::new("whsec_c3RyYW5nZXI=").source("clerk"),
+    ///     ));
+    /// ```
+    ///
+    /// A named layer builds its metrics keys per request (one small allocation each); an
+    /// unnamed one uses static keys.
+    pub fn source(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.config_mut().source = Some(metrics::SharedString::from(name.into()));
+        self
+    }
+
+    /// The sender's name given to [`source`](Self::source).
+    pub fn source_name(&self) -> Option<&str> {
+        self.config.source.as_deref()
     }
 
     /// Answers rejections with `on_rejection` instead of the default JSON body.

@@ -83,9 +83,11 @@
 //! Each request runs in a `webhook` span (DEBUG level) with `webhook.id`, `webhook.event_type`,
 //! `webhook.scheme`, `webhook.secret_index` and `webhook.outcome`; bodies and secrets are never
 //! recorded. Metrics (through the [`metrics`] facade): `webhook_requests_total{outcome}`,
-//! `webhook_rejections_total{reason,scheme}`, `webhook_verify_duration_seconds`. When
-//! verification keeps failing, a WARN event is emitted at most once per interval (default 60 s)
-//! naming the scheme, the failing checks and their counts.
+//! `webhook_rejections_total{reason,scheme}`, `webhook_verify_duration_seconds`; a layer named
+//! with [`source`](WebhookVerify::source) adds a `source` label to each (and `webhook.source`
+//! to the span), to tell apart two senders of one scheme. When verification keeps failing, a
+//! WARN event is emitted at most once per interval (default 60 s) naming the scheme, the
+//! source, the failing checks and their counts.
 //!
 //! [`Delivery`]: webhook_core::Delivery
 //! [`Rejection`]: webhook_core::Rejection

@@ -4,12 +4,14 @@ use std::time::Duration;
 
 use tracing::Span;
 use tracing::field::Empty;
-use webhook_core::{Delivery, FailureLog, Rejection, Scheme};
+use webhook_core::{Delivery, Rejection};
+
+use crate::layer::Config;
 
 // Metrics: `webhook_requests_total{outcome}` (accepted, failed, duplicate, unsubscribed,
 // in_flight, rejected, cancelled), `webhook_rejections_total{reason,scheme}` (the
 // `Rejection::code`, the verifier's `Scheme::as_str`), `webhook_verify_duration_seconds`
-// (histogram).
+// (histogram); each also labelled `source` when the layer is named (`WebhookVerify::source`).
 
 /// How a request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,15 +46,22 @@ impl Outcome {
     }
 }
 
-pub(crate) fn span() -> Span {
-    tracing::debug_span!(
+pub(crate) fn span(config: &Config) -> Span {
+    let span = tracing::debug_span!(
         "webhook",
+        webhook.source = Empty,
         webhook.id = Empty,
         webhook.event_type = Empty,
         webhook.scheme = Empty,
         webhook.secret_index = Empty,
         webhook.outcome = Empty,
-    )
+    );
+    if let Some(source) = &config.source
+        && !span.is_disabled()
+    {
+        span.record("webhook.source", &**source);
+    }
+    span
 }
 
 pub(crate) fn record_delivery(span: &Span, delivery: &Delivery) {
@@ -82,8 +91,13 @@ macro_rules! count {
     };
 }
 
-pub(crate) fn finish(span: &Span, outcome: Outcome) {
+pub(crate) fn finish(span: &Span, outcome: Outcome, config: &Config) {
     span.record("webhook.outcome", outcome.as_str());
+    if let Some(source) = &config.source {
+        metrics::counter!("webhook_requests_total", "outcome" => outcome.as_str(), "source" => source.clone())
+            .increment(1);
+        return;
+    }
     count!(
         outcome.as_str(),
         "webhook_requests_total",
@@ -100,35 +114,45 @@ pub(crate) fn finish(span: &Span, outcome: Outcome) {
     );
 }
 
-pub(crate) fn verify_time(elapsed: Duration) {
-    metrics::histogram!("webhook_verify_duration_seconds").record(elapsed.as_secs_f64());
+pub(crate) fn verify_time(elapsed: Duration, config: &Config) {
+    match &config.source {
+        None => metrics::histogram!("webhook_verify_duration_seconds"),
+        Some(source) => {
+            metrics::histogram!("webhook_verify_duration_seconds", "source" => source.clone())
+        }
+    }
+    .record(elapsed.as_secs_f64());
 }
 
-/// Counts a rejection (`webhook_rejections_total{reason,scheme}`: a rare path, so its labels
-/// are built at run time) and the request's outcome; warns through `failures` when
-/// verification keeps failing, naming the scheme so that an app with several senders knows
-/// whose secret to check.
-pub(crate) fn rejected(span: &Span, rejection: &Rejection, failures: &FailureLog, scheme: Scheme) {
-    metrics::counter!(
-        "webhook_rejections_total",
-        "reason" => rejection.code(),
-        "scheme" => scheme.as_str()
-    )
-    .increment(1);
+/// Counts a rejection (`webhook_rejections_total{reason,scheme[,source]}`: a rare path, so its
+/// labels are built at run time) and the request's outcome; warns through the config's failure
+/// log when verification keeps failing, naming the scheme and the source so that an app with
+/// several senders knows whose secret to check.
+pub(crate) fn rejected(span: &Span, rejection: &Rejection, config: &Config) {
+    let scheme = config.verifier.scheme();
+    let mut labels = vec![
+        metrics::Label::new("reason", rejection.code()),
+        metrics::Label::new("scheme", scheme.as_str()),
+    ];
+    if let Some(source) = &config.source {
+        labels.push(metrics::Label::new("source", source.clone()));
+    }
+    metrics::counter!("webhook_rejections_total", labels).increment(1);
     let outcome = match rejection {
         Rejection::InFlight => Outcome::InFlight,
         _ => Outcome::Rejected,
     };
-    finish(span, outcome);
+    finish(span, outcome, config);
     tracing::debug!(
         status = rejection.status(),
         reason = rejection.code(),
         "webhook rejected: {rejection}"
     );
     if let Rejection::Verify(err) = rejection
-        && let Some(report) = failures.record(err)
+        && let Some(report) = config.failures.record(err)
     {
         tracing::warn!(
+            source = config.source.as_deref(),
             scheme = scheme.as_str(),
             failures = report.total(),
             checks = %report.checks(),

@@ -78,7 +78,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let span = crate::observe::span();
+        let span = crate::observe::span(&self.config);
         let limit = self.config.limit;
         let declared = req
             .headers()

@@ -164,6 +164,85 @@ fn metrics_count_outcomes_reasons_and_verify_time() {
     assert_eq!(verify_samples, 4);
 }
 
+/// Two senders of one scheme on two routes: `source` tells their metrics, span and warning
+/// apart.
+#[test]
+fn a_named_layer_labels_its_metrics_span_and_warning_with_its_source() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let other = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let logs = capture_logs(|| {
+        metrics::with_local_recorder(&recorder, || {
+            runtime().block_on(async {
+                let clock = Arc::new(FixedClock(NOW));
+                let scalekit = WebhookVerify::new(SECRET)
+                    .clock(clock.clone())
+                    .source("scalekit");
+                assert_eq!(scalekit.source_name(), Some("scalekit"));
+                let clerk = WebhookVerify::new(other)
+                    .clock(clock)
+                    .source(String::from("clerk"));
+                let scalekit = drive(scalekit, vec![request("s1", SECRET), request("s2", other)]);
+                assert_eq!(scalekit.await, [StatusCode::OK, StatusCode::UNAUTHORIZED]);
+                assert_eq!(
+                    drive(clerk, vec![request("c1", other)]).await,
+                    [StatusCode::OK]
+                );
+            })
+        })
+    });
+    let snapshot = snapshotter.snapshot().into_vec();
+    let histograms: Vec<String> = snapshot
+        .iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_verify_duration_seconds")
+        .map(|(key, ..)| key.key().labels().map(|l| l.value().to_owned()).collect())
+        .collect();
+    assert_eq!(
+        histograms.len(),
+        2,
+        "one histogram per source: {histograms:?}"
+    );
+    assert_eq!(
+        counters(snapshot),
+        [
+            (
+                "webhook_rejections_total".into(),
+                "reason=signature_mismatch,scheme=standard,source=scalekit".into(),
+                1
+            ),
+            (
+                "webhook_requests_total".into(),
+                "outcome=accepted,source=clerk".into(),
+                1
+            ),
+            (
+                "webhook_requests_total".into(),
+                "outcome=accepted,source=scalekit".into(),
+                1
+            ),
+            (
+                "webhook_requests_total".into(),
+                "outcome=rejected,source=scalekit".into(),
+                1
+            ),
+        ]
+    );
+    for needle in ["webhook.source=\"scalekit\"", "webhook.source=\"clerk\""] {
+        assert!(
+            logs.contains(needle) || logs.contains(&needle.replace('"', "")),
+            "no {needle} in:\n{logs}"
+        );
+    }
+    let warning = logs
+        .lines()
+        .find(|l| l.contains(" WARN "))
+        .unwrap_or_default();
+    assert!(
+        warning.contains("source=\"scalekit\"") || warning.contains("source=scalekit"),
+        "{logs}"
+    );
+}
+
 /// An extractor's rejection inside the layer (a 422 carrying a `Rejection`, as axum's
 /// `VerifiedEvent` answers a body that does not fit its type) is a rejection like the layer's:
 /// counted with its reason, answered by the rejection handler, the inner stack's headers kept

@@ -4,6 +4,7 @@ use std::task::{Context, Poll, ready};
 
 use actix_web::Error;
 use actix_web::dev::ServiceResponse;
+use metrics::SharedString;
 use pin_project_lite::pin_project;
 use tracing::Span;
 
@@ -20,10 +21,15 @@ pin_project! {
 }
 
 impl<F> DedupeFuture<F> {
-    pub(crate) fn new(inner: F, scope: DedupeScope, span: Span) -> Self {
+    pub(crate) fn new(
+        inner: F,
+        scope: DedupeScope,
+        span: Span,
+        source: Option<SharedString>,
+    ) -> Self {
         DedupeFuture {
             inner,
-            guard: CompletionGuard(scope, span),
+            guard: CompletionGuard(scope, span, source),
         }
     }
 }
@@ -45,11 +51,12 @@ where
         };
         // A request that claimed a delivery reached its handler: count how it ended.
         if this.guard.0.complete(success) {
-            crate::observe::finish(if success {
+            let outcome = if success {
                 crate::observe::outcome::ACCEPTED
             } else {
                 crate::observe::outcome::FAILED
-            });
+            };
+            crate::observe::finish(outcome, this.guard.2.as_ref());
         }
         Poll::Ready(result)
     }
@@ -57,7 +64,7 @@ where
 
 /// Completes a claim still open when the future is dropped (the request was cancelled or the
 /// handler panicked) as a failure, so that the sender's retry is processed.
-struct CompletionGuard(DedupeScope, Span);
+struct CompletionGuard(DedupeScope, Span, Option<SharedString>);
 
 impl Drop for CompletionGuard {
     fn drop(&mut self) {
@@ -65,11 +72,12 @@ impl Drop for CompletionGuard {
         if self.0.complete(false) {
             // Dropped by a panic of the handler (failed, as the tower layer counts it), or
             // before an answer (cancelled).
-            crate::observe::finish(if std::thread::panicking() {
+            let outcome = if std::thread::panicking() {
                 crate::observe::outcome::FAILED
             } else {
                 crate::observe::outcome::CANCELLED
-            });
+            };
+            crate::observe::finish(outcome, self.2.as_ref());
         }
     }
 }

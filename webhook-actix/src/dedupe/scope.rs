@@ -111,6 +111,7 @@ mod tests {
             std::future::pending::<()>(),
             scope.clone(),
             tracing::Span::none(),
+            None,
         );
         assert_eq!(scope.claim("k".into(), &clock()), Claim::New);
         drop(fut);

@@ -43,7 +43,10 @@ where
         req.extensions_mut().insert(scope.clone());
         req.extensions_mut()
             .insert(crate::observe::WebhookSpan(span.clone()));
+        // The route's config names the source its outcome is counted under.
+        let source = crate::WebhookConfig::from_req(req.request())
+            .and_then(|config| config.source_label().cloned());
         let future = span.in_scope(|| self.service.call(req));
-        DedupeFuture::new(future, scope, span)
+        DedupeFuture::new(future, scope, span, source)
     }
 }
