@@ -577,3 +577,107 @@ fn paddle_node_sdk_vectors() {
         Err(VerifyError::TimestampTooOld { .. })
     ));
 }
+
+/// standard-webhooks/standard-webhooks libraries/go/webhook_asymmetric_test.go
+/// `TestAsymmetricWebhookSign`: the published `v1a` (ed25519) vector, the spec's message signed
+/// with the 32-byte seed `VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk=` (here with its `whsk_`
+/// prefix, as the spec serializes signing keys), and verified with the matching `whpk_` key.
+#[cfg(feature = "ed25519")]
+#[test]
+fn standard_webhooks_go_asymmetric_sign_vector() {
+    let signing = "whsk_VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk=";
+    let expected = "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==";
+    let body = br#"{"test": 2432232314}"#;
+    let signed =
+        Signer::standard(signing)
+            .unwrap()
+            .sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
+    assert_eq!(signed.get("webhook-signature"), Some(expected));
+    let public = webhook_core::ed25519_public_key(signing).unwrap();
+    let headers = [
+        ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        ("webhook-timestamp", "1614265330"),
+        ("webhook-signature", expected),
+    ];
+    verify(
+        Scheme::StandardWebhooks,
+        &public,
+        &headers,
+        body,
+        1614265330,
+    )
+    .unwrap();
+    // The Go suite's negatives: another body, a truncated `v1a,`, an HMAC-sized tag under `v1a`.
+    assert!(matches!(
+        verify(
+            Scheme::StandardWebhooks,
+            &public,
+            &headers,
+            b"{}",
+            1614265330
+        ),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    for bad in ["v1a,", "v1a,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="] {
+        let headers = [headers[0], headers[1], ("webhook-signature", bad)];
+        assert!(
+            verify(
+                Scheme::StandardWebhooks,
+                &public,
+                &headers,
+                body,
+                1614265330
+            )
+            .is_err(),
+            "{bad}"
+        );
+    }
+}
+
+/// PaddleHQ/paddle-go-sdk webhook_verifier_test.go: a real `price.created` notification, its
+/// `Paddle-Signature` and notification-destination secret; `{}` under the same header fails,
+/// and so does another secret.
+#[test]
+fn paddle_go_sdk_vector() {
+    const HEADER: &str =
+        "ts=1710929255;h1=6c05ef8fa83c44d751be6d259ec955ce5638e2c54095bf128e408e2fce1589c8";
+    const BODY: &str = r#"{"data":{"id":"pri_01hsdn96k2hxjzsq5yerecdj9j","name":null,"status":"active","quantity":{"maximum":999999,"minimum":1},"tax_mode":"account_setting","product_id":"pro_01hsdn8qp7yydry3x1yeg6a9rv","unit_price":{"amount":"1000","currency_code":"USD"},"custom_data":null,"description":"testing","import_meta":null,"trial_period":null,"billing_cycle":{"interval":"month","frequency":1},"unit_price_overrides":[]},"event_id":"evt_01hsdn97563968dy0szkmgjwh3","event_type":"price.created","occurred_at":"2024-03-20T10:07:35.590857Z","notification_id":"ntf_01hsdn977e920kbgzt6r6c9rqc"}"#;
+    const SECRET: &str = "pdl_ntfset_01hsdn8d43dt7mezr1ef2jtbaw_hKkRiCGyyRhbFwIUuqiTBgI7gnWoV0Gr";
+    let headers = [("Paddle-Signature", HEADER)];
+    let delivery = Verifier::new(Scheme::Paddle, SECRET)
+        .unwrap()
+        .verify_delivery_at(&headers, BODY.as_bytes().to_vec().into(), 1710929255)
+        .unwrap();
+    assert_eq!(delivery.event_type(), Some("price.created"));
+    assert_eq!(delivery.event_id(), Some("evt_01hsdn97563968dy0szkmgjwh3"));
+    assert_eq!(
+        delivery.dedupe_key(),
+        "paddle:evt_01hsdn97563968dy0szkmgjwh3"
+    );
+    assert!(matches!(
+        verify(Scheme::Paddle, SECRET, &headers, b"{}", 1710929255),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    assert!(matches!(
+        verify(Scheme::Paddle, "abc", &headers, BODY.as_bytes(), 1710929255),
+        Err(VerifyError::SignatureMismatch { .. })
+    ));
+    // 'invalid signature format': `ts=x;h1=y` is refused before any MAC (400).
+    assert_eq!(
+        verify(
+            Scheme::Paddle,
+            SECRET,
+            &[("Paddle-Signature", "ts=x;h1=y")],
+            BODY.as_bytes(),
+            0
+        )
+        .unwrap_err()
+        .status(),
+        400
+    );
+    // Our signer agrees.
+    let signed = Signer::new(Scheme::Paddle, SECRET)
+        .unwrap()
+        .sign("", 1710929255, BODY.as_bytes());
+    assert_eq!(signed.get("paddle-signature"), Some(HEADER));
+}
