@@ -785,6 +785,52 @@ pub async fn noted_workers_keep_their_types_from_the_unhandled(b: &dyn Backend) 
     assert!(claim(mine().live_since(T0)).await.is_empty());
 }
 
+/// A handler's error may quote what it read (a name from the body, a downstream answer) and
+/// so carry a NUL, which PostgreSQL's `TEXT` refuses: the outcome is still recorded, with the
+/// error kept readable, instead of the whole record failing and the delivery waiting out its
+/// lease to run again.
+pub async fn an_error_with_a_nul_is_recorded(b: &dyn Backend) {
+    b.accept_batch(&[new("n1", "t", T0), new("n2", "t", T0)])
+        .await
+        .unwrap();
+    let claimed = b.claim("W", 10, T0, T0 + 60_000).await.unwrap();
+    let [retry, dead] = [claimed[0].id, claimed[1].id];
+    let applied = b
+        .record(&[
+            Outcome::new(
+                retry,
+                Some("t".into()),
+                "W",
+                T0 + 10,
+                3,
+                OutcomeResult::Retry {
+                    error: "unknown customer \"a\0b\"".into(),
+                    at_ms: T0 + 1_000,
+                },
+            ),
+            Outcome::new(
+                dead,
+                Some("t".into()),
+                "W",
+                T0 + 10,
+                3,
+                OutcomeResult::Dead {
+                    error: "bad\0".into(),
+                },
+            ),
+        ])
+        .await;
+    assert_eq!(applied.unwrap(), 2);
+    let row = b.get(retry).await.unwrap().unwrap();
+    assert_eq!(row.status, DeliveryStatus::Retrying);
+    let error = row.last_error.unwrap();
+    assert!(error.starts_with("unknown customer \"a"), "{error}");
+    assert!(error.ends_with("b\""), "{error}");
+    let row = b.get(dead).await.unwrap().unwrap();
+    assert_eq!(row.status, DeliveryStatus::Dead);
+    assert!(row.last_error.unwrap().starts_with("bad"));
+}
+
 /// Instantiates every suite test for a backend factory: an expression evaluating to a future
 /// of `(guard, Arc<dyn Backend>)`.
 #[macro_export]
@@ -799,7 +845,7 @@ macro_rules! backend_suite {
             leases_of_more_ids_than_one_statement_binds,
             prune_of_many_rows_removes_exactly_the_old_done_ones,
             claims_only_what_the_filter_admits, unhandled_outcomes_log_no_run,
-            noted_workers_keep_their_types_from_the_unhandled);
+            noted_workers_keep_their_types_from_the_unhandled, an_error_with_a_nul_is_recorded);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(

@@ -568,7 +568,7 @@ impl PostgresBackend {
             owners.push(o.owner.as_str());
             statuses.push(status);
             next_at.push(next);
-            errors.push(error);
+            errors.push(error.map(without_nul));
             processing.push(matches!(o.result, OutcomeResult::Done).then_some(o.duration_ms));
             finished.push(o.result.is_final().then_some(o.finished_at_ms));
             labels.push(label);
@@ -801,6 +801,17 @@ impl PostgresBackend {
             dedupe_keys,
             attempts,
         })
+    }
+}
+
+/// `text` as PostgreSQL's `TEXT` can hold it: a NUL (which a handler's error may carry, quoting
+/// what it read) becomes U+FFFD. Refused, it would fail the whole record of the run's outcomes,
+/// and the delivery would run again only once its lease ran out, its error never stored.
+fn without_nul(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}").into()
+    } else {
+        text.into()
     }
 }
 
