@@ -156,14 +156,23 @@ async fn huge_batch_and_queue_sizes_are_clamped() {
 }
 
 /// A zero commit timeout (an unset setting) is raised to the minimum, not a 503 for every
-/// delivery.
+/// delivery. A commit can still outlast the 100 ms minimum on a busy disk (an fsync on a
+/// shared CI machine): such a timeout names the raised value, and the sender's retry lands.
 #[tokio::test]
 async fn a_zero_commit_timeout_is_raised() {
     let (_dir, inbox, _clock) = inbox_with(|b| b.commit_timeout(Duration::ZERO)).await;
     for i in 0..20 {
-        let accepted = inbox
-            .accept(&delivery(&format!("z{i}"), "a.b", "{}"), AcceptMeta::new())
-            .await;
+        let delivery = delivery(&format!("z{i}"), "a.b", "{}");
+        let mut accepted = inbox.accept(&delivery, AcceptMeta::new()).await;
+        for _retry in 0..5 {
+            match &accepted {
+                Err(webhook_inbox::InboxError::Timeout(timeout)) => {
+                    assert_eq!(*timeout, webhook_inbox::MIN_COMMIT_TIMEOUT);
+                    accepted = inbox.accept(&delivery, AcceptMeta::new()).await;
+                }
+                _ => break,
+            }
+        }
         assert!(accepted.is_ok(), "{accepted:?}");
     }
 }
