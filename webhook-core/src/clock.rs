@@ -19,7 +19,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 ///     .unwrap()
 ///     .with_clock(Arc::new(FixedClock(1614265330)));
-/// assert_eq!(FixedClock(5).now_unix(), 5);
+/// assert_eq!(verifier.clock().now_unix(), 1614265330);
+/// assert_eq!(FixedClock(5).now_unix_ms(), 5_000); // the default `now_unix_ms`
 /// ```
 pub trait Clock: Debug + Send + Sync {
     /// Seconds since the Unix epoch.
@@ -37,6 +38,14 @@ pub trait Clock: Debug + Send + Sync {
 /// the time of the last scheduler tick, a few milliseconds behind at most, read in about a tenth
 /// of the time of the precise clock); a timestamp check needs whole seconds. Milliseconds, and
 /// seconds on other targets, come from [`SystemTime::now`].
+///
+/// ```
+/// use webhook_core::{Clock, SystemClock};
+///
+/// let (secs, ms) = (SystemClock.now_unix(), SystemClock.now_unix_ms());
+/// assert!(secs > 1_700_000_000); // after November 2023
+/// assert!((ms / 1000 - secs).abs() <= 1); // the coarse seconds may lag by a tick
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
@@ -63,6 +72,19 @@ impl Clock for SystemClock {
 }
 
 /// A clock stopped at a given Unix time in **seconds**, for tests.
+///
+/// ```
+/// use std::sync::Arc;
+/// use webhook_core::{FixedClock, Signer, Verifier, VerifyError};
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, b"{}");
+/// // Ten minutes after the delivery was signed:
+/// let verifier = Verifier::standard(secret)?.with_clock(Arc::new(FixedClock(1_700_000_600)));
+/// let err = verifier.verify(&headers, b"{}").unwrap_err();
+/// assert!(matches!(err, VerifyError::TimestampTooOld { age: 600, .. }));
+/// # Ok::<(), webhook_core::SecretError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FixedClock(pub i64);
 
@@ -120,7 +142,17 @@ impl ManualClock {
             });
     }
 
-    /// Sets the time, in milliseconds since the Unix epoch.
+    /// Sets the time, in milliseconds since the Unix epoch; clones follow, and the time may
+    /// go back (a wall clock stepped back by NTP).
+    ///
+    /// ```
+    /// use webhook_core::{Clock, ManualClock};
+    ///
+    /// let clock = ManualClock::from_unix_secs(1_700_000_000);
+    /// let shared = clock.clone(); // e.g. given to a verifier
+    /// clock.set(1_699_999_999_500);
+    /// assert_eq!(shared.now_unix(), 1_699_999_999);
+    /// ```
     pub fn set(&self, now_ms: i64) {
         self.0.store(now_ms, Ordering::SeqCst);
     }

@@ -302,6 +302,16 @@ impl MemoryDedupe {
     }
 
     /// A store sized for `capacity` keys (at least 1, at most [`MAX_CAPACITY`]).
+    ///
+    /// ```
+    /// use webhook_core::dedupe::{DedupeStore, MemoryDedupe};
+    ///
+    /// let store = MemoryDedupe::with_capacity(1_000);
+    /// assert!(store.is_empty());
+    /// store.claim("standard:msg_1", 1_700_000_000);
+    /// assert_eq!((store.len(), store.evictions()), (1, 0));
+    /// assert_eq!(MemoryDedupe::with_capacity(0).capacity(), 1); // clamped
+    /// ```
     pub fn with_capacity(capacity: usize) -> Self {
         let (capacity, sets) = table_size(capacity);
         MemoryDedupe {
@@ -316,14 +326,41 @@ impl MemoryDedupe {
         }
     }
 
-    /// How long a successfully handled key is remembered. Keep it at least twice the verifier's
-    /// timestamp tolerance to cover the whole replay window.
+    /// How long a successfully handled key is remembered (default [`DEFAULT_TTL`], 601 s;
+    /// whole seconds, a fraction rounds up). Keep it at least the verifier's
+    /// [`replay_window`]: twice its timestamp tolerance plus one second.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
+    ///
+    /// let store = MemoryDedupe::new().ttl(Duration::from_secs(900));
+    /// assert_eq!(store.ttl_duration(), Duration::from_secs(900));
+    /// let t = 1_700_000_000;
+    /// assert_eq!(store.claim("stripe:evt_1", t), Claim::New);
+    /// store.complete("stripe:evt_1", t, true, t);
+    /// assert_eq!(store.claim("stripe:evt_1", t + 899), Claim::Duplicate);
+    /// assert_eq!(store.claim("stripe:evt_1", t + 900), Claim::New); // forgotten
+    /// ```
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = secs(ttl);
         self
     }
 
-    /// How long a key may stay in flight before another attempt may take it over.
+    /// How long a key may stay in flight before another attempt may take it over (default
+    /// [`DEFAULT_IN_FLIGHT_TIMEOUT`], 60 s). Raise it for handlers that may run longer: a retry
+    /// after the timeout runs the handler beside the first attempt.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_core::dedupe::{Claim, DedupeStore, MemoryDedupe};
+    ///
+    /// let store = MemoryDedupe::new().in_flight_timeout(Duration::from_secs(300));
+    /// let t = 1_700_000_000;
+    /// assert_eq!(store.claim("standard:msg_1", t), Claim::New); // the handler starts…
+    /// assert_eq!(store.claim("standard:msg_1", t + 120), Claim::InFlight); // …still running
+    /// assert_eq!(store.claim("standard:msg_1", t + 300), Claim::New); // abandoned: taken over
+    /// ```
     pub fn in_flight_timeout(mut self, timeout: Duration) -> Self {
         self.in_flight_timeout = secs(timeout);
         self

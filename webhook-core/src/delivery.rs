@@ -65,6 +65,21 @@ impl std::fmt::Debug for Delivery {
 
 impl Verifier {
     /// Verifies a delivery and, on success, returns it as a [`Delivery`] that owns the body.
+    ///
+    /// ```
+    /// use webhook_core::bytes::Bytes;
+    /// use webhook_core::{Scheme, Signer, Verifier};
+    ///
+    /// let body = Bytes::from_static(br#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","type":"invoice.paid"}"#);
+    /// let headers = Signer::new(Scheme::Stripe, "whsec_test_secret")?.sign("", 1_700_000_000, &body);
+    /// let verifier = Verifier::new(Scheme::Stripe, "whsec_test_secret")?.without_timestamp_check();
+    ///
+    /// let delivery = verifier.verify_delivery(&headers, body.clone())?;
+    /// assert_eq!(delivery.event_type(), Some("invoice.paid"));
+    /// assert_eq!(delivery.event_id(), Some("evt_1NG8Du2eZvKYlo2CUI79vXWy"));
+    /// assert_eq!(delivery.body(), &body); // the same bytes, not a copy
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify_delivery<H: Headers + ?Sized>(
         &self,
         headers: &H,
@@ -102,7 +117,21 @@ impl Verifier {
 
 impl Delivery {
     /// Wraps an already verified body. `headers` are the request's headers; the ones the scheme
-    /// signs, and the sender's event-type header, are kept.
+    /// signs, and the sender's event-type header, are kept. With [`Verified::new`], it builds
+    /// the deliveries a test of a handler needs, without signing anything.
+    ///
+    /// ```
+    /// use webhook_core::bytes::Bytes;
+    /// use webhook_core::{Delivery, Scheme, Verified};
+    ///
+    /// let verified = Verified::new(Scheme::GitHub, Some("72d3162e".into()), None, 0);
+    /// let headers = [("x-github-event", "issues"), ("user-agent", "GitHub-Hookshot/044aadd")];
+    /// let body = Bytes::from_static(br#"{"action":"opened","issue":{"number":1347}}"#);
+    /// let delivery = Delivery::new(verified, &headers, body);
+    ///
+    /// assert_eq!(delivery.event_type(), Some("issues.opened"));
+    /// assert_eq!(delivery.headers().get("user-agent"), None); // not kept
+    /// ```
     pub fn new<H: Headers + ?Sized>(verified: Verified, headers: &H, body: Bytes) -> Self {
         Delivery {
             headers: KeptHeaders::from_request(verified.scheme(), None, headers),
@@ -134,7 +163,20 @@ impl Delivery {
     /// bodies carry no event id (its delivery id is [`id`](Delivery::id)), and a Shopify body's
     /// `id` is the order's or the product's, not the event's: neither is read.
     ///
-    /// Only the body's head is read: the scan stops at the first top-level `id`.
+    /// Only the body's head is read: the scan stops at the first top-level `id` (`event_id`).
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Signer, Verifier};
+    ///
+    /// let body = br#"{"event_id":"evt_01hv8x2acma2gz8s5e3nxzdn8g","event_type":"transaction.paid"}"#;
+    /// let headers = Signer::new(Scheme::Paddle, "pdl_ntfset_secret")?.sign("", 1_700_000_000, body);
+    /// let delivery = Verifier::new(Scheme::Paddle, "pdl_ntfset_secret")?
+    ///     .verify_delivery_at(&headers, body.to_vec().into(), 1_700_000_000)?;
+    /// assert_eq!(delivery.event_id(), Some("evt_01hv8x2acma2gz8s5e3nxzdn8g"));
+    /// assert_eq!(delivery.id(), None); // Paddle sends no delivery-id header
+    /// assert_eq!(delivery.dedupe_key(), "paddle:evt_01hv8x2acma2gz8s5e3nxzdn8g");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn event_id(&self) -> Option<&str> {
         self.event_id
             .get_or_init(|| match self.scheme() {
@@ -175,6 +217,18 @@ impl Delivery {
     /// the body says where the event type matters. A GitHub delivery sent form-encoded (the
     /// `application/x-www-form-urlencoded` content type) has no readable `action`: it is named by
     /// `X-GitHub-Event` alone, so choose JSON in the webhook's settings.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Signer, Verifier};
+    ///
+    /// let body = br#"{"action":"opened","pull_request":{"number":42}}"#;
+    /// let mut headers = Signer::new(Scheme::GitHub, "gh-secret")?.sign("72d3162e", 0, body);
+    /// headers.set("X-GitHub-Event", "pull_request");
+    /// let delivery = Verifier::new(Scheme::GitHub, "gh-secret")?
+    ///     .verify_delivery(&headers, body.to_vec().into())?;
+    /// assert_eq!(delivery.event_type(), Some("pull_request.opened"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn event_type(&self) -> Option<&str> {
         self.event_type
             .get_or_init(|| {
@@ -254,6 +308,23 @@ impl Delivery {
     /// sender's retries (same id, same body) share it, while a captured delivery resent under
     /// another delivery's id gets a key of its own, and cannot mark that delivery as handled
     /// (its retry would then be dropped as a duplicate).
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Signer, Verifier};
+    ///
+    /// let body = br#"{"action":"opened","issue":{"number":1347}}"#;
+    /// let signer = Signer::new(Scheme::GitHub, "gh-secret")?;
+    /// let verifier = Verifier::new(Scheme::GitHub, "gh-secret")?;
+    /// let key = |id: &str| -> Result<String, webhook_core::VerifyError> {
+    ///     let headers = signer.sign(id, 0, body);
+    ///     Ok(verifier.verify_delivery(&headers, body.to_vec().into())?.dedupe_key())
+    /// };
+    /// // `github:{X-GitHub-Delivery}:{32 hex digits of the body's SHA-256}`
+    /// assert!(key("72d3162e")?.starts_with("github:72d3162e:"));
+    /// assert_eq!(key("72d3162e")?, key("72d3162e")?); // GitHub's retry: a duplicate
+    /// assert_ne!(key("72d3162e")?, key("8a1b2c3d")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dedupe_key(&self) -> String {
         let scheme = self.scheme();
         let id = match scheme {
@@ -310,6 +381,21 @@ impl Delivery {
 
     /// Parses the verified body as a typed Scalekit event
     /// ([`ScalekitEvent`](crate::scalekit::ScalekitEvent); unknown types land in `Unknown`).
+    ///
+    /// ```
+    /// use webhook_core::scalekit::{ScalekitEvent, samples};
+    /// use webhook_core::{Signer, Verifier};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let body = samples::sample("organization.directory.user_deleted").unwrap();
+    /// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body.as_bytes());
+    /// let delivery = Verifier::standard(secret)?
+    ///     .verify_delivery_at(&headers, body.into(), 1_700_000_000)?;
+    ///
+    /// let event = delivery.scalekit_event()?;
+    /// assert!(matches!(event.data, ScalekitEvent::DirectoryUserDeleted(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn scalekit_event(
         &self,
     ) -> Result<crate::Event<crate::scalekit::ScalekitEvent>, crate::EventError> {

@@ -91,6 +91,26 @@ impl VerifyError {
     /// A short, stable, machine-readable code (`missing_header`, `malformed_header`,
     /// `timestamp_too_old`, `timestamp_too_new`, `no_supported_signature`, `signature_mismatch`),
     /// for response bodies and metrics labels.
+    ///
+    /// ```
+    /// use webhook_core::{Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let headers = [
+    ///     ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+    ///     ("webhook-timestamp", "1614265330"),
+    ///     ("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+    /// ];
+    /// let err = verifier.verify_at(&headers, br#"{"test": 2432232314}"#, 1614265330 + 3600).unwrap_err();
+    /// assert_eq!((err.status(), err.code()), (401, "timestamp_too_old"));
+    /// let hint = match err {
+    ///     VerifyError::TimestampTooOld { age, .. } if age > 86_400 => "a stored delivery?",
+    ///     VerifyError::TimestampTooOld { .. } | VerifyError::TimestampTooNew { .. } => "check the clocks",
+    ///     _ => "check the secret and headers", // the enum is non-exhaustive
+    /// };
+    /// assert_eq!(hint, "check the clocks");
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub const fn code(&self) -> &'static str {
         match self {
             VerifyError::MissingHeader { .. } => "missing_header",
@@ -105,6 +125,20 @@ impl VerifyError {
 
 /// Why a secret or key was refused when building a [`Verifier`](crate::Verifier) or
 /// [`Signer`](crate::Signer). The message never includes the secret.
+///
+/// ```
+/// use webhook_core::{MAX_SIGNATURES, Scheme, SecretError, Signer, Verifier};
+///
+/// assert_eq!(Verifier::standard("whsec_").unwrap_err(), SecretError::Empty);
+/// assert_eq!(Verifier::standard("whsec_not base64!").unwrap_err(), SecretError::InvalidBase64);
+/// assert_eq!(
+///     Verifier::new(Scheme::Slack, "8f742231b10e8888abcd99yyyzzz85a5\n").unwrap_err(),
+///     SecretError::SurroundingWhitespace(Scheme::Slack),
+/// );
+/// let too_many = vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; MAX_SIGNATURES + 1];
+/// let err = Signer::with_secrets(Scheme::StandardWebhooks, too_many).unwrap_err();
+/// assert_eq!(err, SecretError::TooManySecrets { max: MAX_SIGNATURES });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SecretError {

@@ -82,6 +82,26 @@ pub struct Event<T> {
 
 impl<T> Event<T> {
     /// Builds an envelope (for tests and senders); `spec_version` is `"1"`.
+    ///
+    /// ```
+    /// use webhook_core::Event;
+    /// use webhook_core::time::OffsetDateTime;
+    ///
+    /// let event = Event::new(
+    ///     "evt_55136848097902873",
+    ///     "organization.created",
+    ///     OffsetDateTime::from_unix_timestamp(1_736_189_065)?,
+    ///     "env_27758032200925460",
+    ///     "Organization",
+    ///     serde_json::json!({ "id": "org_59615193906282635" }),
+    /// )
+    /// .with_organization_id("org_59615193906282635");
+    /// let body = serde_json::to_vec(&event).unwrap();
+    /// let back: Event<serde_json::Value> = webhook_core::event::from_slice(&body)?;
+    /// assert_eq!(back, event);
+    /// assert_eq!(back.spec_version, "1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         id: impl Into<String>,
         event_type: impl Into<String>,

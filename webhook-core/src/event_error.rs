@@ -58,7 +58,17 @@ impl EventError {
         422
     }
 
-    /// A short, stable, machine-readable code: `invalid_json` or `invalid_event_data`.
+    /// A short, stable, machine-readable code: `invalid_json` or `invalid_event_data`. (As a
+    /// [`Rejection`], both answer `unprocessable_event`.)
+    ///
+    /// ```
+    /// use webhook_core::{EventError, Rejection, event::from_slice};
+    ///
+    /// let err = from_slice::<serde_json::Value>(br#"{"type":"user.login","#).unwrap_err();
+    /// assert_eq!((err.code(), err.path()), ("invalid_json", None));
+    /// assert!(matches!(err, EventError::InvalidJson { line: 1, .. }));
+    /// assert_eq!(Rejection::from(err).code(), "unprocessable_event");
+    /// ```
     pub const fn code(&self) -> &'static str {
         match self {
             EventError::InvalidJson { .. } => "invalid_json",

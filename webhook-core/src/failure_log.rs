@@ -84,6 +84,19 @@ impl FailureLog {
 /// Verification failures since the last report, most frequent check first. Its `Display` is
 /// the warning: how many, which checks, and what usually causes the most frequent one. It holds
 /// error codes only: no secret, signature or body.
+///
+/// ```
+/// use std::time::Duration;
+/// use webhook_core::{FailureLog, VerifyError};
+///
+/// let log = FailureLog::new(Duration::ZERO); // report every failure
+/// let mismatch = VerifyError::SignatureMismatch { candidates: 1, secrets: 1 };
+/// let report = log.record(&mismatch).unwrap();
+/// assert_eq!(report.counts(), [("signature_mismatch", 1)]);
+/// assert_eq!(report.checks(), "signature_mismatch ×1");
+/// assert!(report.to_string().starts_with("webhook verification failing: 1 request(s) rejected"));
+/// assert!(!report.hint().is_empty());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FailureReport {
     counts: Vec<(&'static str, u64)>,

@@ -23,6 +23,17 @@ use std::str::FromStr;
 pub const MAX_PATTERN_LEN: usize = 256;
 
 /// Why an event pattern was refused.
+///
+/// ```
+/// use webhook_core::{EventFilter, EventPattern, FilterError};
+///
+/// let err = EventPattern::parse("organization.*.created").unwrap_err();
+/// assert!(matches!(err, FilterError::MisplacedWildcard { .. }));
+/// assert!(matches!(EventPattern::parse("user..login"), Err(FilterError::EmptySegment { .. })));
+/// // A comma-separated list from the environment, with one item left empty:
+/// let err = "organization.*,,user.login".parse::<EventFilter>().unwrap_err();
+/// assert_eq!(err, FilterError::Empty);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FilterError {
@@ -248,6 +259,18 @@ impl EventPattern {
 
     /// For an exact pattern, the event type; for a prefix wildcard, the prefix including its
     /// separator (`organization.`); for `*`, `""`.
+    ///
+    /// ```
+    /// use webhook_core::EventPattern;
+    ///
+    /// let prefix = EventPattern::parse("orders/*")?;
+    /// assert_eq!((prefix.literal(), prefix.is_exact()), ("orders/", false));
+    /// let name = EventPattern::parse("pull_request")?;
+    /// assert_eq!((name.literal(), name.is_exact()), ("pull_request", true));
+    /// assert!(EventPattern::parse("*")?.is_any());
+    /// assert_eq!(prefix.to_string(), "orders/*"); // `Display` gives the pattern back
+    /// # Ok::<(), webhook_core::FilterError>(())
+    /// ```
     pub fn literal(&self) -> &str {
         match &self.kind {
             Kind::Exact(s) | Kind::Prefix(s) => s,
@@ -330,7 +353,20 @@ impl EventFilter {
         filter
     }
 
-    /// A filter that matches nothing; add patterns with [`insert`](EventFilter::insert).
+    /// A filter that matches nothing; add patterns with [`insert`](EventFilter::insert) or
+    /// [`with`](EventFilter::with).
+    ///
+    /// ```
+    /// use webhook_core::{EventFilter, EventPattern};
+    ///
+    /// let mut filter = EventFilter::none();
+    /// assert!(filter.is_empty() && !filter.matches("user.login"));
+    /// filter.insert(EventPattern::parse("user.login")?);
+    /// let filter = filter.with(EventPattern::parse("organization.*")?);
+    /// assert!(filter.matches("organization.created"));
+    /// assert_eq!(filter.to_string(), "user.login,organization.*");
+    /// # Ok::<(), webhook_core::FilterError>(())
+    /// ```
     pub fn none() -> EventFilter {
         EventFilter::default()
     }
@@ -338,6 +374,22 @@ impl EventFilter {
     /// Parses every pattern; fails on the first invalid one, and on an empty list
     /// ([`FilterError::NoPatterns`]: a filter from an empty configuration would skip every event;
     /// [`EventFilter::none`] is the filter that matches nothing).
+    ///
+    /// ```
+    /// use webhook_core::{EventFilter, FilterError};
+    ///
+    /// let filter = EventFilter::new(["issues", "pull_request.opened"])?;
+    /// assert!(filter.matches("issues.closed")); // a one-segment name takes its actions
+    /// assert!(!filter.matches("pull_request.closed"));
+    /// assert_eq!(filter.patterns().len(), 2);
+    ///
+    /// let configured: Vec<String> = Vec::new(); // e.g. an empty setting
+    /// assert_eq!(EventFilter::new(configured).unwrap_err(), FilterError::NoPatterns);
+    /// // Also parsed from a comma-separated list:
+    /// let filter: EventFilter = "organization.*, user.login".parse()?;
+    /// assert!(filter.matches("user.login"));
+    /// # Ok::<(), FilterError>(())
+    /// ```
     pub fn new<I, S>(patterns: I) -> Result<EventFilter, FilterError>
     where
         I: IntoIterator<Item = S>,
@@ -408,7 +460,18 @@ impl EventFilter {
         self.patterns.iter()
     }
 
-    /// The most specific pattern that matches `event_type`, if any.
+    /// The most specific pattern that matches `event_type`, if any (see
+    /// [`EventPattern::specificity`]): what a router dispatching on patterns picks.
+    ///
+    /// ```
+    /// use webhook_core::EventFilter;
+    ///
+    /// let filter = EventFilter::new(["*", "organization.*", "organization.directory.*"])?;
+    /// let best = filter.best_match("organization.directory.user_created");
+    /// assert_eq!(best.map(|p| p.to_string()).as_deref(), Some("organization.directory.*"));
+    /// assert_eq!(filter.best_match("user.login").map(|p| p.is_any()), Some(true));
+    /// # Ok::<(), webhook_core::FilterError>(())
+    /// ```
     pub fn best_match(&self, event_type: &str) -> Option<&EventPattern> {
         self.patterns
             .iter()

@@ -63,7 +63,21 @@ impl Rejection {
         }
     }
 
-    /// A short, stable, machine-readable code, also used as a metrics label.
+    /// A short, stable, machine-readable code, also used as a metrics label: the
+    /// [`VerifyError::code`] of a verification failure, else `payload_too_large`,
+    /// `body_read_error`, `in_flight`, `unprocessable_event` or `misconfigured`.
+    ///
+    /// ```
+    /// use webhook_core::{Rejection, VerifyError};
+    ///
+    /// // Both body limits, the webhook's own and one outside it, read alike.
+    /// assert_eq!(Rejection::BodyLimitExceeded.code(), "payload_too_large");
+    /// assert_eq!(Rejection::PayloadTooLarge { limit: 2_097_152 }.code(), "payload_too_large");
+    ///
+    /// let r = Rejection::from(VerifyError::NoSupportedSignature { name: "webhook-signature" });
+    /// assert_eq!((r.status(), r.code()), (401, "no_supported_signature"));
+    /// assert!(matches!(r, Rejection::Verify(VerifyError::NoSupportedSignature { .. })));
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             Rejection::Verify(e) => e.code(),

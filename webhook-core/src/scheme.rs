@@ -10,6 +10,11 @@ use std::str::FromStr;
 /// assert_eq!(scheme, Scheme::Stripe);
 /// assert_eq!(scheme.as_str(), "stripe");
 /// assert_eq!(Scheme::StandardWebhooks.signature_header(), "webhook-signature");
+///
+/// // Names are case-insensitive, with aliases; `Display` writes the short name back.
+/// let scheme: Scheme = "Svix".parse().unwrap();
+/// assert_eq!(scheme, Scheme::StandardWebhooks);
+/// assert_eq!(scheme.to_string(), "standard");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -115,6 +120,16 @@ impl Scheme {
     }
 
     /// The (lowercase) header that carries the sender's unique delivery id, if the scheme has one.
+    ///
+    /// ```
+    /// use webhook_core::Scheme;
+    ///
+    /// assert_eq!(Scheme::GitHub.id_header(), Some("x-github-delivery"));
+    /// assert_eq!(Scheme::Stripe.id_header(), None); // the event id is in the body
+    /// // GitHub and Shopify sign no timestamp: no replay window applies to them.
+    /// let unstamped: Vec<_> = Scheme::ALL.into_iter().filter(|s| !s.has_timestamp()).collect();
+    /// assert_eq!(unstamped, [Scheme::GitHub, Scheme::Shopify]);
+    /// ```
     pub const fn id_header(self) -> Option<&'static str> {
         match self {
             Scheme::StandardWebhooks | Scheme::Timestamped => Some(crate::headers::WEBHOOK_ID),
@@ -131,7 +146,16 @@ impl fmt::Display for Scheme {
     }
 }
 
-/// The error returned when parsing an unknown scheme name.
+/// The error returned when parsing an unknown scheme name. It holds the name as given, and its
+/// message lists the accepted ones.
+///
+/// ```
+/// use webhook_core::{Scheme, UnknownScheme};
+///
+/// let err = "hmac-sha256".parse::<Scheme>().unwrap_err();
+/// assert_eq!(err, UnknownScheme("hmac-sha256".into()));
+/// assert!(err.to_string().contains("expected one of standard, svix"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown signature scheme `{0}`: expected one of standard, svix, scalekit, stripe, github, slack, shopify, paddle, timestamped"

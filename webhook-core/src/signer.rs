@@ -60,6 +60,19 @@ impl Signer {
     /// A signer for `scheme`, with the secret given as the sender holds it (see
     /// [`Verifier::new`](crate::Verifier::new)); a `whsk_` ed25519 signing key with the `ed25519`
     /// feature signs Standard Webhooks `v1a`.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Signer, Verifier};
+    ///
+    /// let secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    /// let signer = Signer::new(Scheme::Slack, secret)?;
+    /// assert_eq!(signer.signature_header_name(), "x-slack-signature");
+    /// let body = b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&command=%2Fweather";
+    /// let headers = signer.sign("", 1_531_420_618, body);
+    /// assert_eq!(headers.get("x-slack-request-timestamp"), Some("1531420618"));
+    /// Verifier::new(Scheme::Slack, secret)?.verify_at(&headers, body, 1_531_420_618)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(scheme: Scheme, secret: &str) -> Result<Self, SecretError> {
         Signer::with_secrets(scheme, [secret])
     }
@@ -157,6 +170,21 @@ impl Signer {
     /// header where it has one (`webhook-id`, `X-GitHub-Delivery`, `X-Shopify-Webhook-Id`);
     /// `timestamp` (Unix seconds) is ignored by schemes without one. The id is signed as
     /// given: pass it without surrounding whitespace, which HTTP drops and verifiers trim.
+    ///
+    /// ```
+    /// use webhook_core::{Scheme, Signer};
+    ///
+    /// let body = br#"{"event_id":"evt_01hv8x2acma2gz8s5e3nxzdn8g","event_type":"transaction.paid"}"#;
+    /// let paddle = Signer::new(Scheme::Paddle, "pdl_ntfset_secret")?.sign("", 1_700_000_000, body);
+    /// let value = paddle.get("Paddle-Signature").unwrap();
+    /// assert!(value.starts_with("ts=1700000000;h1="));
+    ///
+    /// // Schemes with a delivery-id header carry `id`; the pairs go to any HTTP client.
+    /// let github = Signer::new(Scheme::GitHub, "gh-secret")?.sign("72d3162e", 0, body);
+    /// let names: Vec<&str> = github.iter().map(|(name, _)| name).collect();
+    /// assert_eq!(names, ["x-github-delivery", "x-hub-signature-256"]);
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> SignedHeaders {
         let ts = timestamp.to_string();
         let prefix = signed_prefix(self.scheme, id.as_bytes(), ts.as_bytes());

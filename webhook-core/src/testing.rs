@@ -94,6 +94,23 @@ impl TestDelivery {
     }
 
     /// Removes a header after signing (case-insensitive name), e.g. `webhook-signature`.
+    ///
+    /// ```
+    /// use webhook_core::testing::TestDelivery;
+    /// use webhook_core::{Signer, Verifier, VerifyError};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let (signer, verifier) = (Signer::standard(secret)?, Verifier::standard(secret)?);
+    ///
+    /// let unsigned = TestDelivery::new("{}").without_header("Webhook-Signature");
+    /// let err = verifier.verify(&unsigned.headers(&signer), &unsigned.body()).unwrap_err();
+    /// assert_eq!(err, VerifyError::MissingHeader { name: "webhook-signature" });
+    ///
+    /// let stale = TestDelivery::new("{}").timestamp(1_614_265_330);
+    /// let err = verifier.verify(&stale.headers(&signer), &stale.body()).unwrap_err();
+    /// assert_eq!(err.code(), "timestamp_too_old");
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn without_header(mut self, name: &str) -> Self {
         self.removed.push(name.to_ascii_lowercase());
         self

@@ -79,11 +79,15 @@ impl Verifier {
     /// their secrets have none, and it would fail every delivery.
     ///
     /// ```
-    /// use webhook_core::{Scheme, Verifier};
+    /// use webhook_core::{Scheme, SecretError, Verifier};
     ///
     /// let stripe = Verifier::new(Scheme::Stripe, "whsec_test_secret")?;
-    /// assert!(Verifier::new(Scheme::GitHub, "").is_err());
-    /// # Ok::<(), webhook_core::SecretError>(())
+    /// assert_eq!(stripe.signature_header_name(), "stripe-signature");
+    /// assert_eq!(Verifier::new(Scheme::GitHub, "").unwrap_err(), SecretError::Empty);
+    /// // A secret read from a file with its newline:
+    /// let err = Verifier::new(Scheme::Stripe, "whsec_test_secret\n").unwrap_err();
+    /// assert_eq!(err, SecretError::SurroundingWhitespace(Scheme::Stripe));
+    /// # Ok::<(), SecretError>(())
     /// ```
     pub fn new(scheme: Scheme, secret: &str) -> Result<Self, SecretError> {
         Verifier::with_secrets(scheme, [secret])
@@ -93,10 +97,16 @@ impl Verifier {
     /// any invalid secret.
     ///
     /// ```
-    /// use webhook_core::{Scheme, Verifier};
+    /// use webhook_core::{Scheme, Signer, Verifier};
     ///
-    /// let v = Verifier::with_secrets(Scheme::Shopify, ["new-secret", "old-secret"])?;
-    /// # Ok::<(), webhook_core::SecretError>(())
+    /// let verifier = Verifier::with_secrets(Scheme::Shopify, ["new-secret", "old-secret"])?;
+    /// assert_eq!(verifier.secret_count(), 2);
+    ///
+    /// // A delivery still signed with the old secret verifies, and says so.
+    /// let body = br#"{"id":820982911946154508}"#;
+    /// let headers = Signer::new(Scheme::Shopify, "old-secret")?.sign("b54557e4", 0, body);
+    /// assert_eq!(verifier.verify(&headers, body)?.secret_index(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_secrets<I, S>(scheme: Scheme, secrets: I) -> Result<Self, SecretError>
     where
@@ -115,8 +125,15 @@ impl Verifier {
     /// A Standard Webhooks verifier (Scalekit, Svix-powered senders).
     ///
     /// ```
-    /// let v = webhook_core::Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
-    /// # Ok::<(), webhook_core::SecretError>(())
+    /// use webhook_core::{Scheme, SecretError, Verifier};
+    ///
+    /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// assert_eq!(verifier.scheme(), Scheme::StandardWebhooks);
+    /// assert_eq!(verifier.tolerance_secs(), Some(300));
+    /// // The `whsec_` prefix is optional; the base64 after it is not.
+    /// assert!(Verifier::standard("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+    /// assert_eq!(Verifier::standard("whsec_not base64!").unwrap_err(), SecretError::InvalidBase64);
+    /// # Ok::<(), SecretError>(())
     /// ```
     pub fn standard(secret: &str) -> Result<Self, SecretError> {
         Verifier::new(Scheme::StandardWebhooks, secret)
@@ -126,9 +143,15 @@ impl Verifier {
     /// [`Verified::secret_index`] tells which one matched.
     ///
     /// ```
-    /// let v = webhook_core::Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
-    ///     .add_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD")?;
-    /// # Ok::<(), webhook_core::SecretError>(())
+    /// use webhook_core::{Signer, Verifier};
+    ///
+    /// let old = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .add_secret(old)?;
+    /// let headers = Signer::standard(old)?.sign("msg_1", 1_700_000_000, b"{}");
+    /// let verified = verifier.verify_at(&headers, b"{}", 1_700_000_000)?;
+    /// assert_eq!(verified.secret_index(), 1); // this sender has not switched yet
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_secret(mut self, secret: &str) -> Result<Self, SecretError> {
         self.keys.push(parse_verify_key(self.scheme, secret)?);
@@ -161,6 +184,24 @@ impl Verifier {
     /// Turns the timestamp check off: signatures are still verified, but any timestamp is
     /// accepted. For replaying stored deliveries and for tests; a live endpoint should keep the
     /// check (it is the replay protection).
+    ///
+    /// ```
+    /// use webhook_core::Verifier;
+    ///
+    /// // A delivery stored in 2021, verified again today.
+    /// let headers = [
+    ///     ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+    ///     ("webhook-timestamp", "1614265330"),
+    ///     ("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+    /// ];
+    /// let body = br#"{"test": 2432232314}"#;
+    /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// assert!(verifier.verify(&headers, body).is_err()); // years out of tolerance
+    /// let replay = verifier.without_timestamp_check();
+    /// assert_eq!(replay.tolerance_secs(), None);
+    /// assert!(replay.verify(&headers, body).is_ok());
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn without_timestamp_check(mut self) -> Self {
         self.tolerance = None;
         self
@@ -236,7 +277,27 @@ impl Verifier {
         &self.signature_header
     }
 
-    /// Verifies a delivery against the verifier's clock.
+    /// Verifies a delivery against the verifier's clock: the headers (any [`Headers`]: an
+    /// `http::HeaderMap`, a slice of pairs, [`SignedHeaders`](crate::SignedHeaders)) and the
+    /// exact raw body bytes.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webhook_core::{FixedClock, Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .with_clock(Arc::new(FixedClock(1614265330))); // in production: the system clock
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse()?);
+    /// headers.insert("webhook-timestamp", "1614265330".parse()?);
+    /// headers.insert("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".parse()?);
+    ///
+    /// assert!(verifier.verify(&headers, br#"{"test": 2432232314}"#).is_ok());
+    /// let err = verifier.verify(&headers, br#"{"test": 1}"#).unwrap_err(); // modified body
+    /// assert!(matches!(err, VerifyError::SignatureMismatch { .. }));
+    /// assert_eq!(err.status(), 401);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify<H: Headers + ?Sized>(
         &self,
         headers: &H,
@@ -245,7 +306,24 @@ impl Verifier {
         self.verify_at(headers, body, self.clock.now_unix())
     }
 
-    /// Verifies a delivery as if the time were `now` (Unix seconds).
+    /// Verifies a delivery as if the time were `now` (Unix seconds): for tests, and for tools
+    /// that check a delivery against the time it was received.
+    ///
+    /// ```
+    /// use webhook_core::{Verifier, VerifyError};
+    ///
+    /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let headers = [
+    ///     ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+    ///     ("webhook-timestamp", "1614265330"),
+    ///     ("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+    /// ];
+    /// let body = br#"{"test": 2432232314}"#;
+    /// assert!(verifier.verify_at(&headers, body, 1614265330 + 300).is_ok());
+    /// let late = verifier.verify_at(&headers, body, 1614265330 + 301).unwrap_err();
+    /// assert_eq!(late, VerifyError::TimestampTooOld { timestamp: 1614265330, age: 301, tolerance: 300 });
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn verify_at<H: Headers + ?Sized>(
         &self,
         headers: &H,

@@ -163,6 +163,14 @@ catalog! {
 
 impl ScalekitEvent {
     /// The catalog entry of a documented event type.
+    ///
+    /// ```
+    /// use webhook_core::scalekit::ScalekitEvent;
+    ///
+    /// let entry = ScalekitEvent::catalog_entry("organization.directory.user_created").unwrap();
+    /// assert_eq!((entry.object, entry.display_name), ("DirectoryUser", "Directory User Created"));
+    /// assert!(!ScalekitEvent::is_known_type("scalekit.dir.user.create")); // a legacy name
+    /// ```
     pub fn catalog_entry(event_type: &str) -> Option<&'static CatalogEntry> {
         Self::CATALOG.iter().find(|e| e.event_type == event_type)
     }
@@ -178,6 +186,19 @@ impl ScalekitEvent {
     }
 
     /// Types `data` that was stored or received apart from its envelope.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use webhook_core::scalekit::ScalekitEvent;
+    ///
+    /// let data = json!({ "id": "role_1", "name": "admin", "display_name": "Admin" });
+    /// let event = ScalekitEvent::from_value("role.created", data.clone())?;
+    /// assert!(matches!(&event, ScalekitEvent::RoleCreated(role) if role.name.as_deref() == Some("admin")));
+    /// let unknown = ScalekitEvent::from_value("role.renamed", data)?;
+    /// assert!(unknown.is_unknown());
+    /// assert_eq!(unknown.event_type(), "role.renamed");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn from_value(event_type: &str, data: Value) -> Result<Self, serde_json::Error> {
         Self::deserialize_data(event_type, data)
     }

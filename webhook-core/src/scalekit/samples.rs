@@ -130,6 +130,18 @@ pub fn sample(event_type: &str) -> Option<String> {
 }
 
 /// A full sample body with the event id and time you choose (a fresh one per `send`).
+///
+/// ```
+/// use webhook_core::scalekit::{self, samples};
+/// use webhook_core::time::OffsetDateTime;
+///
+/// let at = OffsetDateTime::from_unix_timestamp(1_700_000_000)?;
+/// let body = samples::sample_with("organization.created", "evt_1", at).unwrap();
+/// let event = scalekit::parse(body.as_bytes())?;
+/// assert_eq!((event.id.as_str(), event.occurred_at), ("evt_1", at));
+/// assert_eq!(event.organization_id.as_deref(), Some(samples::ORGANIZATION_ID));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn sample_with(
     event_type: &str,
     event_id: &str,
