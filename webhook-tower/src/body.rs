@@ -15,6 +15,38 @@ pin_project! {
     /// service's body `B`, untouched; the body `R` of a rejection (from the
     /// [`OnRejection`](crate::OnRejection) handler); or the small body of a delivery the layer
     /// acknowledged itself (duplicate, unsubscribed).
+    ///
+    /// ```
+    /// # use std::{convert::Infallible, sync::Arc};
+    /// # use http::{Request, Response};
+    /// # use tower::{Layer, ServiceExt, service_fn};
+    /// # use webhook_tower::webhook_core::{FixedClock, Signer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// use bytes::Bytes;
+    /// use http_body_util::BodyExt;
+    /// use webhook_tower::{Full, ResponseBody, WebhookVerify};
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let handler = service_fn(|_req: Request<Full<Bytes>>| async {
+    ///     Ok::<_, Infallible>(Response::new(Full::from("handled")))
+    /// });
+    /// let layer = WebhookVerify::new(secret).clock(Arc::new(FixedClock(1_700_000_000)));
+    /// let svc = layer.layer(handler);
+    /// let headers = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, b"{}");
+    /// # let request = || {
+    /// #     let mut req = Request::post("/webhooks").body(Full::<Bytes>::from("{}")).unwrap();
+    /// #     *req.headers_mut() = headers.clone().into();
+    /// #     req
+    /// # };
+    ///
+    /// // The inner service's body, then the layer's own answer to a retry: one body type.
+    /// let first: Response<ResponseBody<Full<Bytes>>> = svc.clone().oneshot(request()).await?;
+    /// assert_eq!(first.into_body().collect().await?.to_bytes(), "handled");
+    /// let retry = svc.oneshot(request()).await?;
+    /// assert_eq!(retry.into_body().collect().await?.to_bytes(), r#"{"status":"duplicate"}"#);
+    /// # Ok(()) }
+    /// ```
     pub struct ResponseBody<B, R = Full<Bytes>> {
         #[pin]
         kind: Kind<B, R>,

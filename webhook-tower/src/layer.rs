@@ -151,6 +151,27 @@ impl<R> WebhookVerify<R> {
     /// and then answered 413, so a request never buffers more than this. Under axum, a limit
     /// over 2 MB also needs `DefaultBodyLimit::max` for axum's own `Bytes`, `Json` and `String`
     /// extractors (see [Body types](crate#body-types)).
+    ///
+    /// ```
+    /// # use std::{convert::Infallible, sync::Arc};
+    /// # use http::{Request, Response};
+    /// # use tower::{Layer, ServiceExt, service_fn};
+    /// # use webhook_tower::webhook_core::{FixedClock, Signer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// use webhook_tower::{DEFAULT_BODY_LIMIT, Full, WebhookVerify};
+    ///
+    /// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    /// assert_eq!(layer.body_limit_bytes(), DEFAULT_BODY_LIMIT);
+    /// let layer = layer.body_limit(64 * 1024);
+    /// # let handler = service_fn(|_req: Request<Full<bytes::Bytes>>| async {
+    /// #     Ok::<_, Infallible>(Response::new(Full::from("ok")))
+    /// # });
+    /// let big = Request::post("/webhooks").header("content-length", "1048576").body(Full::<bytes::Bytes>::from("{}"))?;
+    /// let res = layer.layer(handler).oneshot(big).await?;
+    /// assert_eq!(res.status(), 413); // refused before the body is read
+    /// # Ok(()) }
+    /// ```
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config_mut().limit = bytes;
         self
@@ -160,6 +181,34 @@ impl<R> WebhookVerify<R> {
     /// the inner service (the sender stops retrying them). Deliveries without an event type are
     /// always passed on, and so is Slack's `url_verification`, whose challenge the handler must
     /// answer ([`Delivery::subscribed`](webhook_core::Delivery::subscribed)).
+    ///
+    /// ```
+    /// # use std::{convert::Infallible, sync::Arc};
+    /// # use http::{Request, Response};
+    /// # use tower::{Layer, ServiceExt, service_fn};
+    /// # use webhook_tower::webhook_core::{FixedClock, Signer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// # use http_body_util::BodyExt;
+    /// use webhook_tower::{Full, WebhookVerify};
+    /// use webhook_tower::webhook_core::EventFilter;
+    ///
+    /// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let layer = WebhookVerify::new(secret)
+    ///     .events(EventFilter::new(["organization.*"])?)
+    ///     .clock(Arc::new(FixedClock(1_700_000_000)));
+    /// let handler = service_fn(|_req: Request<Full<bytes::Bytes>>| async {
+    ///     Ok::<_, Infallible>(Response::new(Full::from("handled")))
+    /// });
+    ///
+    /// let body = r#"{"type":"user.login"}"#;
+    /// let mut req = Request::post("/webhooks").body(Full::<bytes::Bytes>::from(body))?;
+    /// *req.headers_mut() = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body.as_bytes()).into();
+    /// let res = layer.layer(handler).oneshot(req).await?;
+    /// assert_eq!(res.status(), 200); // acknowledged, the handler not called
+    /// assert_eq!(res.into_body().collect().await?.to_bytes(), r#"{"status":"unsubscribed"}"#);
+    /// # Ok(()) }
+    /// ```
     pub fn events(mut self, filter: EventFilter) -> Self {
         self.config_mut().filter = Some(filter);
         self
@@ -239,6 +288,16 @@ impl<R> WebhookVerify<R> {
     }
 
     /// Uses `clock` for the timestamp check and the dedupe store (tests, replays).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use webhook_tower::WebhookVerify;
+    /// use webhook_tower::webhook_core::FixedClock;
+    ///
+    /// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    ///     .clock(Arc::new(FixedClock(1_700_000_000)));
+    /// assert_eq!(layer.verifier().clock().now_unix(), 1_700_000_000);
+    /// ```
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         let config = self.config_mut();
         config.verifier = config.verifier.clone().with_clock(clock);

@@ -23,9 +23,14 @@ use crate::observe::Outcome;
 /// keeps its answer (the rejection is still counted).
 ///
 /// ```
-/// use webhook_tower::{Full, OnRejection, WebhookVerify};
+/// # use std::convert::Infallible;
+/// # use tower::{Layer, ServiceExt, service_fn};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// use http::{Request, Response, StatusCode};
+/// use http_body_util::BodyExt;
+/// use webhook_tower::{Full, WebhookVerify};
 /// use webhook_tower::webhook_core::Rejection;
-/// use http::{Response, StatusCode};
 ///
 /// // Plain-text answers, and no hint of *why* a signature failed.
 /// let layer = WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").on_rejection(|r: &Rejection| {
@@ -33,6 +38,15 @@ use crate::observe::Outcome;
 ///     *res.status_mut() = StatusCode::from_u16(r.status()).unwrap_or(StatusCode::BAD_REQUEST);
 ///     res
 /// });
+/// # let handler = service_fn(|_req: Request<Full<bytes::Bytes>>| async {
+/// #     Ok::<_, Infallible>(Response::new(Full::from("ok")))
+/// # });
+/// let unsigned = Request::post("/webhooks").body(Full::<bytes::Bytes>::from("{}"))?;
+/// let res = layer.layer(handler).oneshot(unsigned).await?;
+/// assert_eq!(res.status(), 400);
+/// assert!(res.extensions().get::<Rejection>().is_some()); // added by the layer
+/// assert_eq!(res.into_body().collect().await?.to_bytes(), "missing_header");
+/// # Ok(()) }
 /// ```
 pub trait OnRejection: Clone {
     /// The body of its responses.
@@ -74,6 +88,16 @@ pub struct DefaultRejection;
 
 impl DefaultRejection {
     /// The default response for `rejection`, for custom handlers that only want to adjust it.
+    ///
+    /// ```
+    /// use webhook_tower::DefaultRejection;
+    /// use webhook_tower::webhook_core::{Rejection, VerifyError};
+    ///
+    /// let mismatch = VerifyError::SignatureMismatch { candidates: 1, secrets: 2 };
+    /// let res = DefaultRejection::response(&Rejection::from(mismatch));
+    /// assert_eq!(res.status(), 401);
+    /// assert_eq!(res.headers()["content-type"], "application/json");
+    /// ```
     pub fn response(rejection: &Rejection) -> Response<Full<Bytes>> {
         let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::BAD_REQUEST);
         json_response(status, Bytes::from(rejection.json_body()))

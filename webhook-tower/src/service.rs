@@ -20,6 +20,31 @@ use crate::rejection::OnRejection;
 /// It accepts any request body (`B: http_body::Body`) and calls the inner service with
 /// `Request<Full<Bytes>>`: the buffered, verified body, with a
 /// [`Delivery`](webhook_core::Delivery) in the request extensions.
+///
+/// ```
+/// # use std::{convert::Infallible, sync::Arc};
+/// # use tower::{Layer, ServiceExt, service_fn};
+/// # use webhook_tower::webhook_core::{FixedClock, Signer};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// # use http::{Request, Response};
+/// use webhook_tower::{Full, WebhookVerify};
+/// use webhook_tower::webhook_core::Delivery;
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let inner = service_fn(|req: Request<Full<bytes::Bytes>>| async move {
+///     let delivery = req.extensions().get::<Delivery>().unwrap(); // put there by the layer
+///     let status = if delivery.event_type() == Some("organization.created") { 204 } else { 422 };
+///     Ok::<_, Infallible>(Response::builder().status(status).body(Full::default()).unwrap())
+/// });
+/// let svc = WebhookVerify::new(secret).clock(Arc::new(FixedClock(1_700_000_000))).layer(inner);
+///
+/// let body = r#"{"type":"organization.created"}"#;
+/// let mut req = Request::post("/webhooks").body(Full::<bytes::Bytes>::from(body))?;
+/// *req.headers_mut() = Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body.as_bytes()).into();
+/// assert_eq!(svc.oneshot(req).await?.status(), 204);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct WebhookVerifyService<S, R> {
     inner: S,
