@@ -15,25 +15,29 @@ use crate::VerifiedEventRejection;
 /// `Option<VerifiedDelivery>` is `None` on routes without the layer.
 ///
 /// ```
+/// # use http_body_util::BodyExt;
+/// # use tower::ServiceExt;
+/// # use webhook_axum::testing::SignedRequest;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum::{Router, routing::post};
 /// use webhook_axum::{VerifiedDelivery, WebhookVerify};
 ///
 /// async fn store(delivery: VerifiedDelivery) -> String {
-///     format!(
-///         "{} {} {:?} at {:?}: {} bytes",
-///         delivery.scheme(),
-///         delivery.id().unwrap_or("-"),
-///         delivery.event_type(),
-///         delivery.verified().timestamp(),
-///         delivery.body().len(),
-///     )
+///     let id = delivery.id().unwrap_or("-");
+///     format!("{} {id} {:?}: {} bytes", delivery.scheme(), delivery.event_type(), delivery.body().len())
 /// }
 ///
+/// const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// let app: Router = Router::new().route(
 ///     "/webhooks",
 ///     // `route_layer`: the layer on this route only, not on the router's other routes.
-///     post(store).route_layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
+///     post(store).route_layer(WebhookVerify::new(SECRET)),
 /// );
+/// let req = SignedRequest::new(SECRET, r#"{"type":"user.login"}"#).id("msg_1").uri("/webhooks");
+/// let res = app.oneshot(req.build()).await?;
+/// assert_eq!(res.into_body().collect().await?.to_bytes(), r#"standard msg_1 Some("user.login"): 21 bytes"#);
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedDelivery(pub Delivery);

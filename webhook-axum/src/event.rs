@@ -30,19 +30,27 @@ use crate::VerifiedEventRejection;
 ///   answered by the layer's rejection handler.
 ///
 /// ```
+/// # use tower::ServiceExt;
+/// # use webhook_axum::testing::SignedRequest;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum::{Router, routing::post};
 /// use webhook_axum::{Event, VerifiedEvent, WebhookVerify};
 /// use webhook_axum::scalekit::DirectoryUser;
 ///
-/// async fn user_created(VerifiedEvent(event): VerifiedEvent<Event<DirectoryUser>>) {
-///     println!("{} joined {}", event.data.id, event.data.organization_id);
+/// async fn user_created(VerifiedEvent(event): VerifiedEvent<Event<DirectoryUser>>) -> String {
+///     format!("{} joined {}", event.data.id, event.data.organization_id)
 /// }
 ///
-/// let app: Router = Router::new().route(
-///     "/webhooks/users",
-///     // `route_layer`: the layer on this route only, not on the router's other routes.
-///     post(user_created).route_layer(WebhookVerify::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")),
-/// );
+/// const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// // `route_layer`: the layer on this route only, not on the router's other routes.
+/// let app: Router = Router::new().route("/users", post(user_created).route_layer(WebhookVerify::new(SECRET)));
+/// let created = SignedRequest::scalekit(SECRET, "organization.directory.user_created").uri("/users");
+/// assert_eq!(app.clone().oneshot(created.build()).await?.status(), 200);
+/// // Authentic, but not a directory user: 422, naming the field.
+/// let login = SignedRequest::scalekit(SECRET, "user.login").uri("/users");
+/// assert_eq!(app.oneshot(login.build()).await?.status(), 422);
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[must_use]

@@ -47,7 +47,34 @@ impl VerifiedEventRejection {
         self.rejection().json_body()
     }
 
-    /// The shared [`Rejection`] this maps to (`misconfigured` or `unprocessable_event`).
+    /// The shared [`Rejection`] this maps to (`misconfigured` or `unprocessable_event`), for a
+    /// handler that takes `Result<VerifiedEvent<T>, VerifiedEventRejection>` to answer it itself.
+    ///
+    /// ```
+    /// # use tower::ServiceExt;
+    /// # use webhook_axum::testing::SignedRequest;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum::{Router, http::StatusCode, routing::post};
+    /// use webhook_axum::{Event, VerifiedEvent, VerifiedEventRejection, WebhookVerify};
+    /// use webhook_axum::scalekit::Organization;
+    ///
+    /// type Parsed = Result<VerifiedEvent<Event<Organization>>, VerifiedEventRejection>;
+    /// async fn handler(event: Parsed) -> StatusCode {
+    ///     match event {
+    ///         Ok(_) => StatusCode::NO_CONTENT,
+    ///         // Not an organization event: accept it, so that the sender stops retrying.
+    ///         Err(err) if err.rejection().code() == "unprocessable_event" => StatusCode::ACCEPTED,
+    ///         Err(err) => err.status(),
+    ///     }
+    /// }
+    ///
+    /// # const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let app: Router = Router::new().route("/", post(handler).route_layer(WebhookVerify::new(SECRET)));
+    /// let res = app.oneshot(SignedRequest::scalekit(SECRET, "user.login").build()).await?;
+    /// assert_eq!(res.status(), StatusCode::ACCEPTED); // another status than 422: it stands
+    /// # Ok(()) }
+    /// ```
     pub fn rejection(&self) -> Rejection {
         match self {
             VerifiedEventRejection::MissingLayer => Rejection::Misconfigured(MISSING_LAYER),

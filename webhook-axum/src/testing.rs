@@ -38,7 +38,8 @@ pub use webhook_core::testing::Tamper;
 
 /// Builds a correctly signed webhook request for tower and axum tests, under any [`Scheme`],
 /// with a chosen id and timestamp, and optional tampering. webhook-actix's
-/// `testing::SignedRequest` has the same constructors and builder methods.
+/// `testing::SignedRequest` has the same constructors and builder methods, but for
+/// [`method`](SignedRequest::method) (it always sends a `POST`).
 ///
 /// Each builder gets a fresh delivery id (`msg_test_<n>`) so that the layer's duplicate
 /// detection does not mistake separate tests for retries; set [`id`](SignedRequest::id) to test
@@ -155,6 +156,18 @@ impl SignedRequest {
     }
 
     /// Removes a header after signing, e.g. `webhook-signature`.
+    ///
+    /// ```
+    /// use webhook_axum::testing::SignedRequest;
+    /// use webhook_axum::{Verifier, VerifyError};
+    ///
+    /// const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let req = SignedRequest::new(SECRET, "{}").without_header("webhook-signature");
+    /// let err = Verifier::standard(SECRET)?.verify(&req.headers(), &req.body()).unwrap_err();
+    /// assert_eq!(err, VerifyError::MissingHeader { name: "webhook-signature" });
+    /// assert_eq!(err.status(), 400); // what the layer answers
+    /// # Ok::<(), webhook_axum::SecretError>(())
+    /// ```
     pub fn without_header(mut self, name: &str) -> Self {
         if name.eq_ignore_ascii_case("content-type") {
             self.json = false;
@@ -166,6 +179,20 @@ impl SignedRequest {
     /// Spoils the request after signing, as webhook-actix's `SignedRequest::tamper` does; kinds
     /// add up ([`tamper_body`](SignedRequest::tamper_body),
     /// [`tamper_signature`](SignedRequest::tamper_signature)).
+    ///
+    /// ```
+    /// use webhook_axum::testing::{SignedRequest, Tamper};
+    /// use webhook_axum::{Verifier, VerifyError};
+    ///
+    /// const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let verifier = Verifier::standard(SECRET)?;
+    /// for tamper in [Tamper::Body, Tamper::Signature] {
+    ///     let req = SignedRequest::new(SECRET, r#"{"type":"user.login"}"#).tamper(tamper);
+    ///     let err = verifier.verify(&req.headers(), &req.body()).unwrap_err();
+    ///     assert!(matches!(err, VerifyError::SignatureMismatch { .. }), "{tamper:?}");
+    /// }
+    /// # Ok::<(), webhook_axum::SecretError>(())
+    /// ```
     pub fn tamper(mut self, tamper: Tamper) -> Self {
         self.delivery = self.delivery.tamper(tamper);
         self
@@ -219,6 +246,18 @@ impl SignedRequest {
 
     /// The request with any body type built from [`Bytes`] (e.g. `http_body_util::Full<Bytes>`
     /// for plain tower services).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http_body_util::Full;
+    /// use webhook_axum::testing::SignedRequest;
+    ///
+    /// let req = SignedRequest::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "{}")
+    ///     .uri("/webhooks")
+    ///     .build_with::<Full<Bytes>>();
+    /// assert_eq!(req.uri(), "/webhooks");
+    /// assert_eq!(req.headers()["content-type"], "application/json");
+    /// ```
     ///
     /// # Panics
     /// If the URI is invalid, or as [`headers`](SignedRequest::headers).
