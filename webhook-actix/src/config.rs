@@ -34,6 +34,9 @@ type ErrorHandler = dyn Fn(Rejection, &HttpRequest) -> actix_web::Error + Send +
 ///     .body_limit(512 * 1024)
 ///     .tolerance(Duration::from_secs(300))
 ///     .events(EventFilter::new(["organization.*", "user.login"])?);
+/// assert_eq!(config.verifier().secret_count(), 2);
+/// assert_eq!(config.body_limit_bytes(), 512 * 1024);
+/// assert!(!config.event_filter().matches("user.logout"));
 /// let app = App::new().app_data(config);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -226,6 +229,18 @@ impl WebhookConfig {
 
     /// The configuration registered for `req`: the innermost `WebhookConfig` in `app_data`, or,
     /// when there is none, the innermost `web::Data<WebhookConfig>`.
+    ///
+    /// ```
+    /// use actix_web::{test::TestRequest, web};
+    /// use webhook_actix::WebhookConfig;
+    ///
+    /// let config = WebhookConfig::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?.source("scalekit");
+    /// let req = TestRequest::default().app_data(web::Data::new(config)).to_http_request();
+    /// let found = WebhookConfig::from_req(&req).map(WebhookConfig::source_name);
+    /// assert_eq!(found, Some(Some("scalekit")));
+    /// assert!(WebhookConfig::from_req(&TestRequest::default().to_http_request()).is_none());
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn from_req(req: &HttpRequest) -> Option<&WebhookConfig> {
         req.app_data::<WebhookConfig>().or_else(|| {
             req.app_data::<web::Data<WebhookConfig>>()

@@ -76,7 +76,16 @@ impl WebhookError {
         }
     }
 
-    /// The JSON response body.
+    /// The JSON response body: the [`Rejection::json_body`], or `{"status":"unsubscribed"}` /
+    /// `{"status":"duplicate"}` for an acknowledgement.
+    ///
+    /// ```
+    /// use webhook_actix::WebhookError;
+    ///
+    /// let ack = WebhookError::Unsubscribed { event_type: Some("user.logout".into()) };
+    /// assert_eq!(ack.json_body(), r#"{"status":"unsubscribed"}"#);
+    /// assert!(ack.rejection().is_none());
+    /// ```
     pub fn json_body(&self) -> String {
         match self {
             WebhookError::Rejected(r) => r.json_body(),

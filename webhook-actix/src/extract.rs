@@ -23,10 +23,10 @@ const MISSING_CONFIG: &str = "no `WebhookConfig` registered for this route: add 
 ///
 /// Extraction reads the raw body (up to the configured limit), verifies it with the
 /// [`WebhookConfig`] found in `app_data`, acknowledges unsubscribed event types with `200`,
+/// under [`WebhookDedupe`](crate::WebhookDedupe) answers duplicates `200` and in-flight repeats
+/// `409` (before typing: a duplicate is acknowledged even if `T` no longer fits it), then
 /// deserializes `T` with [`Delivery::json`] (`422` naming the field on mismatch, without echoing
-/// values from the body), and, under
-/// [`WebhookDedupe`](crate::WebhookDedupe), answers duplicates `200` and in-flight repeats `409`.
-/// The handler only runs for a new, authentic, subscribed delivery. It consumes the body, so it
+/// values from the body). The handler only runs for a new, authentic, subscribed delivery. It consumes the body, so it
 /// must be the only body extractor of the handler.
 ///
 /// `T` is whatever the sender sends: [`webhook_core::Event<…>`](webhook_core::Event) is
@@ -54,21 +54,31 @@ const MISSING_CONFIG: &str = "no `WebhookConfig` registered for this route: add 
 /// [`into_parts`](Self::into_parts).
 ///
 /// ```
+/// # use actix_web::{App, test, web};
+/// # use webhook_actix::{WebhookConfig, testing::SignedRequest};
+/// # #[actix_web::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use actix_web::HttpResponse;
 /// use serde::Deserialize;
 /// use webhook_actix::VerifiedEvent;
 ///
 /// #[derive(Deserialize)]
-/// struct OrgCreated {
-///     #[serde(rename = "type")]
-///     kind: String,
-///     data: serde_json::Value,
-/// }
+/// struct OrgCreated { r#type: String, data: serde_json::Value }
 ///
 /// async fn handle(event: VerifiedEvent<OrgCreated>) -> HttpResponse {
-///     println!("{} {:?}", event.kind, event.delivery().id());
-///     HttpResponse::NoContent().finish()
+///     let (created, delivery) = event.into_parts();
+///     HttpResponse::Ok().body(format!("{} {}", created.r#type, delivery.id().unwrap_or("-")))
 /// }
+/// # const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// # let app = App::new().app_data(WebhookConfig::secret(SECRET)?).route("/", web::post().to(handle));
+/// # let app = test::init_service(app).await;
+///
+/// let req = SignedRequest::new(SECRET, r#"{"type":"organization.created","data":{}}"#).id("msg_1");
+/// let res = test::call_service(&app, req.to_request()).await;
+/// assert_eq!(test::read_body(res).await, "organization.created msg_1");
+/// let res = test::call_service(&app, req.tamper_signature().to_request()).await;
+/// assert_eq!(res.status(), 401); // the handler never ran
+/// # Ok(()) }
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedEvent<T> {
@@ -143,14 +153,28 @@ impl<T: DeserializeOwned + 'static> FromRequest for VerifiedEvent<T> {
 /// rejection.
 ///
 /// ```
+/// # use actix_web::{App, test, web};
+/// # use webhook_actix::{WebhookConfig, testing::SignedRequest};
+/// # use webhook_actix::webhook_core::Scheme;
+/// # #[actix_web::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use actix_web::HttpResponse;
 /// use webhook_actix::VerifiedDelivery;
 ///
 /// async fn handle(delivery: VerifiedDelivery) -> HttpResponse {
-///     let _raw: &[u8] = delivery.body();
-///     println!("{:?} {:?} {}", delivery.id(), delivery.event_type(), delivery.scheme());
-///     HttpResponse::NoContent().finish()
+///     let raw: &[u8] = delivery.body(); // the exact bytes that were verified
+///     let event_type = delivery.event_type().unwrap_or("-");
+///     HttpResponse::Ok().body(format!("{} {event_type}: {} bytes", delivery.scheme(), raw.len()))
 /// }
+///
+/// let config = WebhookConfig::secrets(Scheme::GitHub, ["gh-secret"])?;
+/// # let app = App::new().app_data(config).route("/", web::post().to(handle));
+/// # let app = test::init_service(app).await;
+/// let req = SignedRequest::with_scheme(Scheme::GitHub, "gh-secret", r#"{"action":"opened"}"#)
+///     .header("X-GitHub-Event", "issues");
+/// let res = test::call_service(&app, req.to_request()).await;
+/// assert_eq!(test::read_body(res).await, "github issues.opened: 19 bytes");
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedDelivery(pub Delivery);

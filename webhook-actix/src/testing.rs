@@ -185,6 +185,25 @@ impl SignedRequest {
 
     /// An actix-web [`TestRequest`] carrying the signed delivery, to adjust further. Its
     /// `Content-Type` is `application/json` unless [`header`](Self::header) set another.
+    ///
+    /// Calling an extractor directly, with a configuration added to the request:
+    ///
+    /// ```
+    /// # #[actix_web::main]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use actix_web::FromRequest;
+    /// use webhook_actix::testing::SignedRequest;
+    /// use webhook_actix::{VerifiedDelivery, WebhookConfig};
+    ///
+    /// const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let (req, mut payload) = SignedRequest::new(SECRET, r#"{"type":"user.login"}"#)
+    ///     .to_test_request()
+    ///     .app_data(WebhookConfig::secret(SECRET)?)
+    ///     .to_http_parts();
+    /// let delivery = VerifiedDelivery::from_request(&req, &mut payload).await?;
+    /// assert_eq!(delivery.event_type(), Some("user.login"));
+    /// # Ok(()) }
+    /// ```
     pub fn to_test_request(&self) -> TestRequest {
         let headers = self.headers();
         let mut req = TestRequest::post().uri(&self.uri);

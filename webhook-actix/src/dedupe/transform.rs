@@ -27,9 +27,33 @@ use super::WebhookDedupeMiddleware;
 /// timestamp check.
 ///
 /// It also opens the request's debug-level `webhook` span around the handler (fields
-/// `webhook.id`, `webhook.event_type`, `webhook.scheme`, `webhook.secret_index`,
-/// `webhook.outcome`), so that the
-/// handler's logs carry the delivery.
+/// `webhook.source`, `webhook.id`, `webhook.event_type`, `webhook.scheme`,
+/// `webhook.secret_index`, `webhook.outcome`), so that the handler's logs carry the delivery.
+///
+/// ```
+/// # use actix_web::{App, HttpResponse, test, web};
+/// # use webhook_actix::{VerifiedDelivery, WebhookConfig, testing::SignedRequest};
+/// # #[actix_web::main]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use webhook_actix::WebhookDedupe;
+///
+/// const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let config = WebhookConfig::secret(SECRET)?;
+/// let dedupe = WebhookDedupe::memory_for(&config); // once, shared by every worker
+/// let app = App::new().app_data(config).service(
+///     web::resource("/webhooks")
+///         .wrap(dedupe.clone())
+///         .route(web::post().to(|_: VerifiedDelivery| async { HttpResponse::NoContent() })),
+/// );
+/// # let app = test::init_service(app).await;
+/// let delivery = SignedRequest::new(SECRET, "{}").uri("/webhooks").id("msg_1");
+/// let first = test::call_service(&app, delivery.to_request()).await;
+/// assert_eq!(first.status(), 204);
+/// let retry = test::call_service(&app, delivery.to_request()).await;
+/// assert_eq!(retry.status(), 200); // acknowledged, the handler not run again
+/// assert_eq!(test::read_body(retry).await, r#"{"status":"duplicate"}"#);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 pub struct WebhookDedupe {
     store: Arc<dyn DedupeStore>,
