@@ -95,7 +95,7 @@ pub use verifier::{DEFAULT_TOLERANCE, Verifier};
 /// The crates of [`Delivery::body`] (`Bytes`) and of [`Event::occurred_at`] (`time`).
 pub use {bytes, time};
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (they take an `http::HeaderMap`).
+#[cfg(all(doctest, feature = "http"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
