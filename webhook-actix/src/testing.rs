@@ -62,6 +62,8 @@ pub struct SignedRequest {
     signer: Signer,
     delivery: TestDelivery,
     uri: String,
+    /// Whether the request gets `Content-Type: application/json` when no header sets one.
+    json: bool,
 }
 
 impl SignedRequest {
@@ -93,6 +95,7 @@ impl SignedRequest {
             signer,
             delivery: TestDelivery::new(body),
             uri: "/".to_owned(),
+            json: true,
         }
     }
 
@@ -154,8 +157,12 @@ impl SignedRequest {
         self.tamper(Tamper::Signature)
     }
 
-    /// Leaves out a signed header (case-insensitive name).
+    /// Leaves out a header (case-insensitive name): a signed one, or `Content-Type`, which the
+    /// request otherwise carries as `application/json`.
     pub fn without_header(mut self, name: &str) -> Self {
+        if name.eq_ignore_ascii_case("content-type") {
+            self.json = false;
+        }
         self.delivery = self.delivery.without_header(name);
         self
     }
@@ -207,9 +214,10 @@ impl SignedRequest {
     pub fn to_test_request(&self) -> TestRequest {
         let headers = self.headers();
         let mut req = TestRequest::post().uri(&self.uri);
-        if !headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        if self.json
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
         {
             req = req.insert_header(ContentType::json());
         }
