@@ -212,6 +212,61 @@ async fn accepts_are_stored_while_a_long_prune_runs() {
     );
 }
 
+/// A re-drive of many dead letters lets group commits through between its chunks, as a prune
+/// does: one statement over them all held the write connection for seconds (4.9 s for a
+/// million rows), and accepts waiting behind it timed out with a 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepts_are_stored_while_a_long_redrive_runs() {
+    const N: usize = 30_000;
+    let (_dir, url) = support::temp_db();
+    let b = Arc::new(
+        SqliteBackend::connect(&url, Durability::Process)
+            .await
+            .unwrap(),
+    );
+    for start in (0..N).step_by(10_000) {
+        let batch: Vec<_> = (start..start + 10_000)
+            .map(|i| suite::new(&format!("d{i}"), "t", suite::T0))
+            .collect();
+        b.accept_batch(&batch).await.unwrap();
+    }
+    let claimed = b
+        .claim("W", N as u32, suite::T0, suite::T0 + 60_000)
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = claimed
+        .iter()
+        .map(|d| {
+            let dead = webhook_inbox::OutcomeResult::Dead {
+                error: "gone".into(),
+            };
+            webhook_inbox::Outcome::new(d.id, None, "W", suite::T0 + 10, 1, dead)
+        })
+        .collect();
+    b.record(&outcomes).await.unwrap();
+    let redriving = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let n = b.redrive_all_dead(suite::T0 + 20).await.unwrap();
+            (n, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let started = std::time::Instant::now();
+    b.accept_batch(&[suite::new("during", "t", suite::T0 + 20)])
+        .await
+        .unwrap();
+    let accept = started.elapsed();
+    let (n, redrive) = redriving.await.unwrap();
+    assert_eq!(n, N as u64);
+    eprintln!("redrive {redrive:?}, accept during it {accept:?}");
+    assert!(
+        accept * 4 < redrive,
+        "accept {accept:?} waited for the redrive ({redrive:?})"
+    );
+}
+
 /// A one-segment name is noted with a `prefix` row for its subtypes (which the previous version
 /// reads as it did), once even beside the same prefix pattern.
 #[tokio::test]

@@ -33,7 +33,8 @@ const COLUMNS: &str = "id, dedupe_key, scheme, message_id, event_id, event_type,
 /// Deliveries per multi-row INSERT, well under SQLite's 32766 bound parameters.
 const INSERT_CHUNK: usize = 500;
 
-/// Rows a prune deletes per statement (see `delete_in_chunks`).
+/// Rows a prune deletes, or a re-drive of every dead letter re-queues, per statement (see
+/// `delete_in_chunks`).
 const PRUNE_CHUNK: i64 = 2_000;
 
 /// Ids per lease update (one bound parameter each; a worker can hold more than SQLite's 32766).
@@ -820,16 +821,33 @@ impl Backend for SqliteBackend {
         Box::pin(self.requeue(id, now_ms, "redrive"))
     }
 
+    /// The dead letters are read once on a read connection (no write lock), then re-queued by
+    /// id in chunks, each its own short transaction, as a prune deletes: one statement over a
+    /// million dead rows held the one write connection for seconds, and accepts waiting behind
+    /// it timed out with a 503. Reading the ids first also means a delivery that dies again
+    /// while the re-drive runs is not re-driven a second time.
     fn redrive_all_dead(&self, now_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
         Box::pin(async move {
-            let done = sqlx::query(
-                "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, next_attempt_at_ms = ?1, \
-                 last_error = NULL, finished_at_ms = NULL WHERE status = 'dead'",
-            )
-            .bind(now_ms)
-            .execute(&self.write)
-            .await?;
-            Ok(done.rows_affected())
+            let ids: Vec<i64> =
+                sqlx::query_scalar("SELECT id FROM inbox_deliveries WHERE status = 'dead'")
+                    .fetch_all(&self.read)
+                    .await?;
+            let mut redriven = 0;
+            for chunk in ids.chunks(PRUNE_CHUNK as usize) {
+                let mut q = QueryBuilder::<Sqlite>::new(
+                    "UPDATE inbox_deliveries SET status = 'pending', attempts = 0, \
+                     last_error = NULL, finished_at_ms = NULL, next_attempt_at_ms = ",
+                );
+                q.push_bind(now_ms);
+                q.push(" WHERE status = 'dead' AND id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                redriven += q.build().execute(&self.write).await?.rows_affected();
+            }
+            Ok(redriven)
         })
     }
 

@@ -580,6 +580,52 @@ pub async fn prune_of_many_rows_removes_exactly_the_old_done_ones(b: &dyn Backen
     assert!(!b.accept_batch(&[again(&old[0])]).await.unwrap()[0].is_duplicate());
 }
 
+/// A re-drive of more dead letters than one statement takes (SQLite re-queues them in chunks):
+/// every dead delivery is pending again with its attempts reset; done and pending ones are
+/// left as they are.
+pub async fn redrive_of_many_dead_letters_requeues_exactly_those(b: &dyn Backend) {
+    const N: usize = 4_500;
+    let batch: Vec<NewDelivery> = (0..N + 10)
+        .map(|i| new(&format!("r{i}"), "t", T0))
+        .collect();
+    b.accept_batch(&batch).await.unwrap();
+    b.accept_batch(&[new("pending", "t", T0)]).await.unwrap();
+    let claimed = b
+        .claim("W", (N + 10) as u32, T0, T0 + 60_000)
+        .await
+        .unwrap();
+    let (dead, finished) = claimed.split_at(N);
+    let outcomes: Vec<Outcome> = dead
+        .iter()
+        .map(|d| {
+            let dead = OutcomeResult::Dead {
+                error: "gone".into(),
+            };
+            Outcome::new(d.id, None, "W", T0 + 10, 1, dead)
+        })
+        .chain(finished.iter().map(|d| done(d.id, "W", T0 + 10, 1)))
+        .collect();
+    b.record(&outcomes).await.unwrap();
+    assert_eq!(b.counts().await.unwrap().dead, N as u64);
+    assert_eq!(b.redrive_all_dead(T0 + 20).await.unwrap(), N as u64);
+    let counts = b.counts().await.unwrap();
+    assert_eq!(
+        (counts.dead, counts.pending, counts.done),
+        (0, N as u64 + 1, 10)
+    );
+    let row = b.get(dead[N - 1].id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            row.status,
+            row.attempts,
+            row.next_attempt_at_ms,
+            row.last_error
+        ),
+        (DeliveryStatus::Pending, 0, T0 + 20, None)
+    );
+    assert_eq!(b.redrive_all_dead(T0 + 30).await.unwrap(), 0);
+}
+
 /// A delivery without an event type (its body has no `type`).
 fn untyped(id: &str, at: i64) -> NewDelivery {
     let body = format!(r#"{{"id":"evt_{id}"}}"#);
@@ -845,7 +891,8 @@ macro_rules! backend_suite {
             leases_of_more_ids_than_one_statement_binds,
             prune_of_many_rows_removes_exactly_the_old_done_ones,
             claims_only_what_the_filter_admits, unhandled_outcomes_log_no_run,
-            noted_workers_keep_their_types_from_the_unhandled, an_error_with_a_nul_is_recorded);
+            noted_workers_keep_their_types_from_the_unhandled, an_error_with_a_nul_is_recorded,
+            redrive_of_many_dead_letters_requeues_exactly_those);
     };
     (@tests $factory:expr; $($name:ident),*) => {
         $(
