@@ -8,7 +8,8 @@
 //! sender hears 503 within about one commit attempt, and the next accept tries the store again.
 //! Except when a dedupe key was locked past the wait (PostgreSQL: a transaction of another
 //! instance that does not end): then the batch is stored one delivery at a time, so that only
-//! the delivery whose key is held is refused.
+//! the delivery whose key is held is refused, for at most the commit timeout; what is left of
+//! the batch then is answered 503 (a locked table refuses every delivery).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,8 +69,17 @@ pub(crate) async fn run(
                 batch = batch.len(),
                 "a dedupe key is held by another transaction; storing the batch one by one"
             );
+            // Each refused delivery costs a lock wait (2 s). Past the commit timeout, more than
+            // one key is held, or the table itself is locked (an index being built, an
+            // `ALTER TABLE`): the rest of the batch is answered 503 at once, as a failed commit
+            // is, instead of keeping every sender waiting a lock wait per delivery ahead of it.
+            let deadline = Instant::now() + commit_timeout;
             let mut any_new = false;
             for (reply, d) in replies.into_iter().zip(batch.drain(..)) {
+                if Instant::now() >= deadline {
+                    answer(reply, &d, Err(InboxError::Timeout(commit_timeout)));
+                    continue;
+                }
                 let one = std::slice::from_ref(&d);
                 let result = commit(&*backend, one, commit_timeout, &health)
                     .await

@@ -129,6 +129,59 @@ async fn a_key_held_by_a_stuck_transaction_refuses_only_its_delivery() {
     inbox.close().await;
 }
 
+/// A locked table (an index being built during a rolling upgrade, an `ALTER TABLE`) refuses
+/// every key: the batch stored one by one gives up after the commit timeout and answers the
+/// rest 503 at once, instead of a 2 s lock wait per delivery (40 s for this batch), and the
+/// inbox stores again once the lock is gone.
+#[tokio::test]
+async fn a_locked_table_answers_a_queued_batch_within_about_the_commit_timeout() {
+    let url = pg_support::fresh_url("lockedtable");
+    let inbox = Inbox::builder(&url)
+        .commit_timeout(Duration::from_secs(3))
+        .build()
+        .await
+        .unwrap();
+    let admin = PostgresBackend::connect(&url, Durability::Full)
+        .await
+        .unwrap();
+    let mut lock = admin.pool().begin().await.unwrap();
+    sqlx::query("LOCK TABLE inbox_dedupe IN SHARE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let first = {
+        let inbox = inbox.clone();
+        tokio::spawn(async move {
+            let d = support::delivery("msg_first", "a.b", "{}");
+            inbox.accept(&d, AcceptMeta::new()).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let deliveries: Vec<_> = (0..20)
+        .map(|i| support::delivery(&format!("queued_{i}"), "a.b", "{}"))
+        .collect();
+    let queued = futures_util::future::join_all(
+        deliveries
+            .iter()
+            .map(|d| inbox.accept(d, AcceptMeta::new())),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(first.await.unwrap().is_err());
+    for (i, r) in queued.iter().enumerate() {
+        assert!(r.is_err(), "queued {i} stored under a table lock: {r:?}");
+    }
+    // The first commit's wait (2 s), then the batch: 3 s and at most one more wait.
+    assert!(took < Duration::from_secs(12), "{took:?}");
+    lock.rollback().await.unwrap();
+    assert!(matches!(
+        inbox.accept(&deliveries[0], AcceptMeta::new()).await,
+        Ok(Accepted::New(_))
+    ));
+    inbox.close().await;
+}
+
 /// `Debug` of the backend, the inbox and its service never shows the password of the URL
 /// (sqlx's connection options would). The test cluster trusts loopback: any password connects.
 #[tokio::test]
