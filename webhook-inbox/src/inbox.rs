@@ -504,7 +504,8 @@ impl Inbox {
         Ok(counts)
     }
 
-    /// Healthy unless the store does not answer, a group commit failed in the last
+    /// Healthy unless the store does not answer (within the
+    /// [`commit_timeout`](InboxBuilder::commit_timeout)), a group commit failed in the last
     /// [`retry_after`](InboxBuilder::retry_after) (a full disk, the database restarting; after
     /// that health turns green again, so that a probe sends accepts back, each of which tries a
     /// commit: watch `webhook_inbox_accept_errors_total` or the 503s for an outage that lasts),
@@ -517,12 +518,21 @@ impl Inbox {
             .saturating_sub(duration_ms(self.inner.health_window));
         let threshold = self.inner.health_threshold;
         let window_secs = self.inner.health_window.as_secs();
-        let failures = if self.accepting() {
-            self.inner.backend.failures_since(since).await
-        } else {
-            Err(InboxError::Closed)
+        // A store that does not answer is a red health within the time a store call may take,
+        // not a probe left waiting.
+        let timeout = self.commit_timeout();
+        let store = async {
+            let failures = if self.accepting() {
+                self.inner.backend.failures_since(since).await
+            } else {
+                Err(InboxError::Closed)
+            };
+            (failures, self.counts().await)
         };
-        let counts = self.counts().await;
+        let (failures, counts) = tokio::time::timeout(timeout, store).await.unwrap_or((
+            Err(InboxError::Timeout(timeout)),
+            Err(InboxError::Timeout(timeout)),
+        ));
         let open_circuits = self.inner.open_circuits.count();
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {

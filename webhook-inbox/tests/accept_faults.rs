@@ -160,3 +160,28 @@ async fn a_zero_retry_after_still_reports_a_failed_commit() {
     let health = inbox.health().await;
     assert!(!health.healthy, "{health:?}");
 }
+
+/// A store that stops answering turns health red within about the commit timeout, as the docs
+/// say, rather than leaving the probe waiting until its own timeout (or the server's TCP
+/// keepalive, hours later).
+#[tokio::test]
+async fn health_is_red_when_the_store_stops_answering() {
+    let (_dir, backend, inbox) =
+        interposed_inbox(|i| i, |b| b.commit_timeout(Duration::from_millis(300))).await;
+    assert!(inbox.health().await.healthy);
+    backend.counts_hang.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let health = tokio::time::timeout(Duration::from_secs(5), inbox.health())
+        .await
+        .expect("health waited for a store that does not answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!health.healthy);
+    let reason = health.reason.unwrap_or_default();
+    assert!(reason.contains("did not answer"), "{reason}");
+    backend.counts_hang.store(false, Ordering::SeqCst);
+    assert!(inbox.health().await.healthy);
+}

@@ -55,6 +55,8 @@ pub struct Interposed {
     pub accept_calls: AtomicUsize,
     /// This many claims, the next ones, never answer (a connection whose server went silent).
     pub claims_hang: AtomicUsize,
+    /// Counts never answer while set (a server gone silent under a health probe).
+    pub counts_hang: AtomicBool,
 }
 
 impl Interposed {
@@ -184,7 +186,12 @@ impl Backend for Interposed {
         self.inner().failures_since(since_ms)
     }
     fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>> {
-        self.inner().counts()
+        Box::pin(async move {
+            if self.counts_hang.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            self.inner().counts().await
+        })
     }
     fn prune(
         &self,
