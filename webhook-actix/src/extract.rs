@@ -317,7 +317,11 @@ fn claim(
     };
     warn_if_forgetful(&scope, config);
     let key = delivery.dedupe_key();
-    match scope.claim(key.clone(), config.verifier().clock()) {
+    match scope.claim(
+        key.clone(),
+        config.verifier().clock(),
+        config.source_label(),
+    ) {
         Claim::New => Ok(()),
         Claim::Duplicate => {
             crate::observe::finish(crate::observe::outcome::DUPLICATE, config.source_label());

@@ -636,3 +636,70 @@ fn a_named_config_labels_metrics_span_and_warning_with_its_source() {
         .unwrap_or_else(|| panic!("{logs}"));
     assert!(warning.contains("source=\"clerk\""), "{warning}");
 }
+
+/// `WebhookDedupe` wrapping a scope whose resources each register their own named config (one
+/// dedupe store for every sender): the accepted, failed and cancelled outcomes it counts carry the
+/// source of the config that verified the delivery, like the outcomes the extractor counts, not
+/// the source of whatever config the middleware could see (none here, or the app's).
+#[test]
+fn a_dedupe_around_a_scope_counts_outcomes_with_the_routes_source() {
+    async fn answer(event: VerifiedEvent<OrgEvent>) -> HttpResponse {
+        if event.delivery().id() == Some("bad") {
+            HttpResponse::InternalServerError().finish()
+        } else {
+            HttpResponse::Ok().finish()
+        }
+    }
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        actix_web::rt::System::new().block_on(async {
+            let fallback = WebhookConfig::secret(OLD_SECRET)
+                .unwrap()
+                .source("fallback");
+            let scalekit = WebhookConfig::secret(SECRET).unwrap().source("scalekit");
+            let dedupe = WebhookDedupe::memory_for(&scalekit);
+            let app = actix_web::test::init_service(
+                App::new().app_data(fallback).service(
+                    web::scope("/hooks").wrap(dedupe).service(
+                        web::resource("/scalekit")
+                            .app_data(scalekit)
+                            .route(web::post().to(answer)),
+                    ),
+                ),
+            )
+            .await;
+            let mut statuses = Vec::new();
+            for id in ["ok", "ok", "bad"] {
+                let req = SignedRequest::new(SECRET, ORG_CREATED)
+                    .uri("/hooks/scalekit")
+                    .id(id);
+                let res = actix_web::test::call_service(&app, req.to_request()).await;
+                statuses.push(res.status().as_u16());
+            }
+            assert_eq!(statuses, [200, 200, 500]);
+        })
+    });
+    let mut outcomes: Vec<String> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
+        .map(|(key, ..)| {
+            key.key()
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    outcomes.sort();
+    assert_eq!(
+        outcomes,
+        [
+            "outcome=accepted,source=scalekit",
+            "outcome=duplicate,source=scalekit",
+            "outcome=failed,source=scalekit",
+        ]
+    );
+}

@@ -4,7 +4,6 @@ use std::task::{Context, Poll, ready};
 
 use actix_web::Error;
 use actix_web::dev::ServiceResponse;
-use metrics::SharedString;
 use pin_project_lite::pin_project;
 use tracing::Span;
 
@@ -21,15 +20,10 @@ pin_project! {
 }
 
 impl<F> DedupeFuture<F> {
-    pub(crate) fn new(
-        inner: F,
-        scope: DedupeScope,
-        span: Span,
-        source: Option<SharedString>,
-    ) -> Self {
+    pub(crate) fn new(inner: F, scope: DedupeScope, span: Span) -> Self {
         DedupeFuture {
             inner,
-            guard: CompletionGuard(scope, span, source),
+            guard: CompletionGuard(scope, span),
         }
     }
 }
@@ -49,14 +43,15 @@ where
             Ok(res) => res.status().is_success(),
             Err(err) => err.as_response_error().status_code().is_success(),
         };
-        // A request that claimed a delivery reached its handler: count how it ended.
-        if this.guard.0.complete(success) {
+        // A request that claimed a delivery reached its handler: count how it ended, under the
+        // source of the configuration that claimed it.
+        if let Some(source) = this.guard.0.complete(success) {
             let outcome = if success {
                 crate::observe::outcome::ACCEPTED
             } else {
                 crate::observe::outcome::FAILED
             };
-            crate::observe::finish(outcome, this.guard.2.as_ref());
+            crate::observe::finish(outcome, source.as_ref());
         }
         Poll::Ready(result)
     }
@@ -64,12 +59,12 @@ where
 
 /// Completes a claim still open when the future is dropped (the request was cancelled or the
 /// handler panicked) as a failure, so that the sender's retry is processed.
-struct CompletionGuard(DedupeScope, Span, Option<SharedString>);
+struct CompletionGuard(DedupeScope, Span);
 
 impl Drop for CompletionGuard {
     fn drop(&mut self) {
         let _entered = self.1.enter();
-        if self.0.complete(false) {
+        if let Some(source) = self.0.complete(false) {
             // Dropped by a panic of the handler (failed, as the tower layer counts it), or
             // before an answer (cancelled).
             let outcome = if std::thread::panicking() {
@@ -77,7 +72,7 @@ impl Drop for CompletionGuard {
             } else {
                 crate::observe::outcome::CANCELLED
             };
-            crate::observe::finish(outcome, self.2.as_ref());
+            crate::observe::finish(outcome, source.as_ref());
         }
     }
 }

@@ -3,6 +3,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use metrics::SharedString;
 use webhook_core::Clock;
 use webhook_core::dedupe::{Claim, DedupeStore};
 
@@ -16,8 +17,9 @@ struct Inner {
     claimed: RefCell<Option<Claimed>>,
 }
 
-/// The claimed key, when it was claimed, and the clock of the configuration that claimed it.
-type Claimed = (String, i64, Arc<dyn Clock>);
+/// The claimed key, when it was claimed, and the clock and source name of the configuration
+/// that claimed it.
+type Claimed = (String, i64, Arc<dyn Clock>, Option<SharedString>);
 
 impl fmt::Debug for DedupeScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -45,15 +47,24 @@ impl DedupeScope {
 
     /// Claims `key` at the time `clock` (the verifier's: one clock drives the timestamp check
     /// and the dedupe window) tells; on [`Claim::New`] remembers it so that the response
-    /// completes it, reading `clock` again then.
-    pub(crate) fn claim(&self, key: String, clock: &Arc<dyn Clock>) -> Claim {
+    /// completes it, reading `clock` again then, and counts its outcome under `source` (the
+    /// name of the configuration that verified the delivery).
+    pub(crate) fn claim(
+        &self,
+        key: String,
+        clock: &Arc<dyn Clock>,
+        source: Option<&SharedString>,
+    ) -> Claim {
         let now = clock.now_unix();
         let claim = self.0.store.claim(&key, now);
         if claim == Claim::New {
             // A request claims at most one key; a second extractor on the same request cannot
             // read the (already consumed) body, but release a previous claim rather than leak it.
-            let previous = self.0.claimed.replace(Some((key, now, clock.clone())));
-            if let Some((previous, claimed_at, clock)) = previous {
+            let previous = self
+                .0
+                .claimed
+                .replace(Some((key, now, clock.clone(), source.cloned())));
+            if let Some((previous, claimed_at, clock, _)) = previous {
                 self.0
                     .store
                     .complete(&previous, claimed_at, false, clock.now_unix());
@@ -62,18 +73,15 @@ impl DedupeScope {
         claim
     }
 
-    /// Records the outcome of the claimed key, if any (at most once); whether there was one.
-    pub(crate) fn complete(&self, success: bool) -> bool {
+    /// Records the outcome of the claimed key, if any (at most once); when there was one, the
+    /// source name of the configuration that claimed it, to count the outcome under.
+    pub(crate) fn complete(&self, success: bool) -> Option<Option<SharedString>> {
         let claimed = self.0.claimed.borrow_mut().take();
-        match claimed {
-            Some((key, claimed_at, clock)) => {
-                self.0
-                    .store
-                    .complete(&key, claimed_at, success, clock.now_unix());
-                true
-            }
-            None => false,
-        }
+        let (key, claimed_at, clock, source) = claimed?;
+        self.0
+            .store
+            .complete(&key, claimed_at, success, clock.now_unix());
+        Some(source)
     }
 }
 
@@ -96,8 +104,8 @@ mod tests {
         let scope = DedupeScope::new(store.clone());
         scope.complete(true); // nothing claimed: no-op
         assert!(store.is_empty());
-        assert_eq!(scope.claim("k".into(), &clock()), Claim::New);
-        assert_eq!(scope.claim("k".into(), &clock()), Claim::InFlight);
+        assert_eq!(scope.claim("k".into(), &clock(), None), Claim::New);
+        assert_eq!(scope.claim("k".into(), &clock(), None), Claim::InFlight);
         scope.complete(true);
         scope.complete(false); // already completed: no-op
         assert_eq!(store.claim("k", NOW + 1), Claim::Duplicate);
@@ -111,9 +119,8 @@ mod tests {
             std::future::pending::<()>(),
             scope.clone(),
             tracing::Span::none(),
-            None,
         );
-        assert_eq!(scope.claim("k".into(), &clock()), Claim::New);
+        assert_eq!(scope.claim("k".into(), &clock(), None), Claim::New);
         drop(fut);
         assert!(
             store.is_empty(),

@@ -43,10 +43,10 @@ where
         req.extensions_mut().insert(scope.clone());
         req.extensions_mut()
             .insert(crate::observe::WebhookSpan(span.clone()));
-        // The route's config names the source its outcome is counted under.
-        let source = crate::WebhookConfig::from_req(req.request())
-            .and_then(|config| config.source_label().cloned());
+        // The outcome is counted under the source of the config that claims the delivery (the
+        // extractor's): a config registered on a resource inside the wrapped scope is not
+        // visible here.
         let future = span.in_scope(|| self.service.call(req));
-        DedupeFuture::new(future, scope, span, source)
+        DedupeFuture::new(future, scope, span)
     }
 }
