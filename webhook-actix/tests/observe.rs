@@ -82,23 +82,7 @@ fn rejections_are_counted_by_reason() {
         )
     });
     assert_eq!(statuses, [200, 401, 401, 401]);
-    let mut counters: Vec<(String, String, u64)> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter_map(|(key, _, _, value)| match value {
-            DebugValue::Counter(n) => {
-                let labels: Vec<String> = key
-                    .key()
-                    .labels()
-                    .map(|l| format!("{}={}", l.key(), l.value()))
-                    .collect();
-                Some((key.key().name().to_owned(), labels.join(","), n))
-            }
-            _ => None,
-        })
-        .collect();
-    counters.sort();
+    let counters = counters(snapshotter.snapshot().into_vec());
     assert_eq!(
         counters,
         [
@@ -276,6 +260,33 @@ fn capture_logs(f: impl FnOnce()) -> String {
     CAPTURED.with_borrow_mut(Vec::clear);
     f();
     String::from_utf8(CAPTURED.with_borrow_mut(std::mem::take)).unwrap()
+}
+
+/// The counters of a snapshot as `(name, "label=value,…", count)`, sorted.
+fn counters(
+    snapshot: Vec<(
+        metrics_util::CompositeKey,
+        Option<metrics::Unit>,
+        Option<metrics::SharedString>,
+        DebugValue,
+    )>,
+) -> Vec<(String, String, u64)> {
+    let mut counters: Vec<(String, String, u64)> = snapshot
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            DebugValue::Counter(n) => {
+                let labels: Vec<String> = key
+                    .key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                Some((key.key().name().to_owned(), labels.join(","), n))
+            }
+            _ => None,
+        })
+        .collect();
+    counters.sort();
+    counters
 }
 
 fn outcome_counts(recorder: &DebuggingRecorder) -> Vec<(String, u64)> {
@@ -582,21 +593,7 @@ fn a_named_config_labels_metrics_span_and_warning_with_its_source() {
         histograms.contains(&"source=clerk".to_owned()),
         "{histograms:?}"
     );
-    let mut counters: Vec<(String, String, u64)> = snapshot
-        .into_iter()
-        .filter_map(|(key, _, _, value)| match value {
-            DebugValue::Counter(n) => {
-                let labels: Vec<String> = key
-                    .key()
-                    .labels()
-                    .map(|l| format!("{}={}", l.key(), l.value()))
-                    .collect();
-                Some((key.key().name().to_owned(), labels.join(","), n))
-            }
-            _ => None,
-        })
-        .collect();
-    counters.sort();
+    let counters = counters(snapshot);
     assert_eq!(
         counters,
         [

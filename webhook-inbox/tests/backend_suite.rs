@@ -154,62 +154,71 @@ async fn prune_finds_old_done_deliveries_by_index() {
     );
 }
 
-/// A prune of many rows lets group commits through between its chunks: an accept that arrives
-/// while it runs is stored long before the prune ends.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accepts_are_stored_while_a_long_prune_runs() {
-    const N: usize = 30_000;
-    let (_dir, url) = support::temp_db();
+/// A SQLite backend holding `n` deliveries, claimed and finished with `result`.
+async fn finished_deliveries(
+    n: usize,
+    result: impl Fn() -> webhook_inbox::OutcomeResult,
+) -> (tempfile::TempDir, Arc<SqliteBackend>) {
+    let (dir, url) = support::temp_db();
     let b = Arc::new(
         SqliteBackend::connect(&url, Durability::Process)
             .await
             .unwrap(),
     );
-    for start in (0..N).step_by(10_000) {
-        let batch: Vec<_> = (start..start + 10_000)
+    for start in (0..n).step_by(10_000) {
+        let batch: Vec<_> = (start..(start + 10_000).min(n))
             .map(|i| suite::new(&format!("p{i}"), "t", suite::T0))
             .collect();
         b.accept_batch(&batch).await.unwrap();
     }
     let claimed = b
-        .claim("W", N as u32, suite::T0, suite::T0 + 60_000)
+        .claim("W", n as u32, suite::T0, suite::T0 + 60_000)
         .await
         .unwrap();
     let outcomes: Vec<_> = claimed
         .iter()
-        .map(|d| {
-            webhook_inbox::Outcome::new(
-                d.id,
-                None,
-                "W",
-                suite::T0 + 10,
-                1,
-                webhook_inbox::OutcomeResult::Done,
-            )
-        })
+        .map(|d| webhook_inbox::Outcome::new(d.id, None, "W", suite::T0 + 10, 1, result()))
         .collect();
     b.record(&outcomes).await.unwrap();
-    let pruning = {
-        let b = b.clone();
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let report = b.prune(suite::T0 + 11, suite::T0 + 11).await.unwrap();
-            (report, started.elapsed())
-        })
-    };
+    (dir, b)
+}
+
+/// Runs `long` (a prune, a re-drive) and, 20 ms in, one accept; returns what `long` returned,
+/// after checking that the accept was stored long before `long` ended: group commits go through
+/// between its chunks instead of waiting behind it for the one write connection.
+async fn accept_is_stored_during<T: Send + 'static>(
+    b: &Arc<SqliteBackend>,
+    long: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let running = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let result = long.await;
+        (result, started.elapsed())
+    });
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let started = std::time::Instant::now();
     b.accept_batch(&[suite::new("during", "t", suite::T0 + 20)])
         .await
         .unwrap();
     let accept = started.elapsed();
-    let (report, prune) = pruning.await.unwrap();
+    let (result, long) = running.await.unwrap();
+    eprintln!("ran {long:?}, accept during it {accept:?}");
+    assert!(accept * 4 < long, "accept {accept:?} waited ({long:?})");
+    result
+}
+
+/// A prune of many rows lets group commits through between its chunks: an accept that arrives
+/// while it runs is stored long before the prune ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepts_are_stored_while_a_long_prune_runs() {
+    const N: usize = 30_000;
+    let (_dir, b) = finished_deliveries(N, || webhook_inbox::OutcomeResult::Done).await;
+    let pruning = {
+        let b = b.clone();
+        async move { b.prune(suite::T0 + 11, suite::T0 + 11).await.unwrap() }
+    };
+    let report = accept_is_stored_during(&b, pruning).await;
     assert_eq!(report.deliveries, N as u64);
-    eprintln!("prune {prune:?}, accept during it {accept:?}");
-    assert!(
-        accept * 4 < prune,
-        "accept {accept:?} waited for the prune ({prune:?})"
-    );
 }
 
 /// A re-drive of many dead letters lets group commits through between its chunks, as a prune
@@ -218,53 +227,15 @@ async fn accepts_are_stored_while_a_long_prune_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepts_are_stored_while_a_long_redrive_runs() {
     const N: usize = 30_000;
-    let (_dir, url) = support::temp_db();
-    let b = Arc::new(
-        SqliteBackend::connect(&url, Durability::Process)
-            .await
-            .unwrap(),
-    );
-    for start in (0..N).step_by(10_000) {
-        let batch: Vec<_> = (start..start + 10_000)
-            .map(|i| suite::new(&format!("d{i}"), "t", suite::T0))
-            .collect();
-        b.accept_batch(&batch).await.unwrap();
-    }
-    let claimed = b
-        .claim("W", N as u32, suite::T0, suite::T0 + 60_000)
-        .await
-        .unwrap();
-    let outcomes: Vec<_> = claimed
-        .iter()
-        .map(|d| {
-            let dead = webhook_inbox::OutcomeResult::Dead {
-                error: "gone".into(),
-            };
-            webhook_inbox::Outcome::new(d.id, None, "W", suite::T0 + 10, 1, dead)
-        })
-        .collect();
-    b.record(&outcomes).await.unwrap();
+    let dead = || webhook_inbox::OutcomeResult::Dead {
+        error: "gone".into(),
+    };
+    let (_dir, b) = finished_deliveries(N, dead).await;
     let redriving = {
         let b = b.clone();
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            let n = b.redrive_all_dead(suite::T0 + 20).await.unwrap();
-            (n, started.elapsed())
-        })
+        async move { b.redrive_all_dead(suite::T0 + 20).await.unwrap() }
     };
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let started = std::time::Instant::now();
-    b.accept_batch(&[suite::new("during", "t", suite::T0 + 20)])
-        .await
-        .unwrap();
-    let accept = started.elapsed();
-    let (n, redrive) = redriving.await.unwrap();
-    assert_eq!(n, N as u64);
-    eprintln!("redrive {redrive:?}, accept during it {accept:?}");
-    assert!(
-        accept * 4 < redrive,
-        "accept {accept:?} waited for the redrive ({redrive:?})"
-    );
+    assert_eq!(accept_is_stored_during(&b, redriving).await, N as u64);
 }
 
 /// A one-segment name is noted with a `prefix` row for its subtypes (which the previous version
