@@ -168,6 +168,8 @@ impl WebhookConfig {
     /// ```
     pub fn source(mut self, name: impl Into<Arc<str>>) -> Self {
         self.source = Some(metrics::SharedString::from(name.into()));
+        // Its own count of failures: configurations cloned from one and named apart warn apart.
+        self.failures = Arc::new(FailureLog::new(self.failures.interval()));
         self
     }
 

@@ -703,3 +703,20 @@ fn a_dedupe_around_a_scope_counts_outcomes_with_the_routes_source() {
         ]
     );
 }
+
+/// Configurations cloned from one and named apart count their failures apart, as tower layers
+/// do: a failure on one route does not silence the other's warning for the interval.
+#[test]
+fn configs_named_apart_warn_apart() {
+    let logs = capture_logs(|| {
+        let base = WebhookConfig::secret(SECRET).unwrap();
+        drive(base.clone().source("scalekit"), vec![wrong_secret("s1")]);
+        drive(base.source("clerk"), vec![wrong_secret("c1")]);
+    });
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains(" WARN ")).collect();
+    assert_eq!(warnings.len(), 2, "{logs}");
+    for (warning, source) in warnings.iter().zip(["scalekit", "clerk"]) {
+        let (_span, event) = warning.split_once("}: ").unwrap_or(("", warning));
+        assert!(event.contains(&format!("source=\"{source}\"")), "{warning}");
+    }
+}

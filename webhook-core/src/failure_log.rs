@@ -52,6 +52,11 @@ impl FailureLog {
         }
     }
 
+    /// The minimum time between two reports.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// Counts `err`; returns the counts since the last report when a report is due.
     pub fn record(&self, err: &VerifyError) -> Option<FailureReport> {
         self.record_at(err, Instant::now())

@@ -334,7 +334,10 @@ impl<R> WebhookVerify<R> {
     /// A named layer builds its metrics keys per request (one small allocation each); an
     /// unnamed one uses static keys.
     pub fn source(mut self, name: impl Into<Arc<str>>) -> Self {
-        self.config_mut().source = Some(metrics::SharedString::from(name.into()));
+        let config = self.config_mut();
+        config.source = Some(metrics::SharedString::from(name.into()));
+        // Its own count of failures: layers cloned from one and named apart warn apart.
+        config.failures = Arc::new(FailureLog::new(config.failures.interval()));
         self
     }
 

@@ -246,6 +246,34 @@ fn a_named_layer_labels_its_metrics_span_and_warning_with_its_source() {
     );
 }
 
+/// Layers cloned from one and named apart count their failures apart: a failure behind one
+/// does not silence the other's warning for the interval, nor add to its counts.
+#[test]
+fn layers_named_apart_warn_apart() {
+    let wrong = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+    let logs = capture_logs(|| {
+        runtime().block_on(async {
+            let base = WebhookVerify::new(SECRET).clock(Arc::new(FixedClock(NOW)));
+            let scalekit = base.clone().source("scalekit");
+            let clerk = base.source("clerk");
+            drive(scalekit, vec![request("s1", wrong)]).await;
+            drive(clerk, vec![request("c1", wrong)]).await;
+        })
+    });
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains(" WARN ")).collect();
+    assert_eq!(warnings.len(), 2, "{logs}");
+    for (warning, source) in warnings.iter().zip(["scalekit", "clerk"]) {
+        // The event's own fields, after the span's.
+        let (_span, warning) = warning.split_once("}: ").unwrap_or(("", warning));
+        assert!(
+            warning.contains(&format!("source={source}"))
+                || warning.contains(&format!("source=\"{source}\"")),
+            "{warning}"
+        );
+        assert!(warning.contains("signature_mismatch ×1"), "{warning}");
+    }
+}
+
 /// An extractor's rejection inside the layer (a 422 carrying a `Rejection`, as axum's
 /// `VerifiedEvent` answers a body that does not fit its type) is a rejection like the layer's:
 /// counted with its reason, answered by the rejection handler, the inner stack's headers kept
