@@ -112,14 +112,32 @@ impl TestDelivery {
     /// # Ok::<(), webhook_core::SecretError>(())
     /// ```
     pub fn without_header(mut self, name: &str) -> Self {
-        self.removed.push(name.to_ascii_lowercase());
+        let name = name.to_ascii_lowercase();
+        // The last call on a name wins: one added earlier goes too.
+        self.extra.retain(|(added, _)| *added != name);
+        self.removed.push(name);
         self
     }
 
     /// Adds, or replaces, a header after signing: `x-github-event`, or a forged
-    /// `webhook-timestamp`.
+    /// `webhook-timestamp`. The last call on a name wins, this or
+    /// [`without_header`](TestDelivery::without_header).
+    ///
+    /// ```
+    /// use webhook_core::Signer;
+    /// use webhook_core::testing::TestDelivery;
+    ///
+    /// let signer = Signer::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?;
+    /// let added = TestDelivery::new("{}").without_header("x-trace").header("X-Trace", "1");
+    /// assert_eq!(added.headers(&signer).get("x-trace"), Some("1"));
+    /// let removed = added.without_header("X-Trace");
+    /// assert_eq!(removed.headers(&signer).get("x-trace"), None);
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.extra.push((name.to_ascii_lowercase(), value.into()));
+        let name = name.to_ascii_lowercase();
+        self.removed.retain(|removed| *removed != name);
+        self.extra.push((name, value.into()));
         self
     }
 
