@@ -87,7 +87,19 @@ pub(crate) fn finish(outcome: &'static str, source: Option<&SharedString>) {
         span.record("webhook.outcome", outcome);
     }
     match source {
-        None => metrics::counter!("webhook_requests_total", "outcome" => outcome),
+        // Literal labels: the key is built statically, no allocation per request.
+        None => match outcome {
+            "accepted" => metrics::counter!("webhook_requests_total", "outcome" => "accepted"),
+            "failed" => metrics::counter!("webhook_requests_total", "outcome" => "failed"),
+            "cancelled" => metrics::counter!("webhook_requests_total", "outcome" => "cancelled"),
+            "duplicate" => metrics::counter!("webhook_requests_total", "outcome" => "duplicate"),
+            "unsubscribed" => {
+                metrics::counter!("webhook_requests_total", "outcome" => "unsubscribed")
+            }
+            "in_flight" => metrics::counter!("webhook_requests_total", "outcome" => "in_flight"),
+            "rejected" => metrics::counter!("webhook_requests_total", "outcome" => "rejected"),
+            other => metrics::counter!("webhook_requests_total", "outcome" => other),
+        },
         Some(source) => {
             metrics::counter!("webhook_requests_total", "outcome" => outcome, "source" => source.clone())
         }
