@@ -367,18 +367,20 @@ pub fn processed(d: &StoredDelivery) {
     .print();
 }
 
-/// `GET /admin/webhook-stats`: per event type figures over the last hour plus queue counts.
-pub async fn stats_json(inbox: &Inbox) -> serde_json::Value {
+/// `GET /admin/webhook-stats`: per event type figures over the last hour plus queue counts, or
+/// the store's error, which the receivers answer `503` with `{"error": …}` (a `200` would tell a
+/// dashboard or a probe that all is well while the store cannot be read).
+pub async fn stats_json(inbox: &Inbox) -> Result<serde_json::Value, InboxError> {
     // Counts first: the per-type figures, read after them, then include every attempt of a
     // delivery the counts show finished (its status and its attempt are written together).
-    let counts = inbox.counts().await;
-    let stats = inbox.stats(Duration::from_secs(3600)).await;
-    match (stats, counts) {
-        (Ok(stats), Ok(counts)) => {
-            serde_json::json!({ "window_secs": 3600, "event_types": stats, "counts": counts })
-        }
-        (Err(e), _) | (_, Err(e)) => serde_json::json!({ "error": e.to_string() }),
-    }
+    let counts = inbox.counts().await?;
+    let stats = inbox.stats(Duration::from_secs(3600)).await?;
+    Ok(serde_json::json!({ "window_secs": 3600, "event_types": stats, "counts": counts }))
+}
+
+/// The body of a `503` from `/admin/webhook-stats` when the store cannot be read.
+pub fn stats_error_json(error: &InboxError) -> serde_json::Value {
+    serde_json::json!({ "error": error.to_string() })
 }
 
 /// Logs to stderr (stdout carries only the processed-event lines).

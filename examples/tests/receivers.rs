@@ -115,6 +115,56 @@ async fn stores_acknowledges_processes_with_retries(bin: &str) {
     assert_eq!(health.status(), 200);
 }
 
+/// `/admin/webhook-stats` answers 503 with the store's error when the store cannot be read, as
+/// `/admin/health` does: a 200 told a dashboard or a probe that all was well.
+async fn stats_answer_503_when_the_store_cannot_be_read(bin: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let server = start(
+        bin,
+        &["--database", &database],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let sender = Sender::new(&server.addr, SECRET);
+    let body = sample("organization.created", "evt_stats_1");
+    assert_eq!(sender.send("msg_stats_1", &body).await.status(), 201);
+    next_line(&server, Duration::from_secs(20)).expect("processed line");
+    let ok = reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+
+    // The attempts table gone (a botched manual migration, say): every stats read fails.
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&database).await.unwrap();
+        sqlx::query("ALTER TABLE inbox_attempts RENAME TO inbox_attempts_moved")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let res = reqwest::get(format!("http://{}/admin/webhook-stats", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        503,
+        "a store that cannot be read is not a 200"
+    );
+    let answer: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("inbox_attempts")),
+        "{answer}"
+    );
+    let health = reqwest::get(format!("http://{}/admin/health", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+}
+
 /// The receiver's `/admin/webhook-stats` answer.
 async fn stats(addr: &str) -> serde_json::Value {
     reqwest::get(format!("http://{addr}/admin/webhook-stats"))
@@ -454,6 +504,11 @@ macro_rules! receiver_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn stores_acknowledges_processes_with_retries() {
                 super::stores_acknowledges_processes_with_retries(BIN).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stats_answer_503_when_the_store_cannot_be_read() {
+                super::stats_answer_503_when_the_store_cannot_be_read(BIN).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,8 +14,8 @@ use webhook_actix::{VerifiedDelivery, WebhookConfig};
 use webhook_core::Scheme;
 use webhook_examples::serve::{MAX_CONNECTIONS, REQUEST_TIMEOUT};
 use webhook_examples::{
-    announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
-    stop_worker_on,
+    announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_error_json,
+    stats_json, stop_worker_on,
 };
 use webhook_inbox::{AcceptAnswer, AcceptMeta, Inbox, InboxError};
 
@@ -173,7 +173,8 @@ async fn stats(store: web::Data<Store>) -> HttpResponse {
         .spawn(async move { stats_json(&inbox).await })
         .await
     {
-        Ok(json) => HttpResponse::Ok().json(json),
+        Ok(Ok(json)) => HttpResponse::Ok().json(json),
+        Ok(Err(e)) => HttpResponse::ServiceUnavailable().json(stats_error_json(&e)),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! - `POST /webhooks`: verify (`WebhookVerify`), store (`Inbox`), 201 new / 200 duplicate /
 //!   4xx rejected / 503 + `Retry-After` when the store cannot commit.
-//! - `GET /admin/webhook-stats`: per event type totals and processing times (JSON).
+//! - `GET /admin/webhook-stats`: per event type totals and processing times (JSON; 503 with
+//!   the error while the store cannot be read).
 //! - `GET /admin/health`: 200 or 503 with the recent failure count.
 //! - `GET /metrics`: Prometheus text.
 //!
@@ -27,8 +28,8 @@ use tower::{Layer as _, ServiceExt as _};
 use webhook_core::{Scheme, Verifier};
 use webhook_examples::serve::{MAX_CONNECTIONS, bind, serve_http1, shutdown_signal};
 use webhook_examples::{
-    announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_json,
-    stop_worker_on,
+    announce, init_tracing, open_inbox, secret_or_generate, spawn_worker, stats_error_json,
+    stats_json, stop_worker_on,
 };
 use webhook_inbox::Inbox;
 use webhook_tower::WebhookVerify;
@@ -100,7 +101,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn stats(State(state): State<AppState>) -> impl IntoResponse {
-    axum::Json(stats_json(&state.inbox).await)
+    match stats_json(&state.inbox).await {
+        Ok(json) => (StatusCode::OK, axum::Json(json)),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(stats_error_json(&e)),
+        ),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
