@@ -167,17 +167,16 @@ pub(super) fn show(d: &StoredDelivery, json: bool) -> String {
     field("dedupe key", d.dedupe_key.clone());
     field("scheme", d.scheme.clone());
     field("attempts", d.attempts.to_string());
-    field("received", timestamp(d.received_at_ms));
+    // Times say their zone: the operator reading them may be in another.
+    let utc = |ms: i64| format!("{} UTC", timestamp(ms));
+    field("received", utc(d.received_at_ms));
     match d.status.as_str() {
         "done" | "dead" => {}
         // While processing, the time is the end of the worker's lease, not an attempt.
-        "processing" => field("lease until", timestamp(d.next_attempt_at_ms)),
-        _ => field("next attempt", timestamp(d.next_attempt_at_ms)),
+        "processing" => field("lease until", utc(d.next_attempt_at_ms)),
+        _ => field("next attempt", utc(d.next_attempt_at_ms)),
     }
-    field(
-        "finished",
-        d.finished_at_ms.map(timestamp).unwrap_or_default(),
-    );
+    field("finished", d.finished_at_ms.map(utc).unwrap_or_default());
     field(
         "processing",
         d.processing_ms

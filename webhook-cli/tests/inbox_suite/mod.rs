@@ -187,7 +187,11 @@ pub fn show_by_numeric_id_event_id_or_message_id(f: &Fixture) {
         .stdout(predicate::str::contains(
             r#"{"id":"evt_r1","type":"role.created","data":{"n":1}}"#,
         ))
-        .stdout(predicate::str::contains("Svix-Webhooks/1.24"));
+        .stdout(predicate::str::contains("Svix-Webhooks/1.24"))
+        // Times say their zone.
+        .stdout(
+            predicate::str::is_match(r"received\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC").unwrap(),
+        );
     for id in ["evt_r1", "msg_r1", "standard:msg_r1"] {
         let shown = json(inbox(f).args(["show", id]));
         assert_eq!(shown["id"], 4, "{id}");
