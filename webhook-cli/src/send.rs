@@ -284,6 +284,11 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
             plan.signer.sign(&id, now, &other)
         }
     };
+    // The header carrying the id (`webhook-id`, `svix-id`, `X-GitHub-Delivery`, …), if any.
+    let id_header = headers
+        .iter()
+        .find(|(_, value)| *value == id)
+        .and_then(|(name, _)| http::HeaderName::from_bytes(name.as_bytes()).ok());
     let mut map = http::HeaderMap::new();
     map.insert(
         http::header::CONTENT_TYPE,
@@ -291,6 +296,11 @@ async fn deliver(plan: &Plan) -> Result<Delivered, CliError> {
     );
     map.extend(http::HeaderMap::from(headers));
     map.extend(plan.extra.clone());
+    // A `--header` that replaced the id: the id reported is the one sent.
+    let id = id_header
+        .and_then(|name| map.get(name))
+        .and_then(|value| value.to_str().ok())
+        .map_or(id, str::to_owned);
 
     let started = Instant::now();
     let result = plan

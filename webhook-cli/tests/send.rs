@@ -687,6 +687,21 @@ fn a_single_delivery_in_json_has_its_id_and_answer() {
     assert_eq!(json["location"], serde_json::Value::Null);
 }
 
+/// A `--header` that replaces the id header: the id reported is the one sent, so that
+/// `inbox show ID` finds the delivery.
+#[test]
+fn a_replaced_id_header_is_the_id_reported() {
+    let url =
+        serve(axum::Router::new().route("/webhooks", post(|| async { StatusCode::NO_CONTENT })));
+    let out = webhook()
+        .args(["send", "--url", &url, "--secret", SECRET, "--json"])
+        .args(["--header", "webhook-id: msg_chosen"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(summary(&out)["id"], "msg_chosen");
+}
+
 /// Stripe's deliveries carry no delivery id: `--json` has none to give (the made-up one was
 /// sent nowhere), and the human line says "the delivery".
 #[test]
