@@ -34,24 +34,39 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// on Unix. The handlers are installed when this is called, not when the future is first
 /// polled: call it before announcing the server, so that no signal falls in between and kills
 /// the process the default way. Must run inside a tokio runtime.
+///
+/// A second signal during the graceful stop exits at once with status 130, as an operator
+/// pressing Ctrl-C again expects: deliveries being handled then run again once their lease
+/// ends, none is lost.
 #[cfg(unix)]
 pub fn shutdown_signal() -> impl Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let interrupt = signal(SignalKind::interrupt());
-    let terminate = signal(SignalKind::terminate());
-    async move {
-        let wait = |stream: std::io::Result<tokio::signal::unix::Signal>| async move {
-            match stream {
-                Ok(mut stream) => {
-                    stream.recv().await;
-                }
-                Err(_) => std::future::pending().await,
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async fn wait(stream: &mut Option<Signal>) {
+        match stream {
+            Some(stream) => {
+                stream.recv().await;
             }
-        };
+            None => std::future::pending().await,
+        }
+    }
+    async fn either(interrupt: &mut Option<Signal>, terminate: &mut Option<Signal>) {
         tokio::select! {
             () = wait(interrupt) => {}
             () = wait(terminate) => {}
         }
+    }
+    async move {
+        let (mut interrupt, mut terminate) = (interrupt, terminate);
+        either(&mut interrupt, &mut terminate).await;
+        tokio::spawn(async move {
+            either(&mut interrupt, &mut terminate).await;
+            tracing::warn!(
+                "second signal: exiting now; deliveries being handled run again after their lease"
+            );
+            std::process::exit(130);
+        });
     }
 }
 

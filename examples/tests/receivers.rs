@@ -343,6 +343,37 @@ fn sigterm_stops_gracefully(bin: &str) {
     assert!(!wal.exists(), "the inbox was not closed: {wal:?} is left");
 }
 
+/// A second SIGTERM during the graceful stop exits at once, with status 130: here the stop
+/// waits for a request whose body stalls (the drain would give it 10 s).
+fn a_second_sigterm_exits_at_once(bin: &str) {
+    use std::io::Write as _;
+    let (_dir, mut server) = serving(bin);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut stalled = std::net::TcpStream::connect(&server.addr).unwrap();
+    write!(
+        stalled,
+        "POST /webhooks HTTP/1.1\r\nHost: localhost\r\nwebhook-id: msg_stall\r\n\
+         webhook-timestamp: {now}\r\nwebhook-signature: v1,AAAA\r\n\
+         content-length: 100000\r\n\r\n{{"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    server.send_sigterm();
+    assert!(
+        server.exit_within(Duration::from_secs(1)).is_none(),
+        "the graceful stop did not wait for the request in flight"
+    );
+    server.send_sigterm();
+    let exit = server.exit_within(Duration::from_secs(5));
+    assert_eq!(exit.and_then(|e| e.code()), Some(130), "{exit:?}");
+    let log = server.stderr.lock().unwrap().join("\n");
+    assert!(log.contains("second signal"), "{log}");
+    drop(stalled);
+}
+
 /// `bin` on a fresh inbox in a temp dir (kept while the returned dir lives), with the secret.
 fn serving(bin: &str) -> (tempfile::TempDir, support::Server) {
     let dir = tempfile::tempdir().unwrap();
@@ -539,6 +570,11 @@ macro_rules! receiver_tests {
             #[test]
             fn sigterm_stops_gracefully() {
                 super::sigterm_stops_gracefully(BIN)
+            }
+
+            #[test]
+            fn a_second_sigterm_exits_at_once() {
+                super::a_second_sigterm_exits_at_once(BIN)
             }
 
             #[test]
