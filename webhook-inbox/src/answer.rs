@@ -39,6 +39,20 @@ pub struct AcceptAnswer {
 impl AcceptAnswer {
     /// The answer to `result`; a 503 asks the sender to come back after `retry_after` (rounded
     /// up to whole seconds). Logs why a delivery was not stored.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptAnswer, Accepted, DeliveryId, InboxError};
+    ///
+    /// let retry_after = Duration::from_secs(5); // inbox.retry_after()
+    /// let again = AcceptAnswer::new(&Ok(Accepted::Duplicate(DeliveryId(42))), retry_after);
+    /// assert_eq!((again.status, again.body.as_str()), (200, r#"{"id":42,"duplicate":true}"#));
+    ///
+    /// let unstorable = Err(InboxError::Unstorable("a NUL in its id".into()));
+    /// let bad = AcceptAnswer::new(&unstorable, retry_after);
+    /// assert_eq!((bad.status, bad.retry_after_secs), (422, None)); // sending it again cannot help
+    /// assert!(bad.body.contains(r#""code":"unstorable""#));
+    /// ```
     pub fn new(result: &Result<Accepted, InboxError>, retry_after: Duration) -> Self {
         let (status, body, retry_after_secs) = match result {
             Ok(Accepted::New(id)) => (201, format!(r#"{{"id":{id},"duplicate":false}}"#), None),

@@ -10,6 +10,47 @@ use crate::{DeliveryId, DeliveryStatus};
 /// everything; for that reason [`source`](std::error::Error::source) returns nothing (a chain
 /// printer such as anyhow's `{:#}` would print the cause twice). The database error itself is
 /// in the [`Store`](InboxError::Store) and [`Migrate`](InboxError::Migrate) variants.
+///
+/// What a caller does with each: `Store`, `Timeout`, `Closed` and `FileChanged` mean the
+/// store cannot take or give deliveries now (answer 503, as [`AcceptAnswer`](crate::AcceptAnswer)
+/// does, and let the sender retry; `FileChanged` needs a restart); `Unstorable` is the
+/// delivery's fault (422: sending it again cannot help); `NotFound` and `InvalidState` answer
+/// an operator's [`replay`](crate::Inbox::replay) or [`redrive`](crate::Inbox::redrive);
+/// `UnsupportedUrl`, `NoInbox`, `Migrate` and `Config` come at start-up, from a setting to fix.
+///
+/// ```
+/// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+/// #     use webhook_core::{Signer, Verifier};
+/// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+/// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+/// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+/// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+/// # }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use webhook_inbox::{AcceptMeta, DeliveryId, DeliveryStatus, Inbox, InboxError};
+///
+/// // What an `/admin/redrive/{id}` endpoint answers.
+/// fn status_of(err: &InboxError) -> u16 {
+///     match err {
+///         InboxError::NotFound(_) => 404,
+///         InboxError::InvalidState { .. } => 409,
+///         InboxError::Store(_) | InboxError::Timeout(_) | InboxError::Closed => 503,
+///         _ => 500,
+///     }
+/// }
+/// let inbox = Inbox::connect("sqlite::memory:").await?;
+/// assert_eq!(status_of(&inbox.redrive(DeliveryId(404)).await.unwrap_err()), 404);
+///
+/// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+/// let err = inbox.redrive(id).await.unwrap_err();
+/// assert!(matches!(err, InboxError::InvalidState { status: DeliveryStatus::Pending, .. }));
+/// assert_eq!(err.to_string(), format!("delivery {id} is pending; redrive needs dead"));
+/// assert_eq!(status_of(&err), 409);
+/// # inbox.close().await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InboxError {

@@ -110,12 +110,52 @@ impl InboxBuilder {
     }
 
     /// The retry schedule (default [`RetryPolicy::default`]: 41 attempts over about 6 hours).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{Inbox, RetryPolicy};
+    ///
+    /// // Three quick retries, then dead: for a handler whose failures are brief.
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .retry_policy(RetryPolicy::fixed([1, 5, 30].map(Duration::from_secs)))
+    ///     .build()
+    ///     .await?;
+    /// assert_eq!(inbox.retry_policy().max_attempts(), 4);
+    /// # inbox.close().await;
+    /// # Ok::<(), webhook_inbox::InboxError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
     }
 
-    /// The clock (default: the system clock). Tests pass a [`ManualClock`](crate::ManualClock).
+    /// The clock (default: the system clock). Tests pass a [`ManualClock`](crate::ManualClock):
+    /// receipt times, retry times, leases and retention all read it, so a test moves time
+    /// forward instead of sleeping.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use webhook_inbox::{AcceptMeta, Inbox, ManualClock};
+    ///
+    /// let clock = ManualClock::new(1_700_000_000_000);
+    /// let inbox = Inbox::builder("sqlite::memory:").clock(Arc::new(clock.clone())).build().await?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// assert_eq!(inbox.get(id).await?.unwrap().received_at_ms, 1_700_000_000_000);
+    /// # inbox.close().await;
+    /// # Ok::<(), webhook_inbox::InboxError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -124,12 +164,41 @@ impl InboxBuilder {
     /// Whether opening the URL may create and migrate the inbox's schema (default
     /// [`SchemaSetup::Migrate`]); [`SchemaSetup::Existing`] opens an inbox that must already
     /// be there, changing no schema (for tools that inspect a receiver's store).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{Inbox, InboxError, SchemaSetup};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let typo = dir.path().join("webhoks.db");
+    /// let opened = Inbox::builder(&format!("sqlite://{}", typo.display()))
+    ///     .schema(SchemaSetup::Existing)
+    ///     .build()
+    ///     .await;
+    /// assert!(matches!(opened, Err(InboxError::NoInbox)));
+    /// assert!(!typo.exists()); // nothing was created
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn schema(mut self, setup: SchemaSetup) -> Self {
         self.schema = setup;
         self
     }
 
-    /// What a commit must survive before a 2xx (default [`Durability::Full`]).
+    /// What a commit must survive before a 2xx (default [`Durability::Full`]). A setting read
+    /// from configuration parses with [`str::parse`]: `full`, or `process`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), webhook_inbox::InboxError> {
+    /// use webhook_inbox::{Durability, Inbox};
+    ///
+    /// // `process`: fewer fsyncs; what was acknowledged survives a crash of the process, but
+    /// // not necessarily a power loss.
+    /// let setting = std::env::var("INBOX_DURABILITY").unwrap_or_else(|_| "full".to_owned());
+    /// let durability: Durability = setting.parse()?;
+    /// let inbox = Inbox::builder("sqlite://webhooks.db").durability(durability).build().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
@@ -149,21 +218,40 @@ impl InboxBuilder {
         self
     }
 
-    /// How long done deliveries are kept (default 7 days).
+    /// How long done deliveries are kept after they finished, and attempt-log rows after their
+    /// run (default 7 days), before [`Inbox::prune`] removes them. Dead deliveries are kept
+    /// until re-driven. See [`Inbox::prune`] for an example.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
         self
     }
 
     /// How long dedupe keys are kept (default and minimum: the retention), so a sender's late
-    /// retry is still recognised as a duplicate after the delivery itself was pruned.
+    /// retry is still recognised as a duplicate after the delivery itself was pruned. A
+    /// shorter one is raised to the retention.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), webhook_inbox::InboxError> {
+    /// use std::time::Duration;
+    /// use webhook_inbox::Inbox;
+    ///
+    /// const DAY: Duration = Duration::from_secs(24 * 3600);
+    /// // Bodies kept 3 days; a sender that retries for up to a month is still deduplicated.
+    /// let inbox = Inbox::builder("sqlite://webhooks.db")
+    ///     .retention(3 * DAY)
+    ///     .dedupe_retention(35 * DAY)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn dedupe_retention(mut self, retention: Duration) -> Self {
         self.dedupe_retention = Some(retention);
         self
     }
 
     /// [`Inbox::health`] reports handlers failing when more than `threshold` handler runs
-    /// failed in the last `window` (default 10 in 5 minutes).
+    /// failed in the last `window` (default 10 in 5 minutes). See [`Inbox::health`] for an
+    /// example.
     pub fn health_threshold(mut self, threshold: u64, window: Duration) -> Self {
         self.health_threshold = threshold;
         self.health_window = window;
@@ -191,6 +279,23 @@ impl InboxBuilder {
     /// The `Retry-After` the service sends with a 503 (default 5 s; whole seconds, at least
     /// one). It is also how long [`Inbox::health`] reports the inbox unhealthy after a failed
     /// group commit.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptAnswer, Inbox, InboxError};
+    ///
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .retry_after(Duration::from_millis(1500))
+    ///     .build()
+    ///     .await?;
+    /// // What the service answers when it cannot store a delivery: whole seconds, rounded up.
+    /// let answer = AcceptAnswer::new(&Err(InboxError::Closed), inbox.retry_after());
+    /// assert_eq!((answer.status, answer.retry_after_secs), (503, Some(2)));
+    /// # inbox.close().await;
+    /// # Ok::<(), InboxError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
         self
@@ -210,8 +315,9 @@ impl InboxBuilder {
         self
     }
 
-    /// Opens the store (creating it and its schema if needed) and starts the group-commit
-    /// writer. Must run inside a tokio runtime.
+    /// Opens the store (creating it and its schema if needed, unless
+    /// [`schema`](InboxBuilder::schema) is [`SchemaSetup::Existing`]) and starts the
+    /// group-commit writer. Must run inside a tokio runtime.
     pub async fn build(self) -> Result<Inbox, InboxError> {
         let backend = match self.backend {
             Some(backend) => backend,
@@ -391,12 +497,46 @@ pub struct Inbox {
 
 impl Inbox {
     /// Opens the inbox a connection string names with default settings: `sqlite://path.db`
-    /// (created if missing), or `postgres://user@host/db` with the `postgres` feature.
+    /// (created if missing), `sqlite::memory:` (gone when the inbox closes: for tests), or
+    /// `postgres://user@host/db` with the `postgres` feature.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{Inbox, InboxError};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?; // or "sqlite://webhooks.db"
+    /// assert_eq!(inbox.counts().await?.queue_depth(), 0);
+    ///
+    /// // A scheme this build has no backend for (a typo, or a missing feature) is refused.
+    /// let err = Inbox::connect("mysql://db.internal/hooks").await.unwrap_err();
+    /// assert!(matches!(err, InboxError::UnsupportedUrl(_)));
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn connect(url: &str) -> Result<Inbox, InboxError> {
         Inbox::builder(url).build().await
     }
 
-    /// Starts configuring an inbox on `url`.
+    /// Starts configuring an inbox on `url` (see [`InboxBuilder`] for every setting).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{Inbox, RetryPolicy};
+    ///
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .retry_policy(RetryPolicy::exponential()) // 5 attempts within about 30 s
+    ///     .retention(Duration::from_secs(3 * 24 * 3600))
+    ///     .retry_after(Duration::from_secs(30))
+    ///     .build()
+    ///     .await?;
+    /// assert_eq!(inbox.retry_policy().max_attempts(), 5);
+    /// assert_eq!(inbox.retry_after(), Duration::from_secs(30));
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn builder(url: &str) -> InboxBuilder {
         InboxBuilder::new(url)
     }
@@ -405,6 +545,36 @@ impl Inbox {
     /// [`dedupe_key`](Delivery::dedupe_key)) is durably committed; concurrent calls share
     /// transactions (group commit). A delivery no backend can store
     /// ([`InboxError::Unstorable`]) fails alone, before the commit.
+    ///
+    /// A receiver on a framework other than tower answers the sender with
+    /// [`AcceptAnswer::new`](crate::AcceptAnswer::new)`(&result, inbox.retry_after())`.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, DeliveryStatus, Inbox};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let meta = AcceptMeta::new()
+    ///     .client_addr("203.0.113.7:50214".parse()?)
+    ///     .user_agent("Svix-Webhooks/1.62");
+    /// let accepted = inbox.accept(&delivery("msg_1", "invoice.paid"), meta).await?;
+    /// assert!(!accepted.is_duplicate());
+    ///
+    /// let stored = inbox.get(accepted.id()).await?.expect("committed before accept returned");
+    /// assert_eq!(stored.status, DeliveryStatus::Pending); // a worker picks it up
+    /// assert_eq!(stored.client_addr.as_deref(), Some("203.0.113.7:50214"));
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn accept(
         &self,
         delivery: &Delivery,
@@ -456,13 +626,112 @@ impl Inbox {
     /// count. A lease also expires when its worker is alive but cut off from the store: if that
     /// worker claims the replayed delivery back before its old run ends, the old run's outcome
     /// stands for the replay.
+    ///
+    /// Fails with [`InboxError::NotFound`] for an id not stored (or pruned), and with
+    /// [`InboxError::InvalidState`] for a delivery a worker holds under a live lease.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{
+    ///     AcceptMeta, DeliveryId, DeliveryStatus, Inbox, InboxError, StoredDelivery,
+    /// };
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let worker = inbox.worker().on_raw("*", |_d: StoredDelivery| async { Ok(()) }).spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// assert_eq!(settled(&inbox, id).await.status, DeliveryStatus::Done);
+    /// worker.shutdown().await;
+    ///
+    /// // A handler had a bug: once it is fixed, run the delivery again.
+    /// inbox.replay(id).await?;
+    /// let queued = inbox.get(id).await?.unwrap();
+    /// assert_eq!((queued.status, queued.attempts), (DeliveryStatus::Pending, 0));
+    ///
+    /// let missing = inbox.replay(DeliveryId(9_999)).await.unwrap_err();
+    /// assert!(matches!(missing, InboxError::NotFound(_)));
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn replay(&self, id: DeliveryId) -> Result<(), InboxError> {
         self.inner.backend.replay(id, self.now_ms()).await?;
         self.inner.new_work.notify_waiters();
         Ok(())
     }
 
-    /// Re-drives one dead delivery.
+    /// Re-drives one dead delivery: puts it back in the queue with a fresh attempt count, once
+    /// whatever killed it is fixed. Fails with [`InboxError::InvalidState`] for a delivery that
+    /// is not dead (use [`replay`](Inbox::replay) to run a handled one again), and with
+    /// [`InboxError::NotFound`] for an id not stored.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{
+    ///     AcceptMeta, DeliveryStatus, HandlerError, Inbox, InboxError, ListFilter, StoredDelivery,
+    /// };
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_raw("*", |_d: StoredDelivery| async {
+    ///         Err(HandlerError::permanent("unknown customer"))
+    ///     })
+    ///     .spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// settled(&inbox, id).await;
+    /// worker.shutdown().await;
+    ///
+    /// let dead = inbox.list(&ListFilter::dead()).await?;
+    /// assert_eq!(dead[0].last_error.as_deref(), Some("unknown customer"));
+    /// inbox.redrive(dead[0].id).await?; // the customer now exists
+    /// assert_eq!(inbox.get(id).await?.unwrap().status, DeliveryStatus::Pending);
+    ///
+    /// let again = inbox.redrive(id).await.unwrap_err(); // no longer dead
+    /// assert!(matches!(again, InboxError::InvalidState { status: DeliveryStatus::Pending, .. }));
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn redrive(&self, id: DeliveryId) -> Result<(), InboxError> {
         self.inner.backend.redrive(id, self.now_ms()).await?;
         self.inner.new_work.notify_waiters();
@@ -470,18 +739,134 @@ impl Inbox {
     }
 
     /// Re-drives every dead delivery; returns how many.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptMeta, DeliveryStatus, Inbox, StoredDelivery, Unhandled};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// // A release without the `invoice.*` handler dead-letters invoices…
+    /// let old = inbox
+    ///     .worker()
+    ///     .on_raw("customer.*", |_d: StoredDelivery| async { Ok(()) })
+    ///     .unhandled(Unhandled::DeadLetter)
+    ///     .unhandled_after(Duration::ZERO)
+    ///     .spawn()?;
+    /// let mut ids = Vec::new();
+    /// for msg in ["msg_1", "msg_2"] {
+    ///     ids.push(inbox.accept(&delivery(msg, "invoice.paid"), AcceptMeta::new()).await?.id());
+    /// }
+    /// # for id in &ids { settled(&inbox, *id).await; }
+    /// old.shutdown().await;
+    /// assert_eq!(inbox.counts().await?.dead, 2);
+    ///
+    /// // …until the next one has it: send them all through again.
+    /// let new = inbox
+    ///     .worker()
+    ///     .on_raw("invoice.*", |_d: StoredDelivery| async { Ok(()) })
+    ///     .spawn()?;
+    /// assert_eq!(inbox.redrive_all_dead().await?, 2);
+    /// for id in ids {
+    ///     assert_eq!(settled(&inbox, id).await.status, DeliveryStatus::Done);
+    /// }
+    /// # new.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn redrive_all_dead(&self) -> Result<u64, InboxError> {
         let n = self.inner.backend.redrive_all_dead(self.now_ms()).await?;
         self.inner.new_work.notify_waiters();
         Ok(n)
     }
 
-    /// One stored delivery.
+    /// One stored delivery, or `None` when no delivery has this id (never stored, or pruned).
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, DeliveryId, Inbox};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    ///
+    /// let stored = inbox.get(id).await?.expect("just stored");
+    /// assert_eq!(stored.event_type_str(), "invoice.paid");
+    /// assert_eq!(stored.message_id.as_deref(), Some("msg_1"));
+    /// assert_eq!(stored.attempts, 0);
+    /// assert!(inbox.get(DeliveryId(9_999)).await?.is_none());
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn get(&self, id: DeliveryId) -> Result<Option<StoredDelivery>, InboxError> {
         self.inner.backend.get(id).await
     }
 
-    /// Stored deliveries, newest first (e.g. [`ListFilter::dead`]).
+    /// Stored deliveries, newest first (e.g. [`ListFilter::dead`]), at most the filter's
+    /// [`limit`](ListFilter::limit): page with [`before`](ListFilter::before).
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, Inbox, ListFilter};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let sent = [("msg_1", "invoice.paid"), ("msg_2", "customer.created"), ("msg_3", "invoice.paid")];
+    /// for (msg, event_type) in sent {
+    ///     inbox.accept(&delivery(msg, event_type), AcceptMeta::new()).await?;
+    /// }
+    /// let paid = inbox.list(&ListFilter::new().event_type("invoice.paid")).await?;
+    /// let msgs: Vec<_> = paid.iter().filter_map(|d| d.message_id.as_deref()).collect();
+    /// assert_eq!(msgs, ["msg_3", "msg_1"]); // newest first
+    ///
+    /// // Two at a time: the next page starts below the last id seen.
+    /// let page = inbox.list(&ListFilter::new().limit(2)).await?;
+    /// let next = inbox.list(&ListFilter::new().limit(2).before(page[1].id)).await?;
+    /// assert_eq!((page.len(), next.len()), (2, 1));
+    ///
+    /// // The id a sender's support ticket quotes.
+    /// let found = inbox.list(&ListFilter::new().key("msg_2")).await?;
+    /// assert_eq!(found[0].event_type_str(), "customer.created");
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn list(&self, filter: &ListFilter) -> Result<Vec<StoredDelivery>, InboxError> {
         self.inner.backend.list(filter).await
     }
@@ -490,6 +875,57 @@ impl Inbox {
     /// returns. Read from one snapshot of the store: the statuses and the attempts agree.
     /// Paired with [`counts`](Inbox::counts), call that first: these totals then include every
     /// attempt of a delivery the counts show finished.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptMeta, HandlerError, Inbox, RetryPolicy, StoredDelivery};
+    ///
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .retry_policy(RetryPolicy::fixed([Duration::from_secs(600)]))
+    ///     .build()
+    ///     .await?;
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_raw("invoice.paid", |_d: StoredDelivery| async { Ok(()) })
+    ///     .on_raw("invoice.voided", |_d: StoredDelivery| async {
+    ///         Err(HandlerError::new("ledger API down"))
+    ///     })
+    ///     .spawn()?;
+    /// for (msg, event_type) in [("msg_1", "invoice.paid"), ("msg_2", "invoice.voided")] {
+    ///     let id = inbox.accept(&delivery(msg, event_type), AcceptMeta::new()).await?.id();
+    ///     settled(&inbox, id).await;
+    /// }
+    /// # worker.shutdown().await;
+    /// let stats = inbox.stats(Duration::from_secs(3600)).await?;
+    /// let of = |t: &str| stats.iter().find(|s| s.event_type == t).unwrap();
+    /// assert_eq!((of("invoice.paid").total, of("invoice.paid").succeeded), (1, 1));
+    /// // Failed once, waiting for its retry.
+    /// assert_eq!((of("invoice.voided").failed, of("invoice.voided").in_queue), (1, 1));
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn stats(&self, window: Duration) -> Result<Vec<EventTypeStats>, InboxError> {
         self.inner
             .backend
@@ -498,6 +934,30 @@ impl Inbox {
     }
 
     /// Deliveries per status. Also updates the queue depth and dead gauges.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, Inbox};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// for msg in ["msg_1", "msg_2", "msg_2"] {
+    ///     inbox.accept(&delivery(msg, "invoice.paid"), AcceptMeta::new()).await?;
+    /// }
+    /// let counts = inbox.counts().await?;
+    /// assert_eq!((counts.pending, counts.dead), (2, 0)); // the duplicate is stored once
+    /// assert_eq!(counts.queue_depth(), 2); // waiting for a worker
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn counts(&self) -> Result<StatusCounts, InboxError> {
         let counts = self.inner.backend.counts().await?;
         crate::metrics::gauges(&counts, self.inner.metrics_name.as_deref());
@@ -512,6 +972,54 @@ impl Inbox {
     /// or the inbox no longer accepts (closed, or its writer task ended); handlers failing when
     /// failed handler runs in the health window exceed the threshold or a handler's circuit is
     /// open (see [`Health`]): what an `/admin/health` endpoint returns.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptMeta, HandlerError, Inbox, RetryPolicy, StoredDelivery};
+    ///
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .health_threshold(0, Duration::from_secs(300)) // any failed run in 5 minutes
+    ///     .retry_policy(RetryPolicy::fixed([Duration::from_secs(600)]))
+    ///     .build()
+    ///     .await?;
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_raw("*", |_d: StoredDelivery| async { Err(HandlerError::new("CRM down")) })
+    ///     .spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// settled(&inbox, id).await;
+    ///
+    /// let health = inbox.health().await;
+    /// assert!(health.healthy); // still accepting: keep it in service…
+    /// assert!(health.handlers_failing); // …but alert someone
+    /// assert_eq!(health.recent_failures, 1);
+    /// # worker.shutdown().await;
+    /// inbox.close().await;
+    /// assert!(!inbox.health().await.healthy);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn health(&self) -> Health {
         let since = self
             .now_ms()
@@ -584,8 +1092,58 @@ impl Inbox {
         }
     }
 
-    /// Removes done deliveries older than the retention, and dedupe keys older than the dedupe
-    /// retention whose delivery is gone. Workers also run it periodically.
+    /// Removes done deliveries that finished longer than the
+    /// [`retention`](InboxBuilder::retention) ago, attempt-log rows (what [`stats`](Inbox::stats)
+    /// reads) older than the retention, and dedupe keys older than the
+    /// [`dedupe_retention`](InboxBuilder::dedupe_retention) whose delivery is gone. Dead and
+    /// queued deliveries are kept. Workers also run it when they start and then periodically
+    /// ([`prune_interval`](crate::WorkerBuilder::prune_interval)).
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::{sync::Arc, time::Duration};
+    /// use webhook_inbox::{AcceptMeta, Inbox, ManualClock, StoredDelivery};
+    ///
+    /// let clock = ManualClock::starting_now();
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .clock(Arc::new(clock.clone()))
+    ///     .retention(Duration::from_secs(24 * 3600))
+    ///     .build()
+    ///     .await?;
+    /// let worker = inbox.worker().on_raw("*", |_d: StoredDelivery| async { Ok(()) }).spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// settled(&inbox, id).await;
+    /// worker.shutdown().await;
+    /// assert_eq!(inbox.prune().await?.deliveries, 0); // done, but less than a day ago
+    ///
+    /// clock.advance(Duration::from_secs(25 * 3600));
+    /// let pruned = inbox.prune().await?;
+    /// assert_eq!((pruned.deliveries, pruned.dedupe_keys, pruned.attempts), (1, 1, 1));
+    /// assert!(inbox.get(id).await?.is_none());
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn prune(&self) -> Result<PruneReport, InboxError> {
         let now = self.now_ms();
         let done_before = now.saturating_sub(duration_ms(self.inner.retention));
@@ -593,13 +1151,14 @@ impl Inbox {
         self.inner.backend.prune(done_before, keys_before).await
     }
 
-    /// Starts configuring a worker that processes this inbox's deliveries.
+    /// Starts configuring a worker that processes this inbox's deliveries (see
+    /// [`WorkerBuilder`]).
     pub fn worker(&self) -> WorkerBuilder {
         WorkerBuilder::new(self.clone())
     }
 
     /// The tower service that accepts verified deliveries over HTTP (put it behind
-    /// `webhook_tower::WebhookVerify`).
+    /// `webhook_tower::WebhookVerify`); see [`InboxService`] for an example.
     pub fn service(&self) -> InboxService {
         InboxService::new(self.clone())
     }
@@ -613,6 +1172,27 @@ impl Inbox {
     /// Do not call it from a handler: it waits for that handler's worker to stop, and the worker
     /// aborts the handler (and with it this call) at its shutdown timeout, leaving the store
     /// open.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, Inbox, InboxError};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let receiver = inbox.clone(); // say, the HTTP service's
+    /// inbox.close().await;
+    /// let refused = receiver.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await;
+    /// assert!(matches!(refused, Err(InboxError::Closed))); // the service answers 503
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn close(&self) {
         let tx = self.inner.tx.lock().ok().and_then(|mut tx| tx.take());
         drop(tx);

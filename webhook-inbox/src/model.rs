@@ -22,6 +22,19 @@ impl fmt::Display for DeliveryId {
 }
 
 /// Where a delivery is in its life.
+///
+/// Its name is what the store keeps and what its JSON form carries:
+///
+/// ```
+/// use webhook_inbox::DeliveryStatus;
+///
+/// let status: DeliveryStatus = "dead".parse()?; // e.g. a `?status=` query parameter
+/// assert_eq!(status, DeliveryStatus::Dead);
+/// assert_eq!(DeliveryStatus::Retrying.to_string(), "retrying");
+/// assert_eq!(serde_json::to_string(&DeliveryStatus::Pending)?, r#""pending""#);
+/// assert!("failed".parse::<DeliveryStatus>().is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -30,12 +43,15 @@ pub enum DeliveryStatus {
     Pending,
     /// Claimed by a worker under a lease.
     Processing,
-    /// Handled successfully.
+    /// Handled successfully, or completed without a handler under
+    /// [`Unhandled::Complete`](crate::Unhandled::Complete).
     Done,
     /// A handler failed; another attempt is scheduled.
     Retrying,
-    /// Every attempt failed (or a handler said the failure is permanent). Kept with its error
-    /// until re-driven.
+    /// Every attempt failed, a handler said the failure is permanent (a typed handler's body
+    /// that does not parse included), or no handler matched under
+    /// [`Unhandled::DeadLetter`](crate::Unhandled::DeadLetter). Kept with its error until
+    /// re-driven ([`Inbox::redrive`](crate::Inbox::redrive)).
     Dead,
 }
 
@@ -78,7 +94,17 @@ impl FromStr for DeliveryStatus {
     }
 }
 
-/// Request facts kept with a delivery for forensics.
+/// Request facts kept with a delivery for forensics: who sent it, from where. See
+/// [`Inbox::accept`](crate::Inbox::accept); [`InboxService`](crate::InboxService) fills them in
+/// from the request.
+///
+/// ```
+/// use webhook_inbox::AcceptMeta;
+///
+/// let meta = AcceptMeta::new().client_addr("203.0.113.7:50214".parse()?).user_agent("Stripe/1.0");
+/// assert_eq!(meta.client_addr.as_deref(), Some("203.0.113.7:50214"));
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AcceptMeta {
@@ -109,6 +135,16 @@ impl AcceptMeta {
 
 /// What [`Inbox::accept`](crate::Inbox::accept) did with a delivery. Either way it is durably
 /// stored when this is returned.
+///
+/// ```
+/// use webhook_inbox::{Accepted, DeliveryId};
+///
+/// let again = Accepted::Duplicate(DeliveryId(7)); // the sender retried a delivery stored as 7
+/// assert!(again.is_duplicate());
+/// assert_eq!(again.id(), DeliveryId(7));
+/// assert_eq!(serde_json::to_string(&again)?, r#"{"result":"duplicate","id":7}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "id", rename_all = "snake_case")]
 pub enum Accepted {
@@ -288,7 +324,9 @@ pub struct StoredDelivery {
     pub received_at_ms: i64,
     /// Its status.
     pub status: DeliveryStatus,
-    /// Handler runs started so far (including the current one while processing).
+    /// Claims so far: handler runs started (including the current one while processing). A
+    /// delivery completed or dead-lettered as [unhandled](crate::Unhandled) counts the claim
+    /// that found no handler. Reset to 0 by a replay or re-drive.
     pub attempts: u32,
     /// When it is due (or, while processing, when the lease ends), ms since the epoch.
     pub next_attempt_at_ms: i64,
@@ -377,6 +415,21 @@ impl StoredDelivery {
     }
 
     /// The body parsed as JSON into `T`.
+    ///
+    /// ```
+    /// # let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// # let body = br#"{"type":"invoice.paid","data":{"id":"in_1","amount":4200}}"#;
+    /// # let headers = webhook_core::Signer::standard(secret)?.sign("msg_1", 1_700_000_000, body);
+    /// # let verifier = webhook_core::Verifier::standard(secret)?.without_timestamp_check();
+    /// # let delivery = verifier.verify_delivery(&headers, body.to_vec().into())?;
+    /// use webhook_inbox::{DeliveryId, StoredDelivery};
+    ///
+    /// // What a raw handler receives.
+    /// let d = StoredDelivery::processing(DeliveryId(1), &delivery, 1_700_000_000_000);
+    /// let body: serde_json::Value = d.json()?;
+    /// assert_eq!(body["data"]["amount"], 4200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(&self.body)
     }
@@ -384,12 +437,41 @@ impl StoredDelivery {
     /// Verifies the stored bytes and headers again, e.g. after a secret leak, to tell which
     /// stored deliveries really came from the sender. Use a verifier built with
     /// `without_timestamp_check()` for old deliveries.
+    ///
+    /// ```
+    /// use webhook_core::{Signer, Verifier};
+    /// use webhook_inbox::{DeliveryId, StoredDelivery};
+    ///
+    /// let leaked = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// let body = br#"{"type":"invoice.paid","data":{}}"#;
+    /// let headers = Signer::standard(leaked)?.sign("msg_1", 1_700_000_000, body);
+    /// let verifier = Verifier::standard(leaked)?.without_timestamp_check();
+    /// let delivery = verifier.verify_delivery(&headers, body.to_vec().into())?;
+    /// let stored = StoredDelivery::processing(DeliveryId(1), &delivery, 1_700_000_000_000);
+    ///
+    /// let old = Verifier::standard(leaked)?.without_timestamp_check();
+    /// assert!(stored.reverify(&old).is_ok());
+    /// let new_secret = "whsec_dGhlIG5ldyBzZWNyZXQsIGFmdGVyIHRoZSBsZWFr";
+    /// let rotated = Verifier::standard(new_secret)?.without_timestamp_check();
+    /// assert!(stored.reverify(&rotated).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reverify(&self, verifier: &Verifier) -> Result<Verified, VerifyError> {
         verifier.verify(self.headers.as_slice(), &self.body)
     }
 }
 
-/// Which deliveries [`Inbox::list`](crate::Inbox::list) returns, newest first.
+/// Which deliveries [`Inbox::list`](crate::Inbox::list) returns, newest first. The
+/// conditions combine; see [`Inbox::list`](crate::Inbox::list) for paging through an inbox.
+///
+/// ```
+/// use webhook_inbox::{DeliveryStatus, ListFilter};
+///
+/// let filter = ListFilter::dead().event_type("invoice.paid").limit(5_000);
+/// assert_eq!(filter.status, Some(DeliveryStatus::Dead));
+/// assert_eq!(filter.limit, 1_000); // capped
+/// assert_eq!(ListFilter::new().limit, 100);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ListFilter {
@@ -459,6 +541,7 @@ impl ListFilter {
     /// ```
     /// use webhook_inbox::ListFilter;
     /// let filter = ListFilter::new().key("evt_53891546994442300");
+    /// assert_eq!(filter.key.as_deref(), Some("evt_53891546994442300"));
     /// ```
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
@@ -503,7 +586,7 @@ pub struct EventTypeStats {
     pub max_ms: Option<i64>,
 }
 
-/// How many deliveries are in each status.
+/// How many deliveries are in each status ([`Inbox::counts`](crate::Inbox::counts)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct StatusCounts {
@@ -511,7 +594,7 @@ pub struct StatusCounts {
     pub pending: u64,
     /// Claimed by a worker.
     pub processing: u64,
-    /// Handled.
+    /// Done: handled, or completed without a handler.
     pub done: u64,
     /// Waiting for a retry.
     pub retrying: u64,
@@ -520,7 +603,17 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
-    /// Deliveries not yet done or dead.
+    /// Deliveries not yet done or dead: pending, processing and retrying. A depth that keeps
+    /// growing means the workers fall behind (or a circuit is open).
+    ///
+    /// ```
+    /// use webhook_inbox::StatusCounts;
+    ///
+    /// let mut counts = StatusCounts::default();
+    /// (counts.pending, counts.processing, counts.retrying) = (120, 8, 3);
+    /// (counts.done, counts.dead) = (10_000, 2);
+    /// assert_eq!(counts.queue_depth(), 131); // done and dead wait for nothing
+    /// ```
     pub fn queue_depth(&self) -> u64 {
         self.pending + self.processing + self.retrying
     }
@@ -533,6 +626,23 @@ impl StatusCounts {
 /// says whether processing is failing (a downstream service down, a bug): a reason to alert,
 /// not to take the receiver out of service or restart it, since the inbox keeps accepting and
 /// retries the deliveries once the handlers recover.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use webhook_inbox::Inbox;
+///
+/// let inbox = Inbox::connect("sqlite::memory:").await?;
+/// let health = inbox.health().await;
+/// // The readiness probe's answer, and the body of `/admin/health`:
+/// let status = if health.healthy { 200 } else { 503 };
+/// let body = serde_json::to_value(&health)?;
+/// assert_eq!(status, 200);
+/// assert_eq!((body["handlers_failing"].as_bool(), body["reason"].as_str()), (Some(false), None));
+/// assert_eq!(health.counts.map(|c| c.queue_depth()), Some(0));
+/// # inbox.close().await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Health {

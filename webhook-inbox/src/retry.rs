@@ -67,6 +67,19 @@ impl RetryPolicy {
     /// 1 s, 2 s, 4 s, 8 s (each plus up to 100% jitter, backon's `with_jitter`), capped at 60 s
     /// per step: 5 attempts in all, within about 30 s. The first tier of the
     /// [default](RetryPolicy::default); alone, it suits handlers whose failures are brief.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_inbox::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::exponential();
+    /// assert_eq!(policy.max_attempts(), 5);
+    /// for (attempt, base) in [(1, 1), (2, 2), (3, 4), (4, 8)] {
+    ///     let delay = policy.delay_after(attempt).unwrap(); // jittered: base to twice the base
+    ///     assert!(delay >= Duration::from_secs(base) && delay <= Duration::from_secs(2 * base));
+    /// }
+    /// assert_eq!(policy.delay_after(5), None); // the fifth failure is final
+    /// ```
     pub fn exponential() -> Self {
         RetryPolicy::new(
             ExponentialBuilder::default()
@@ -78,6 +91,16 @@ impl RetryPolicy {
     }
 
     /// Retries at the given fixed delays, without jitter (handy in tests).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_inbox::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::fixed([10, 60, 300].map(Duration::from_secs));
+    /// assert_eq!(policy.max_attempts(), 4);
+    /// assert_eq!(policy.delay_after(2), Some(Duration::from_secs(60)));
+    /// assert_eq!(policy.delay_after(4), None);
+    /// ```
     pub fn fixed(delays: impl IntoIterator<Item = Duration>) -> Self {
         let delays: Arc<[Duration]> = delays.into_iter().collect();
         RetryPolicy {
@@ -88,7 +111,15 @@ impl RetryPolicy {
         }
     }
 
-    /// No retries: a failed delivery is dead at once.
+    /// No retries: a failed delivery is dead at once (its error ends with
+    /// `(gave up after 1 attempts)`), to re-drive by hand.
+    ///
+    /// ```
+    /// use webhook_inbox::RetryPolicy;
+    ///
+    /// assert_eq!(RetryPolicy::none().max_attempts(), 1);
+    /// assert_eq!(RetryPolicy::none().delay_after(1), None);
+    /// ```
     pub fn none() -> Self {
         RetryPolicy { tiers: Vec::new() }
     }
@@ -117,6 +148,16 @@ impl RetryPolicy {
     }
 
     /// A constant tier: every `delay`, `times` times.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_inbox::RetryPolicy;
+    ///
+    /// // After the quick tier, hourly for a day.
+    /// let policy = RetryPolicy::exponential().then_every(Duration::from_secs(3600), 24);
+    /// assert_eq!(policy.max_attempts(), 5 + 24);
+    /// assert_eq!(policy.delay_after(5), Some(Duration::from_secs(3600)));
+    /// ```
     pub fn then_every(self, delay: Duration, times: usize) -> Self {
         self.then(
             ConstantBuilder::default()

@@ -23,6 +23,36 @@ use crate::{AcceptAnswer, AcceptMeta, Inbox, NewDelivery};
 /// The 2xx is only sent after the commit, so a sender that got one never needs to retry.
 /// The client address comes from a `SocketAddr` or axum `ConnectInfo<SocketAddr>` extension
 /// (with the `axum` feature), the user agent from `User-Agent`.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use bytes::Bytes;
+/// use http_body_util::Full;
+/// use tower::{Layer as _, ServiceExt as _};
+/// use webhook_core::{Clock as _, Signer, SystemClock};
+/// use webhook_inbox::Inbox;
+/// use webhook_tower::WebhookVerify;
+///
+/// let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// let inbox = Inbox::connect("sqlite::memory:").await?;
+/// // The inbox dedupes durably; the layer verifies. (On axum: `post_service(app)`.)
+/// let app = WebhookVerify::new(secret).without_dedupe().layer(inbox.service());
+///
+/// let body = r#"{"type":"invoice.paid","data":{}}"#;
+/// let headers = Signer::standard(secret)?.sign("msg_1", SystemClock.now_unix(), body.as_bytes());
+/// let post = || {
+///     let body = Full::new(Bytes::from(body));
+///     let mut request = http::Request::post("/webhooks").body(body).unwrap();
+///     *request.headers_mut() = headers.clone().into();
+///     request
+/// };
+/// assert_eq!(app.clone().oneshot(post()).await?.status(), 201); // stored
+/// assert_eq!(app.clone().oneshot(post()).await?.status(), 200); // the sender's retry
+/// assert_eq!(inbox.counts().await?.pending, 1);
+/// # inbox.close().await;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct InboxService {
     inbox: Inbox,

@@ -16,6 +16,20 @@ use crate::clock::duration_ms;
 /// that the handler or what it calls is down, so it neither counts nor resets the count. Runs
 /// that started before the circuit opened do not decide anything once it is open: only the
 /// trial does.
+///
+/// [`Inbox::health`](crate::Inbox::health) counts the open circuits; see
+/// [`WorkerBuilder::circuit_breaker`](crate::WorkerBuilder::circuit_breaker) for one opening.
+///
+/// ```
+/// use std::time::Duration;
+/// use webhook_inbox::BreakerConfig;
+///
+/// assert_eq!(BreakerConfig::default(), BreakerConfig::new(5, Duration::from_secs(60)));
+/// // A handler whose downstream is flaky rather than down: trip later, retry sooner.
+/// let flaky = BreakerConfig::new(20, Duration::from_secs(10));
+/// assert_eq!(flaky.failure_threshold, 20);
+/// assert_eq!(BreakerConfig::disabled().failure_threshold, 0); // never opens
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BreakerConfig {

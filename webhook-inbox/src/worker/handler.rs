@@ -33,7 +33,16 @@ pub struct HandlerError {
 
 impl HandlerError {
     /// A failure worth retrying. The message is the error's alternate form (`{:#}`), which
-    /// for an `anyhow::Error` includes its causes.
+    /// for an `anyhow::Error` includes its causes. `?` on any error that implements `Display`
+    /// does the same.
+    ///
+    /// ```
+    /// use webhook_inbox::HandlerError;
+    ///
+    /// let err = HandlerError::new(format_args!("CRM answered {}", 503));
+    /// assert_eq!(err.message(), "CRM answered 503");
+    /// assert!(!err.is_permanent()); // retried on the policy's schedule, then dead
+    /// ```
     pub fn new(message: impl fmt::Display) -> Self {
         HandlerError {
             message: format!("{message:#}"),
@@ -42,7 +51,53 @@ impl HandlerError {
     }
 
     /// A failure retrying cannot fix: the delivery becomes dead at once (it can still be
-    /// re-driven after a fix).
+    /// re-driven after a fix). It does not count against the handler's circuit breaker: the
+    /// delivery is bad, not the handler.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, DeliveryStatus, HandlerError, Inbox, StoredDelivery};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_raw("invoice.*", |d: StoredDelivery| async move {
+    ///         let body: serde_json::Value = d.json()?; // retryable, should it fail
+    ///         match body["data"]["customer"].as_str() {
+    ///             Some(_customer) => Ok(()),
+    ///             None => Err(HandlerError::permanent("invoice without a customer")),
+    ///         }
+    ///     })
+    ///     .spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// let dead = settled(&inbox, id).await;
+    /// assert_eq!((dead.status, dead.attempts), (DeliveryStatus::Dead, 1)); // no retries
+    /// assert_eq!(dead.last_error.as_deref(), Some("invoice without a customer"));
+    /// # worker.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn permanent(message: impl fmt::Display) -> Self {
         HandlerError {
             message: format!("{message:#}"),
@@ -80,8 +135,8 @@ impl<E: fmt::Display> From<E> for HandlerError {
 pub type HandlerResult = Result<(), HandlerError>;
 
 /// An async function from `T` to [`HandlerResult`]: implemented for every
-/// `Fn(T) -> impl Future<Output = HandlerResult>` closure that is `Clone + Send + Sync`, and
-/// so for plain `async fn`s.
+/// `Fn(T) -> impl Future<Output = HandlerResult>` closure that is `Send + Sync + 'static` and
+/// whose future is `Send + 'static`, and so for plain `async fn`s.
 ///
 /// ```
 /// use webhook_core::{event::Event, scalekit::DirectoryUser};

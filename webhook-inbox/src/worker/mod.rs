@@ -66,7 +66,8 @@ pub enum Unhandled {
     /// are counted in `webhook_inbox_unhandled_total`.
     #[default]
     Complete,
-    /// Dead-letter them with an error naming the event type, to re-drive once a handler exists.
+    /// Dead-letter them, with the error `no handler is registered for this event type`, to
+    /// re-drive once a handler exists (see [`Inbox::redrive_all_dead`]).
     DeadLetter,
 }
 
@@ -219,6 +220,60 @@ impl WorkerBuilder {
     /// A one-segment name (`issues`) also takes that event's actions (GitHub's
     /// `issues.opened`). When several patterns match, the most specific wins: exact, then the
     /// longest prefix (`issues.*` before `issues`), then `*`.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str, data: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{data}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, DeliveryStatus, Inbox};
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct InvoicePaid { data: Invoice } // the whole body: the envelope
+    /// #[derive(serde::Deserialize)]
+    /// struct Invoice { id: String, amount: u64 }
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let (paid, mut paid_rx) = tokio::sync::mpsc::unbounded_channel();
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on("invoice.paid", move |e: InvoicePaid| {
+    ///         let paid = paid.clone();
+    ///         async move { Ok(paid.send((e.data.id, e.data.amount))?) }
+    ///     })
+    ///     .spawn()?;
+    /// let paid = delivery("msg_1", "invoice.paid", r#"{"id":"in_1","amount":4200}"#);
+    /// inbox.accept(&paid, AcceptMeta::new()).await?;
+    /// assert_eq!(paid_rx.recv().await, Some(("in_1".to_owned(), 4200)));
+    ///
+    /// // A body of another shape is dead at once, its error naming the field.
+    /// let bad = delivery("msg_2", "invoice.paid", r#"{"id":"in_2","amount":"a lot"}"#);
+    /// let id = inbox.accept(&bad, AcceptMeta::new()).await?.id();
+    /// let dead = settled(&inbox, id).await;
+    /// assert_eq!(dead.status, DeliveryStatus::Dead);
+    /// assert!(dead.last_error.unwrap().contains("data.amount"));
+    /// # worker.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn on<T, H>(self, pattern: &str, handler: H) -> Self
     where
         T: DeserializeOwned + Send + 'static,
@@ -228,7 +283,58 @@ impl WorkerBuilder {
     }
 
     /// Handles event types matching `pattern` with the stored delivery itself (raw bytes,
-    /// headers, attempt count).
+    /// headers, attempt count). Among several handlers the most specific pattern wins (see
+    /// [`on`](WorkerBuilder::on)).
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, HandlerResult, Inbox, StoredDelivery};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let (ran, mut ran_rx) = tokio::sync::mpsc::unbounded_channel();
+    /// let (invoices, others) = (ran.clone(), ran);
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_raw("invoice.*", move |d: StoredDelivery| {
+    ///         let _ = invoices.send(format!("billing: {}", d.event_type_str()));
+    ///         async { HandlerResult::Ok(()) }
+    ///     })
+    ///     .on_raw("*", move |d: StoredDelivery| {
+    ///         let _ = others.send(format!("catch-all: {}", d.event_type_str()));
+    ///         async { HandlerResult::Ok(()) }
+    ///     })
+    ///     .spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// settled(&inbox, id).await;
+    /// let id = inbox.accept(&delivery("msg_2", "user.created"), AcceptMeta::new()).await?.id();
+    /// settled(&inbox, id).await;
+    /// assert_eq!(ran_rx.recv().await.unwrap(), "billing: invoice.paid");
+    /// assert_eq!(ran_rx.recv().await.unwrap(), "catch-all: user.created");
+    /// # worker.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn on_raw<H: Handler<StoredDelivery>>(self, pattern: &str, handler: H) -> Self {
         self.route(pattern, Kind::Single(handler::raw(handler)))
     }
@@ -236,6 +342,40 @@ impl WorkerBuilder {
     /// Handles event types matching `pattern` in batches of one event type. The batch
     /// completes or fails as a unit. Deliveries keep their leases while they wait in the
     /// buffer and while the batch runs (the worker renews them).
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptMeta, BatchOptions, HandlerResult, Inbox, StoredDelivery};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// for msg in ["msg_1", "msg_2", "msg_3"] {
+    ///     inbox.accept(&delivery(msg, "page.viewed"), AcceptMeta::new()).await?;
+    /// }
+    /// let (sizes, mut sizes_rx) = tokio::sync::mpsc::unbounded_channel();
+    /// // Up to 3 page views in one INSERT, or whatever came within 5 s.
+    /// let options = BatchOptions::new(3, Duration::from_secs(5));
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_batch("page.viewed", options, move |batch: Vec<StoredDelivery>| {
+    ///         let _ = sizes.send(batch.len());
+    ///         async { HandlerResult::Ok(()) }
+    ///     })
+    ///     .spawn()?;
+    /// assert_eq!(sizes_rx.recv().await, Some(3));
+    /// # worker.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn on_batch<H: Handler<Vec<StoredDelivery>>>(
         self,
         pattern: &str,
@@ -252,7 +392,69 @@ impl WorkerBuilder {
         self
     }
 
-    /// How often to look for due deliveries when not woken by a new one (default 250 ms).
+    /// How often to look for due deliveries when not woken by a new one (default 250 ms; at
+    /// least 1 ms). An accept, replay or re-drive through this inbox wakes its workers at once
+    /// (on PostgreSQL, one by another instance too); retries coming due and expired leases are
+    /// found by polling.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::{Arc, atomic::{AtomicU32, Ordering}};
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptMeta, DeliveryStatus, HandlerError, Inbox, ManualClock, RetryPolicy};
+    /// use webhook_inbox::StoredDelivery;
+    ///
+    /// let clock = ManualClock::starting_now();
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .clock(Arc::new(clock.clone()))
+    ///     .retry_policy(RetryPolicy::fixed([Duration::from_secs(30)]))
+    ///     .build()
+    ///     .await?;
+    /// let runs = Arc::new(AtomicU32::new(0));
+    /// let counted = runs.clone();
+    /// let worker = inbox
+    ///     .worker()
+    ///     .poll_interval(Duration::from_millis(10))
+    ///     .on_raw("*", move |_d: StoredDelivery| {
+    ///         let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+    ///         async move { if first { Err(HandlerError::new("timeout")) } else { Ok(()) } }
+    ///     })
+    ///     .spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// assert_eq!(settled(&inbox, id).await.status, DeliveryStatus::Retrying);
+    ///
+    /// clock.advance(Duration::from_secs(30)); // the retry is due: the next poll finds it
+    /// # for _ in 0..2000 {
+    /// #     if inbox.get(id).await?.unwrap().status == DeliveryStatus::Done { break }
+    /// #     tokio::time::sleep(Duration::from_millis(5)).await;
+    /// # }
+    /// let done = inbox.get(id).await?.unwrap();
+    /// assert_eq!((done.status, done.attempts), (DeliveryStatus::Done, 2));
+    /// # worker.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.config.poll_interval = interval.max(Duration::from_millis(1));
         self
@@ -286,6 +488,57 @@ impl WorkerBuilder {
     /// The circuit breaker settings of every handler, wherever the call stands among the
     /// handlers (default: 5 consecutive failures, 60 s recovery). Each handler gets its own
     /// breaker with these settings: one failing handler holds only its own deliveries.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptMeta, BreakerConfig, HandlerError, Inbox, RetryPolicy};
+    /// use webhook_inbox::StoredDelivery;
+    ///
+    /// let inbox = Inbox::builder("sqlite::memory:")
+    ///     .retry_policy(RetryPolicy::fixed([Duration::from_secs(600)]))
+    ///     .build()
+    ///     .await?;
+    /// let worker = inbox
+    ///     .worker()
+    ///     .circuit_breaker(BreakerConfig::new(2, Duration::from_secs(30)))
+    ///     .on_raw("crm.*", |_d: StoredDelivery| async {
+    ///         Err(HandlerError::new("CRM: 502 Bad Gateway"))
+    ///     })
+    ///     .spawn()?;
+    /// for msg in ["msg_1", "msg_2"] {
+    ///     let id = inbox.accept(&delivery(msg, "crm.contact"), AcceptMeta::new()).await?.id();
+    ///     settled(&inbox, id).await;
+    /// }
+    /// // Two failures in a row: `crm.*` deliveries now wait 30 s, using no attempts.
+    /// let health = inbox.health().await;
+    /// assert_eq!(health.open_circuits, 1);
+    /// assert!(health.handlers_failing && health.healthy);
+    /// # worker.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn circuit_breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = config;
         self
@@ -315,6 +568,49 @@ impl WorkerBuilder {
     /// receiver (an `EventFilter` on the verify layer).
     /// `Duration::ZERO` applies the policy at once, which suits a process whose workers all
     /// start together and no other instance shares the store.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # async fn settled(
+    /// #     inbox: &webhook_inbox::Inbox,
+    /// #     id: webhook_inbox::DeliveryId,
+    /// # ) -> webhook_inbox::StoredDelivery {
+    /// #     use webhook_inbox::DeliveryStatus::{Pending, Processing};
+    /// #     for _ in 0..2000 {
+    /// #         let d = inbox.get(id).await.unwrap().unwrap();
+    /// #         if !matches!(d.status, Pending | Processing) { return d; }
+    /// #         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    /// #     }
+    /// #     panic!("delivery {id} was not handled");
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use webhook_inbox::{AcceptMeta, DeliveryStatus, Inbox, StoredDelivery, Unhandled};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_raw("invoice.*", |_d: StoredDelivery| async { Ok(()) })
+    ///     .unhandled(Unhandled::DeadLetter)
+    ///     .unhandled_after(Duration::ZERO) // the only worker on this store
+    ///     .spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "user.created"), AcceptMeta::new()).await?.id();
+    /// let dead = settled(&inbox, id).await;
+    /// assert_eq!(dead.status, DeliveryStatus::Dead);
+    /// let error = dead.last_error.unwrap();
+    /// assert_eq!(error, "no handler is registered for this event type");
+    /// # worker.shutdown().await;
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn unhandled_after(mut self, wait: Duration) -> Self {
         self.config.unhandled_after = wait;
         self
@@ -327,7 +623,8 @@ impl WorkerBuilder {
         self
     }
 
-    /// How often the worker prunes old deliveries (default hourly; `None` turns it off).
+    /// How often the worker runs [`Inbox::prune`]: when it starts, then at this interval
+    /// (default hourly; `None` turns it off, for a store another process prunes).
     pub fn prune_interval(mut self, interval: Option<Duration>) -> Self {
         self.config.prune_interval = interval;
         self
@@ -335,7 +632,27 @@ impl WorkerBuilder {
 
     /// Starts the worker on the current tokio runtime. Fails if a pattern did not parse or has
     /// two handlers, if no handler is registered (unless unhandled deliveries go dead), outside
-    /// a tokio runtime, and on a closed inbox.
+    /// a tokio runtime, and on a closed inbox (all [`InboxError::Config`], except
+    /// [`InboxError::Closed`]).
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{HandlerResult, Inbox, InboxError, StoredDelivery};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let ok = |_d: StoredDelivery| async { HandlerResult::Ok(()) };
+    ///
+    /// let twice = inbox.worker().on_raw("invoice.*", ok).on_raw("invoice.*", ok).spawn();
+    /// assert!(matches!(twice, Err(InboxError::Config(e)) if e.contains("two handlers")));
+    /// assert!(matches!(inbox.worker().spawn(), Err(InboxError::Config(_)))); // no handler
+    ///
+    /// let worker = inbox.worker().on_raw("invoice.*", ok).spawn()?;
+    /// worker.shutdown().await;
+    /// inbox.close().await;
+    /// assert!(matches!(inbox.worker().on_raw("*", ok).spawn(), Err(InboxError::Closed)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn spawn(mut self) -> Result<Worker, InboxError> {
         if !self.errors.is_empty() {
             return Err(InboxError::Config(self.errors.join("; ")));
@@ -393,8 +710,9 @@ impl WorkerBuilder {
     }
 }
 
-/// A running worker. Dropping the handle leaves it running; call [`shutdown`](Worker::shutdown)
-/// to stop it.
+/// A running worker, from [`WorkerBuilder::spawn`]. Dropping the handle leaves it running;
+/// call [`shutdown`](Worker::shutdown) to stop it (or [`Inbox::close`], which stops all the
+/// inbox's workers).
 #[derive(Debug)]
 pub struct Worker {
     owner: String,
@@ -408,8 +726,42 @@ impl Worker {
         &self.owner
     }
 
-    /// Stops claiming, lets in-flight runs finish (up to the shutdown timeout), releases
-    /// whatever did not finish or was waiting in a batch, and returns.
+    /// Stops claiming, lets in-flight runs finish (up to the
+    /// [shutdown timeout](WorkerBuilder::shutdown_timeout)), releases whatever did not finish or
+    /// was waiting in a batch (it runs again, on this or another worker), and returns.
+    ///
+    /// ```
+    /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
+    /// #     use webhook_core::{Signer, Verifier};
+    /// #     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// #     let body = format!(r#"{{"type":"{event_type}","data":{{}}}}"#);
+    /// #     let headers = Signer::standard(secret).unwrap().sign(id, 1_700_000_000, body.as_ref());
+    /// #     let verifier = Verifier::standard(secret).unwrap().without_timestamp_check();
+    /// #     verifier.verify_delivery(&headers, body.into()).unwrap()
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use webhook_inbox::{AcceptMeta, DeliveryStatus, HandlerResult, Inbox, StoredDelivery};
+    ///
+    /// let inbox = Inbox::connect("sqlite::memory:").await?;
+    /// let (started, mut started_rx) = tokio::sync::mpsc::unbounded_channel();
+    /// let worker = inbox
+    ///     .worker()
+    ///     .on_raw("*", move |_d: StoredDelivery| {
+    ///         let _ = started.send(());
+    ///         async {
+    ///             tokio::task::yield_now().await; // a call to the CRM, say
+    ///             HandlerResult::Ok(())
+    ///         }
+    ///     })
+    ///     .spawn()?;
+    /// let id = inbox.accept(&delivery("msg_1", "invoice.paid"), AcceptMeta::new()).await?.id();
+    /// started_rx.recv().await; // SIGTERM arrives while the handler runs
+    /// worker.shutdown().await;
+    /// assert_eq!(inbox.get(id).await?.unwrap().status, DeliveryStatus::Done);
+    /// # inbox.close().await;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         if let Err(e) = self.handle.await {
