@@ -112,7 +112,7 @@ impl RetryPolicy {
     }
 
     /// No retries: a failed delivery is dead at once (its error ends with
-    /// `(gave up after 1 attempts)`), to re-drive by hand.
+    /// `(gave up after 1 attempt)`), to re-drive by hand.
     ///
     /// ```
     /// use webhook_inbox::RetryPolicy;

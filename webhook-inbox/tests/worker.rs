@@ -458,6 +458,9 @@ async fn a_panicking_handler_is_a_failure_and_the_worker_lives_on() {
             .unwrap()
             .contains("handler panicked: handler bug")
     );
+    // In the singular: one attempt.
+    let error = inbox.get(boom).await.unwrap().unwrap().last_error.unwrap();
+    assert!(error.ends_with("(gave up after 1 attempt)"), "{error}");
     let later = accept(&inbox, "later", "t").await;
     assert!(
         eventually(5, || async {

@@ -66,7 +66,7 @@ pub enum Unhandled {
     /// are counted in `webhook_inbox_unhandled_total`.
     #[default]
     Complete,
-    /// Dead-letter them, with the error `no handler is registered for this event type`, to
+    /// Dead-letter them, with the error ``no handler is registered for event type `<type>` ``, to
     /// re-drive once a handler exists (see [`Inbox::redrive_all_dead`]).
     DeadLetter,
 }
@@ -605,7 +605,7 @@ impl WorkerBuilder {
     /// let dead = settled(&inbox, id).await;
     /// assert_eq!(dead.status, DeliveryStatus::Dead);
     /// let error = dead.last_error.unwrap();
-    /// assert_eq!(error, "no handler is registered for this event type");
+    /// assert_eq!(error, "no handler is registered for event type `user.created`");
     /// # worker.shutdown().await;
     /// # inbox.close().await;
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -369,13 +369,8 @@ impl Shared {
     /// Applies the [`Unhandled`] policy: done or dead, with nothing run and no attempt logged.
     async fn finish_unhandled(&self, items: Vec<RunItem>) {
         let now = self.now();
-        let (error, label) = match self.config.unhandled {
-            Unhandled::Complete => (None, "completed"),
-            Unhandled::DeadLetter => (
-                Some("no handler is registered for this event type".to_owned()),
-                "dead",
-            ),
-        };
+        let dead = self.config.unhandled == Unhandled::DeadLetter;
+        let label = if dead { "dead" } else { "completed" };
         let outcomes: Vec<Outcome> = items
             .iter()
             .map(|item| {
@@ -401,7 +396,13 @@ impl Shared {
                     now,
                     0,
                     OutcomeResult::Unhandled {
-                        error: error.clone(),
+                        // The type named: the operator reading the dead letter sees which
+                        // handler is missing.
+                        error: dead.then(|| match item.event_type.as_deref() {
+                            Some(t) => format!("no handler is registered for event type `{t}`"),
+                            None => "no handler is registered for deliveries without an event type"
+                                .to_owned(),
+                        }),
                     },
                 )
             })
@@ -442,7 +443,12 @@ impl Shared {
                             at_ms: now.saturating_add(crate::clock::duration_ms(delay)),
                         },
                         None => OutcomeResult::Dead {
-                            error: format!("{} (gave up after {} attempts)", e.message(), item.attempts),
+                            error: format!(
+                                "{} (gave up after {} attempt{})",
+                                e.message(),
+                                item.attempts,
+                                if item.attempts == 1 { "" } else { "s" }
+                            ),
                         },
                     },
                 };
