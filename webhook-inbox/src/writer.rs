@@ -9,7 +9,8 @@
 //! Except when a dedupe key was locked past the wait (PostgreSQL: a transaction of another
 //! instance that does not end): then the batch is stored one delivery at a time, so that only
 //! the delivery whose key is held is refused, for at most the commit timeout; what is left of
-//! the batch then is answered 503 (a locked table refuses every delivery).
+//! the batch then goes in one more group commit, answered 503 if a key of it is held too (a
+//! locked table refuses every delivery).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,13 +72,16 @@ pub(crate) async fn run(
             );
             // Each refused delivery costs a lock wait (2 s). Past the commit timeout, more than
             // one key is held, or the table itself is locked (an index being built, an
-            // `ALTER TABLE`): the rest of the batch is answered 503 at once, as a failed commit
-            // is, instead of keeping every sender waiting a lock wait per delivery ahead of it.
+            // `ALTER TABLE`): the rest of the batch goes in one more group commit, instead of
+            // keeping every sender waiting a lock wait per delivery ahead of it. Stored if none
+            // of its keys is held (the held ones were those already tried), else answered 503
+            // together, as a failed commit is.
             let deadline = Instant::now() + commit_timeout;
             let mut any_new = false;
+            let mut rest = Vec::new();
             for (reply, d) in replies.into_iter().zip(batch.drain(..)) {
                 if Instant::now() >= deadline {
-                    answer(reply, &d, Err(InboxError::Timeout(commit_timeout)));
+                    rest.push((reply, d));
                     continue;
                 }
                 let one = std::slice::from_ref(&d);
@@ -88,6 +92,23 @@ pub(crate) async fn run(
                         _ => Err(wrong_count()),
                     });
                 any_new |= answer(reply, &d, result);
+            }
+            if !rest.is_empty() {
+                let (replies, rest): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+                match commit(&*backend, &rest, commit_timeout, &health).await {
+                    Ok(accepted) if accepted.len() == rest.len() => {
+                        for ((reply, outcome), d) in replies.into_iter().zip(accepted).zip(&rest) {
+                            any_new |= answer(reply, d, Ok(outcome));
+                        }
+                    }
+                    result => {
+                        let e = result.err().unwrap_or_else(wrong_count);
+                        tracing::error!(error = %e, batch = rest.len(), "the rest of a batch stored one by one failed; answering 503");
+                        for reply in replies {
+                            let _ = reply.send(Err(e.clone()));
+                        }
+                    }
+                }
             }
             if any_new {
                 new_work.notify_waiters();
