@@ -374,6 +374,51 @@ fn a_second_sigterm_exits_at_once(bin: &str) {
     drop(stalled);
 }
 
+/// A second SIGTERM also exits at once after the HTTP drain, while the worker still finishes
+/// (here its store call waits on a write lock another process holds): the graceful stop is
+/// not over until the inbox is closed.
+async fn a_second_sigterm_exits_at_once_while_the_worker_stops(bin: &str) {
+    use sqlx::Connection as _;
+    let dir = tempfile::tempdir().unwrap();
+    let database = db(&dir);
+    let mut server = start(
+        bin,
+        &[
+            "--database",
+            &database,
+            "--fail-attempts",
+            "1000",
+            "--max-attempts",
+            "1000",
+            "--retry-base-ms",
+            "20",
+        ],
+        &[("WEBHOOK_SECRET", SECRET)],
+    );
+    let sender = Sender::new(&server.addr, SECRET);
+    let body = sample("organization.created", "evt_lock_1");
+    assert_eq!(sender.send("msg_lock_1", &body).await.status(), 201);
+    // The delivery fails and is retried, 20 ms later, then 40, 80…: the worker claims it again
+    // within a few hundred ms, and that write waits for this lock (up to the store's 10 s).
+    let mut lock = sqlx::SqliteConnection::connect(&database).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.send_sigterm();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        server.exit_within(Duration::ZERO).is_none(),
+        "the graceful stop did not wait for the worker"
+    );
+    server.send_sigterm();
+    let exit = server.exit_within(Duration::from_secs(3));
+    let _ = sqlx::raw_sql("ROLLBACK").execute(&mut lock).await;
+    assert_eq!(exit.and_then(|e| e.code()), Some(130), "{exit:?}");
+}
+
 /// `bin` on a fresh inbox in a temp dir (kept while the returned dir lives), with the secret.
 fn serving(bin: &str) -> (tempfile::TempDir, support::Server) {
     let dir = tempfile::tempdir().unwrap();
@@ -575,6 +620,11 @@ macro_rules! receiver_tests {
             #[test]
             fn a_second_sigterm_exits_at_once() {
                 super::a_second_sigterm_exits_at_once(BIN)
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_second_sigterm_exits_at_once_while_the_worker_stops() {
+                super::a_second_sigterm_exits_at_once_while_the_worker_stops(BIN).await
             }
 
             #[test]

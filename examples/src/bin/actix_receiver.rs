@@ -101,17 +101,25 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         let (stop, worker_stopped) = stop_worker_on(
             webhook_examples::serve::shutdown_signal(),
             worker,
-            inbox_runtime,
+            inbox_runtime.clone(),
         );
+        // Awaited on the inbox's runtime, which lives until the inbox is closed: the task that
+        // exits on a second signal is spawned where the signal resolves, and actix's runtime
+        // ends with the HTTP drain, while the worker may still be stopping.
+        let stop = inbox_runtime.spawn(stop);
+        // Dropped if the server ends by itself, so that the worker stops then.
+        let unsignalled = stop.abort_handle();
         actix_web::rt::spawn(async move {
-            stop.await;
+            let _ = stop.await;
             handle.stop(true).await;
         });
         for addr in addrs {
             announce(&secret, addr);
             tracing::info!("actix-receiver listening on {addr}");
         }
-        server.await?;
+        let served = server.await;
+        unsignalled.abort();
+        served?;
         Ok::<_, std::io::Error>(worker_stopped)
     })?;
 
