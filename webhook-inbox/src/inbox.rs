@@ -964,7 +964,7 @@ impl Inbox {
         Ok(counts)
     }
 
-    /// Healthy unless the store does not answer (within the
+    /// Healthy unless the store does not answer (each query within the
     /// [`commit_timeout`](InboxBuilder::commit_timeout)), a group commit failed in the last
     /// [`retry_after`](InboxBuilder::retry_after) (a full disk, the database restarting; after
     /// that health turns green again, so that a probe sends accepts back, each of which tries a
@@ -1027,20 +1027,19 @@ impl Inbox {
         let threshold = self.inner.health_threshold;
         let window_secs = self.inner.health_window.as_secs();
         // A store that does not answer is a red health within the time a store call may take,
-        // not a probe left waiting.
+        // not a probe left waiting. Each query gets that time, as each store call of a worker
+        // does: a slow store that answers each one within it is answering.
         let timeout = self.commit_timeout();
-        let store = async {
-            let failures = if self.accepting() {
-                self.inner.backend.failures_since(since).await
-            } else {
-                Err(InboxError::Closed)
-            };
-            (failures, self.counts().await)
+        let failures = if self.accepting() {
+            tokio::time::timeout(timeout, self.inner.backend.failures_since(since))
+                .await
+                .unwrap_or(Err(InboxError::Timeout(timeout)))
+        } else {
+            Err(InboxError::Closed)
         };
-        let (failures, counts) = tokio::time::timeout(timeout, store).await.unwrap_or((
-            Err(InboxError::Timeout(timeout)),
-            Err(InboxError::Timeout(timeout)),
-        ));
+        let counts = tokio::time::timeout(timeout, self.counts())
+            .await
+            .unwrap_or(Err(InboxError::Timeout(timeout)));
         let open_circuits = self.inner.open_circuits.count();
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {

@@ -185,3 +185,16 @@ async fn health_is_red_when_the_store_stops_answering() {
     backend.counts_hang.store(false, Ordering::SeqCst);
     assert!(inbox.health().await.healthy);
 }
+
+/// A slow store that works: each of health's queries answers within the commit timeout (the
+/// limit every store call of the inbox gets), the two together take longer. Health is green:
+/// the store answers.
+#[tokio::test]
+async fn health_is_green_when_each_query_answers_within_the_commit_timeout() {
+    let (_dir, backend, inbox) =
+        interposed_inbox(|i| i, |b| b.commit_timeout(Duration::from_millis(300))).await;
+    backend.reads_delay_ms.store(200, Ordering::SeqCst);
+    let health = inbox.health().await;
+    assert!(health.healthy, "{health:?}");
+    assert!(health.counts.is_some(), "{health:?}");
+}

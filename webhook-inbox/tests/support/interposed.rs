@@ -1,6 +1,6 @@
 //! [`Interposed`]: a real backend behind hooks that pause, slow down or fail its calls.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,9 +57,18 @@ pub struct Interposed {
     pub claims_hang: AtomicUsize,
     /// Counts never answer while set (a server gone silent under a health probe).
     pub counts_hang: AtomicBool,
+    /// Counts and failure counts each answer after this many ms (a slow store that works).
+    pub reads_delay_ms: AtomicU64,
 }
 
 impl Interposed {
+    async fn read_delay(&self) {
+        let ms = self.reads_delay_ms.load(Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+    }
+
     pub fn over(inner: impl Backend + 'static) -> Self {
         Interposed {
             inner: Some(Arc::new(inner)),
@@ -183,10 +192,14 @@ impl Backend for Interposed {
         self.inner().stats(since_ms)
     }
     fn failures_since(&self, since_ms: i64) -> BoxFuture<'_, BackendResult<u64>> {
-        self.inner().failures_since(since_ms)
+        Box::pin(async move {
+            self.read_delay().await;
+            self.inner().failures_since(since_ms).await
+        })
     }
     fn counts(&self) -> BoxFuture<'_, BackendResult<StatusCounts>> {
         Box::pin(async move {
+            self.read_delay().await;
             if self.counts_hang.load(Ordering::SeqCst) {
                 std::future::pending::<()>().await;
             }
