@@ -35,9 +35,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// polled: call it before announcing the server, so that no signal falls in between and kills
 /// the process the default way. Must run inside a tokio runtime.
 ///
-/// A second signal during the graceful stop exits at once with status 130, as an operator
-/// pressing Ctrl-C again expects: deliveries being handled then run again once their lease
-/// ends, none is lost.
+/// A second signal during the graceful stop exits at once, as an operator pressing Ctrl-C
+/// again expects, with the shell's status for that signal (130 for SIGINT, 143 for SIGTERM):
+/// deliveries being handled then run again once their lease ends, none is lost.
 #[cfg(unix)]
 pub fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -51,21 +51,22 @@ pub fn shutdown_signal() -> impl Future<Output = ()> {
             None => std::future::pending().await,
         }
     }
-    async fn either(interrupt: &mut Option<Signal>, terminate: &mut Option<Signal>) {
+    /// Waits for either signal; returns the exit status a shell gives a process it ended.
+    async fn either(interrupt: &mut Option<Signal>, terminate: &mut Option<Signal>) -> i32 {
         tokio::select! {
-            () = wait(interrupt) => {}
-            () = wait(terminate) => {}
+            () = wait(interrupt) => 128 + 2,
+            () = wait(terminate) => 128 + 15,
         }
     }
     async move {
         let (mut interrupt, mut terminate) = (interrupt, terminate);
         either(&mut interrupt, &mut terminate).await;
         tokio::spawn(async move {
-            either(&mut interrupt, &mut terminate).await;
+            let status = either(&mut interrupt, &mut terminate).await;
             tracing::warn!(
                 "second signal: exiting now; deliveries being handled run again after their lease"
             );
-            std::process::exit(130);
+            std::process::exit(status);
         });
     }
 }

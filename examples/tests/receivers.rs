@@ -343,7 +343,7 @@ fn sigterm_stops_gracefully(bin: &str) {
     assert!(!wal.exists(), "the inbox was not closed: {wal:?} is left");
 }
 
-/// A second SIGTERM during the graceful stop exits at once, with status 130: here the stop
+/// A second SIGTERM during the graceful stop exits at once, with status 143: here the stop
 /// waits for a request whose body stalls (the drain would give it 10 s).
 fn a_second_sigterm_exits_at_once(bin: &str) {
     use std::io::Write as _;
@@ -368,7 +368,7 @@ fn a_second_sigterm_exits_at_once(bin: &str) {
     );
     server.send_sigterm();
     let exit = server.exit_within(Duration::from_secs(5));
-    assert_eq!(exit.and_then(|e| e.code()), Some(130), "{exit:?}");
+    assert_eq!(exit.and_then(|e| e.code()), Some(143), "{exit:?}");
     let log = server.stderr.lock().unwrap().join("\n");
     assert!(log.contains("second signal"), "{log}");
     drop(stalled);
@@ -416,7 +416,7 @@ async fn a_second_sigterm_exits_at_once_while_the_worker_stops(bin: &str) {
     server.send_sigterm();
     let exit = server.exit_within(Duration::from_secs(3));
     let _ = sqlx::raw_sql("ROLLBACK").execute(&mut lock).await;
-    assert_eq!(exit.and_then(|e| e.code()), Some(130), "{exit:?}");
+    assert_eq!(exit.and_then(|e| e.code()), Some(143), "{exit:?}");
 }
 
 /// `bin` on a fresh inbox in a temp dir (kept while the returned dir lives), with the secret.

@@ -738,7 +738,9 @@ impl Inbox {
         Ok(())
     }
 
-    /// Re-drives every dead delivery; returns how many.
+    /// Re-drives every dead delivery; returns how many. On SQLite it re-queues them in chunks,
+    /// each its own transaction, so that accepts are stored in between: an error partway leaves
+    /// those re-queued so far pending (calling it again re-drives the rest).
     ///
     /// ```
     /// # fn delivery(id: &str, event_type: &str) -> webhook_core::Delivery {
