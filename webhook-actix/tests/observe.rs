@@ -262,6 +262,31 @@ fn capture_logs(f: impl FnOnce()) -> String {
     String::from_utf8(CAPTURED.with_borrow_mut(std::mem::take)).unwrap()
 }
 
+/// The label sets (`"label=value,…"`) of the metrics named `name` in a snapshot, sorted.
+fn label_sets(
+    snapshot: &[(
+        metrics_util::CompositeKey,
+        Option<metrics::Unit>,
+        Option<metrics::SharedString>,
+        DebugValue,
+    )],
+    name: &str,
+) -> Vec<String> {
+    let mut sets: Vec<String> = snapshot
+        .iter()
+        .filter(|(key, ..)| key.key().name() == name)
+        .map(|(key, ..)| {
+            key.key()
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    sets.sort();
+    sets
+}
+
 /// The counters of a snapshot as `(name, "label=value,…", count)`, sorted.
 fn counters(
     snapshot: Vec<(
@@ -358,20 +383,10 @@ fn a_missing_config_is_counted_as_rejected() {
     let counted = outcome_counts(&recorder);
     eprintln!("webhook_requests_total after a 500 misconfigured: {counted:?}");
     assert_eq!(counted, [("rejected".to_owned(), 1)]);
-    let rejections: Vec<String> = recorder
-        .snapshotter()
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| key.key().name() == "webhook_rejections_total")
-        .map(|(key, ..)| {
-            key.key()
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
+    let rejections = label_sets(
+        &recorder.snapshotter().snapshot().into_vec(),
+        "webhook_rejections_total",
+    );
     assert_eq!(rejections, ["reason=misconfigured,scheme=none"]);
 }
 
@@ -573,17 +588,7 @@ fn a_named_config_labels_metrics_span_and_warning_with_its_source() {
         })
     });
     let snapshot = snapshotter.snapshot().into_vec();
-    let histograms = snapshot
-        .iter()
-        .filter(|(key, ..)| key.key().name() == "webhook_verify_duration_seconds")
-        .map(|(key, ..)| {
-            key.key()
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect::<Vec<_>>();
+    let histograms = label_sets(&snapshot, "webhook_verify_duration_seconds");
     assert_eq!(histograms.len(), 2, "{histograms:?}");
     assert!(
         histograms.contains(&"source=scalekit".to_owned()),
@@ -680,20 +685,7 @@ fn a_dedupe_around_a_scope_counts_outcomes_with_the_routes_source() {
             assert_eq!(statuses, [200, 200, 500]);
         })
     });
-    let mut outcomes: Vec<String> = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .filter(|(key, ..)| key.key().name() == "webhook_requests_total")
-        .map(|(key, ..)| {
-            key.key()
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
-    outcomes.sort();
+    let outcomes = label_sets(&snapshotter.snapshot().into_vec(), "webhook_requests_total");
     assert_eq!(
         outcomes,
         [
