@@ -324,9 +324,9 @@ pub struct StoredDelivery {
     pub received_at_ms: i64,
     /// Its status.
     pub status: DeliveryStatus,
-    /// Claims so far: handler runs started (including the current one while processing). A
-    /// delivery completed or dead-lettered as [unhandled](crate::Unhandled) counts the claim
-    /// that found no handler. Reset to 0 by a replay or re-drive.
+    /// Handler runs started (including the current one while processing). A delivery
+    /// completed or dead-lettered as [unhandled](crate::Unhandled) ran nothing and shows 0.
+    /// Reset to 0 by a replay or re-drive.
     pub attempts: u32,
     /// When it is due (or, while processing, when the lease ends), ms since the epoch.
     pub next_attempt_at_ms: i64,

@@ -475,10 +475,12 @@ impl SqliteBackend {
             let (status, next_at, error, outcome) = o.result.columns();
             let finished = o.result.is_final().then_some(o.finished_at_ms);
             let processing_ms = matches!(o.result, OutcomeResult::Done).then_some(o.duration_ms);
+            // An unhandled delivery (no attempt to log) ran nothing: its claim is given back.
             let done = sqlx::query(
                 "UPDATE inbox_deliveries SET status = ?1, lease_owner = NULL, \
                  next_attempt_at_ms = COALESCE(?2, next_attempt_at_ms), last_error = ?3, \
-                 processing_ms = COALESCE(?4, processing_ms), finished_at_ms = ?5 \
+                 processing_ms = COALESCE(?4, processing_ms), finished_at_ms = ?5, \
+                 attempts = CASE WHEN ?8 THEN MAX(attempts - 1, 0) ELSE attempts END \
                  WHERE id = ?6 AND status = 'processing' AND lease_owner = ?7",
             )
             .bind(status)
@@ -488,6 +490,7 @@ impl SqliteBackend {
             .bind(finished)
             .bind(o.id.0)
             .bind(o.owner.clone())
+            .bind(outcome.is_none())
             .execute(&mut *tx)
             .await?
             .rows_affected();

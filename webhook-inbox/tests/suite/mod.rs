@@ -753,6 +753,8 @@ pub async fn unhandled_outcomes_log_no_run(b: &dyn Backend) {
     assert_eq!(b.record(&outcomes).await.unwrap(), 2);
     for d in &claimed {
         let row = b.get(d.id).await.unwrap().unwrap();
+        // Nothing ran: the claim's attempt is given back.
+        assert_eq!(row.attempts, 0, "{:?}", d.message_id);
         if d.message_id.as_deref() == Some("d") {
             assert_eq!(row.status, DeliveryStatus::Dead);
             assert_eq!(row.last_error.as_deref(), Some("no handler"));

@@ -544,7 +544,8 @@ impl PostgresBackend {
 
     async fn record_outcomes(&self, outcomes: &[Outcome]) -> BackendResult<u64> {
         // One statement: apply each outcome whose lease is still held, and log an attempt for
-        // each one applied. A repeated id applies once (the first), as it would one by one.
+        // each one applied (an unhandled delivery ran nothing: no attempt, its claim given
+        // back). A repeated id applies once (the first), as it would one by one.
         let mut seen = HashSet::with_capacity(outcomes.len());
         let mut sorted: Vec<&Outcome> = outcomes.iter().filter(|o| seen.insert(o.id)).collect();
         if sorted.is_empty() {
@@ -586,7 +587,9 @@ impl PostgresBackend {
                                      next_attempt_at_ms = COALESCE(o.next_at, d.next_attempt_at_ms), \
                                      last_error = o.error, \
                                      processing_ms = COALESCE(o.processing_ms, d.processing_ms), \
-                                     finished_at_ms = o.finished \
+                                     finished_at_ms = o.finished, \
+                                     attempts = CASE WHEN o.outcome IS NULL \
+                                                     THEN GREATEST(d.attempts - 1, 0) ELSE d.attempts END \
                               FROM o WHERE d.id = o.id AND d.status = 'processing' AND d.lease_owner = o.owner \
                               RETURNING d.id), \
                   logged AS (INSERT INTO inbox_attempts (delivery_id, event_type, finished_at_ms, outcome, \
