@@ -1039,9 +1039,14 @@ impl Inbox {
         } else {
             Err(InboxError::Closed)
         };
-        let counts = tokio::time::timeout(timeout, self.counts())
-            .await
-            .unwrap_or(Err(InboxError::Timeout(timeout)));
+        // Not asked once the first query failed: a store that went silent would keep the probe
+        // waiting a second commit timeout for an answer that changes nothing.
+        let counts = match &failures {
+            Ok(_) => tokio::time::timeout(timeout, self.counts())
+                .await
+                .unwrap_or(Err(InboxError::Timeout(timeout))),
+            Err(e) => Err(e.clone()),
+        };
         let open_circuits = self.inner.open_circuits.count();
         match (failures, counts) {
             (Ok(recent_failures), Ok(counts)) => {

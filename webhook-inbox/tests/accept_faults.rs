@@ -198,3 +198,17 @@ async fn health_is_green_when_each_query_answers_within_the_commit_timeout() {
     assert!(health.healthy, "{health:?}");
     assert!(health.counts.is_some(), "{health:?}");
 }
+
+/// A store that goes silent on every query: health is red within about one commit timeout,
+/// not one per query (the probe would wait twice the time a store call may take).
+#[tokio::test]
+async fn health_of_a_silent_store_is_red_within_one_commit_timeout() {
+    let (_dir, backend, inbox) =
+        interposed_inbox(|i| i, |b| b.commit_timeout(Duration::from_secs(1))).await;
+    backend.reads_delay_ms.store(60_000, Ordering::SeqCst);
+    let started = Instant::now();
+    let health = inbox.health().await;
+    let took = started.elapsed();
+    assert!(!health.healthy, "{health:?}");
+    assert!(took < Duration::from_millis(1600), "{took:?}");
+}
