@@ -325,7 +325,8 @@ pub struct StoredDelivery {
     /// Its status.
     pub status: DeliveryStatus,
     /// Handler runs started (including the current one while processing). A delivery
-    /// completed or dead-lettered as [unhandled](crate::Unhandled) ran nothing and shows 0.
+    /// completed or dead-lettered as [unhandled](crate::Unhandled) ran nothing: that claim is
+    /// not counted (0, unless a handler ran it before, say one since removed).
     /// Reset to 0 by a replay or re-drive.
     pub attempts: u32,
     /// When it is due (or, while processing, when the lease ends), ms since the epoch.
