@@ -147,6 +147,18 @@ impl From<sqlx::migrate::MigrateError> for InboxError {
     }
 }
 
+/// A store call bounded by `limit`, [`InboxError::Timeout`] past it: on a connection whose
+/// server went silent, a query never returns, and whoever waits on it (a worker, the group
+/// commit, a health probe) would wait for good.
+pub(crate) async fn bounded<T>(
+    limit: std::time::Duration,
+    call: impl std::future::Future<Output = Result<T, InboxError>>,
+) -> Result<T, InboxError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or(Err(InboxError::Timeout(limit)))
+}
+
 #[cfg(test)]
 mod tests {
     use std::error::Error as _;

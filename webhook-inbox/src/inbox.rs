@@ -10,6 +10,7 @@ use webhook_core::{Delivery, EventPattern};
 
 use crate::backend::{Backend, Durability, SchemaSetup};
 use crate::clock::duration_ms;
+use crate::error::bounded;
 use crate::writer::{self, AcceptRequest};
 use crate::{
     AcceptMeta, Accepted, Clock, DeliveryId, EventTypeStats, Health, InboxError, InboxService,
@@ -1033,18 +1034,14 @@ impl Inbox {
         // does: a slow store that answers each one within it is answering.
         let timeout = self.commit_timeout();
         let failures = if self.accepting() {
-            tokio::time::timeout(timeout, self.inner.backend.failures_since(since))
-                .await
-                .unwrap_or(Err(InboxError::Timeout(timeout)))
+            bounded(timeout, self.inner.backend.failures_since(since)).await
         } else {
             Err(InboxError::Closed)
         };
         // Not asked once the first query failed: a store that went silent would keep the probe
         // waiting a second commit timeout for an answer that changes nothing.
         let counts = match &failures {
-            Ok(_) => tokio::time::timeout(timeout, self.counts())
-                .await
-                .unwrap_or(Err(InboxError::Timeout(timeout))),
+            Ok(_) => bounded(timeout, self.counts()).await,
             Err(e) => Err(e.clone()),
         };
         let open_circuits = self.inner.open_circuits.count();

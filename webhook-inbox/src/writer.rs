@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::backend::Backend;
+use crate::error::bounded;
 use crate::metrics as m;
 use crate::{Accepted, InboxError, NewDelivery};
 
@@ -160,9 +161,7 @@ async fn commit(
     health: &CommitHealth,
 ) -> Result<Vec<Accepted>, InboxError> {
     let started = Instant::now();
-    let result = tokio::time::timeout(commit_timeout, backend.accept_batch(batch))
-        .await
-        .unwrap_or(Err(InboxError::Timeout(commit_timeout)));
+    let result = bounded(commit_timeout, backend.accept_batch(batch)).await;
     m::commit(batch.len(), started.elapsed());
     match &result {
         Ok(_) => health.set(None),

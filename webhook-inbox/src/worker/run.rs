@@ -17,11 +17,9 @@ use super::handler::HandlerResult;
 use super::{Kind, Route, Unhandled, WorkerConfig};
 use crate::backend::BoxFuture;
 use crate::clock::duration_ms;
+use crate::error::bounded;
 use crate::metrics as m;
-use crate::{
-    ClaimFilter, DeliveryId, HandlerError, Inbox, InboxError, Outcome, OutcomeResult,
-    StoredDelivery,
-};
+use crate::{ClaimFilter, DeliveryId, HandlerError, Inbox, Outcome, OutcomeResult, StoredDelivery};
 
 /// How often a worker notes its patterns in the store (clock time).
 const NOTE_EVERY_MS: i64 = 60_000;
@@ -507,17 +505,6 @@ impl Shared {
 /// When leases last renewed at `renewed_at` are due again: a third of the lease later.
 fn renewal_due(renewed_at: i64, lease_ms: i64) -> i64 {
     renewed_at.saturating_add((lease_ms / 3).max(1))
-}
-
-/// A store call bounded by `limit`: on a connection whose server went silent, a query never
-/// returns, and a worker waiting on it would stop for good.
-async fn bounded<T>(
-    limit: Duration,
-    call: impl std::future::Future<Output = Result<T, InboxError>>,
-) -> Result<T, InboxError> {
-    tokio::time::timeout(limit, call)
-        .await
-        .unwrap_or(Err(InboxError::Timeout(limit)))
 }
 
 fn store_retry() -> ExponentialBuilder {
