@@ -5,7 +5,29 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
-use crate::{Clock as _, SignedHeaders, Signer, SystemClock};
+use crate::{Clock as _, Scheme, SignedHeaders, Signer, SystemClock};
+
+/// A signer for `scheme` with `secret`, for a test: a refused secret is a mistake in the test
+/// itself, so it panics where the test builds its request (the framework crates'
+/// `SignedRequest::new` and `with_scheme` call this).
+///
+/// ```
+/// use webhook_core::Scheme;
+/// use webhook_core::testing::signer;
+///
+/// let github = signer(Scheme::GitHub, "gh-secret");
+/// assert!(github.sign("d1", 0, b"{}").get("x-hub-signature-256").is_some());
+/// ```
+///
+/// # Panics
+/// If the secret is not valid for the scheme (see [`Signer::new`]).
+#[allow(clippy::panic)]
+pub fn signer(scheme: Scheme, secret: &str) -> Signer {
+    match Signer::new(scheme, secret) {
+        Ok(signer) => signer,
+        Err(err) => panic!("SignedRequest: invalid secret for {scheme}: {err}"),
+    }
+}
 
 /// How to spoil a signed delivery on purpose, to test a receiver's rejections. Both make
 /// verification fail with `signature_mismatch` (401).
