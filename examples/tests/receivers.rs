@@ -348,18 +348,10 @@ fn sigterm_stops_gracefully(bin: &str) {
 fn a_second_sigterm_exits_at_once(bin: &str) {
     use std::io::Write as _;
     let (_dir, mut server) = serving(bin);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
     let mut stalled = std::net::TcpStream::connect(&server.addr).unwrap();
-    write!(
-        stalled,
-        "POST /webhooks HTTP/1.1\r\nHost: localhost\r\nwebhook-id: msg_stall\r\n\
-         webhook-timestamp: {now}\r\nwebhook-signature: v1,AAAA\r\n\
-         content-length: 100000\r\n\r\n{{"
-    )
-    .unwrap();
+    stalled
+        .write_all(support::stalled_request().as_bytes())
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     server.send_sigterm();
     assert!(

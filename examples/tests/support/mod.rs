@@ -82,6 +82,20 @@ fn find_addr(line: &str) -> Option<String> {
     (addr.len() > "127.0.0.1:".len()).then(|| addr.to_owned())
 }
 
+/// The start of a webhook request whose headers pass the check before the body (so the server
+/// waits for the body) and whose body stops after its first byte of 100 000.
+pub(crate) fn stalled_request() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!(
+        "POST /webhooks HTTP/1.1\r\nHost: localhost\r\nwebhook-id: msg_stall\r\n\
+         webhook-timestamp: {now}\r\nwebhook-signature: v1,AAAA\r\n\
+         content-length: 100000\r\n\r\n{{"
+    )
+}
+
 impl Server {
     /// Sends SIGTERM and waits (at most 30 s) for the process to exit; returns how it exited.
     pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
@@ -123,16 +137,7 @@ impl Server {
     /// A request whose body stops coming is answered 408 within the request timeout (30 s),
     /// and its connection closed: not held open for good.
     pub(crate) fn assert_a_stalled_body_is_answered_408(&self) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let head = format!(
-            "POST /webhooks HTTP/1.1\r\nHost: localhost\r\nwebhook-id: msg_stall\r\n\
-             webhook-timestamp: {now}\r\nwebhook-signature: v1,AAAA\r\n\
-             content-length: 100000\r\n\r\n{{"
-        );
-        let (answer, took) = self.send_and_stall(head.as_bytes());
+        let (answer, took) = self.send_and_stall(stalled_request().as_bytes());
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(took < Duration::from_secs(45), "{took:?}");
     }
