@@ -246,22 +246,14 @@ async fn a_noted_name_has_a_row_for_its_subtypes() {
     let b = SqliteBackend::connect(&url, Durability::Process)
         .await
         .unwrap();
-    let issues = ["issues", "issues.*"].map(|p| webhook_core::EventPattern::parse(p).unwrap());
+    let issues = suite::NOTED_PATTERNS.map(|p| webhook_core::EventPattern::parse(p).unwrap());
     b.note_worker("gh", &issues, suite::T0).await.unwrap();
     b.close().await;
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT kind, literal FROM inbox_worker_patterns WHERE owner = 'gh' ORDER BY kind, literal",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        rows,
-        [
-            ("exact".to_owned(), "issues".to_owned()),
-            ("prefix".to_owned(), "issues.".to_owned())
-        ]
-    );
+    let rows: Vec<(String, String)> = sqlx::query_as(suite::NOTED_ROWS_SQL)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, suite::noted_rows());
     pool.close().await;
 }

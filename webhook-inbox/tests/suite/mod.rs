@@ -12,6 +12,19 @@ use crate::support::delivery;
 
 pub const T0: i64 = 1_700_000_000_000;
 
+/// The patterns a GitHub worker notes (`issues` and `issues.*`), the query that reads its
+/// stored rows (backend-specific tests run it with their own driver), and the rows it must find:
+/// the name, and one prefix row for its subtypes, written once.
+pub const NOTED_PATTERNS: [&str; 2] = ["issues", "issues.*"];
+pub const NOTED_ROWS_SQL: &str =
+    "SELECT kind, literal FROM inbox_worker_patterns WHERE owner = 'gh' ORDER BY kind, literal";
+pub fn noted_rows() -> [(String, String); 2] {
+    [
+        ("exact".to_owned(), "issues".to_owned()),
+        ("prefix".to_owned(), "issues.".to_owned()),
+    ]
+}
+
 pub fn new(id: &str, event_type: &str, at: i64) -> NewDelivery {
     let meta = AcceptMeta::new()
         .client_addr("10.0.0.7:4444".parse().unwrap())
