@@ -205,13 +205,8 @@ impl EventPattern {
     pub fn matches(&self, event_type: &str) -> bool {
         match &self.kind {
             Kind::Exact(name) => **name == *event_type,
-            Kind::Event(prefix) => {
-                event_type == self.literal()
-                    || (event_type.len() > prefix.len() && event_type.starts_with(&**prefix))
-            }
-            Kind::Prefix(prefix) => {
-                event_type.len() > prefix.len() && event_type.starts_with(&**prefix)
-            }
+            Kind::Event(prefix) => event_type == self.literal() || extends(event_type, prefix),
+            Kind::Prefix(prefix) => extends(event_type, prefix),
             Kind::Any => true,
         }
     }
@@ -439,10 +434,7 @@ impl EventFilter {
     pub fn matches(&self, event_type: &str) -> bool {
         self.any
             || self.exact.contains(event_type)
-            || self
-                .prefixes
-                .iter()
-                .any(|p| event_type.len() > p.len() && event_type.starts_with(&**p))
+            || self.prefixes.iter().any(|p| extends(event_type, p))
     }
 
     /// Whether the filter matches every event type.
@@ -550,6 +542,12 @@ impl<'de> serde::Deserialize<'de> for EventFilter {
         }
         Ok(patterns.into_iter().collect())
     }
+}
+
+/// Whether `event_type` is `prefix` followed by at least one more character: a prefix pattern
+/// (`name.*` stored as `name.`) never matches its bare prefix.
+fn extends(event_type: &str, prefix: &str) -> bool {
+    event_type.len() > prefix.len() && event_type.starts_with(prefix)
 }
 
 #[cfg(test)]
