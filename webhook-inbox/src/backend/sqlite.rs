@@ -593,13 +593,9 @@ impl SqliteBackend {
             q.push_bind(before_ms);
             q.push(
                 " AND NOT EXISTS (SELECT 1 FROM inbox_deliveries d WHERE d.id = inbox_dedupe.id) \
-                 AND id IN (",
+                 AND id IN ",
             );
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
+            push_ids(&mut q, chunk.iter().copied());
             deleted += q.build().execute(&self.write).await?.rows_affected();
         }
         Ok(deleted)
@@ -732,10 +728,16 @@ impl SqliteBackend {
 fn held_by(q: &mut QueryBuilder<Sqlite>, owner: &str, ids: &[DeliveryId]) {
     q.push(" WHERE status = 'processing' AND lease_owner = ");
     q.push_bind(owner.to_owned());
-    q.push(" AND id IN (");
+    q.push(" AND id IN ");
+    push_ids(q, ids.iter().map(|id| id.0));
+}
+
+/// Pushes `(?, ?, …)`, binding each of `ids`: the list of an `IN`.
+fn push_ids(q: &mut QueryBuilder<Sqlite>, ids: impl IntoIterator<Item = i64>) {
+    q.push("(");
     let mut list = q.separated(", ");
     for id in ids {
-        list.push_bind(id.0);
+        list.push_bind(id);
     }
     q.push(")");
 }
@@ -842,12 +844,8 @@ impl Backend for SqliteBackend {
                      last_error = NULL, finished_at_ms = NULL, next_attempt_at_ms = ",
                 );
                 q.push_bind(now_ms);
-                q.push(" WHERE status = 'dead' AND id IN (");
-                let mut list = q.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                q.push(")");
+                q.push(" WHERE status = 'dead' AND id IN ");
+                push_ids(&mut q, chunk.iter().copied());
                 redriven += q.build().execute(&self.write).await?.rows_affected();
             }
             Ok(redriven)
