@@ -301,6 +301,24 @@ impl MemoryDedupe {
         MemoryDedupe::with_capacity(DEFAULT_CAPACITY)
     }
 
+    /// A store with the default capacity that remembers handled deliveries for `verifier`'s
+    /// [`replay_window`]: the whole time a replay of one would still verify.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use webhook_core::Verifier;
+    /// use webhook_core::dedupe::MemoryDedupe;
+    ///
+    /// let verifier = Verifier::standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?
+    ///     .tolerance(Duration::from_secs(3600));
+    /// let store = MemoryDedupe::for_verifier(&verifier);
+    /// assert_eq!(store.ttl_duration(), Duration::from_secs(7201));
+    /// # Ok::<(), webhook_core::SecretError>(())
+    /// ```
+    pub fn for_verifier(verifier: &Verifier) -> Self {
+        MemoryDedupe::new().ttl(replay_window(verifier))
+    }
+
     /// A store sized for `capacity` keys (at least 1, at most [`MAX_CAPACITY`]).
     ///
     /// ```

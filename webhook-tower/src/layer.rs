@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tower_layer::Layer;
-use webhook_core::dedupe::{DedupeStore, MemoryDedupe, forgets_too_soon, replay_window};
+use webhook_core::dedupe::{DedupeStore, MemoryDedupe, forgets_too_soon};
 use webhook_core::{Clock, EventFilter, FailureLog, Scheme, SecretError, Verifier};
 
 use crate::rejection::{DefaultRejection, OnRejection};
@@ -116,16 +116,16 @@ impl WebhookVerify {
     /// tolerance or clock.
     ///
     /// The default dedupe store remembers successful ids for the verifier's
-    /// [`replay_window`] (twice its tolerance plus a second, at least 601 s): the whole window in which a
+    /// [`replay_window`](webhook_core::dedupe::replay_window) (twice its tolerance plus a second, at least 601 s): the whole window in which a
     /// replay would verify.
     pub fn with_verifier(verifier: Verifier) -> Self {
-        let ttl = replay_window(&verifier);
+        let dedupe: Arc<dyn DedupeStore> = Arc::new(MemoryDedupe::for_verifier(&verifier));
         WebhookVerify {
             config: Arc::new(Config {
                 verifier,
                 limit: DEFAULT_BODY_LIMIT,
                 filter: None,
-                dedupe: Some(Arc::new(MemoryDedupe::new().ttl(ttl))),
+                dedupe: Some(dedupe),
                 default_dedupe: true,
                 failures: Arc::new(FailureLog::new(DEFAULT_WARN_INTERVAL)),
                 source: None,
@@ -226,7 +226,7 @@ impl<R> WebhookVerify<R> {
     ///     .dedupe(MemoryDedupe::with_capacity(1_000_000));
     /// ```
     ///
-    /// A store that forgets deliveries sooner than the verifier's [`replay_window`] is logged
+    /// A store that forgets deliveries sooner than the verifier's [`replay_window`](webhook_core::dedupe::replay_window) is logged
     /// as a warning: a replay arriving in between would run the handler again.
     pub fn dedupe<D: DedupeStore + 'static>(mut self, store: D) -> Self {
         warn_if_forgetful(&store, &self.config.verifier);
@@ -264,7 +264,7 @@ impl<R> WebhookVerify<R> {
     }
 
     /// Sets the timestamp tolerance, both directions (default 300 s). The layer's own dedupe
-    /// store follows: it remembers ids for the new [`replay_window`]; a store given to
+    /// store follows: it remembers ids for the new [`replay_window`](webhook_core::dedupe::replay_window); a store given to
     /// [`dedupe`](WebhookVerify::dedupe) that forgets them sooner is warned about.
     ///
     /// ```
@@ -278,9 +278,8 @@ impl<R> WebhookVerify<R> {
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         let config = self.config_mut();
         config.verifier = config.verifier.clone().tolerance(tolerance);
-        let window = replay_window(&config.verifier);
         if config.default_dedupe {
-            config.dedupe = Some(Arc::new(MemoryDedupe::new().ttl(window)));
+            config.dedupe = Some(Arc::new(MemoryDedupe::for_verifier(&config.verifier)));
         } else if let Some(store) = &config.dedupe {
             warn_if_forgetful(store, &config.verifier);
         }

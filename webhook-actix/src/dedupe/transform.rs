@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
-use webhook_core::dedupe::{DedupeStore, MemoryDedupe, replay_window};
+use webhook_core::dedupe::{DedupeStore, MemoryDedupe};
 
 use crate::WebhookConfig;
 
@@ -80,7 +80,7 @@ impl WebhookDedupe {
         WebhookDedupe::new(MemoryDedupe::new())
     }
 
-    /// Deduplicates in memory for the [`replay_window`] of `config`'s verifier (twice its
+    /// Deduplicates in memory for the [`replay_window`](webhook_core::dedupe::replay_window) of `config`'s verifier (twice its
     /// tolerance plus a second, at least 601 s), so that no replay inside the timestamp tolerance runs the
     /// handler again.
     ///
@@ -95,7 +95,7 @@ impl WebhookDedupe {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn memory_for(config: &WebhookConfig) -> Self {
-        WebhookDedupe::new(MemoryDedupe::new().ttl(replay_window(config.verifier())))
+        WebhookDedupe::new(MemoryDedupe::for_verifier(config.verifier()))
     }
 
     /// The store.
